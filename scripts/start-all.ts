@@ -1,0 +1,46 @@
+/**
+ * `npm start`: the whole service in one process — the API and a worker — plus a managed local
+ * redis-server when REDIS_URL is unset. Everything stops on SIGTERM/SIGINT.
+ */
+import { loadConfigOrExit } from '../src/config.js';
+import { stopOnSignals } from '../src/lifecycle.js';
+import { LocalRedisError, startLocalRedis } from '../src/local-redis.js';
+import { createLogger } from '../src/log.js';
+import { startApi } from '../src/server.js';
+import { startWorker } from '../workers/runner.js';
+
+const config = loadConfigOrExit(process.env);
+const log = createLogger(config.LOG_LEVEL);
+
+let redisUrl = config.REDIS_URL;
+let localRedis: Awaited<ReturnType<typeof startLocalRedis>> | undefined;
+if (!redisUrl) {
+  try {
+    localRedis = await startLocalRedis({ port: config.LOCAL_REDIS_PORT, dir: config.LOCAL_REDIS_DIR });
+  } catch (error) {
+    if (!(error instanceof LocalRedisError)) throw error;
+    log.error(error.message);
+    process.exit(1);
+  }
+  redisUrl = localRedis.url;
+  log.info('started a local redis-server (set REDIS_URL to use your own)', {
+    url: redisUrl,
+    dir: config.LOCAL_REDIS_DIR,
+  });
+}
+
+const worker = await startWorker(config, redisUrl, createLogger(config.LOG_LEVEL, { role: 'worker' }));
+const api = await startApi(config, redisUrl, createLogger(config.LOG_LEVEL, { role: 'api' }));
+console.log(
+  `\njobcast is running at ${api.url}  (Ctrl-C stops it)\n  try: curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'\n`,
+);
+
+stopOnSignals(
+  async () => {
+    await api.close();
+    await worker.close();
+    await localRedis?.stop();
+  },
+  log,
+  config.SHUTDOWN_TIMEOUT_MS + 10_000,
+);

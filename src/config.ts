@@ -1,0 +1,93 @@
+/**
+ * @module config
+ * Environment → zod → frozen config. The only module that reads `process.env`
+ * (entry points pass it in); everything else receives a `Config`.
+ */
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Every setting, its default and its bounds. Units are in the names. */
+const ConfigSchema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** Unset: `npm start` runs and manages a local redis-server itself. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Port of the managed local redis-server (only when REDIS_URL is unset). */
+  LOCAL_REDIS_PORT: int(1, 65535).default(6379),
+  /** Data directory of the managed local redis-server (append-only file lives here). */
+  LOCAL_REDIS_DIR: z.string().min(1).default('.data/redis'),
+  /** Prefix of every key jobcast writes; BullMQ's keys get it as a hash tag (`{jobcast}`). */
+  KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
+    .default('jobcast'),
+  QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
+    .default('jobs'),
+  WORKER_CONCURRENCY: int(1, 1000).default(10),
+  /** BullMQ stall detection: a job whose worker stops renewing its lock runs again. */
+  WORKER_LOCK_MS: int(1000, 3_600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  /** A comment line is written to a stream that had nothing to say for this long. */
+  SSE_HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
+  /** Sent as `retry:` so EventSource reconnects this quickly after a drop. */
+  SSE_RETRY_MS: int(0, 3_600_000).default(2_000),
+  /** Undelivered events one stream may hold (progress is conflated, so these are logs + done). */
+  SSE_MAX_PENDING_EVENTS: int(10, 1_000_000).default(2_000),
+  /** A client whose socket stays full this long is disconnected; it resumes on reconnect. */
+  SSE_STUCK_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /** Log lines kept per job for replay and `GET /jobs/{id}/logs`. */
+  JOB_LOG_MAX_LINES: int(1, 100_000).default(1_000),
+  /** Finished jobs (state, result, logs) are kept this long, then removed. */
+  JOB_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
+  MAX_BODY_BYTES: int(64, 64 * 1024 * 1024).default(1024 * 1024),
+  /** How long shutdown waits for running jobs before handing them back. */
+  SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+/** Thrown by {@link parseConfig}; lists every bad setting at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Pure: turns an environment into a validated, frozen config.
+ * Empty strings count as unset, so `PORT= npm start` means the default.
+ *
+ * @example
+ * const config = parseConfig(process.env);
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in ConfigSchema.shape && value !== ''),
+  );
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '');
+        return `${key}=${JSON.stringify(env[key])}: ${issue.message}`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** For entry points: parse or print every problem and exit before anything listens. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`jobcast: ${error.message}`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * @module events/connection
+ * The write side of one event stream, straight on Node's response object.
+ *
+ * Why not hono's `streamSSE`: an awaited write blocks forever on a client that stops reading,
+ * and an unawaited one buffers without bound. Here a frame goes to the socket while it keeps
+ * up; once the socket is full, frames wait in a small per-stream queue in which a job's newer
+ * progress replaces its older one (progress is state: latest wins) while logs and `done` are
+ * kept. A client whose socket stays full past `stuckTimeoutMs`, or whose queue passes
+ * `maxPending`, is disconnected and resumes from its Last-Event-ID when it reconnects.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import { encodeComment, encodeRetry } from '../sse.js';
+
+export type NodeResponse = ServerResponse | Http2ServerResponse;
+
+export interface ConnectionLimits {
+  heartbeatMs: number;
+  retryMs: number;
+  maxPending: number;
+  stuckTimeoutMs: number;
+}
+
+interface Pending {
+  /** Set for progress frames: a newer progress of the same job replaces this one. */
+  conflateKey: string | undefined;
+  frame: Buffer;
+}
+
+const PING = Buffer.from(encodeComment('ping'));
+
+export class SseConnection {
+  readonly #res: NodeResponse;
+  readonly #set: ConnectionSet;
+  #pending: Pending[] = [];
+  /** Since when the socket has refused more data; 0 while it keeps up. */
+  #fullSince = 0;
+  #lastWriteAt = 0;
+  #ending = false;
+  #closed = false;
+  readonly #onClose: Array<() => void> = [];
+
+  constructor(res: NodeResponse, set: ConnectionSet, headers: Record<string, string>) {
+    this.#res = res;
+    this.#set = set;
+    res.on('close', () => this.#closedByPeer());
+    res.on('drain', () => this.#drain());
+    res.writeHead(200, headers);
+    this.#write(Buffer.from(encodeRetry(set.limits.retryMs)));
+    set.add(this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Runs when the stream closes, for whatever reason. */
+  onClose(fn: () => void): void {
+    if (this.#closed) fn();
+    else this.#onClose.push(fn);
+  }
+
+  /**
+   * Queues a frame. `conflateKey` (a job id) marks progress: while the socket is full, only
+   * the newest progress frame of that job waits.
+   */
+  send(frame: Buffer, conflateKey?: string): void {
+    if (this.#closed || this.#ending) return;
+    if (this.#fullSince === 0) {
+      this.#write(frame);
+      return;
+    }
+    if (conflateKey !== undefined) {
+      const older = this.#pending.findIndex((p) => p.conflateKey === conflateKey);
+      if (older >= 0) this.#pending.splice(older, 1);
+    }
+    this.#pending.push({ conflateKey, frame });
+    if (this.#pending.length > this.#set.limits.maxPending) this.destroy('too many undelivered events');
+  }
+
+  /** Ends the response once everything queued is written. */
+  end(): void {
+    if (this.#closed || this.#ending) return;
+    this.#ending = true;
+    if (this.#fullSince === 0) this.#res.end();
+  }
+
+  /** Drops the connection at once (a stuck or misbehaving client). */
+  destroy(reason: string): void {
+    if (this.#closed) return;
+    this.#set.stuckDisconnects++;
+    this.#res.destroy(new Error(reason));
+  }
+
+  /** Called by the set's ticker: heartbeat when idle, disconnect when stuck. */
+  tick(now: number): void {
+    if (this.#fullSince !== 0) {
+      if (now - this.#fullSince >= this.#set.limits.stuckTimeoutMs) this.destroy('client stopped reading');
+    } else if (now - this.#lastWriteAt >= this.#set.limits.heartbeatMs) {
+      this.#write(PING);
+    }
+  }
+
+  #write(chunk: Buffer): void {
+    this.#lastWriteAt = Date.now();
+    // (Http2ServerResponse has the same write(); the cast only picks one signature.)
+    // write() returns false once the socket buffer passes its high-water mark; the chunk is
+    // still taken, and 'drain' tells when more can go.
+    if (!(this.#res as ServerResponse).write(chunk)) this.#fullSince = this.#lastWriteAt;
+  }
+
+  #drain(): void {
+    if (this.#closed) return;
+    this.#fullSince = 0;
+    if (this.#pending.length > 0) {
+      const frames = this.#pending.map((p) => p.frame);
+      this.#pending = [];
+      this.#write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+    }
+    if (this.#ending && this.#fullSince === 0) this.#res.end();
+  }
+
+  #closedByPeer(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = [];
+    this.#set.delete(this);
+    for (const fn of this.#onClose.splice(0)) fn();
+  }
+}
+
+/**
+ * Every open stream of a process, with one shared ticker for heartbeats and stuck-client
+ * detection (no timer per stream).
+ */
+export class ConnectionSet {
+  readonly limits: ConnectionLimits;
+  readonly #open = new Set<SseConnection>();
+  #timer: NodeJS.Timeout | undefined;
+  /** Streams dropped because the client stopped reading. */
+  stuckDisconnects = 0;
+
+  constructor(limits: ConnectionLimits) {
+    this.limits = limits;
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  add(connection: SseConnection): void {
+    this.#open.add(connection);
+    if (!this.#timer) {
+      const every = Math.max(50, Math.min(this.limits.heartbeatMs, this.limits.stuckTimeoutMs) / 4);
+      this.#timer = setInterval(() => this.#tick(), every);
+      this.#timer.unref();
+    }
+  }
+
+  delete(connection: SseConnection): void {
+    this.#open.delete(connection);
+    if (this.#open.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** Ends every stream (shutdown): clients reconnect, to another replica if this one is gone. */
+  endAll(): void {
+    for (const connection of [...this.#open]) connection.end();
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const connection of this.#open) connection.tick(now);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * @module events/session
+ * One client watching one or more jobs: subscribe first, then read each job's record, merge
+ * the two by `seq`, and write events in order with ids the client can resume from.
+ *
+ * Resume cursors: every event of a job has a `seq`. A single-job stream's `id:` is the seq of
+ * the event; a multi-job stream's `id:` is the cursors of all its jobs joined by `.`, in the
+ * order of the `jobs` parameter, so one Last-Event-ID resumes all of them. On (re)connect a
+ * job sends only what is newer than its cursor: missed log lines in order, the current state
+ * if it changed, and `done` if it finished. Log lines dropped by the per-job cap are announced
+ * by a `reset` event instead of being skipped silently.
+ */
+import {
+  type JobRecord,
+  type JobSnapshot,
+  type JobStore,
+  recordDoneEvent,
+  recordProgressEvent,
+} from '../jobs/store.js';
+import type { Logger } from '../log.js';
+import { encodeEvent, SSE_HEADERS } from '../sse.js';
+import type { ConnectionSet, NodeResponse } from './connection.js';
+import { SseConnection } from './connection.js';
+import { type EventHub, type HubWatcher, SharedEvent } from './hub.js';
+
+export interface SessionDeps {
+  hub: EventHub;
+  store: JobStore;
+  connections: ConnectionSet;
+  log: Logger;
+}
+
+/** How many live events a job may collect while its record is being read. */
+const MAX_BUFFERED_WHILE_READING = 10_000;
+
+class WatchedJob implements HubWatcher {
+  /** seq of the last event handed to the connection (or known to the client). */
+  cursor: number;
+  done = false;
+  /** Live events held while the record is being read; undefined when delivering directly. */
+  buffer: SharedEvent[] | undefined = [];
+  unwatch: (() => void) | undefined;
+
+  constructor(
+    readonly jobId: string,
+    cursor: number,
+    private readonly session: WatchSession,
+  ) {
+    this.cursor = cursor;
+  }
+
+  event(event: SharedEvent): void {
+    if (this.buffer) {
+      if (this.buffer.length < MAX_BUFFERED_WHILE_READING) this.buffer.push(event);
+      return;
+    }
+    this.session.deliver(this, event);
+  }
+
+  resync(): void {
+    this.session.resync(this);
+  }
+}
+
+export type OpenOutcome =
+  | { kind: 'streaming' }
+  | { kind: 'not-found'; jobIds: string[] }
+  /** Every job's `done` was already delivered: 204 tells EventSource to stop reconnecting. */
+  | { kind: 'finished' };
+
+export class WatchSession {
+  readonly #deps: SessionDeps;
+  readonly #jobs: WatchedJob[];
+  readonly #single: boolean;
+  #connection: SseConnection | undefined;
+
+  /**
+   * @param cursors the client's last seen seq per job (0 = nothing yet), same order as jobIds.
+   */
+  constructor(deps: SessionDeps, jobIds: string[], cursors: number[]) {
+    this.#deps = deps;
+    this.#single = jobIds.length === 1;
+    this.#jobs = jobIds.map((id, i) => new WatchedJob(id, cursors[i] ?? 0, this));
+  }
+
+  /** Subscribes, reads, and either starts streaming on `res` or says why not. */
+  async open(res: NodeResponse, headers: Record<string, string>): Promise<OpenOutcome> {
+    let snapshots: (JobSnapshot | undefined)[];
+    try {
+      await Promise.all(
+        this.#jobs.map(async (job) => {
+          job.unwatch = await this.#deps.hub.watch(job.jobId, job);
+        }),
+      );
+      snapshots = await Promise.all(this.#jobs.map((job) => this.#deps.store.snapshot(job.jobId)));
+    } catch (error) {
+      this.#release();
+      throw error;
+    }
+    const missing = this.#jobs.filter((_, i) => !snapshots[i]).map((job) => job.jobId);
+    if (missing.length > 0) {
+      this.#release();
+      return { kind: 'not-found', jobIds: missing };
+    }
+    const alreadyDone = (job: WatchedJob, i: number) => {
+      const dseq = Number((snapshots[i] as JobSnapshot).record.dseq ?? Number.POSITIVE_INFINITY);
+      return job.cursor >= dseq;
+    };
+    if (this.#jobs.every(alreadyDone)) {
+      this.#release();
+      return { kind: 'finished' };
+    }
+
+    const connection = new SseConnection(res, this.#deps.connections, { ...headers, ...SSE_HEADERS });
+    this.#connection = connection;
+    connection.onClose(() => this.#release());
+    this.#jobs.forEach((job, i) => {
+      if (alreadyDone(job, i)) this.#markDone(job);
+      else this.#merge(job, snapshots[i] as JobSnapshot);
+    });
+    return { kind: 'streaming' };
+  }
+
+  /** A live event (or a snapshot event) of `job`: written if newer than its cursor. */
+  deliver(job: WatchedJob, event: SharedEvent): void {
+    const connection = this.#connection;
+    if (!connection || job.done || event.seq <= job.cursor) return;
+    job.cursor = event.seq;
+    const frame = this.#single
+      ? event.frame
+      : Buffer.from(encodeEvent({ id: this.#compositeId(), event: event.event, data: event.data }));
+    connection.send(frame, event.event === 'progress' ? job.jobId : undefined);
+    if (event.event === 'done') this.#markDone(job);
+  }
+
+  /** Re-reads a job after the subscription was re-established, holding live events meanwhile. */
+  resync(job: WatchedJob): void {
+    if (job.done || job.buffer) return;
+    job.buffer = [];
+    this.#deps.store.snapshot(job.jobId).then(
+      (snapshot) => {
+        if (snapshot) this.#merge(job, snapshot);
+        else this.#connection?.destroy('job disappeared');
+      },
+      (error: unknown) => {
+        this.#deps.log.warn('resync failed; closing stream so the client resumes', { jobId: job.jobId, error });
+        this.#connection?.destroy('resync failed');
+      },
+    );
+  }
+
+  #merge(job: WatchedJob, { record, logs }: JobSnapshot): void {
+    const held = job.buffer ?? [];
+    job.buffer = undefined;
+    if (job.cursor > 0 && record.ltrim && job.cursor < Number(record.ltrim)) this.#sendReset(job, record);
+    const events = logs.filter((e) => e.seq > job.cursor).map(SharedEvent.of);
+    if (Number(record.pseq) > job.cursor) events.push(SharedEvent.of(recordProgressEvent(record)));
+    const done = recordDoneEvent(record);
+    if (done) events.push(SharedEvent.of(done));
+    events.sort((a, b) => a.seq - b.seq);
+    for (const event of events) this.deliver(job, event);
+    for (const event of held) this.deliver(job, event);
+  }
+
+  #sendReset(job: WatchedJob, record: JobRecord): void {
+    const data = JSON.stringify({
+      jobId: job.jobId,
+      reason: `log lines up to event ${record.ltrim} are no longer kept; the current state follows`,
+    });
+    const id = this.#single ? String(job.cursor) : this.#compositeId();
+    this.#connection?.send(Buffer.from(encodeEvent({ id, event: 'reset', data })));
+  }
+
+  #markDone(job: WatchedJob): void {
+    job.done = true;
+    job.unwatch?.();
+    job.unwatch = undefined;
+    if (this.#jobs.every((j) => j.done)) this.#connection?.end();
+  }
+
+  #compositeId(): string {
+    return this.#jobs.map((job) => job.cursor).join('.');
+  }
+
+  #release(): void {
+    for (const job of this.#jobs) {
+      job.unwatch?.();
+      job.unwatch = undefined;
+    }
+  }
+}
+
+/**
+ * Reads a Last-Event-ID for `count` jobs: a non-negative integer per job, `.`-separated.
+ * Anything else means "from the start", as if no id had been sent.
+ */
+export function parseCursors(lastEventId: string | undefined, count: number): number[] {
+  const zeros = new Array<number>(count).fill(0);
+  if (!lastEventId) return zeros;
+  const parts = lastEventId.trim().split('.');
+  if (parts.length !== count || !parts.every((p) => /^\d{1,15}$/.test(p))) return zeros;
+  return parts.map(Number);
+}

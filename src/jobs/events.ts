@@ -1,0 +1,70 @@
+/**
+ * @module jobs/events
+ * The public JSON of stream events, built in one place whatever produced them (a live
+ * message from Redis, or a record read on connect), plus the parser of channel messages.
+ */
+import type { DoneEvent, JobState, LogEvent, StreamEventName, TerminalStatus } from './schemas.js';
+
+/** One event of one job, as it travels from Redis to the streams. */
+export interface JobEvent {
+  jobId: string;
+  seq: number;
+  event: StreamEventName;
+  /** The `data:` JSON, without line breaks. */
+  data: string;
+}
+
+/** The fields of a progress event, as kept in the record (all strings, as Redis has them). */
+export type ProgressTuple = [state: string, progress: string, attempt: string, atMs: string, message: string];
+
+const iso = (ms: string | number) => new Date(Number(ms)).toISOString();
+
+export function progressData(jobId: string, [state, progress, attempt, atMs, message]: ProgressTuple): string {
+  return JSON.stringify({
+    jobId,
+    state: state as JobState,
+    progress: Number(progress),
+    ...(message ? { message } : {}),
+    attempt: Number(attempt),
+    at: iso(atMs),
+  });
+}
+
+export function logData(jobId: string, line: string, atMs: number): string {
+  return JSON.stringify({ jobId, line, at: iso(atMs) } satisfies LogEvent);
+}
+
+export function doneData(
+  jobId: string,
+  status: TerminalStatus,
+  outcome: { result?: unknown; error?: string },
+  atMs: number,
+): string {
+  const done: DoneEvent = { jobId, status, at: iso(atMs) };
+  if (status === 'completed' && outcome.result !== undefined) done.result = outcome.result;
+  if (status !== 'completed' && outcome.error !== undefined) done.error = outcome.error;
+  return JSON.stringify(done);
+}
+
+/**
+ * Parses `<seq>\n<event>\n<payload>` (see `jobs/scripts`). Returns undefined for anything
+ * else, so a stray publish on a job channel cannot break a stream.
+ */
+export function parseMessage(jobId: string, message: string): JobEvent | undefined {
+  const a = message.indexOf('\n');
+  const b = message.indexOf('\n', a + 1);
+  if (a <= 0 || b < 0) return undefined;
+  const seq = Number(message.slice(0, a));
+  const event = message.slice(a + 1, b);
+  const payload = message.slice(b + 1);
+  if (!Number.isSafeInteger(seq) || seq <= 0) return undefined;
+  switch (event) {
+    case 'progress':
+      return { jobId, seq, event, data: progressData(jobId, JSON.parse(payload) as ProgressTuple) };
+    case 'log':
+    case 'done':
+      return { jobId, seq, event, data: payload };
+    default:
+      return undefined;
+  }
+}

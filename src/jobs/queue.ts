@@ -1,0 +1,33 @@
+/**
+ * @module jobs/queue
+ * The BullMQ queue every job goes through: its name, its key prefix, and the options each job
+ * is added with.
+ */
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { bullPrefix } from './keys.js';
+import type { JobOptions } from './schemas.js';
+
+export interface QueueSettings {
+  prefix: string;
+  queueName: string;
+  retentionSeconds: number;
+}
+
+export function createQueue(connection: Redis, settings: QueueSettings): Queue {
+  return new Queue(settings.queueName, { connection, prefix: bullPrefix(settings.prefix) });
+}
+
+/** BullMQ options of a job submitted with `options`. */
+export function bullJobOptions(id: string, options: JobOptions, retentionSeconds: number): JobsOptions {
+  return {
+    jobId: id,
+    attempts: options.attempts,
+    backoff: { type: 'exponential', delay: options.backoffMs },
+    delay: options.delayMs,
+    priority: options.priority,
+    // BullMQ evicts finished jobs when another finishes; our record expires on its own.
+    removeOnComplete: { age: retentionSeconds },
+    removeOnFail: { age: retentionSeconds },
+  };
+}

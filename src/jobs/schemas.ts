@@ -1,0 +1,135 @@
+/**
+ * @module jobs/schemas
+ * The shapes of the public contract: request bodies, the job resource, stream events and
+ * problems. Routes validate with these and `openapi.yaml` is generated from these, so the
+ * documentation cannot drift from the code.
+ *
+ * Glossary:
+ * - **seq**: a job's event sequence number; every event of a job (progress, log, done) takes
+ *   the next one. It is the SSE `id:` of a single-job stream and the resume cursor.
+ * - **record**: the Redis hash holding a job's current state (see `jobs/store`).
+ */
+import { z } from 'zod';
+
+export const JobState = z
+  .enum(['queued', 'active', 'completed', 'failed', 'cancelled'])
+  .describe('queued (waiting, delayed or retrying) → active → completed | failed | cancelled');
+export type JobState = z.infer<typeof JobState>;
+
+export const TerminalStatus = z.enum(['completed', 'failed', 'cancelled']);
+export type TerminalStatus = z.infer<typeof TerminalStatus>;
+
+export const isTerminal = (state: JobState): state is TerminalStatus =>
+  state === 'completed' || state === 'failed' || state === 'cancelled';
+
+/** Job ids are random UUIDs (122 random bits): knowing an id is what lets one read a job. */
+export const JobId = z.uuid().describe('Random, unguessable job id (UUID).');
+
+const SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000;
+
+export const JobOptions = z
+  .object({
+    attempts: z.int().min(1).max(20).default(1).describe('Attempts before the job fails.'),
+    backoffMs: z
+      .int()
+      .min(0)
+      .max(SEVEN_DAYS_MS)
+      .default(1000)
+      .describe('Delay before a retry; doubles on each further attempt.'),
+    delayMs: z.int().min(0).max(SEVEN_DAYS_MS).default(0).describe('Run no earlier than this.'),
+    priority: z
+      .int()
+      .min(0)
+      .max(2_097_152)
+      .default(0)
+      .describe('0 = none (first in, first out); otherwise 1 is the highest priority.'),
+  })
+  .strict();
+export type JobOptions = z.output<typeof JobOptions>;
+
+/** The envelope of `POST /jobs`; `data` is validated afterwards by the job type's own schema. */
+export const SubmitJobEnvelope = z
+  .object({
+    type: z.string().min(1).max(100).describe('A registered job type, e.g. `simulate`.'),
+    data: z.unknown().optional().describe("Input of the job, validated by the type's schema."),
+    options: JobOptions.optional(),
+  })
+  .strict();
+
+export const JobLinks = z.object({
+  self: z.string(),
+  events: z.string().describe("The job's Server-Sent Events stream."),
+});
+
+export const JobResource = z.object({
+  id: JobId,
+  type: z.string(),
+  state: JobState,
+  progress: z.number().min(0).max(100).describe('Percent complete, 0–100.'),
+  message: z.string().optional().describe('The latest progress message.'),
+  result: z.unknown().optional().describe("The handler's return value (completed jobs)."),
+  error: z.string().optional().describe('Why the job failed or was cancelled.'),
+  attempts: z.int().min(0).describe('Attempts started so far.'),
+  maxAttempts: z.int().min(1),
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().optional(),
+  finishedAt: z.iso.datetime().optional(),
+  links: JobLinks,
+});
+export type JobResource = z.infer<typeof JobResource>;
+
+// ---- Server-Sent Events (GET /jobs/{id}/events) ----
+
+export const ProgressEvent = z
+  .object({
+    jobId: JobId,
+    state: JobState,
+    progress: z.number().min(0).max(100),
+    message: z.string().optional(),
+    attempt: z.int().min(0).optional(),
+    at: z.iso.datetime().describe('When the worker reported it (ISO 8601, milliseconds).'),
+  })
+  .describe("`event: progress` — the job's current state. Sent on connect and on every change.");
+export type ProgressEvent = z.infer<typeof ProgressEvent>;
+
+export const LogEvent = z
+  .object({ jobId: JobId, line: z.string(), at: z.iso.datetime() })
+  .describe('`event: log` — a line the handler logged. Never dropped; replayed once on resume.');
+export type LogEvent = z.infer<typeof LogEvent>;
+
+export const DoneEvent = z
+  .object({
+    jobId: JobId,
+    status: TerminalStatus,
+    result: z.unknown().optional(),
+    error: z.string().optional(),
+    at: z.iso.datetime(),
+  })
+  .describe('`event: done` — the last event of a job; the server then ends the stream.');
+export type DoneEvent = z.infer<typeof DoneEvent>;
+
+export const ResetEvent = z
+  .object({ jobId: JobId, reason: z.string() })
+  .describe(
+    '`event: reset` — the resume cursor was older than the events kept: some log lines were not replayed. The current state follows.',
+  );
+
+export const StreamEventNames = ['progress', 'log', 'done', 'reset'] as const;
+export type StreamEventName = (typeof StreamEventNames)[number];
+
+// ---- RFC 9457 problem details ----
+
+export const Problem = z
+  .object({
+    type: z.string().describe('A URI reference naming the kind of problem.'),
+    title: z.string(),
+    status: z.int().min(400).max(599),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .describe('Field errors of a validation failure.'),
+  })
+  .loose()
+  .describe('RFC 9457 problem details (`application/problem+json`).');

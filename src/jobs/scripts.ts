@@ -1,0 +1,73 @@
+/**
+ * @module jobs/scripts
+ * The Lua scripts that change a job record. Each one takes the next `seq`, updates the record
+ * and publishes the event in one atomic step, so a reader that subscribes first and then reads
+ * the record can merge the two by `seq` without gaps or duplicates (see `events/hub`).
+ *
+ * Common arguments: KEYS[1] = record, KEYS[2] = log list; ARGV[1] = publish command
+ * (`PUBLISH`, or `SPUBLISH` on Redis Cluster), ARGV[2] = the job's channel.
+ * Messages are `<seq>\n<event>\n<payload>`. A progress payload is the JSON array
+ * `[state, progress, attempt, atMs, message]` (all strings), built here from the record so that
+ * every progress event, however produced, has one shape; `jobs/events` turns it into the
+ * public JSON.
+ *
+ * Every script is a no-op (returns 0) on a missing record or a finished job, so a late report
+ * from a slow or retried worker can never follow `done`.
+ */
+
+const guardAndPublishProgress = `
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'dseq') == 1 then return 0 end
+local function publishProgress(seq)
+  local f = redis.call('HMGET', KEYS[1], 'state', 'progress', 'attempt', 'at', 'message')
+  local payload = cjson.encode({f[1] or '', f[2] or '0', f[3] or '0', f[4] or '0', f[5] or ''})
+  redis.call(ARGV[1], ARGV[2], seq .. '\\nprogress\\n' .. payload)
+end
+`;
+
+/**
+ * A state or progress change.
+ * ARGV[3] state, [4] progress, [5] message ('' keeps the current one), [6] attempt,
+ * [7] at (ms), [8] startedAt (ms, '' for none; kept only the first time).
+ */
+export const reportScript = `${guardAndPublishProgress}
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], 'pseq', seq, 'state', ARGV[3], 'progress', ARGV[4], 'attempt', ARGV[6], 'at', ARGV[7])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'message', ARGV[5]) end
+if ARGV[8] ~= '' then redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[8]) end
+publishProgress(seq)
+return seq
+`;
+
+/**
+ * A log line. ARGV[3] the public log event JSON, [4] lines kept. The seq of the newest line
+ * dropped by the cap is remembered as `ltrim`, so a resume from before it can say so.
+ */
+export const logScript = `${guardAndPublishProgress}
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('RPUSH', KEYS[2], seq .. '\\n' .. ARGV[3])
+while redis.call('LLEN', KEYS[2]) > tonumber(ARGV[4]) do
+  local dropped = redis.call('LPOP', KEYS[2])
+  redis.call('HSET', KEYS[1], 'ltrim', string.match(dropped, '^%d+'))
+end
+redis.call(ARGV[1], ARGV[2], seq .. '\\nlog\\n' .. ARGV[3])
+return seq
+`;
+
+/**
+ * The end of a job: a final progress event, then `done`; the record and log then expire
+ * after the retention time. ARGV[3] state, [4] progress ('' keeps the current one),
+ * [5] message ('' keeps), [6] at (ms), [7] the public done event JSON, [8] retention (s).
+ * Returns the seq of `done`.
+ */
+export const finishScript = `${guardAndPublishProgress}
+local pseq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local dseq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], 'pseq', pseq, 'state', ARGV[3], 'at', ARGV[6], 'finishedAt', ARGV[6], 'dseq', dseq, 'done', ARGV[7])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'message', ARGV[5]) end
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('EXPIRE', KEYS[2], ARGV[8])
+publishProgress(pseq)
+redis.call(ARGV[1], ARGV[2], dseq .. '\\ndone\\n' .. ARGV[7])
+return dseq
+`;

@@ -1,0 +1,243 @@
+/**
+ * @module jobs/store
+ * A job's record in Redis: created by the API on submit, changed by workers through the Lua
+ * scripts of `jobs/scripts`, read by the API for the job resource and on stream connect.
+ * BullMQ runs the job; this record is what clients see of it.
+ */
+import type { Redis } from 'ioredis';
+import { doneData, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
+import { type JobKeys, jobKeys } from './keys.js';
+import type { JobResource, JobState, TerminalStatus } from './schemas.js';
+import { finishScript, logScript, reportScript } from './scripts.js';
+
+export interface StoreOptions {
+  prefix: string;
+  /** Log lines kept per job. */
+  logMaxLines: number;
+  /** Seconds a finished job is kept. */
+  retentionSeconds: number;
+  /** `PUBLISH`, or `SPUBLISH` for sharded pub/sub on Redis Cluster. */
+  publishCommand?: 'PUBLISH' | 'SPUBLISH';
+}
+
+/** A job record as stored (hash fields, all strings). */
+export interface JobRecord {
+  id: string;
+  type: string;
+  createdAt: string;
+  maxAttempts: string;
+  seq: string;
+  pseq: string;
+  state: JobState;
+  progress: string;
+  attempt: string;
+  at: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** seq of `done`; present once the job has finished. */
+  dseq?: string;
+  /** The done event's JSON. */
+  done?: string;
+  /** seq of the newest log line dropped by the cap. */
+  ltrim?: string;
+}
+
+/** What a stream needs on connect: the record and the kept log lines. */
+export interface JobSnapshot {
+  record: JobRecord;
+  logs: JobEvent[];
+}
+
+type ScriptRunner = (keys: string[], args: (string | number)[]) => Promise<number>;
+
+export class JobStore {
+  readonly #redis: Redis;
+  readonly #options: Required<StoreOptions>;
+  readonly #report: ScriptRunner;
+  readonly #log: ScriptRunner;
+  readonly #finish: ScriptRunner;
+
+  constructor(redis: Redis, options: StoreOptions) {
+    this.#redis = redis;
+    this.#options = { publishCommand: 'PUBLISH', ...options };
+    this.#report = defineScript(redis, 'jobcastReport', reportScript);
+    this.#log = defineScript(redis, 'jobcastLog', logScript);
+    this.#finish = defineScript(redis, 'jobcastFinish', finishScript);
+  }
+
+  keys(id: string): JobKeys {
+    return jobKeys(this.#options.prefix, id);
+  }
+
+  /**
+   * Writes the record of a new job: state queued, seq 1 (its first progress event).
+   * Returns the record as written and the pending write.
+   */
+  create(job: { id: string; type: string; maxAttempts: number; createdAt: number }): {
+    record: JobRecord;
+    written: Promise<unknown>;
+  } {
+    const createdAt = String(job.createdAt);
+    const record: JobRecord = {
+      id: job.id,
+      type: job.type,
+      createdAt,
+      maxAttempts: String(job.maxAttempts),
+      seq: '1',
+      pseq: '1',
+      state: 'queued',
+      progress: '0',
+      attempt: '0',
+      at: createdAt,
+    };
+    return { record, written: this.#redis.hset(this.keys(job.id).record, { ...record }) };
+  }
+
+  /** Removes a record whose job never made it into the queue. */
+  async discard(id: string): Promise<void> {
+    const keys = this.keys(id);
+    await this.#redis.del(keys.record, keys.log);
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const record = await this.#redis.hgetall(this.keys(id).record);
+    return record.id ? (record as unknown as JobRecord) : undefined;
+  }
+
+  /** The record and its kept log lines, read together in one round trip. */
+  async snapshot(id: string): Promise<JobSnapshot | undefined> {
+    const keys = this.keys(id);
+    const replies = await this.#redis.multi().hgetall(keys.record).lrange(keys.log, 0, -1).exec();
+    const [[recordErr, record], [logErr, entries]] = replies as [
+      [Error | null, Record<string, string>],
+      [Error | null, string[]],
+    ];
+    if (recordErr || logErr) throw recordErr ?? logErr;
+    if (!record.id) return undefined;
+    return {
+      record: record as unknown as JobRecord,
+      logs: entries.map((entry) => {
+        const cut = entry.indexOf('\n');
+        return { jobId: id, seq: Number(entry.slice(0, cut)), event: 'log', data: entry.slice(cut + 1) };
+      }),
+    };
+  }
+
+  /** Log lines kept for a job, oldest first. */
+  async logs(id: string): Promise<JobEvent[] | undefined> {
+    return (await this.snapshot(id))?.logs;
+  }
+
+  /** Records a state or progress change and publishes it. Returns its seq, or 0 if the job is gone or finished. */
+  report(
+    id: string,
+    change: { state: JobState; progress: number; message?: string; attempt: number; startedAt?: number },
+  ): Promise<number> {
+    const keys = this.keys(id);
+    return this.#report(
+      [keys.record, keys.log],
+      [
+        this.#options.publishCommand,
+        keys.channel,
+        change.state,
+        change.progress,
+        change.message ?? '',
+        change.attempt,
+        Date.now(),
+        change.startedAt ?? '',
+      ],
+    );
+  }
+
+  /** Appends a log line and publishes it. Returns its seq, or 0 if the job is gone or finished. */
+  log(id: string, line: string): Promise<number> {
+    const keys = this.keys(id);
+    const data = logData(id, line, Date.now());
+    return this.#log(
+      [keys.record, keys.log],
+      [this.#options.publishCommand, keys.channel, data, this.#options.logMaxLines],
+    );
+  }
+
+  /**
+   * Ends a job: a final progress event, then `done`, then retention starts. Idempotent: the
+   * first call wins and later ones return 0, so workers and reconcilers may both call it.
+   */
+  finish(
+    id: string,
+    status: TerminalStatus,
+    outcome: { result?: unknown; error?: string; message?: string },
+  ): Promise<number> {
+    const keys = this.keys(id);
+    const now = Date.now();
+    return this.#finish(
+      [keys.record, keys.log],
+      [
+        this.#options.publishCommand,
+        keys.channel,
+        status,
+        status === 'completed' ? 100 : '',
+        outcome.message ?? '',
+        now,
+        doneData(id, status, outcome, now),
+        this.#options.retentionSeconds,
+      ],
+    );
+  }
+}
+
+/** The progress event a record stands for. */
+export function recordProgressEvent(record: JobRecord): JobEvent {
+  return {
+    jobId: record.id,
+    seq: Number(record.pseq),
+    event: 'progress',
+    data: progressData(record.id, recordTuple(record)),
+  };
+}
+
+export function recordTuple(record: JobRecord): ProgressTuple {
+  return [record.state, record.progress, record.attempt, record.at, record.message ?? ''];
+}
+
+/** The done event of a finished job's record. */
+export function recordDoneEvent(record: JobRecord): JobEvent | undefined {
+  if (!record.dseq || !record.done) return undefined;
+  return { jobId: record.id, seq: Number(record.dseq), event: 'done', data: record.done };
+}
+
+/** The public job resource. */
+export function toResource(record: JobRecord): JobResource {
+  const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : undefined);
+  const done = record.done ? (JSON.parse(record.done) as { result?: unknown; error?: string }) : {};
+  const self = `/jobs/${record.id}`;
+  const resource: JobResource = {
+    id: record.id,
+    type: record.type,
+    state: record.state,
+    progress: Number(record.progress),
+    attempts: Number(record.attempt),
+    maxAttempts: Number(record.maxAttempts),
+    createdAt: iso(record.createdAt) as string,
+    links: { self, events: `${self}/events` },
+  };
+  if (record.message) resource.message = record.message;
+  if (done.result !== undefined) resource.result = done.result;
+  if (done.error !== undefined) resource.error = done.error;
+  if (record.startedAt) resource.startedAt = iso(record.startedAt);
+  if (record.finishedAt) resource.finishedAt = iso(record.finishedAt);
+  return resource;
+}
+
+let scriptCounter = 0;
+
+/** Registers a Lua script on a connection (EVALSHA with EVAL fallback, via ioredis). */
+function defineScript(redis: Redis, name: string, lua: string): ScriptRunner {
+  // Names are per connection; a counter keeps two stores on one connection apart.
+  const command = `${name}${++scriptCounter}`;
+  redis.defineCommand(command, { lua });
+  const run = (redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>)[command];
+  if (!run) throw new Error(`ioredis did not define ${command}`);
+  return (keys, args) => run.call(redis, keys.length, ...keys, ...args);
+}

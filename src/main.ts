@@ -1,0 +1,13 @@
+/**
+ * @module main
+ * `npm run start:api`: one API process against REDIS_URL (for scale-out).
+ */
+import { loadConfigOrExit } from './config.js';
+import { requireRedisUrl, stopOnSignals } from './lifecycle.js';
+import { createLogger } from './log.js';
+import { startApi } from './server.js';
+
+const config = loadConfigOrExit(process.env);
+const log = createLogger(config.LOG_LEVEL, { role: 'api' });
+const api = await startApi(config, requireRedisUrl(config.REDIS_URL, log), log);
+stopOnSignals(() => api.close(), log, config.SHUTDOWN_TIMEOUT_MS + 5_000);

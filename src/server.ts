@@ -1,0 +1,88 @@
+/**
+ * @module server
+ * config → dependencies → HTTP server, and the graceful shutdown that undoes it.
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { ConnectionSet } from './events/connection.js';
+import { EventHub } from './events/hub.js';
+import { createQueue } from './jobs/queue.js';
+import { JobService } from './jobs/service.js';
+import { JobStore } from './jobs/store.js';
+import type { Logger } from './log.js';
+import { closeRedis, createRedis } from './redis.js';
+
+export interface RunningApi {
+  port: number;
+  url: string;
+  connections: ConnectionSet;
+  hub: EventHub;
+  /** Stops accepting, ends open streams (clients reconnect elsewhere), closes Redis. */
+  close(): Promise<void>;
+}
+
+export async function startApi(config: Config, redisUrl: string, log: Logger): Promise<RunningApi> {
+  const command = createRedis(redisUrl, 'command');
+  const subscriber = createRedis(redisUrl, 'subscriber');
+  const store = new JobStore(command, {
+    prefix: config.KEY_PREFIX,
+    logMaxLines: config.JOB_LOG_MAX_LINES,
+    retentionSeconds: config.JOB_RETENTION_SECONDS,
+  });
+  const queue = createQueue(command, {
+    prefix: config.KEY_PREFIX,
+    queueName: config.QUEUE_NAME,
+    retentionSeconds: config.JOB_RETENTION_SECONDS,
+  });
+  const hub = new EventHub(subscriber, { keys: (id) => store.keys(id), log });
+  const connections = new ConnectionSet({
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+    retryMs: config.SSE_RETRY_MS,
+    maxPending: config.SSE_MAX_PENDING_EVENTS,
+    stuckTimeoutMs: config.SSE_STUCK_TIMEOUT_MS,
+  });
+  const jobs = new JobService(store, queue, { retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const app = createApp({
+    jobs,
+    store,
+    hub,
+    connections,
+    log,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    ping: () => command.ping(),
+  });
+
+  await Promise.all([command.ping(), subscriber.ping()]);
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  log.info('api listening', { url });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      connections.endAll();
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      // Streams that ended still need their sockets to go; anything left after a grace period
+      // (a client that never reads) is cut.
+      const grace = setTimeout(() => {
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      }, 2_000);
+      await closed;
+      clearTimeout(grace);
+      await queue.close();
+      await Promise.all([closeRedis(command), closeRedis(subscriber)]);
+      log.info('api stopped');
+    })();
+    return closing;
+  };
+
+  return { port, url, connections, hub, close };
+}
