@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+/**
+ * Set-up that `npm start` and `npm test` do by themselves on a fresh machine, in plain Node
+ * (nothing installed yet): install npm dependencies when missing or stale, and redis-server when
+ * it is needed and missing (apt-get, when root; otherwise say exactly how).
+ *
+ *   node scripts/bootstrap.mjs start   → the whole service (API + worker [+ local Redis])
+ *   node scripts/bootstrap.mjs test    → lint, typecheck, the test suite
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const mode = process.argv[2];
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const say = (msg) => process.stderr.write(`jobcast: ${msg}\n`);
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function ensureDependencies() {
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (existsSync(installed) && statSync(installed).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm dependencies (npm ci)…');
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
+    say('npm ci failed; see above.');
+    process.exit(1);
+  }
+}
+
+/** Installs Debian packages when root and apt-get exist; otherwise explains and exits. */
+function ensureDebianPackages(packages, why) {
+  const missing = packages.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && has('apt-get')) {
+    say(`installing ${missing.join(', ')} with apt-get (${why})…`);
+    run('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    if (
+      run('apt-get', ['install', '-y', '-q', ...missing], {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      }) === 0
+    )
+      return;
+  }
+  say(`${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} needed (${why}) but not installed.`);
+  say(`  Debian/Ubuntu: sudo apt-get install -y ${missing.join(' ')}`);
+  if (missing.includes('redis-server'))
+    say('  macOS: brew install redis — or set REDIS_URL to a Redis you already run.');
+  process.exit(1);
+}
+
+const tsx = ['--import', 'tsx'];
+
+if (mode === 'start') {
+  ensureDependencies();
+  if (!process.env.REDIS_URL)
+    ensureDebianPackages([['redis-server', 'redis-server']], 'REDIS_URL is unset, so jobcast runs a local Redis');
+  const child = spawn(process.execPath, [...tsx, join(root, 'scripts/start-all.ts')], { cwd: root, stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else if (mode === 'test') {
+  ensureDependencies();
+  ensureDebianPackages([['redis-server', 'redis-server']], 'the tests run against a real Redis');
+  const bin = (name) => join(root, 'node_modules', '.bin', name);
+  for (const [label, cmd, args] of [
+    ['lint + format (biome)', bin('biome'), ['check', '.']],
+    ['typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']],
+    ['tests (vitest)', bin('vitest'), ['run', ...process.argv.slice(3)]],
+  ]) {
+    say(`${label}…`);
+    const status = run(cmd, args);
+    if (status !== 0) process.exit(status);
+  }
+} else {
+  say('usage: node scripts/bootstrap.mjs start|test');
+  process.exit(2);
+}

@@ -1,0 +1,82 @@
+/**
+ * A real jobcast for a test file: an API server listening on 127.0.0.1 (random port) and a
+ * worker, both in this process, against the run's real Redis, under a key prefix of their
+ * own so test files never see each other's jobs.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { type Config, parseConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { type RunningApi, startApi } from '../../src/server.js';
+import { type RunningWorker, startWorker } from '../../workers/runner.js';
+
+export interface Harness {
+  url: string;
+  redisUrl: string;
+  config: Config;
+  api: RunningApi;
+  worker: RunningWorker | undefined;
+  /** A plain client for inspecting Redis. */
+  redis: Redis;
+  /** POSTs a job and returns the parsed resource. */
+  submit(body: unknown): Promise<{ id: string; [key: string]: unknown }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Harness> {
+  const redisUrl = inject('redisUrl');
+  const config = parseConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    KEY_PREFIX: `t${randomBytes(4).toString('hex')}`,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  });
+  const log = createLogger(config.LOG_LEVEL);
+  const worker = options.worker === false ? undefined : await startWorker(config, redisUrl, log);
+  const api = await startApi(config, redisUrl, log);
+  const redis = new Redis(redisUrl);
+  const url = api.url;
+  return {
+    url,
+    redisUrl,
+    config,
+    api,
+    worker,
+    redis,
+    async submit(body) {
+      const res = await fetch(`${url}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
+      return (await res.json()) as { id: string };
+    },
+    async close() {
+      await api.close();
+      await worker?.close();
+      await redis.quit();
+    },
+  };
+}
+
+/** Redis clients connected right now (INFO clients). */
+export async function connectedClients(redis: Redis): Promise<number> {
+  const info = await redis.info('clients');
+  return Number(/connected_clients:(\d+)/.exec(info)?.[1]);
+}
+
+/** Waits until `check` is true, polling; fails with `what` after `timeoutMs`. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
