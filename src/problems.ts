@@ -20,6 +20,7 @@ export const problemTypes = {
   'job-not-found': { status: 404, title: 'Job not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'job-finished': { status: 409, title: 'Job already finished' },
+  'idempotency-key-in-progress': { status: 409, title: 'Request with this Idempotency-Key in progress' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'validation-failed': { status: 422, title: 'Validation failed' },
@@ -73,14 +74,21 @@ export class ProblemError extends Error {
   }
 }
 
-/** A zod failure as a 422 that lists every field error, quoting where it was. */
-export function validationProblem(error: z.ZodError, where: string): ProblemError {
+/**
+ * A zod failure as a problem (422 for bodies, 400 for query strings) that lists every field
+ * error, quoting where it was.
+ */
+export function validationProblem(
+  error: z.ZodError,
+  where: string,
+  problem: 'validation-failed' | 'bad-request' = 'validation-failed',
+): ProblemError {
   const errors: FieldError[] = error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].filter(Boolean).join('.'),
     message: issue.message,
   }));
   const detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ');
-  return new ProblemError('validation-failed', detail, { extensions: { errors } });
+  return new ProblemError(problem, detail, { extensions: { errors } });
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

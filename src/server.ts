@@ -43,7 +43,11 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
     maxPending: config.SSE_MAX_PENDING_EVENTS,
     stuckTimeoutMs: config.SSE_STUCK_TIMEOUT_MS,
   });
-  const jobs = new JobService(store, queue, { retentionSeconds: config.JOB_RETENTION_SECONDS });
+  const jobs = new JobService(store, queue, command, {
+    prefix: config.KEY_PREFIX,
+    retentionSeconds: config.JOB_RETENTION_SECONDS,
+    idempotencySeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
+  });
   const app = createApp({
     jobs,
     store,

@@ -29,7 +29,12 @@ describe('a job that succeeds', () => {
     expect(res.headers.get('location')).toBe(`/jobs/${job.id}`);
     expect(job).toMatchObject({ type: 'simulate', state: 'queued', progress: 0, attempts: 0 });
     expect(job.id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(job.links).toEqual({ self: `/jobs/${job.id}`, events: `/jobs/${job.id}/events` });
+    expect(job.links).toEqual({
+      self: `/jobs/${job.id}`,
+      events: `/jobs/${job.id}/events`,
+      cancel: `/jobs/${job.id}/cancel`,
+      logs: `/jobs/${job.id}/logs`,
+    });
   });
 
   it('streams its current state, every step, then done with the result, and the stream ends', async () => {

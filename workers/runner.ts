@@ -4,15 +4,25 @@
  * clients see) in step with BullMQ: active on start, progress while running, queued again
  * before a retry, and one `done` after BullMQ has recorded the outcome.
  */
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
-import { bullPrefix } from '../src/jobs/keys.js';
+import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
+import { reconcile } from '../src/jobs/reconcile.js';
 import { isJobType, jobTypes } from '../src/jobs/registry.js';
+import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { closeRedis, createRedis } from '../src/redis.js';
 import type { HandlerMap, JobContext } from './handler.js';
 import { handlers as builtInHandlers } from './handlers/index.js';
+
+/** Thrown in place of the handler's error when the job was cancelled: never retried. */
+export class JobCancelledError extends UnrecoverableError {
+  override name = 'JobCancelledError';
+}
+
+/** Abort reason when shutdown outlasts SHUTDOWN_TIMEOUT_MS: running jobs go back to the queue. */
+const SHUTDOWN_REASON = 'worker shutting down';
 
 export interface RunningWorker {
   worker: Worker;
@@ -27,6 +37,8 @@ export async function startWorker(
   handlers: HandlerMap = builtInHandlers,
 ): Promise<RunningWorker> {
   const redis = createRedis(redisUrl, 'worker');
+  const subscriber = createRedis(redisUrl, 'subscriber');
+  const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: bullPrefix(config.KEY_PREFIX) });
   const store = new JobStore(redis, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
@@ -39,7 +51,7 @@ export async function startWorker(
       (error: unknown) => log.warn(`could not record ${what}`, { jobId, error }),
     );
 
-  const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+  const processor = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
     const id = job.id as string;
     const type = job.name;
     if (!isJobType(type)) throw new UnrecoverableError(`unknown job type ${JSON.stringify(type)}`);
@@ -47,24 +59,51 @@ export async function startWorker(
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.message}`);
 
     const attempt = job.attemptsStarted || job.attemptsMade + 1;
-    let progress = 0;
-    await store.report(id, { state: 'active', progress, attempt, startedAt: Date.now() });
+    // Aborted by BullMQ (cancel message, shutdown) or by a progress report that finds the job
+    // cancelled (in case the cancel message was missed).
+    const cancelled = new AbortController();
+    const signal = bullSignal ? AbortSignal.any([bullSignal, cancelled.signal]) : cancelled.signal;
+    const noteCancel = (seq: number) => {
+      if (seq === -1) cancelled.abort(CANCEL_REASON);
+    };
+    noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt: Date.now() }));
+    if (signal.aborted) throw new JobCancelledError(CANCEL_REASON);
     const ctx: JobContext = {
       jobId: id,
       attempt,
-      signal: signal ?? new AbortController().signal,
+      signal,
       progress(percent, message) {
-        progress = Math.round(Math.min(100, Math.max(0, Number(percent) || 0)) * 100) / 100;
-        return report(store.report(id, { state: 'active', progress, message, attempt }), 'progress', id);
+        const progress = Math.round(Math.min(100, Math.max(0, Number(percent) || 0)) * 100) / 100;
+        return report(
+          store.report(id, { state: 'active', progress, message, attempt }).then(noteCancel),
+          'progress',
+          id,
+        );
       },
       log(line) {
         return report(store.log(id, String(line)), 'log line', id);
       },
     };
     const handler = handlers[type] as (input: unknown, ctx: JobContext) => Promise<unknown>;
-    const result = await handler(parsed.data, ctx);
-    // BullMQ stores undefined as nothing; keep "no result" explicit.
-    return result ?? null;
+    try {
+      // BullMQ stores undefined as nothing; keep "no result" explicit.
+      return (await handler(parsed.data, ctx)) ?? null;
+    } catch (error) {
+      if (signal.aborted && signal.reason === CANCEL_REASON) throw new JobCancelledError(CANCEL_REASON);
+      if (signal.aborted && signal.reason === SHUTDOWN_REASON && token) {
+        // Hand the job back: due now, so another worker takes it without waiting for the
+        // stalled-job check. DelayedError tells BullMQ the move is done.
+        await store.report(id, {
+          state: 'queued',
+          progress: 0,
+          attempt,
+          message: 'returned to the queue: worker shut down',
+        });
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
+      throw error;
+    }
   };
 
   const worker = new Worker(config.QUEUE_NAME, processor, {
@@ -84,7 +123,9 @@ export async function startWorker(
   });
   worker.on('failed', (job, error) => {
     if (!job?.id) return;
-    if (job.finishedOn) {
+    if (error instanceof JobCancelledError) {
+      void report(store.finish(job.id, 'cancelled', { error: error.message }), 'cancellation', job.id);
+    } else if (job.finishedOn) {
       void report(store.finish(job.id, 'failed', { error: error.message }), 'failure', job.id);
     } else {
       // BullMQ will retry it (at once or after backoff).
@@ -97,6 +138,13 @@ export async function startWorker(
     }
   });
   worker.on('error', (error) => log.error('worker error', { error }));
+  // A job that stalled too often is failed by BullMQ itself, with no 'failed' event here.
+  worker.on('stalled', (id) => {
+    void report(reconcile(store, queue, id), 'stalled job outcome', id);
+  });
+
+  subscriber.on('message', (_channel: string, id: string) => worker.cancelJob(id, CANCEL_REASON));
+  await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
 
   await worker.waitUntilReady();
   log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
@@ -111,10 +159,15 @@ export async function startWorker(
         setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref();
       });
       if ((await Promise.race([finished, timeout])) === 'timeout') {
-        log.warn('jobs still running at shutdown; handing them back', {});
-        await worker.close(true);
+        log.warn('jobs still running at shutdown; handing them back to the queue');
+        worker.cancelAllJobs(SHUTDOWN_REASON);
+        // A handler that ignores its signal is abandoned: its lock expires and BullMQ's
+        // stalled-job check gives the job to another worker.
+        const abandon = new Promise<'timeout'>((resolve) => setTimeout(resolve, 3_000, 'timeout').unref());
+        if ((await Promise.race([finished, abandon])) === 'timeout') await worker.close(true);
       }
-      await closeRedis(redis);
+      await queue.close();
+      await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
       log.info('worker stopped');
     })();
     return closing;

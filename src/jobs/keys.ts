@@ -19,4 +19,7 @@ export function jobKeys(prefix: string, id: string): JobKeys {
   return { record: base, log: `${base}:log`, channel: `${base}:ev` };
 }
 
+/** Pub/sub channel on which the API asks workers to stop a running job (message: its id). */
+export const cancelChannel = (prefix: string): string => `${prefix}:cancel`;
+
 export const bullPrefix = (prefix: string): string => `{${prefix}}`;

@@ -59,6 +59,8 @@ export const SubmitJobEnvelope = z
 export const JobLinks = z.object({
   self: z.string(),
   events: z.string().describe("The job's Server-Sent Events stream."),
+  cancel: z.string().describe('POST here to cancel the job.'),
+  logs: z.string().describe("The job's log lines."),
 });
 
 export const JobResource = z.object({
@@ -72,6 +74,7 @@ export const JobResource = z.object({
   attempts: z.int().min(0).describe('Attempts started so far.'),
   maxAttempts: z.int().min(1),
   createdAt: z.iso.datetime(),
+  runAt: z.iso.datetime().optional().describe('When a delayed job is due (queued jobs submitted with delayMs).'),
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
   links: JobLinks,
@@ -133,3 +136,34 @@ export const Problem = z
   })
   .loose()
   .describe('RFC 9457 problem details (`application/problem+json`).');
+
+// ---- Listing and logs ----
+
+export const ListJobsQuery = z
+  .object({
+    state: JobState.optional(),
+    type: z.string().min(1).max(100).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z
+      .string()
+      .regex(/^\d{15}:[0-9a-f-]{36}$/, 'not a cursor returned by this API')
+      .optional()
+      .describe('`nextCursor` of the previous page.'),
+  })
+  .strict();
+
+export const JobList = z.object({
+  items: z.array(JobResource),
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page.'),
+});
+
+export const JobLogLine = z.object({
+  seq: z.int().min(1).describe('The event id this line had on the stream.'),
+  line: z.string(),
+  at: z.iso.datetime(),
+});
+
+export const JobLogs = z.object({
+  items: z.array(JobLogLine),
+  truncated: z.boolean().describe('True when older lines were dropped (JOB_LOG_MAX_LINES).'),
+});

@@ -28,8 +28,11 @@ end
  * A state or progress change.
  * ARGV[3] state, [4] progress, [5] message ('' keeps the current one), [6] attempt,
  * [7] at (ms), [8] startedAt (ms, '' for none; kept only the first time).
+ * Returns -1, and records nothing, once cancellation was requested: the worker then stops the
+ * handler, even if the cancel message itself never reached it.
  */
 export const reportScript = `${guardAndPublishProgress}
+if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then return -1 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'pseq', seq, 'state', ARGV[3], 'progress', ARGV[4], 'attempt', ARGV[6], 'at', ARGV[7])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'message', ARGV[5]) end
@@ -70,4 +73,15 @@ redis.call('EXPIRE', KEYS[2], ARGV[8])
 publishProgress(pseq)
 redis.call(ARGV[1], ARGV[2], dseq .. '\\ndone\\n' .. ARGV[7])
 return dseq
+`;
+
+/**
+ * Asks for a job to be cancelled. Returns -1 for no such job, 0 if it already finished,
+ * 1 if the request was recorded. ARGV[1] the reason.
+ */
+export const requestCancelScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'dseq') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'cancel', ARGV[1])
+return 1
 `;

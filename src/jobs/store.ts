@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { doneData, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import type { JobResource, JobState, TerminalStatus } from './schemas.js';
-import { finishScript, logScript, reportScript } from './scripts.js';
+import { finishScript, logScript, reportScript, requestCancelScript } from './scripts.js';
 
 export interface StoreOptions {
   prefix: string;
@@ -41,7 +41,28 @@ export interface JobRecord {
   done?: string;
   /** seq of the newest log line dropped by the cap. */
   ltrim?: string;
+  /** When a delayed job is due (ms). */
+  runAt?: string;
+  /** Set when cancellation was requested: the reason. */
+  cancel?: string;
 }
+
+export interface ListFilter {
+  state?: JobState;
+  type?: string;
+}
+
+export interface ListPage {
+  records: JobRecord[];
+  /** Where the next page starts; undefined when there is none. */
+  nextCursor: string | undefined;
+}
+
+/** Most records one list request reads while filtering, so a rare filter cannot scan forever. */
+const LIST_SCAN_BUDGET = 1_000;
+
+/** Index members sort by creation time, then id: `<createdAt, 15 digits>:<id>`. */
+const indexMember = (createdAt: number | string, id: string) => `${String(createdAt).padStart(15, '0')}:${id}`;
 
 /** What a stream needs on connect: the record and the kept log lines. */
 export interface JobSnapshot {
@@ -57,6 +78,7 @@ export class JobStore {
   readonly #report: ScriptRunner;
   readonly #log: ScriptRunner;
   readonly #finish: ScriptRunner;
+  readonly #requestCancel: ScriptRunner;
 
   constructor(redis: Redis, options: StoreOptions) {
     this.#redis = redis;
@@ -64,6 +86,12 @@ export class JobStore {
     this.#report = defineScript(redis, 'jobcastReport', reportScript);
     this.#log = defineScript(redis, 'jobcastLog', logScript);
     this.#finish = defineScript(redis, 'jobcastFinish', finishScript);
+    this.#requestCancel = defineScript(redis, 'jobcastRequestCancel', requestCancelScript);
+  }
+
+  /** Sorted set of every job, newest last (all scores 0, ordered by member). */
+  get indexKey(): string {
+    return `${this.#options.prefix}:index`;
   }
 
   keys(id: string): JobKeys {
@@ -74,7 +102,7 @@ export class JobStore {
    * Writes the record of a new job: state queued, seq 1 (its first progress event).
    * Returns the record as written and the pending write.
    */
-  create(job: { id: string; type: string; maxAttempts: number; createdAt: number }): {
+  create(job: { id: string; type: string; maxAttempts: number; createdAt: number; runAt?: number | undefined }): {
     record: JobRecord;
     written: Promise<unknown>;
   } {
@@ -91,13 +119,65 @@ export class JobStore {
       attempt: '0',
       at: createdAt,
     };
-    return { record, written: this.#redis.hset(this.keys(job.id).record, { ...record }) };
+    if (job.runAt !== undefined) record.runAt = String(job.runAt);
+    const written = Promise.all([
+      this.#redis.hset(this.keys(job.id).record, { ...record }),
+      this.#redis.zadd(this.indexKey, 0, indexMember(job.createdAt, job.id)),
+    ]);
+    return { record, written };
   }
 
   /** Removes a record whose job never made it into the queue. */
-  async discard(id: string): Promise<void> {
+  async discard(id: string, createdAt: number): Promise<void> {
     const keys = this.keys(id);
-    await this.#redis.del(keys.record, keys.log);
+    await Promise.all([
+      this.#redis.del(keys.record, keys.log),
+      this.#redis.zrem(this.indexKey, indexMember(createdAt, id)),
+    ]);
+  }
+
+  /**
+   * A page of jobs, newest first. The cursor is the index member of the last job looked at,
+   * so pages never overlap or skip, however many jobs arrive meanwhile. Jobs whose records
+   * expired are dropped from the index on the way.
+   */
+  async list(filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
+    const records: JobRecord[] = [];
+    let from = cursor ? `(${cursor}` : '+';
+    let budget = LIST_SCAN_BUDGET;
+    while (budget > 0) {
+      const batch = Math.min(budget, Math.max(limit * 2, 50));
+      const members = await this.#redis.zrange(this.indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, batch);
+      if (members.length === 0) return { records, nextCursor: undefined };
+      budget -= members.length;
+      const found = await Promise.all(members.map((m) => this.get(m.slice(m.indexOf(':') + 1))));
+      const expired: string[] = [];
+      for (let i = 0; i < members.length; i++) {
+        const record = found[i];
+        const member = members[i] as string;
+        if (!record) {
+          expired.push(member);
+          continue;
+        }
+        if ((filter.state && record.state !== filter.state) || (filter.type && record.type !== filter.type)) continue;
+        records.push(record);
+        if (records.length === limit) {
+          if (expired.length) await this.#redis.zrem(this.indexKey, ...expired);
+          const more = i < members.length - 1 || members.length === batch;
+          return { records, nextCursor: more ? member : undefined };
+        }
+      }
+      if (expired.length) await this.#redis.zrem(this.indexKey, ...expired);
+      if (members.length < batch) return { records, nextCursor: undefined };
+      from = `(${members.at(-1)}`;
+    }
+    // Budget spent: hand back what was found and where to go on.
+    return { records, nextCursor: from.slice(1) };
+  }
+
+  /** Records a cancellation request: -1 no such job, 0 already finished, 1 recorded. */
+  requestCancel(id: string, reason: string): Promise<number> {
+    return this.#requestCancel([this.keys(id).record], [reason]);
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -122,11 +202,6 @@ export class JobStore {
         return { jobId: id, seq: Number(entry.slice(0, cut)), event: 'log', data: entry.slice(cut + 1) };
       }),
     };
-  }
-
-  /** Log lines kept for a job, oldest first. */
-  async logs(id: string): Promise<JobEvent[] | undefined> {
-    return (await this.snapshot(id))?.logs;
   }
 
   /** Records a state or progress change and publishes it. Returns its seq, or 0 if the job is gone or finished. */
@@ -220,11 +295,12 @@ export function toResource(record: JobRecord): JobResource {
     attempts: Number(record.attempt),
     maxAttempts: Number(record.maxAttempts),
     createdAt: iso(record.createdAt) as string,
-    links: { self, events: `${self}/events` },
+    links: { self, events: `${self}/events`, cancel: `${self}/cancel`, logs: `${self}/logs` },
   };
   if (record.message) resource.message = record.message;
   if (done.result !== undefined) resource.result = done.result;
   if (done.error !== undefined) resource.error = done.error;
+  if (record.runAt && record.state === 'queued' && !record.startedAt) resource.runAt = iso(record.runAt);
   if (record.startedAt) resource.startedAt = iso(record.startedAt);
   if (record.finishedAt) resource.finishedAt = iso(record.finishedAt);
   return resource;

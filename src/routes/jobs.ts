@@ -1,13 +1,17 @@
 /**
  * @module routes/jobs
- * REST: submit a job, read a job. Thin: parse, call the service, respond.
+ * REST: submit, read, list and cancel jobs, and read a job's log. Thin: parse, call the
+ * service, respond.
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { ListJobsQuery } from '../jobs/schemas.js';
 import type { JobService } from '../jobs/service.js';
-import { ProblemError } from '../problems.js';
+import { ProblemError, validationProblem } from '../problems.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** Idempotency keys: printable ASCII, as the IETF draft's examples; bounded in size. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
   const app = new Hono();
@@ -29,6 +33,10 @@ export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
           { headers: { 'accept-post': 'application/json' } },
         );
       }
+      const idempotencyKey = c.req.header('idempotency-key');
+      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
+      }
       const text = await c.req.text();
       let body: unknown;
       try {
@@ -36,12 +44,23 @@ export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
       } catch (error) {
         throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
       }
-      const job = await jobs.submit(body);
-      return c.json(job, 202, { location: job.links.self });
+      const { job, replayed } = await jobs.submit(body, idempotencyKey);
+      return c.json(job, 202, { location: job.links.self, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
     },
   );
 
+  app.get('/jobs', async (c) => {
+    const query = ListJobsQuery.safeParse(c.req.query());
+    if (!query.success) throw validationProblem(query.error, 'query', 'bad-request');
+    const { state, type, limit, cursor } = query.data;
+    return c.json(await jobs.list({ state, type }, limit, cursor));
+  });
+
   app.get('/jobs/:id', async (c) => c.json(await jobs.get(c.req.param('id'))));
+
+  app.get('/jobs/:id/logs', async (c) => c.json(await jobs.logs(c.req.param('id'))));
+
+  app.post('/jobs/:id/cancel', async (c) => c.json(await jobs.cancel(c.req.param('id')), 202));
 
   return app;
 }
