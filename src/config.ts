@@ -48,6 +48,9 @@ const ConfigSchema = z.object({
   /** How long shutdown waits for running jobs before handing them back. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** PEM files; when both are set the API serves HTTPS with HTTP/2 (and HTTP/1.1 fallback). */
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
@@ -71,7 +74,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in ConfigSchema.shape && value !== ''),
   );
-  const parsed = ConfigSchema.safeParse(present);
+  const parsed = ConfigSchema.refine((c) => (c.TLS_CERT === undefined) === (c.TLS_KEY === undefined), {
+    path: ['TLS_CERT'],
+    message: 'set TLS_CERT and TLS_KEY together (or neither)',
+  }).safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {

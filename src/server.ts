@@ -2,6 +2,8 @@
  * @module server
  * config → dependencies → HTTP server, and the graceful shutdown that undoes it.
  */
+import { readFileSync } from 'node:fs';
+import { createSecureServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -59,13 +61,31 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
   });
 
   await Promise.all([command.ping(), subscriber.ping()]);
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  const tls =
+    config.TLS_CERT && config.TLS_KEY
+      ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) }
+      : undefined;
+  const server = tls
+    ? serve({
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        createServer: createSecureServer,
+        serverOptions: { ...tls, allowHTTP1: true },
+      })
+    : serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  // An HTTP/2 server does not close its sessions on close(): track them for shutdown.
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   log.info('api listening', { url });
 
   let closing: Promise<void> | undefined;
@@ -74,10 +94,12 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       connections.endAll();
       if ('closeIdleConnections' in server) server.closeIdleConnections();
+      for (const session of sessions) session.close();
       // Streams that ended still need their sockets to go; anything left after a grace period
       // (a client that never reads) is cut.
       const grace = setTimeout(() => {
         if ('closeAllConnections' in server) server.closeAllConnections();
+        for (const session of sessions) session.destroy();
       }, 2_000);
       await closed;
       clearTimeout(grace);

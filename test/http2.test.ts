@@ -1,0 +1,156 @@
+/**
+ * HTTP/2: with TLS_CERT and TLS_KEY the API serves HTTPS with HTTP/2 (HTTP/1.1 fallback).
+ * Many streams share one connection, and clients vanishing mid-stream leave the process
+ * running and its bookkeeping clean.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type ClientHttp2Session, connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createParser } from 'eventsource-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness, waitFor } from './support/harness.js';
+
+let h: Harness;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'jobcast-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  h = await startHarness({ env: { TLS_CERT: cert, TLS_KEY: key } });
+});
+
+afterAll(async () => {
+  await h?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Opens one SSE stream on an HTTP/2 session and resolves with the event names it saw. */
+function h2Stream(session: ClientHttp2Session, path: string, onEvent?: (type: string) => void) {
+  const req = session.request({ ':path': path, accept: 'text/event-stream' });
+  const types: string[] = [];
+  const parser = createParser({
+    onEvent: (e) => {
+      types.push(e.event ?? 'message');
+      onEvent?.(e.event ?? 'message');
+    },
+  });
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => parser.feed(chunk));
+  const status = new Promise<number>((resolve) =>
+    req.once('response', (headers) => resolve(Number(headers[':status']))),
+  );
+  const ended = new Promise<string[]>((resolve, reject) => {
+    req.once('end', () => resolve(types));
+    req.once('error', reject);
+  });
+  return { req, status, ended, types };
+}
+
+describe('HTTP/2 over TLS', () => {
+  it('carries 50 concurrent streams on one connection, each to done', async () => {
+    expect(h.url).toMatch(/^https:/);
+    const job = await postJob({ type: 'simulate', data: { steps: 8, stepMs: 50 } });
+    const session = connect(h.url, { rejectUnauthorized: false });
+    try {
+      const streams = Array.from({ length: 50 }, () => h2Stream(session, `/jobs/${job}/events`));
+      expect(new Set(await Promise.all(streams.map((s) => s.status)))).toEqual(new Set([200]));
+      const results = await Promise.all(streams.map((s) => s.ended));
+      for (const types of results) {
+        expect(types[0]).toBe('progress');
+        expect(types.at(-1)).toBe('done');
+        expect(types.filter((t) => t === 'done')).toHaveLength(1);
+      }
+    } finally {
+      session.close();
+    }
+  });
+
+  it('survives clients vanishing mid-stream, and releases what they held', async () => {
+    const job = await postJob({ type: 'simulate', data: { steps: 40, stepMs: 50 } });
+    for (let round = 0; round < 3; round++) {
+      const session = connect(h.url, { rejectUnauthorized: false });
+      const streams = Array.from({ length: 50 }, () => h2Stream(session, `/jobs/${job}/events`));
+      for (const s of streams) s.ended.catch(() => {});
+      await Promise.all(streams.map((s) => s.status));
+      await waitFor(() => streams.every((s) => s.types.length > 0), 'first events');
+      // Vanish: half cancel their stream, then the whole connection is torn down.
+      for (const s of streams.slice(0, 25)) s.req.close();
+      session.destroy();
+    }
+    await waitFor(() => h.api.connections.size === 0, 'all HTTP/2 streams released');
+    expect(h.api.hub.topicCount).toBe(0);
+    // Still serving.
+    const res = await fetchJson(`/jobs/${job}`);
+    expect(res.status).toBe(200);
+  });
+
+  it('falls back to HTTP/1.1 for clients without HTTP/2', async () => {
+    const job = await postJob({ type: 'simulate', data: { steps: 2, stepMs: 10 } });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsRequest(`${h.url}/jobs/${job}/events`, { rejectUnauthorized: false }, (res) => {
+        expect(res.httpVersion).toBe('1.1');
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(body).toContain('event: done');
+  });
+});
+
+/** One HTTP/2 request with a JSON body; returns status and parsed body. */
+async function fetchJson(path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const session = connect(h.url, { rejectUnauthorized: false });
+  try {
+    const req = session.request({
+      ':path': path,
+      ':method': body === undefined ? 'GET' : 'POST',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    });
+    if (body !== undefined) req.write(JSON.stringify(body));
+    req.end();
+    const status = await new Promise<number>((resolve) => req.once('response', (hd) => resolve(Number(hd[':status']))));
+    let text = '';
+    req.setEncoding('utf8');
+    for await (const chunk of req) text += chunk;
+    return { status, json: JSON.parse(text) as Record<string, unknown> };
+  } finally {
+    session.close();
+  }
+}
+
+async function postJob(body: unknown): Promise<string> {
+  const res = await fetchJson('/jobs', body);
+  expect(res.status).toBe(202);
+  return res.json.id as string;
+}
