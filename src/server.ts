@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { ConnectionSet } from './events/connection.js';
 import { EventHub } from './events/hub.js';
 import { createQueue } from './jobs/queue.js';
+import { reconcile } from './jobs/reconcile.js';
 import { JobService } from './jobs/service.js';
 import { JobStore } from './jobs/store.js';
 import type { Logger } from './log.js';
@@ -60,6 +61,15 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
     ping: () => command.ping(),
   });
 
+  // Safety net for a worker that died between BullMQ recording a job's outcome and publishing
+  // `done`: watched jobs that have been quiet for a lock period are checked against BullMQ.
+  const reconciler = setInterval(() => {
+    for (const id of hub.quietJobs(config.WORKER_LOCK_MS)) {
+      reconcile(store, queue, id).catch((error: unknown) => log.debug('reconcile failed', { id, error }));
+    }
+  }, config.WORKER_LOCK_MS);
+  reconciler.unref();
+
   await Promise.all([command.ping(), subscriber.ping()]);
   const tls =
     config.TLS_CERT && config.TLS_KEY
@@ -91,6 +101,7 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      clearInterval(reconciler);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       connections.endAll();
       if ('closeIdleConnections' in server) server.closeIdleConnections();

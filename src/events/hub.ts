@@ -47,6 +47,8 @@ interface Topic {
   jobId: string;
   watchers: Set<HubWatcher>;
   subscribed: Promise<unknown>;
+  /** When the last event arrived (or the topic was created). */
+  lastEventAt: number;
 }
 
 export interface HubOptions {
@@ -88,6 +90,12 @@ export class EventHub {
     return n;
   }
 
+  /** Watched jobs that have had no event for `quietMs`: candidates for a reconcile check. */
+  quietJobs(quietMs: number): string[] {
+    const before = Date.now() - quietMs;
+    return [...this.#topics.values()].filter((t) => t.lastEventAt < before).map((t) => t.jobId);
+  }
+
   /**
    * Starts delivering a job's events to `watcher`. Resolves once Redis has confirmed the
    * subscription: read the job's state only after that, and no event can fall in between.
@@ -98,7 +106,7 @@ export class EventHub {
     let topic = this.#topics.get(channel);
     if (!topic) {
       const subscribed = this.#options.sharded ? this.#sub.ssubscribe(channel) : this.#sub.subscribe(channel);
-      topic = { jobId, watchers: new Set(), subscribed };
+      topic = { jobId, watchers: new Set(), subscribed, lastEventAt: Date.now() };
       this.#topics.set(channel, topic);
     }
     topic.watchers.add(watcher);
@@ -132,6 +140,7 @@ export class EventHub {
       this.#options.log.warn('unreadable event message', { channel, error });
     }
     if (!parsed) return;
+    topic.lastEventAt = Date.now();
     const event = SharedEvent.of(parsed);
     for (const watcher of topic.watchers) watcher.event(event);
   }
