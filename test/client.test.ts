@@ -1,0 +1,122 @@
+/**
+ * The typed client against a real server: every call, watching with resume, and its SSE
+ * parser against the encoder at any chunk split.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobcastClient, JobcastError, type WatchEvent } from '../src/client/index.js';
+import { SseParser } from '../src/client/sse-parser.js';
+import { encodeEvent } from '../src/sse.js';
+import { type Harness, startHarness } from './support/harness.js';
+
+let h: Harness;
+let client: JobcastClient;
+beforeAll(async () => {
+  h = await startHarness({ env: { SSE_RETRY_MS: '100' } });
+  client = new JobcastClient({ baseUrl: h.url });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+async function collect(events: AsyncIterable<WatchEvent>): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+describe('JobcastClient', () => {
+  it('submits, gets, lists and watches a job to done', async () => {
+    const job = await client.submit('simulate', { steps: 3, stepMs: 20 });
+    expect(job.state).toBe('queued');
+    const events = await collect(client.watch(job.id));
+    expect(events.at(-1)).toMatchObject({
+      type: 'done',
+      jobId: job.id,
+      data: { status: 'completed', result: { steps: 3 } },
+    });
+    expect((await client.get(job.id)).state).toBe('completed');
+    const page = await client.list({ limit: 5 });
+    expect(page.items.map((j) => j.id)).toContain(job.id);
+  });
+
+  it('watches many jobs over one connection, one done each', async () => {
+    const jobs = await Promise.all([1, 2, 3].map((n) => client.submit('simulate', { steps: n, stepMs: 30 })));
+    const events = await collect(client.watchMany(jobs.map((j) => j.id)));
+    for (const job of jobs) {
+      expect(events.filter((e) => e.jobId === job.id && e.type === 'done')).toHaveLength(1);
+    }
+  });
+
+  it('resumes after the server drops the connection, without repeats', async () => {
+    const job = await client.submit('simulate', { steps: 12, stepMs: 60 });
+    const seen: WatchEvent[] = [];
+    let drops = 0;
+    for await (const event of client.watch(job.id)) {
+      seen.push(event);
+      if (seen.length === 3 || seen.length === 6) {
+        drops++;
+        h.api.connections.endAll();
+      }
+    }
+    expect(drops).toBe(2);
+    const seqs = seen.map((e) => e.seq);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    expect(seen.filter((e) => e.type === 'done')).toHaveLength(1);
+  });
+
+  it('cancels, and reports problems as JobcastError', async () => {
+    const job = await client.submit('simulate', { steps: 100, stepMs: 50 });
+    await client.cancel(job.id);
+    const events = await collect(client.watch(job.id));
+    expect(events.at(-1)).toMatchObject({ type: 'done', data: { status: 'cancelled' } });
+    const error = await client.cancel(job.id).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(JobcastError);
+    expect((error as JobcastError).status).toBe(409);
+    await expect(client.submit('nope')).rejects.toMatchObject({ status: 422 });
+    await expect(client.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('SseParser', () => {
+  it('reads what encodeEvent writes, at any chunk split', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            id: fc.stringMatching(/^[0-9.]{0,12}$/),
+            event: fc.constantFrom('progress', 'log', 'done'),
+            data: fc.string(),
+          }),
+          {
+            minLength: 1,
+            maxLength: 5,
+          },
+        ),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (events, cuts) => {
+          const wire = `retry: 100\n\n${events.map((e) => encodeEvent(e)).join(': ping\n\n')}`;
+          const got: { id: string | undefined; event: string; data: string }[] = [];
+          let retry = 0;
+          const parser = new SseParser({
+            onEvent: (e) => got.push(e),
+            onRetry: (ms) => {
+              retry = ms;
+            },
+          });
+          const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+          let at = 0;
+          for (const p of [...points, wire.length]) {
+            parser.feed(wire.slice(at, p));
+            at = p;
+          }
+          expect(retry).toBe(100);
+          expect(got).toEqual(
+            events.map((e) => ({ id: e.id, event: e.event, data: e.data.replace(/\r\n|\r/g, '\n') })),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
