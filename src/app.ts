@@ -3,18 +3,26 @@
  * `createApp(deps)`: middleware and routes, no `listen()`, so tests can drive it in-process
  * with `app.request()` and the server can wrap it in any Node HTTP server.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import type { ApiKeys } from './auth/api-keys.js';
+import { authenticate } from './auth/middleware.js';
+import type { StreamTokens } from './auth/stream-tokens.js';
 import type { ConnectionSet } from './events/connection.js';
 import type { EventHub } from './events/hub.js';
 import type { JobService } from './jobs/service.js';
 import type { JobStore } from './jobs/store.js';
+import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
-import type { ServerBindings } from './server-types.js';
+import { webRoutes } from './routes/web.js';
+import type { AppEnv } from './server-types.js';
 
 export interface AppDeps {
   jobs: JobService;
@@ -22,38 +30,86 @@ export interface AppDeps {
   hub: EventHub;
   connections: ConnectionSet;
   log: Logger;
+  apiKeys: ApiKeys;
+  streamTokens: StreamTokens;
+  limiter: RateLimiter;
+  slots: StreamSlots;
+  /** Origins allowed to call the API from a browser; empty = same origin only. */
+  corsOrigins: readonly string[];
   maxBodyBytes: number;
+  /** Served over HTTPS: only then is Strict-Transport-Security meaningful. */
+  tls?: boolean;
   /** Resolves when Redis answers; used by /readyz. */
   ping: () => Promise<unknown>;
 }
 
-export function createApp(deps: AppDeps): Hono<{ Bindings: ServerBindings }> {
-  const app = new Hono<{ Bindings: ServerBindings }>();
+/** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-  app.route('/', jobRoutes(deps.jobs, deps.maxBodyBytes));
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ headerName: 'x-request-id', generator: () => crypto.randomUUID(), limitLength: 128 }));
+  app.use(async (c, next) => {
+    // hono accepts any printable id; keep only ones that are safe to log and echo.
+    if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
+    await next();
+  });
+  app.use(
+    secureHeaders({
+      // The API serves JSON and event streams; the page sets its own, stricter policy.
+      crossOriginResourcePolicy: deps.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin',
+      crossOriginEmbedderPolicy: false,
+      strictTransportSecurity: deps.tls ? 'max-age=15552000; includeSubDomains' : false,
+    }),
+  );
+  if (deps.corsOrigins.length > 0) {
+    const allowed = new Set(deps.corsOrigins);
+    app.use(
+      cors({
+        origin: (origin) => (allowed.has('*') || allowed.has(origin) ? origin : null),
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-request-id'],
+        exposeHeaders: ['location', 'retry-after', 'idempotent-replayed', 'x-request-id'],
+        // Credentials only make sense for listed origins; '*' never gets them.
+        credentials: !allowed.has('*'),
+        maxAge: 600,
+      }),
+    );
+  }
+  const restAuth = authenticate(deps.apiKeys, deps.streamTokens, { allowToken: false });
+  const streamAuth = authenticate(deps.apiKeys, deps.streamTokens, { allowToken: true });
+  app.use('/jobs/:id/events', streamAuth);
+  app.use('/events', streamAuth);
+  app.use('/events/tokens', restAuth);
+  app.use('/jobs', restAuth);
+  app.use('/jobs/*', async (c, next) => (c.req.path.endsWith('/events') ? next() : restAuth(c, next)));
+
+  app.route('/', jobRoutes(deps.jobs, deps.limiter, deps.maxBodyBytes));
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', healthRoutes(deps.ping));
+  app.route('/', webRoutes());
 
-  app.notFound((c) =>
-    problemResponse(new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`), c.req.path),
-  );
+  app.notFound((c) => problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`)));
 
   app.onError((error, c) => {
     if (error instanceof ProblemError) {
-      if (error.status >= 500) deps.log.warn(error.message, { path: c.req.path, cause: error.cause });
-      return problemResponse(error, c.req.path);
+      if (error.status >= 500)
+        deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });
+      return problemResponse(c, error);
     }
-    deps.log.error('unhandled error', { method: c.req.method, path: c.req.path, error });
-    return problemResponse(new ProblemError('internal-error', 'something went wrong on our side'), c.req.path);
+    deps.log.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error });
+    return problemResponse(c, new ProblemError('internal-error', 'something went wrong on our side'));
   });
 
   return app;
 }
 
-function problemResponse(error: ProblemError, instance: string): Response {
-  return new Response(JSON.stringify(error.body(instance)), {
-    status: error.status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...error.headers },
+/** A problem response that keeps the headers middleware set (request id, CORS). */
+function problemResponse(c: Context<AppEnv>, error: ProblemError): Response {
+  return c.newResponse(JSON.stringify(error.body(c.req.path)), error.status as 400, {
+    ...error.headers,
+    'content-type': PROBLEM_CONTENT_TYPE,
   });
 }

@@ -48,6 +48,21 @@ const ConfigSchema = z.object({
   /** How long shutdown waits for running jobs before handing them back. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Comma-separated API keys; when set (or API_KEYS_FILE), every job and event endpoint needs one. */
+  API_KEYS: z.string().optional(),
+  /** A file with one API key per line (# comments allowed). */
+  API_KEYS_FILE: z.string().min(1).optional(),
+  /** Signs stream tokens; shared by all replicas. Default: derived from the API keys. */
+  STREAM_TOKEN_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
+  STREAM_TOKEN_TTL_SECONDS: int(10, 7 * 86_400).default(900),
+  /** Comma-separated origins allowed to call the API from browsers (`*` = any, without credentials). */
+  CORS_ORIGINS: z.string().default(''),
+  /** Job submissions per client (API key, or address when open) per minute; 0 = unlimited. */
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(600),
+  /** Concurrent event streams per client, across all replicas; 0 = unlimited. */
+  MAX_STREAMS_PER_CLIENT: int(0, 1_000_000).default(200),
+  /** A client must send its request headers within this time (slow-header attacks). */
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   /** PEM files; when both are set the API serves HTTPS with HTTP/2 (and HTTP/1.1 fallback). */
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),

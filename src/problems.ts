@@ -18,6 +18,10 @@ export const problemTypes = {
   'bad-request': { status: 400, title: 'Bad request' },
   'not-found': { status: 404, title: 'Not found' },
   'job-not-found': { status: 404, title: 'Job not found' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  'invalid-token': { status: 401, title: 'Invalid stream token' },
+  'token-expired': { status: 401, title: 'Stream token expired' },
+  'token-scope': { status: 403, title: 'Stream token does not cover this job' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'job-finished': { status: 409, title: 'Job already finished' },
   'idempotency-key-in-progress': { status: 409, title: 'Request with this Idempotency-Key in progress' },
@@ -27,6 +31,7 @@ export const problemTypes = {
   'unknown-job-type': { status: 422, title: 'Unknown job type' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency key reused with a different request' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  'too-many-streams': { status: 429, title: 'Too many open streams' },
   'internal-error': { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;

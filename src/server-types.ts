@@ -1,7 +1,24 @@
 /**
  * @module server-types
- * The Node objects @hono/node-server hands to handlers as `c.env`.
+ * The hono environment of every route: the Node objects @hono/node-server hands to handlers
+ * as `c.env`, and the per-request variables set by middleware.
  */
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 
 export type ServerBindings = HttpBindings | Http2Bindings;
+
+/** Who is calling, as established by `auth/middleware`. */
+export interface Principal {
+  /** Owner id of the API key (or of the key that issued the stream token); undefined when open. */
+  owner: string | undefined;
+  via: 'open' | 'key' | 'token';
+  /** Jobs a stream token covers (via = 'token'). */
+  tokenJobs?: readonly string[];
+  /** Whom limits are counted against: the owner, or the client address when open. */
+  clientId: string;
+}
+
+export type AppEnv = {
+  Bindings: ServerBindings;
+  Variables: { principal: Principal; requestId: string };
+};

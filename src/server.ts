@@ -2,11 +2,15 @@
  * @module server
  * config → dependencies → HTTP server, and the graceful shutdown that undoes it.
  */
+
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import { createApiKeys, loadApiKeys } from './auth/api-keys.js';
+import { StreamTokens } from './auth/stream-tokens.js';
 import type { Config } from './config.js';
 import { ConnectionSet } from './events/connection.js';
 import { EventHub } from './events/hub.js';
@@ -14,6 +18,7 @@ import { createQueue } from './jobs/queue.js';
 import { reconcile } from './jobs/reconcile.js';
 import { JobService } from './jobs/service.js';
 import { JobStore } from './jobs/store.js';
+import { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import { closeRedis, createRedis } from './redis.js';
 
@@ -46,10 +51,28 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
     maxPending: config.SSE_MAX_PENDING_EVENTS,
     stuckTimeoutMs: config.SSE_STUCK_TIMEOUT_MS,
   });
+  const keyList = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
+  const apiKeys = createApiKeys(keyList);
+  // Every replica with the same keys derives the same secret, so tokens work on any of them.
+  const tokenSecret =
+    config.STREAM_TOKEN_SECRET ??
+    createHash('sha256')
+      .update(`jobcast-stream-tokens\n${[...keyList].sort().join('\n')}`)
+      .digest('hex');
+  const streamTokens = new StreamTokens(tokenSecret, config.STREAM_TOKEN_TTL_SECONDS);
+  if (apiKeys.enabled) {
+    log.info('API keys required', { keys: keyList.length });
+  } else {
+    log.warn(
+      'NO API KEYS CONFIGURED: anyone who can reach this port can submit jobs, and anyone who knows a job id can read it. Set API_KEYS to require keys.',
+    );
+  }
+  const slots = new StreamSlots(command, config.KEY_PREFIX, config.MAX_STREAMS_PER_CLIENT);
   const jobs = new JobService(store, queue, command, {
     prefix: config.KEY_PREFIX,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     idempotencySeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
+    streamTokens: apiKeys.enabled ? streamTokens : undefined,
   });
   const app = createApp({
     jobs,
@@ -57,7 +80,15 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
     hub,
     connections,
     log,
+    apiKeys,
+    streamTokens,
+    limiter: new RateLimiter(command, config.KEY_PREFIX, config.RATE_LIMIT_PER_MINUTE),
+    slots,
+    corsOrigins: config.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     maxBodyBytes: config.MAX_BODY_BYTES,
+    tls: Boolean(config.TLS_CERT),
     ping: () => command.ping(),
   });
 
@@ -84,6 +115,11 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
         serverOptions: { ...tls, allowHTTP1: true },
       })
     : serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
+  // Slow-header clients cannot hold sockets; streams themselves are long-lived on purpose.
+  if ('headersTimeout' in server) {
+    server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
+    server.requestTimeout = Math.max(config.HTTP_HEADERS_TIMEOUT_MS, 30_000);
+  }
   // An HTTP/2 server does not close its sessions on close(): track them for shutdown.
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
@@ -102,6 +138,7 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
   const close = () => {
     closing ??= (async () => {
       clearInterval(reconciler);
+      slots.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       connections.endAll();
       if ('closeIdleConnections' in server) server.closeIdleConnections();

@@ -77,14 +77,23 @@ export class WatchSession {
   /**
    * @param cursors the client's last seen seq per job (0 = nothing yet), same order as jobIds.
    */
-  constructor(deps: SessionDeps, jobIds: string[], cursors: number[]) {
+  constructor(
+    deps: SessionDeps,
+    jobIds: string[],
+    cursors: number[],
+    /** Only this owner's jobs are shown; others look like jobs that do not exist. */
+    private readonly owner: string | undefined,
+  ) {
     this.#deps = deps;
     this.#single = jobIds.length === 1;
     this.#jobs = jobIds.map((id, i) => new WatchedJob(id, cursors[i] ?? 0, this));
   }
 
-  /** Subscribes, reads, and either starts streaming on `res` or says why not. */
-  async open(res: NodeResponse, headers: Record<string, string>): Promise<OpenOutcome> {
+  /**
+   * Subscribes, reads, and either starts streaming on `res` or says why not. `onClose` runs
+   * when the stream ends, and at once when it does not start.
+   */
+  async open(res: NodeResponse, headers: Record<string, string>, onClose: () => void = () => {}): Promise<OpenOutcome> {
     let snapshots: (JobSnapshot | undefined)[];
     try {
       await Promise.all(
@@ -97,9 +106,12 @@ export class WatchSession {
       this.#release();
       throw error;
     }
-    const missing = this.#jobs.filter((_, i) => !snapshots[i]).map((job) => job.jobId);
+    const missing = this.#jobs
+      .filter((_, i) => snapshots[i]?.record.owner !== this.owner || !snapshots[i])
+      .map((job) => job.jobId);
     if (missing.length > 0) {
       this.#release();
+      onClose();
       return { kind: 'not-found', jobIds: missing };
     }
     const alreadyDone = (job: WatchedJob, i: number) => {
@@ -108,12 +120,16 @@ export class WatchSession {
     };
     if (this.#jobs.every(alreadyDone)) {
       this.#release();
+      onClose();
       return { kind: 'finished' };
     }
 
     const connection = new SseConnection(res, this.#deps.connections, { ...headers, ...SSE_HEADERS });
     this.#connection = connection;
-    connection.onClose(() => this.#release());
+    connection.onClose(() => {
+      this.#release();
+      onClose();
+    });
     this.#jobs.forEach((job, i) => {
       if (alreadyDone(job, i)) this.#markDone(job);
       else this.#merge(job, snapshots[i] as JobSnapshot);

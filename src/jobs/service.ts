@@ -1,23 +1,30 @@
 /**
  * @module jobs/service
  * What the REST routes do with jobs, independent of HTTP: validate a submission against the
- * job type's schema, write the record, enqueue; read, list and cancel jobs.
+ * job type's schema, write the record, enqueue; read, list and cancel jobs. Every call is made
+ * on behalf of an owner (an API key's owner id, or undefined when the service runs open), and
+ * another owner's job is answered exactly like a job that does not exist.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { StreamTokens } from '../auth/stream-tokens.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import { cancelChannel } from './keys.js';
 import { bullJobOptions } from './queue.js';
 import { isJobType, jobTypeNames, jobTypes } from './registry.js';
 import { JobId, JobOptions, type JobResource, SubmitJobEnvelope } from './schemas.js';
-import { type JobStore, type ListFilter, toResource } from './store.js';
+import { type JobRecord, type JobStore, type ListFilter, toResource } from './store.js';
+
+export type Owner = string | undefined;
 
 export interface ServiceOptions {
   prefix: string;
   retentionSeconds: number;
   /** How long an Idempotency-Key is remembered. */
   idempotencySeconds: number;
+  /** Set when API keys are on: events links then carry a stream token. */
+  streamTokens?: StreamTokens | undefined;
 }
 
 export interface Submitted {
@@ -42,7 +49,7 @@ export class JobService {
    * idempotency key, the same key and body return the first request's job (the IETF
    * Idempotency-Key draft), and the same key with another body is refused.
    */
-  async submit(body: unknown, idempotencyKey?: string): Promise<Submitted> {
+  async submit(body: unknown, owner: Owner, idempotencyKey?: string): Promise<Submitted> {
     const envelope = SubmitJobEnvelope.safeParse(body);
     if (!envelope.success) throw validationProblem(envelope.error, '');
     const { type } = envelope.data;
@@ -61,7 +68,8 @@ export class JobService {
     let idemKey: string | undefined;
     if (idempotencyKey !== undefined) {
       const fingerprint = sha256(JSON.stringify(body));
-      idemKey = `${this.options.prefix}:idem:${sha256(idempotencyKey)}`;
+      // Keys are per owner: two clients can never collide on, or probe, each other's keys.
+      idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${idempotencyKey}`)}`;
       const claimed = await this.redis.set(
         idemKey,
         `${fingerprint}:${id}`,
@@ -69,28 +77,29 @@ export class JobService {
         this.options.idempotencySeconds,
         'NX',
       );
-      if (claimed !== 'OK') return { job: await this.#replay(idemKey, fingerprint), replayed: true };
+      if (claimed !== 'OK') return { job: await this.#replay(idemKey, fingerprint, owner), replayed: true };
     }
 
     const createdAt = Date.now();
+    const runAt = options.delayMs > 0 ? createdAt + options.delayMs : undefined;
     // Record first, so a worker that takes the job at once finds it; the commands go out on
     // one connection, in this order, without waiting for each other.
-    const runAt = options.delayMs > 0 ? createdAt + options.delayMs : undefined;
-    const { record, written } = this.store.create({ id, type, maxAttempts: options.attempts, createdAt, runAt });
+    const { record, written } = this.store.create({ id, type, maxAttempts: options.attempts, createdAt, runAt, owner });
     const added = this.queue.add(type, data.data, bullJobOptions(id, options, this.options.retentionSeconds));
     try {
       await Promise.all([written, added]);
     } catch (error) {
-      await Promise.all([this.store.discard(id, createdAt), idemKey ? this.redis.del(idemKey) : undefined]).catch(
-        () => {},
-      );
+      await Promise.all([
+        this.store.discard(id, createdAt, owner),
+        idemKey ? this.redis.del(idemKey) : undefined,
+      ]).catch(() => {});
       throw new ProblemError('unavailable', 'the job could not be enqueued; try again', { cause: error });
     }
-    return { job: toResource(record), replayed: false };
+    return { job: this.#resource(record), replayed: false };
   }
 
   /** The job an earlier request with this idempotency key created. */
-  async #replay(idemKey: string, fingerprint: string): Promise<JobResource> {
+  async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobResource> {
     // The first request may still be writing its job: wait for it a little.
     for (let attempt = 0; attempt < 50; attempt++) {
       const stored = await this.redis.get(idemKey);
@@ -103,7 +112,7 @@ export class JobService {
         );
       }
       const record = await this.store.get(id);
-      if (record) return toResource(record);
+      if (record && record.owner === owner) return this.#resource(record);
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
     throw new ProblemError(
@@ -115,20 +124,18 @@ export class JobService {
     );
   }
 
-  async get(id: string): Promise<JobResource> {
-    const record = JobId.safeParse(id).success ? await this.store.get(id) : undefined;
-    if (!record) throw jobNotFound(id);
-    return toResource(record);
+  async get(id: string, owner: Owner): Promise<JobResource> {
+    return this.#resource(await this.#owned(id, owner));
   }
 
-  async list(filter: ListFilter, limit: number, cursor?: string) {
-    const page = await this.store.list(filter, limit, cursor);
-    return { items: page.records.map(toResource), nextCursor: page.nextCursor ?? null };
+  async list(owner: Owner, filter: ListFilter, limit: number, cursor?: string) {
+    const page = await this.store.list(owner, filter, limit, cursor);
+    return { items: page.records.map((r) => this.#resource(r)), nextCursor: page.nextCursor ?? null };
   }
 
-  async logs(id: string) {
+  async logs(id: string, owner: Owner) {
     const snapshot = JobId.safeParse(id).success ? await this.store.snapshot(id) : undefined;
-    if (!snapshot) throw jobNotFound(id);
+    if (!snapshot || snapshot.record.owner !== owner) throw jobNotFound(id);
     return {
       items: snapshot.logs.map((entry) => {
         const { line, at } = JSON.parse(entry.data) as { line: string; at: string };
@@ -143,8 +150,8 @@ export class JobService {
    * a running one is stopped through its handler's AbortSignal by whichever worker runs it
    * (told over pub/sub, and by its next progress report in case that message is missed).
    */
-  async cancel(id: string): Promise<JobResource> {
-    if (!JobId.safeParse(id).success) throw jobNotFound(id);
+  async cancel(id: string, owner: Owner): Promise<JobResource> {
+    await this.#owned(id, owner);
     const requested = await this.store.requestCancel(id, CANCEL_REASON);
     if (requested === -1) throw jobNotFound(id);
     if (requested === 0) {
@@ -159,7 +166,36 @@ export class JobService {
     } else {
       await this.redis.publish(cancelChannel(this.options.prefix), id);
     }
-    return this.get(id);
+    return this.get(id, owner);
+  }
+
+  /** A stream token (and URL) for watching several of the owner's jobs on one connection. */
+  async streamToken(ids: string[], owner: Owner): Promise<{ token: string; expiresAt: string; url: string }> {
+    const tokens = this.options.streamTokens;
+    if (!tokens || owner === undefined) {
+      throw new ProblemError('bad-request', 'stream tokens are only needed, and issued, when API keys are configured');
+    }
+    await Promise.all(ids.map((id) => this.#owned(id, owner)));
+    const { token, expiresAt } = tokens.issue(owner, ids);
+    return {
+      token,
+      expiresAt: expiresAt.toISOString(),
+      url: `/events?jobs=${ids.join(',')}&token=${encodeURIComponent(token)}`,
+    };
+  }
+
+  /** The record of a job the owner may see, or a 404 that says nothing more. */
+  async #owned(id: string, owner: Owner): Promise<JobRecord> {
+    const record = JobId.safeParse(id).success ? await this.store.get(id) : undefined;
+    if (!record || record.owner !== owner) throw jobNotFound(id);
+    return record;
+  }
+
+  #resource(record: JobRecord): JobResource {
+    const tokens = this.options.streamTokens;
+    if (!tokens || record.owner === undefined) return toResource(record);
+    const { token } = tokens.issue(record.owner, [record.id]);
+    return toResource(record, `?token=${encodeURIComponent(token)}`);
   }
 }
 

@@ -45,6 +45,8 @@ export interface JobRecord {
   runAt?: string;
   /** Set when cancellation was requested: the reason. */
   cancel?: string;
+  /** Owner id of the API key that created the job (absent when the service runs open). */
+  owner?: string;
 }
 
 export interface ListFilter {
@@ -89,9 +91,9 @@ export class JobStore {
     this.#requestCancel = defineScript(redis, 'jobcastRequestCancel', requestCancelScript);
   }
 
-  /** Sorted set of every job, newest last (all scores 0, ordered by member). */
-  get indexKey(): string {
-    return `${this.#options.prefix}:index`;
+  /** Sorted set of an owner's jobs (all scores 0, ordered by member, so newest last). */
+  indexKey(owner: string | undefined): string {
+    return `${this.#options.prefix}:index:${owner ?? 'open'}`;
   }
 
   keys(id: string): JobKeys {
@@ -102,7 +104,14 @@ export class JobStore {
    * Writes the record of a new job: state queued, seq 1 (its first progress event).
    * Returns the record as written and the pending write.
    */
-  create(job: { id: string; type: string; maxAttempts: number; createdAt: number; runAt?: number | undefined }): {
+  create(job: {
+    id: string;
+    type: string;
+    maxAttempts: number;
+    createdAt: number;
+    runAt?: number | undefined;
+    owner?: string | undefined;
+  }): {
     record: JobRecord;
     written: Promise<unknown>;
   } {
@@ -120,19 +129,20 @@ export class JobStore {
       at: createdAt,
     };
     if (job.runAt !== undefined) record.runAt = String(job.runAt);
+    if (job.owner !== undefined) record.owner = job.owner;
     const written = Promise.all([
       this.#redis.hset(this.keys(job.id).record, { ...record }),
-      this.#redis.zadd(this.indexKey, 0, indexMember(job.createdAt, job.id)),
+      this.#redis.zadd(this.indexKey(job.owner), 0, indexMember(job.createdAt, job.id)),
     ]);
     return { record, written };
   }
 
   /** Removes a record whose job never made it into the queue. */
-  async discard(id: string, createdAt: number): Promise<void> {
+  async discard(id: string, createdAt: number, owner: string | undefined): Promise<void> {
     const keys = this.keys(id);
     await Promise.all([
       this.#redis.del(keys.record, keys.log),
-      this.#redis.zrem(this.indexKey, indexMember(createdAt, id)),
+      this.#redis.zrem(this.indexKey(owner), indexMember(createdAt, id)),
     ]);
   }
 
@@ -141,13 +151,14 @@ export class JobStore {
    * so pages never overlap or skip, however many jobs arrive meanwhile. Jobs whose records
    * expired are dropped from the index on the way.
    */
-  async list(filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
+  async list(owner: string | undefined, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
+    const indexKey = this.indexKey(owner);
     const records: JobRecord[] = [];
     let from = cursor ? `(${cursor}` : '+';
     let budget = LIST_SCAN_BUDGET;
     while (budget > 0) {
       const batch = Math.min(budget, Math.max(limit * 2, 50));
-      const members = await this.#redis.zrange(this.indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, batch);
+      const members = await this.#redis.zrange(indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, batch);
       if (members.length === 0) return { records, nextCursor: undefined };
       budget -= members.length;
       const found = await Promise.all(members.map((m) => this.get(m.slice(m.indexOf(':') + 1))));
@@ -162,12 +173,12 @@ export class JobStore {
         if ((filter.state && record.state !== filter.state) || (filter.type && record.type !== filter.type)) continue;
         records.push(record);
         if (records.length === limit) {
-          if (expired.length) await this.#redis.zrem(this.indexKey, ...expired);
+          if (expired.length) await this.#redis.zrem(indexKey, ...expired);
           const more = i < members.length - 1 || members.length === batch;
           return { records, nextCursor: more ? member : undefined };
         }
       }
-      if (expired.length) await this.#redis.zrem(this.indexKey, ...expired);
+      if (expired.length) await this.#redis.zrem(indexKey, ...expired);
       if (members.length < batch) return { records, nextCursor: undefined };
       from = `(${members.at(-1)}`;
     }
@@ -282,8 +293,11 @@ export function recordDoneEvent(record: JobRecord): JobEvent | undefined {
   return { jobId: record.id, seq: Number(record.dseq), event: 'done', data: record.done };
 }
 
-/** The public job resource. */
-export function toResource(record: JobRecord): JobResource {
+/**
+ * The public job resource. `eventsQuery` (e.g. a stream token) is appended to the events
+ * link, so a browser can open the stream with EventSource as is.
+ */
+export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
   const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : undefined);
   const done = record.done ? (JSON.parse(record.done) as { result?: unknown; error?: string }) : {};
   const self = `/jobs/${record.id}`;
@@ -295,7 +309,7 @@ export function toResource(record: JobRecord): JobResource {
     attempts: Number(record.attempt),
     maxAttempts: Number(record.maxAttempts),
     createdAt: iso(record.createdAt) as string,
-    links: { self, events: `${self}/events`, cancel: `${self}/cancel`, logs: `${self}/logs` },
+    links: { self, events: `${self}/events${eventsQuery}`, cancel: `${self}/cancel`, logs: `${self}/logs` },
   };
   if (record.message) resource.message = record.message;
   if (done.result !== undefined) resource.result = done.result;

@@ -2,22 +2,33 @@
  * @module routes/events
  * The Server-Sent Events endpoints: `GET /jobs/{id}/events` for one job, and
  * `GET /events?jobs=a,b,c` for many jobs on one connection (browsers allow about six
- * HTTP/1.1 connections per origin).
+ * HTTP/1.1 connections per origin), plus `POST /events/tokens`, which issues a stream token
+ * for such a list when API keys are on.
  */
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { assertTokenCovers } from '../auth/middleware.js';
 import type { SessionDeps } from '../events/session.js';
 import { parseCursors, WatchSession } from '../events/session.js';
 import { JobId } from '../jobs/schemas.js';
-import { jobNotFound } from '../jobs/service.js';
-import { ProblemError } from '../problems.js';
-import type { ServerBindings } from '../server-types.js';
+import { type JobService, jobNotFound } from '../jobs/service.js';
+import type { StreamSlots } from '../limits.js';
+import { ProblemError, validationProblem } from '../problems.js';
+import type { AppEnv } from '../server-types.js';
 
 /** Jobs one multiplexed stream may watch. */
 export const MAX_JOBS_PER_STREAM = 100;
 
-export function eventRoutes(deps: SessionDeps): Hono<{ Bindings: ServerBindings }> {
-  const app = new Hono<{ Bindings: ServerBindings }>();
+export const StreamTokenRequest = z.object({ jobs: z.array(JobId).min(1).max(MAX_JOBS_PER_STREAM) }).strict();
+
+export interface EventRouteDeps extends SessionDeps {
+  jobs: JobService;
+  slots: StreamSlots;
+}
+
+export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.get('/jobs/:id/events', (c) => {
     const id = c.req.param('id');
@@ -44,29 +55,46 @@ export function eventRoutes(deps: SessionDeps): Hono<{ Bindings: ServerBindings 
     return stream(c, deps, ids);
   });
 
+  app.post('/events/tokens', async (c) => {
+    if (c.get('principal').via === 'token')
+      throw new ProblemError('unauthorized', 'use an API key to get stream tokens');
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ProblemError('malformed-json', 'send {"jobs": ["<id>", …]} as application/json');
+    }
+    const request = StreamTokenRequest.safeParse(body);
+    if (!request.success) throw validationProblem(request.error, '');
+    return c.json(await deps.jobs.streamToken(request.data.jobs, c.get('principal').owner), 201);
+  });
+
   return app;
 }
 
-async function stream(
-  c: Context<{ Bindings: ServerBindings }>,
-  deps: SessionDeps,
-  jobIds: string[],
-): Promise<Response> {
+async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]): Promise<Response> {
   const outgoing = c.env?.outgoing;
   if (!outgoing) throw new ProblemError('bad-request', 'event streams need a real HTTP server');
+  assertTokenCovers(c, jobIds);
+  const principal = c.get('principal');
   // EventSource sends the header on reconnect; a first connection can only use the query.
   const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId');
-  const session = new WatchSession(deps, jobIds, parseCursors(lastEventId, jobIds.length));
+  const session = new WatchSession(deps, jobIds, parseCursors(lastEventId, jobIds.length), principal.owner);
   // Headers set by earlier middleware (request id, CORS) go out with the stream.
   const headers: Record<string, string> = {};
   c.newResponse(null).headers.forEach((value, key) => {
     headers[key] = value;
   });
+  const release = await deps.slots.acquire(principal.clientId);
   let outcome: Awaited<ReturnType<WatchSession['open']>>;
   try {
-    outcome = await session.open(outgoing, headers);
+    outcome = await session.open(outgoing, headers, release);
   } catch (error) {
-    throw new ProblemError('unavailable', 'the event store is unreachable; retry shortly', { cause: error });
+    release();
+    throw new ProblemError('unavailable', 'the event store is unreachable; retry shortly', {
+      cause: error,
+      headers: { 'retry-after': '1' },
+    });
   }
   switch (outcome.kind) {
     case 'streaming':

@@ -7,14 +7,16 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ListJobsQuery } from '../jobs/schemas.js';
 import type { JobService } from '../jobs/service.js';
+import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
+import type { AppEnv } from '../server-types.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 /** Idempotency keys: printable ASCII, as the IETF draft's examples; bounded in size. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
-  const app = new Hono();
+export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: number): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
 
   app.post(
     '/jobs',
@@ -33,6 +35,8 @@ export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
           { headers: { 'accept-post': 'application/json' } },
         );
       }
+      const { owner, clientId } = c.get('principal');
+      await limiter.hit(clientId);
       const idempotencyKey = c.req.header('idempotency-key');
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
@@ -44,7 +48,7 @@ export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
       } catch (error) {
         throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
       }
-      const { job, replayed } = await jobs.submit(body, idempotencyKey);
+      const { job, replayed } = await jobs.submit(body, owner, idempotencyKey);
       return c.json(job, 202, { location: job.links.self, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
     },
   );
@@ -53,14 +57,16 @@ export function jobRoutes(jobs: JobService, maxBodyBytes: number): Hono {
     const query = ListJobsQuery.safeParse(c.req.query());
     if (!query.success) throw validationProblem(query.error, 'query', 'bad-request');
     const { state, type, limit, cursor } = query.data;
-    return c.json(await jobs.list({ state, type }, limit, cursor));
+    return c.json(await jobs.list(c.get('principal').owner, { state, type }, limit, cursor));
   });
 
-  app.get('/jobs/:id', async (c) => c.json(await jobs.get(c.req.param('id'))));
+  app.get('/jobs/:id', async (c) => c.json(await jobs.get(c.req.param('id'), c.get('principal').owner)));
 
-  app.get('/jobs/:id/logs', async (c) => c.json(await jobs.logs(c.req.param('id'))));
+  app.get('/jobs/:id/logs', async (c) => c.json(await jobs.logs(c.req.param('id'), c.get('principal').owner)));
 
-  app.post('/jobs/:id/cancel', async (c) => c.json(await jobs.cancel(c.req.param('id')), 202));
+  app.post('/jobs/:id/cancel', async (c) =>
+    c.json(await jobs.cancel(c.req.param('id'), c.get('principal').owner), 202),
+  );
 
   return app;
 }

@@ -1,0 +1,80 @@
+/**
+ * @module auth/middleware
+ * Establishes the caller (`c.var.principal`) for the job and event endpoints.
+ *
+ * - No API keys configured: the service is open; callers are told apart by address only.
+ * - Keys configured: `Authorization: Bearer <key>` on every endpoint; event streams also accept
+ *   `?token=` (a stream token, see `auth/stream-tokens`), because EventSource cannot send headers.
+ *   A token is never accepted in place of a key on REST endpoints.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { ProblemError } from '../problems.js';
+import type { AppEnv } from '../server-types.js';
+import type { ApiKeys } from './api-keys.js';
+import type { StreamTokens } from './stream-tokens.js';
+
+const BEARER = /^Bearer[ \t]+([\x21-\x7e]+)[ \t]*$/i;
+
+export function authenticate(
+  keys: ApiKeys,
+  tokens: StreamTokens,
+  options: { allowToken: boolean },
+): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!keys.enabled) {
+      c.set('principal', { owner: undefined, via: 'open', clientId: `addr:${clientAddress(c)}` });
+      return next();
+    }
+    const header = c.req.header('authorization');
+    if (header !== undefined) {
+      const key = BEARER.exec(header)?.[1];
+      const owner = key === undefined ? undefined : keys.verify(key);
+      if (!owner) throw unauthorized('the API key is not valid');
+      c.set('principal', { owner, via: 'key', clientId: `key:${owner}` });
+      return next();
+    }
+    const token = options.allowToken ? c.req.query('token') : undefined;
+    if (token === undefined) {
+      throw unauthorized(
+        options.allowToken
+          ? 'send Authorization: Bearer <API key>, or open the stream with the ?token= of its events link'
+          : 'send Authorization: Bearer <API key>',
+      );
+    }
+    const checked = tokens.check(token);
+    if (!checked.ok) {
+      if (checked.reason === 'expired') {
+        throw new ProblemError(
+          'token-expired',
+          'the stream token has expired: fetch the job again (GET /jobs/{id}) for a fresh events link, and resume with lastEventId',
+          { headers: { 'www-authenticate': 'Bearer error="invalid_token"' } },
+        );
+      }
+      throw new ProblemError('invalid-token', 'the stream token is not valid', {
+        headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+      });
+    }
+    const { owner, jobs } = checked.claims;
+    c.set('principal', { owner, via: 'token', tokenJobs: jobs, clientId: `key:${owner}` });
+    return next();
+  };
+}
+
+/** Refuses a token-authenticated caller any job its token does not name. */
+export function assertTokenCovers(c: Context<AppEnv>, jobIds: readonly string[]): void {
+  const principal = c.get('principal');
+  if (principal.via !== 'token') return;
+  const covered = new Set(principal.tokenJobs);
+  const outside = jobIds.filter((id) => !covered.has(id));
+  if (outside.length > 0)
+    throw new ProblemError('token-scope', `the stream token does not cover ${outside.join(', ')}`);
+}
+
+function unauthorized(detail: string): ProblemError {
+  return new ProblemError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer realm="jobcast"' } });
+}
+
+export function clientAddress(c: Context<AppEnv>): string {
+  const incoming = c.env?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
+}
