@@ -10,7 +10,7 @@ import { startApi } from '../src/server.js';
 import { startWorker } from '../workers/runner.js';
 
 const config = loadConfigOrExit(process.env);
-const log = createLogger(config.LOG_LEVEL);
+const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);
 
 let redisUrl = config.REDIS_URL;
 let localRedis: Awaited<ReturnType<typeof startLocalRedis>> | undefined;
@@ -29,8 +29,8 @@ if (!redisUrl) {
   });
 }
 
-const worker = await startWorker(config, redisUrl, createLogger(config.LOG_LEVEL, { role: 'worker' }));
-const api = await startApi(config, redisUrl, createLogger(config.LOG_LEVEL, { role: 'api' }));
+const worker = await startWorker(config, redisUrl, log.child({ role: 'worker' }));
+const api = await startApi(config, redisUrl, log.child({ role: 'api' }), { extraMetrics: [worker.metrics.registry] });
 console.log(
   `\njobcast is running at ${api.url}  (Ctrl-C stops it)\n  try: curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'\n`,
 );

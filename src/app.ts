@@ -16,6 +16,7 @@ import type { JobService } from './jobs/service.js';
 import type { JobStore } from './jobs/store.js';
 import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
+import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
@@ -41,6 +42,9 @@ export interface AppDeps {
   tls?: boolean;
   /** Resolves when Redis answers; used by /readyz. */
   ping: () => Promise<unknown>;
+  /** Serves GET /metrics (Prometheus text). */
+  metrics: () => Promise<{ contentType: string; text: string }>;
+  counters?: StreamCounters;
 }
 
 /** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
@@ -53,7 +57,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     // hono accepts any printable id; keep only ones that are safe to log and echo.
     if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
+    c.header('x-request-id', c.get('requestId'));
+    const started = performance.now();
     await next();
+    // Access log: successes at debug (streams are many), client errors at info. The path has
+    // no query string, so stream tokens never reach the log.
+    const status = c.res.status;
+    deps.log[status >= 400 ? 'info' : 'debug']('request', {
+      requestId: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
   });
   app.use(
     secureHeaders({
@@ -89,6 +105,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', healthRoutes(deps.ping));
+  app.get('/metrics', async (c) => {
+    const { contentType, text } = await deps.metrics();
+    return c.body(text, 200, { 'content-type': contentType });
+  });
   app.route('/', webRoutes());
 
   app.notFound((c) => problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`)));

@@ -48,6 +48,10 @@ const ConfigSchema = z.object({
   /** How long shutdown waits for running jobs before handing them back. */
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** json: one object per line; pretty: human-readable; auto: pretty on a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+  /** Port of a worker process's /metrics (start:worker); 0 = none. */
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** Comma-separated API keys; when set (or API_KEYS_FILE), every job and event endpoint needs one. */
   API_KEYS: z.string().optional(),
   /** A file with one API key per line (# comments allowed). */

@@ -1,24 +1,73 @@
 /**
  * @module log
- * A tiny structured logger: one JSON object per line on stderr, filtered by `LOG_LEVEL`.
+ * Structured logs with pino: one JSON object per line (what log shippers want), or
+ * human-readable lines in development (`LOG_FORMAT=pretty`, the default on a terminal when
+ * pino-pretty is installed). Secrets are redacted by path as a second line of defence; the
+ * code never logs keys or tokens in the first place.
  */
+import { createRequire } from 'node:module';
+import { type DestinationStream, pino } from 'pino';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-export type Logger = Record<Exclude<LogLevel, 'silent'>, (msg: string, fields?: object) => void>;
+export type LogFormat = 'json' | 'pretty' | 'auto';
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+/** The logging surface the code uses: a message, then fields. */
+export type Logger = Record<Exclude<LogLevel, 'silent'>, (msg: string, fields?: object) => void> & {
+  child(bindings: object): Logger;
+};
 
-export function createLogger(level: LogLevel, base: object = {}): Logger {
-  const at = (lvl: Exclude<LogLevel, 'silent'>) =>
-    rank[lvl] < rank[level]
-      ? () => {}
-      : (msg: string, fields?: object) => {
-          const line = { level: lvl, time: new Date().toISOString(), msg, ...base, ...fields };
-          process.stderr.write(`${JSON.stringify(line, errorReplacer)}\n`);
-        };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+const REDACT = [
+  'authorization',
+  'apiKey',
+  'token',
+  'secret',
+  '*.authorization',
+  '*.apiKey',
+  '*.token',
+  '*.secret',
+  'headers.authorization',
+  'req.headers.authorization',
+];
+
+export function createLogger(level: LogLevel, base: object = {}, format: LogFormat = 'auto'): Logger {
+  const destination = format === 'json' ? undefined : prettyStream(format === 'pretty');
+  const root = pino(
+    {
+      level,
+      base: { ...base },
+      redact: { paths: REDACT, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { error: pino.stdSerializers.err, cause: pino.stdSerializers.err },
+    },
+    destination ?? pino.destination({ fd: 2, sync: true }),
+  );
+  return wrap(root);
 }
 
-// Errors have no enumerable fields; log their name, message and stack.
-function errorReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+function wrap(logger: pino.Logger): Logger {
+  const at =
+    (lvl: Exclude<LogLevel, 'silent'>) =>
+    (msg: string, fields?: object): void => {
+      if (fields) logger[lvl](fields, msg);
+      else logger[lvl](msg);
+    };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (bindings) => wrap(logger.child(bindings)),
+  };
+}
+
+/** pino-pretty when asked for, or on a terminal; undefined (JSON) when unwanted or not installed. */
+function prettyStream(forced: boolean): DestinationStream | undefined {
+  if (!forced && !process.stderr.isTTY) return undefined;
+  try {
+    const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream;
+    return pretty({ destination: 2, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' });
+  } catch {
+    return undefined;
+  }
 }

@@ -8,6 +8,6 @@ import { createLogger } from './log.js';
 import { startApi } from './server.js';
 
 const config = loadConfigOrExit(process.env);
-const log = createLogger(config.LOG_LEVEL, { role: 'api' });
+const log = createLogger(config.LOG_LEVEL, { role: 'api' }, config.LOG_FORMAT);
 const api = await startApi(config, requireRedisUrl(config.REDIS_URL, log), log);
 stopOnSignals(() => api.close(), log, config.SHUTDOWN_TIMEOUT_MS + 5_000);

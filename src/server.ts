@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createSecureServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import type { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { createApiKeys, loadApiKeys } from './auth/api-keys.js';
 import { StreamTokens } from './auth/stream-tokens.js';
@@ -20,6 +21,7 @@ import { JobService } from './jobs/service.js';
 import { JobStore } from './jobs/store.js';
 import { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
+import { ApiMetrics, metricsText } from './metrics.js';
 import { closeRedis, createRedis } from './redis.js';
 
 export interface RunningApi {
@@ -31,7 +33,17 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-export async function startApi(config: Config, redisUrl: string, log: Logger): Promise<RunningApi> {
+export interface ApiOptions {
+  /** More metrics to serve on /metrics (the in-process worker's, under `npm start`). */
+  extraMetrics?: Registry[];
+}
+
+export async function startApi(
+  config: Config,
+  redisUrl: string,
+  log: Logger,
+  options: ApiOptions = {},
+): Promise<RunningApi> {
   const command = createRedis(redisUrl, 'command');
   const subscriber = createRedis(redisUrl, 'subscriber');
   const store = new JobStore(command, {
@@ -51,6 +63,13 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
     maxPending: config.SSE_MAX_PENDING_EVENTS,
     stuckTimeoutMs: config.SSE_STUCK_TIMEOUT_MS,
   });
+  const metrics = new ApiMetrics({
+    openStreams: () => connections.size,
+    subscribedJobs: () => hub.topicCount,
+    queue,
+  });
+  metrics.watchReconnects(command, 'command');
+  metrics.watchReconnects(subscriber, 'subscriber');
   const keyList = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
   const apiKeys = createApiKeys(keyList);
   // Every replica with the same keys derives the same secret, so tokens work on any of them.
@@ -90,6 +109,8 @@ export async function startApi(config: Config, redisUrl: string, log: Logger): P
     maxBodyBytes: config.MAX_BODY_BYTES,
     tls: Boolean(config.TLS_CERT),
     ping: () => command.ping(),
+    counters: metrics,
+    metrics: () => metricsText([metrics.registry, ...(options.extraMetrics ?? [])]),
   });
 
   // Safety net for a worker that died between BullMQ recording a job's outcome and publishing

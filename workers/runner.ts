@@ -12,6 +12,7 @@ import { isJobType, jobTypes } from '../src/jobs/registry.js';
 import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
+import { WorkerMetrics } from '../src/metrics.js';
 import { closeRedis, createRedis } from '../src/redis.js';
 import type { HandlerMap, JobContext } from './handler.js';
 import { handlers as builtInHandlers } from './handlers/index.js';
@@ -26,6 +27,7 @@ const SHUTDOWN_REASON = 'worker shutting down';
 
 export interface RunningWorker {
   worker: Worker;
+  metrics: WorkerMetrics;
   /** Finishes running jobs (up to the shutdown timeout), hands back the rest, closes Redis. */
   close(): Promise<void>;
 }
@@ -39,6 +41,12 @@ export async function startWorker(
   const redis = createRedis(redisUrl, 'worker');
   const subscriber = createRedis(redisUrl, 'subscriber');
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: bullPrefix(config.KEY_PREFIX) });
+  const metrics = new WorkerMetrics();
+  metrics.watchReconnects(redis, 'worker');
+  metrics.watchReconnects(subscriber, 'subscriber');
+  const observe = (job: Job, status: string) => {
+    if (job.processedOn) metrics.duration.labels(job.name, status).observe((Date.now() - job.processedOn) / 1000);
+  };
   const store = new JobStore(redis, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
@@ -119,10 +127,12 @@ export async function startWorker(
   // 'completed' and 'failed' fire after BullMQ has moved the job, so `done` never announces an
   // outcome BullMQ has not recorded.
   worker.on('completed', (job, result) => {
+    observe(job, 'completed');
     void report(store.finish(job.id as string, 'completed', { result }), 'completion', job.id as string);
   });
   worker.on('failed', (job, error) => {
     if (!job?.id) return;
+    observe(job, error instanceof JobCancelledError ? 'cancelled' : job.finishedOn ? 'failed' : 'retried');
     if (error instanceof JobCancelledError) {
       void report(store.finish(job.id, 'cancelled', { error: error.message }), 'cancellation', job.id);
     } else if (job.finishedOn) {
@@ -173,5 +183,5 @@ export async function startWorker(
     return closing;
   };
 
-  return { worker, close };
+  return { worker, metrics, close };
 }

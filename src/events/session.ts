@@ -18,6 +18,7 @@ import {
   recordProgressEvent,
 } from '../jobs/store.js';
 import type { Logger } from '../log.js';
+import type { StreamCounters } from '../metrics.js';
 import { encodeEvent, SSE_HEADERS } from '../sse.js';
 import type { ConnectionSet, NodeResponse } from './connection.js';
 import { SseConnection } from './connection.js';
@@ -28,6 +29,7 @@ export interface SessionDeps {
   store: JobStore;
   connections: ConnectionSet;
   log: Logger;
+  counters?: StreamCounters;
 }
 
 /** How many live events a job may collect while its record is being read. */
@@ -146,6 +148,7 @@ export class WatchSession {
       ? event.frame
       : Buffer.from(encodeEvent({ id: this.#compositeId(), event: event.event, data: event.data }));
     connection.send(frame, event.event === 'progress' ? job.jobId : undefined);
+    this.#deps.counters?.sent(event.event);
     if (event.event === 'done') this.#markDone(job);
   }
 
@@ -185,6 +188,7 @@ export class WatchSession {
     });
     const id = this.#single ? String(job.cursor) : this.#compositeId();
     this.#connection?.send(Buffer.from(encodeEvent({ id, event: 'reset', data })));
+    this.#deps.counters?.sent('reset');
   }
 
   #markDone(job: WatchedJob): void {

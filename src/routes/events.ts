@@ -98,10 +98,13 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   }
   switch (outcome.kind) {
     case 'streaming':
+      deps.counters?.opened(lastEventId ? 'resumed' : 'fresh');
       return RESPONSE_ALREADY_SENT;
     case 'finished':
+      deps.counters?.opened('finished');
       return c.body(null, 204);
     case 'not-found':
+      deps.counters?.opened('not_found');
       throw jobNotFound(outcome.jobIds.join(','));
   }
 }

@@ -36,7 +36,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     MAX_STREAMS_PER_CLIENT: '0',
     ...options.env,
   });
-  const log = createLogger(config.LOG_LEVEL);
+  const log = createLogger(config.LOG_LEVEL, {}, 'json');
   const worker = options.worker === false ? undefined : await startWorker(config, redisUrl, log);
   const api = await startApi(config, redisUrl, log);
   const redis = new Redis(redisUrl);

@@ -1,0 +1,132 @@
+/**
+ * @module metrics
+ * Prometheus metrics (prom-client). Each API or worker instance has its own registry (tests run
+ * several in one process); `npm start`, which runs both in one process, serves both on the
+ * API's /metrics.
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { StreamEventName } from './jobs/schemas.js';
+
+/** What the event streams report, counted per process. */
+export interface StreamCounters {
+  sent(event: StreamEventName): void;
+  /** How a stream request ended up: a fresh stream, a resumed one, 204, 404. */
+  opened(outcome: 'fresh' | 'resumed' | 'finished' | 'not_found'): void;
+}
+
+export class ApiMetrics implements StreamCounters {
+  readonly registry = new Registry();
+  readonly #sent: Record<StreamEventName, { inc(): void }>;
+  readonly #opened: Counter<'outcome'>;
+  readonly #reconnects: Counter<'role'>;
+
+  constructor(sources: { openStreams: () => number; subscribedJobs: () => number; queue: Queue }) {
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: 'jobcast_api_' });
+    new Gauge({
+      name: 'jobcast_open_streams',
+      help: 'Event streams open on this process.',
+      registers: [registry],
+      collect() {
+        this.set(sources.openStreams());
+      },
+    });
+    new Gauge({
+      name: 'jobcast_subscribed_jobs',
+      help: 'Jobs this process is subscribed to (one channel each, on one connection).',
+      registers: [registry],
+      collect() {
+        this.set(sources.subscribedJobs());
+      },
+    });
+    const sent = new Counter({
+      name: 'jobcast_events_sent_total',
+      help: 'Events written to streams, by event type.',
+      labelNames: ['type'],
+      registers: [registry],
+    });
+    // Bound children: the hot path increments without hashing labels.
+    this.#sent = {
+      progress: sent.labels('progress'),
+      log: sent.labels('log'),
+      done: sent.labels('done'),
+      reset: sent.labels('reset'),
+    };
+    this.#opened = new Counter({
+      name: 'jobcast_stream_requests_total',
+      help: 'Event-stream requests by outcome: fresh, resumed (Last-Event-ID), finished (204), not_found.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.#reconnects = new Counter({
+      name: 'jobcast_redis_reconnects_total',
+      help: 'Redis reconnection attempts, by connection role.',
+      labelNames: ['role'],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'jobcast_queue_jobs',
+      help: 'Jobs in the BullMQ queue by BullMQ state (wait + delayed + prioritized = queue depth).',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const counts = await sources.queue.getJobCounts(
+          'wait',
+          'prioritized',
+          'delayed',
+          'active',
+          'completed',
+          'failed',
+        );
+        for (const [state, count] of Object.entries(counts)) this.labels(state).set(count);
+      },
+    });
+  }
+
+  sent(event: StreamEventName): void {
+    this.#sent[event].inc();
+  }
+
+  opened(outcome: 'fresh' | 'resumed' | 'finished' | 'not_found'): void {
+    this.#opened.labels(outcome).inc();
+  }
+
+  watchReconnects(redis: Redis, role: string): void {
+    redis.on('reconnecting', () => this.#reconnects.labels(role).inc());
+  }
+}
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly duration: Histogram<'type' | 'status'>;
+  readonly reconnects: Counter<'role'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'jobcast_worker_' });
+    this.duration = new Histogram({
+      name: 'jobcast_job_duration_seconds',
+      help: 'Time from a job attempt starting to its outcome, by type and outcome.',
+      labelNames: ['type', 'status'],
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers: [this.registry],
+    });
+    this.reconnects = new Counter({
+      name: 'jobcast_worker_redis_reconnects_total',
+      help: 'Redis reconnection attempts of the worker, by connection role.',
+      labelNames: ['role'],
+      registers: [this.registry],
+    });
+  }
+
+  watchReconnects(redis: Redis, role: string): void {
+    redis.on('reconnecting', () => this.reconnects.labels(role).inc());
+  }
+}
+
+/** The text of several registries together (the all-in-one process). */
+export async function metricsText(registries: Registry[]): Promise<{ contentType: string; text: string }> {
+  const merged = registries.length === 1 ? (registries[0] as Registry) : Registry.merge(registries);
+  return { contentType: merged.contentType, text: await merged.metrics() };
+}
