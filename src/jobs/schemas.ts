@@ -40,7 +40,8 @@ export const JobOptions = z
     priority: z
       .int()
       .min(0)
-      .max(2_097_152)
+      // BullMQ's ceiling (2^21 - 1), checked in Job.validateOptions.
+      .max(2_097_151)
       .default(0)
       .describe('0 = none (first in, first out); otherwise 1 is the highest priority.'),
   })

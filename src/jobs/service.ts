@@ -66,18 +66,26 @@ export class JobService {
 
     const id = randomUUID();
     let idemKey: string | undefined;
+    let fingerprint = '';
     if (idempotencyKey !== undefined) {
-      const fingerprint = sha256(JSON.stringify(body));
+      fingerprint = sha256(canonicalJson(body));
       // Keys are per owner: two clients can never collide on, or probe, each other's keys.
       idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${idempotencyKey}`)}`;
+      // Claimed as pending; marked committed once the job exists (see #replay).
       const claimed = await this.redis.set(
         idemKey,
-        `${fingerprint}:${id}`,
+        `${fingerprint}:${id}:pending`,
         'EX',
         this.options.idempotencySeconds,
         'NX',
       );
-      if (claimed !== 'OK') return { job: await this.#replay(idemKey, fingerprint, owner), replayed: true };
+      if (claimed !== 'OK') {
+        const replay = await this.#replay(idemKey, fingerprint, owner);
+        if (replay) return { job: replay, replayed: true };
+        // The key outlived its job (retention is shorter than the key's lifetime), or the first
+        // request failed: the key was released, so this request starts afresh.
+        return this.submit(body, owner, idempotencyKey);
+      }
     }
 
     const createdAt = Date.now();
@@ -95,24 +103,34 @@ export class JobService {
       ]).catch(() => {});
       throw new ProblemError('unavailable', 'the job could not be enqueued; try again', { cause: error });
     }
+    if (idemKey) await this.redis.set(idemKey, `${fingerprint}:${id}`, 'KEEPTTL', 'XX');
     return { job: this.#resource(record), replayed: false };
   }
 
-  /** The job an earlier request with this idempotency key created. */
-  async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobResource> {
-    // The first request may still be writing its job: wait for it a little.
+  /**
+   * The job an earlier request with this idempotency key created; undefined when that job has
+   * expired or its request failed (the key is then released). A request still in flight is
+   * waited for briefly.
+   */
+  async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobResource | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const stored = await this.redis.get(idemKey);
-      if (!stored) break;
-      const [storedFingerprint, id] = stored.split(':') as [string, string];
+      if (!stored) return undefined;
+      const [storedFingerprint, id, pending] = stored.split(':') as [string, string, string | undefined];
       if (storedFingerprint !== fingerprint) {
         throw new ProblemError(
           'idempotency-key-reused',
           'this Idempotency-Key was already used with a different request body',
         );
       }
-      const record = await this.store.get(id);
-      if (record && record.owner === owner) return this.#resource(record);
+      if (!pending) {
+        const record = await this.store.get(id);
+        if (record && record.owner === owner) return this.#resource(record);
+        // Committed but gone: the job outlived its retention. Release the key, unless another
+        // request re-claimed it meanwhile.
+        await this.redis.eval(RELEASE_IF_UNCHANGED, 1, idemKey, stored);
+        return undefined;
+      }
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
     throw new ProblemError(
@@ -204,3 +222,16 @@ export function jobNotFound(id: string): ProblemError {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+const RELEASE_IF_UNCHANGED = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** JSON with object keys sorted, so the same body in another key order has one fingerprint. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}

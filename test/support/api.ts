@@ -1,0 +1,159 @@
+/**
+ * Plain HTTP calls to a harness's API, the checks every problem response must pass, and a
+ * look at what BullMQ itself holds (its job counts and jobs), for tests that must prove that
+ * something was — or was not — enqueued.
+ */
+import { Queue } from 'bullmq';
+import { expect } from 'vitest';
+import { JobResource } from '../../src/jobs/schemas.js';
+import type { Harness } from './harness.js';
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body (undefined for an empty body). */
+  body: Record<string, unknown>;
+}
+
+/** A job resource as the API returns it. */
+export type Job = JobResource;
+
+/**
+ * Calls the API and parses its JSON answer. `body` is sent as JSON unless it is a string.
+ *
+ * @example
+ * const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate' } });
+ */
+export async function call(
+  h: Harness,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  }
+  const res = await fetch(`${h.url}${path}`, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** POSTs a job (202 expected) and returns the resource, checked against the contract's schema. */
+export async function submitJob(
+  h: Harness,
+  body: { type?: string; data?: unknown; options?: Record<string, unknown> },
+  headers: Record<string, string> = {},
+): Promise<Job> {
+  const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate', ...body }, headers });
+  if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return JobResource.parse(res.body);
+}
+
+/** GET /jobs/{id} (200 expected), checked against the contract's schema. */
+export async function getJob(h: Harness, id: string): Promise<Job> {
+  const res = await call(h, 'GET', `/jobs/${id}`);
+  if (res.status !== 200) throw new Error(`GET /jobs/${id}: ${res.status} ${JSON.stringify(res.body)}`);
+  return JobResource.parse(res.body);
+}
+
+/**
+ * Asserts an RFC 9457 problem: the status, `application/problem+json`, and a body with
+ * `type` (`/problems/<problem>` when given), `title`, the same `status` and a `detail`.
+ */
+export function expectProblem(res: ApiResponse, status: number, problem?: string): void {
+  const what = JSON.stringify(res.body);
+  expect(res.status, what).toBe(status);
+  expect(res.headers.get('content-type'), what).toBe('application/problem+json');
+  expect(res.body, what).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
+  expect(typeof res.body.detail, what).toBe('string');
+  if (problem) expect(res.body.type, what).toBe(`/problems/${problem}`);
+}
+
+export interface Page {
+  items: Job[];
+  nextCursor: string | null;
+}
+
+/** One page of GET /jobs (200 expected). */
+export async function listPage(h: Harness, query: Record<string, string | number>): Promise<Page> {
+  const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  const res = await call(h, 'GET', `/jobs?${qs}`);
+  if (res.status !== 200) throw new Error(`GET /jobs?${qs}: ${res.status} ${JSON.stringify(res.body)}`);
+  expect(Object.keys(res.body).sort()).toEqual(['items', 'nextCursor']);
+  const page = res.body as unknown as Page;
+  return { items: page.items.map((item) => JobResource.parse(item)), nextCursor: page.nextCursor };
+}
+
+/**
+ * Walks every page of GET /jobs from the first, calling `between` after each page (to change
+ * things mid-walk). Fails past `maxPages`, so a cursor that loops cannot hang a test.
+ */
+export async function walkPages(
+  h: Harness,
+  query: Record<string, string | number>,
+  options: { maxPages?: number; between?: (pageIndex: number) => Promise<void> } = {},
+): Promise<Page[]> {
+  const pages: Page[] = [];
+  let cursor: string | null = null;
+  do {
+    if (pages.length >= (options.maxPages ?? 100)) throw new Error(`more than ${pages.length} pages`);
+    const page = await listPage(h, cursor === null ? query : { ...query, cursor });
+    pages.push(page);
+    cursor = page.nextCursor;
+    await options.between?.(pages.length - 1);
+  } while (cursor !== null);
+  return pages;
+}
+
+/**
+ * The harness's BullMQ queue, as an operator would open it, on the harness's inspection
+ * connection (shared: closing the queue leaves the connection open).
+ */
+export function bullQueue(h: Harness): Queue {
+  return new Queue(h.config.QUEUE_NAME, { connection: h.redis, prefix: `{${h.config.KEY_PREFIX}}` });
+}
+
+/** Every job BullMQ holds, in any state. */
+export async function bullJobTotal(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts();
+  return Object.values(counts).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * The job index: the sorted set(s) `GET /jobs` reads — `<prefix>:index`, or one per owner
+ * (`<prefix>:index:<owner>`) where jobs are kept per API-key owner.
+ */
+async function indexKeys(h: Harness): Promise<string[]> {
+  const base = `${h.config.KEY_PREFIX}:index`;
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await h.redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', '1000');
+    for (const key of keys) if (key === base || key.startsWith(`${base}:`)) found.add(key);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...found];
+}
+
+/** Members of the job index. */
+export async function indexSize(h: Harness): Promise<number> {
+  const sizes = await Promise.all((await indexKeys(h)).map((key) => h.redis.zcard(key)));
+  return sizes.reduce((sum, n) => sum + n, 0);
+}
+
+/** Whether the job index holds `id`. */
+export async function indexHas(h: Harness, id: string): Promise<boolean> {
+  for (const key of await indexKeys(h)) {
+    const members = await h.redis.zrange(key, '0', '-1');
+    if (members.some((m) => m.endsWith(`:${id}`))) return true;
+  }
+  return false;
+}
+
+/** An id no job has: a well-formed random UUID. */
+export const UNKNOWN_ID = '0b6f3e9c-2d7a-4c1e-9f0a-5e8d7c6b5a49';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
