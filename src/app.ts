@@ -18,6 +18,7 @@ import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
+import { isRedisUnavailable } from './redis.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -111,7 +112,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   app.route('/', webRoutes());
 
-  app.notFound((c) => problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length > 0) {
+      return problemResponse(
+        c,
+        new ProblemError('method-not-allowed', `${c.req.method} is not allowed here; use ${allowed.join(' or ')}`, {
+          headers: { allow: allowed.join(', ') },
+        }),
+      );
+    }
+    return problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`));
+  });
 
   app.onError((error, c) => {
     if (error instanceof ProblemError) {
@@ -119,11 +131,32 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });
       return problemResponse(c, error);
     }
+    if (isRedisUnavailable(error)) {
+      deps.log.warn('redis unavailable', { requestId: c.get('requestId'), path: c.req.path, error });
+      return problemResponse(
+        c,
+        new ProblemError('unavailable', 'the job store is unreachable; retry shortly', {
+          headers: { 'retry-after': '1' },
+        }),
+      );
+    }
     deps.log.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error });
     return problemResponse(c, new ProblemError('internal-error', 'something went wrong on our side'));
   });
 
   return app;
+}
+
+/** The methods routes answer on `path` (for 405 and its Allow header). */
+function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL') continue;
+    const pattern = new RegExp(`^${route.path.replaceAll('.', '\\.').replace(/\/:[^/]+/g, '/[^/]+')}$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
 }
 
 /** A problem response that keeps the headers middleware set (request id, CORS). */

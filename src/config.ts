@@ -13,6 +13,11 @@ const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Unset: `npm start` runs and manages a local redis-server itself. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** `1`: REDIS_URL names one node of a Redis Cluster (keys are hash-tagged, events use sharded pub/sub). */
+  REDIS_CLUSTER: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
   /** Port of the managed local redis-server (only when REDIS_URL is unset). */
   LOCAL_REDIS_PORT: int(1, 65535).default(6379),
   /** Data directory of the managed local redis-server (append-only file lives here). */

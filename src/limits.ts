@@ -1,16 +1,16 @@
 /**
  * @module limits
- * Limits that hold across API replicas, kept in Redis: job submissions per client per minute,
+ * Limits that hold across API replicas, kept in RedisClient: job submissions per client per minute,
  * and concurrent event streams per client.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { ProblemError } from './problems.js';
+import type { RedisClient } from './redis.js';
 
 /** Fixed one-minute windows: simple, shared by all replicas, at most 2× the rate at a boundary. */
 export class RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly perMinute: number,
   ) {}
@@ -50,7 +50,7 @@ return 1
 `;
 
 export class StreamSlots {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #max: number;
   readonly #leaseMs: number;
@@ -60,7 +60,7 @@ export class StreamSlots {
   readonly #held = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(redis: Redis, prefix: string, max: number, leaseMs = 30_000) {
+  constructor(redis: RedisClient, prefix: string, max: number, leaseMs = 30_000) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#max = max;
@@ -107,9 +107,9 @@ export class StreamSlots {
     this.#timer = setInterval(() => {
       if (this.#held.size === 0) return;
       const expiry = Date.now() + this.#leaseMs;
-      const pipeline = this.#redis.pipeline();
-      for (const [member, key] of this.#held) pipeline.zadd(key, 'XX', expiry, member);
-      pipeline.exec().catch(() => {});
+      // One command per slot rather than a pipeline: on Redis Cluster the keys live on
+      // different shards. ioredis still writes them out together.
+      for (const [member, key] of this.#held) this.#redis.zadd(key, 'XX', expiry, member).catch(() => {});
     }, this.#leaseMs / 3);
     this.#timer.unref();
   }

@@ -5,9 +5,9 @@
  * API's /metrics.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { StreamEventName } from './jobs/schemas.js';
+import type { RedisClient } from './redis.js';
 
 /** What the event streams report, counted per process. */
 export interface StreamCounters {
@@ -93,7 +93,7 @@ export class ApiMetrics implements StreamCounters {
     this.#opened.labels(outcome).inc();
   }
 
-  watchReconnects(redis: Redis, role: string): void {
+  watchReconnects(redis: RedisClient, role: string): void {
     redis.on('reconnecting', () => this.#reconnects.labels(role).inc());
   }
 }
@@ -120,7 +120,7 @@ export class WorkerMetrics {
     });
   }
 
-  watchReconnects(redis: Redis, role: string): void {
+  watchReconnects(redis: RedisClient, role: string): void {
     redis.on('reconnecting', () => this.reconnects.labels(role).inc());
   }
 }

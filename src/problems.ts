@@ -88,10 +88,13 @@ export function validationProblem(
   where: string,
   problem: 'validation-failed' | 'bad-request' = 'validation-failed',
 ): ProblemError {
-  const errors: FieldError[] = error.issues.map((issue) => ({
-    path: [where, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
-  }));
+  const at = (path: PropertyKey[]) => [where, ...path.map(String)].filter(Boolean).join('.');
+  // An unknown field is reported where it is (`data.bogus`), not at its parent object.
+  const errors: FieldError[] = error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: `unknown field ${JSON.stringify(key)}` }))
+      : [{ path: at(issue.path), message: issue.message }],
+  );
   const detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ');
   return new ProblemError(problem, detail, { extensions: { errors } });
 }

@@ -44,19 +44,21 @@ export async function startApi(
   log: Logger,
   options: ApiOptions = {},
 ): Promise<RunningApi> {
-  const command = createRedis(redisUrl, 'command');
-  const subscriber = createRedis(redisUrl, 'subscriber');
+  const redis = { url: redisUrl, cluster: config.REDIS_CLUSTER };
+  const command = createRedis(redis, 'command');
+  const subscriber = createRedis(redis, 'subscriber');
   const store = new JobStore(command, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
+    publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
   });
   const queue = createQueue(command, {
     prefix: config.KEY_PREFIX,
     queueName: config.QUEUE_NAME,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
   });
-  const hub = new EventHub(subscriber, { keys: (id) => store.keys(id), log });
+  const hub = new EventHub(subscriber, { keys: (id) => store.keys(id), log, sharded: config.REDIS_CLUSTER });
   const connections = new ConnectionSet({
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     retryMs: config.SSE_RETRY_MS,

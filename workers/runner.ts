@@ -38,8 +38,9 @@ export async function startWorker(
   log: Logger,
   handlers: HandlerMap = builtInHandlers,
 ): Promise<RunningWorker> {
-  const redis = createRedis(redisUrl, 'worker');
-  const subscriber = createRedis(redisUrl, 'subscriber');
+  const settings = { url: redisUrl, cluster: config.REDIS_CLUSTER };
+  const redis = createRedis(settings, 'worker');
+  const subscriber = createRedis(settings, 'control');
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: bullPrefix(config.KEY_PREFIX) });
   const metrics = new WorkerMetrics();
   metrics.watchReconnects(redis, 'worker');
@@ -51,6 +52,7 @@ export async function startWorker(
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
+    publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
   });
 
   const report = (promise: Promise<unknown>, what: string, jobId: string): Promise<void> =>
@@ -162,20 +164,19 @@ export async function startWorker(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      // Let running jobs finish for a while; after that, abandon them: their locks expire and
-      // BullMQ's stalled-job check hands them to another worker.
-      const finished = worker.close();
-      const timeout = new Promise<'timeout'>((resolve) => {
-        setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, 'timeout').unref();
-      });
-      if ((await Promise.race([finished, timeout])) === 'timeout') {
+      // Stop taking jobs and let running ones finish for a while; then ask them to stop, which
+      // hands them back to the queue. A handler that ignores its signal is abandoned: its lock
+      // expires and BullMQ's stalled-job check gives the job to another worker.
+      // (pause, not close: BullMQ closes a worker once, so a later close(true) would be ignored.)
+      const drained = worker.pause().then(() => 'drained' as const);
+      const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
+      let force = false;
+      if ((await Promise.race([drained, after(config.SHUTDOWN_TIMEOUT_MS)])) === 'timeout') {
         log.warn('jobs still running at shutdown; handing them back to the queue');
         worker.cancelAllJobs(SHUTDOWN_REASON);
-        // A handler that ignores its signal is abandoned: its lock expires and BullMQ's
-        // stalled-job check gives the job to another worker.
-        const abandon = new Promise<'timeout'>((resolve) => setTimeout(resolve, 3_000, 'timeout').unref());
-        if ((await Promise.race([finished, abandon])) === 'timeout') await worker.close(true);
+        force = (await Promise.race([drained, after(3_000)])) === 'timeout';
       }
+      await worker.close(force);
       await queue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
       log.info('worker stopped');

@@ -1,6 +1,6 @@
 /**
  * @module events/hub
- * One Redis subscription per API process, fanned out to every local stream in memory.
+ * One RedisClient subscription per API process, fanned out to every local stream in memory.
  *
  * A job's channel is subscribed when its first local watcher arrives and unsubscribed when the
  * last one leaves, all on the one subscriber connection: ten thousand streams cost ten thousand
@@ -8,11 +8,12 @@
  * message is parsed, and its wire frame encoded, once per process, whatever the number of
  * watchers.
  */
-import type { Redis } from 'ioredis';
+
 import type { JobEvent } from '../jobs/events.js';
 import { parseMessage } from '../jobs/events.js';
 import type { JobKeys } from '../jobs/keys.js';
 import type { Logger } from '../log.js';
+import type { RedisClient } from '../redis.js';
 import { encodeEvent } from '../sse.js';
 
 /** A job event shared by every stream that receives it. */
@@ -39,7 +40,7 @@ export class SharedEvent implements JobEvent {
 export interface HubWatcher {
   /** A live event of the watched job. Must not throw. */
   event(event: SharedEvent): void;
-  /** The subscription was re-established after a Redis outage: events may have been missed. */
+  /** The subscription was re-established after a RedisClient outage: events may have been missed. */
   resync(): void;
 }
 
@@ -53,19 +54,19 @@ interface Topic {
 
 export interface HubOptions {
   keys: (jobId: string) => JobKeys;
-  /** Sharded pub/sub (SSUBSCRIBE) for Redis Cluster. */
+  /** Sharded pub/sub (SSUBSCRIBE) for RedisClient Cluster. */
   sharded?: boolean;
   log: Logger;
 }
 
 export class EventHub {
-  readonly #sub: Redis;
+  readonly #sub: RedisClient;
   readonly #options: HubOptions;
   /** By channel name. */
   readonly #topics = new Map<string, Topic>();
   #everReady = false;
 
-  constructor(subscriber: Redis, options: HubOptions) {
+  constructor(subscriber: RedisClient, options: HubOptions) {
     this.#sub = subscriber;
     this.#options = options;
     const onMessage = (channel: string, message: string) => this.#dispatch(channel, message);
@@ -97,7 +98,7 @@ export class EventHub {
   }
 
   /**
-   * Starts delivering a job's events to `watcher`. Resolves once Redis has confirmed the
+   * Starts delivering a job's events to `watcher`. Resolves once RedisClient has confirmed the
    * subscription: read the job's state only after that, and no event can fall in between.
    * Returns the function that stops delivery.
    */
@@ -125,7 +126,7 @@ export class EventHub {
     if (!topic?.watchers.delete(watcher) || topic.watchers.size > 0) return;
     this.#topics.delete(channel);
     // A watch() arriving after this gets a new topic; its SUBSCRIBE is sent after this
-    // UNSUBSCRIBE on the same connection, so Redis sees them in order.
+    // UNSUBSCRIBE on the same connection, so RedisClient sees them in order.
     const done = this.#options.sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel);
     done.catch((error: unknown) => this.#options.log.debug('unsubscribe failed', { channel, error }));
   }

@@ -4,7 +4,7 @@
  * is added with.
  */
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { bullPrefix } from './keys.js';
 import type { JobOptions } from './schemas.js';
 
@@ -14,7 +14,7 @@ export interface QueueSettings {
   retentionSeconds: number;
 }
 
-export function createQueue(connection: Redis, settings: QueueSettings): Queue {
+export function createQueue(connection: RedisClient, settings: QueueSettings): Queue {
   return new Queue(settings.queueName, { connection, prefix: bullPrefix(settings.prefix) });
 }
 

@@ -7,9 +7,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { StreamTokens } from '../auth/stream-tokens.js';
 import { ProblemError, validationProblem } from '../problems.js';
+import type { RedisClient } from '../redis.js';
 import { cancelChannel } from './keys.js';
 import { bullJobOptions } from './queue.js';
 import { isJobType, jobTypeNames, jobTypes } from './registry.js';
@@ -40,7 +40,7 @@ export class JobService {
     readonly store: JobStore,
     readonly queue: Queue,
     /** The connection `store` and `queue` use (for idempotency keys and cancel messages). */
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly options: ServiceOptions,
   ) {}
 
@@ -60,7 +60,8 @@ export class JobService {
         { extensions: { knownTypes: jobTypeNames } },
       );
     }
-    const data = jobTypes[type].input.safeParse(envelope.data.data ?? {});
+    // Absent data means "all defaults"; null is a value, and the schema judges it.
+    const data = jobTypes[type].input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
     if (!data.success) throw validationProblem(data.error, 'data');
     const options = envelope.data.options ?? JobOptions.parse({});
 

@@ -1,10 +1,10 @@
 /**
  * @module jobs/store
- * A job's record in Redis: created by the API on submit, changed by workers through the Lua
+ * A job's record in RedisClient: created by the API on submit, changed by workers through the Lua
  * scripts of `jobs/scripts`, read by the API for the job resource and on stream connect.
  * BullMQ runs the job; this record is what clients see of it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { doneData, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import type { JobResource, JobState, TerminalStatus } from './schemas.js';
@@ -16,7 +16,7 @@ export interface StoreOptions {
   logMaxLines: number;
   /** Seconds a finished job is kept. */
   retentionSeconds: number;
-  /** `PUBLISH`, or `SPUBLISH` for sharded pub/sub on Redis Cluster. */
+  /** `PUBLISH`, or `SPUBLISH` for sharded pub/sub on RedisClient Cluster. */
   publishCommand?: 'PUBLISH' | 'SPUBLISH';
 }
 
@@ -75,14 +75,14 @@ export interface JobSnapshot {
 type ScriptRunner = (keys: string[], args: (string | number)[]) => Promise<number>;
 
 export class JobStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: Required<StoreOptions>;
   readonly #report: ScriptRunner;
   readonly #log: ScriptRunner;
   readonly #finish: ScriptRunner;
   readonly #requestCancel: ScriptRunner;
 
-  constructor(redis: Redis, options: StoreOptions) {
+  constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
     this.#options = { publishCommand: 'PUBLISH', ...options };
     this.#report = defineScript(redis, 'jobcastReport', reportScript);
@@ -323,7 +323,7 @@ export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
 let scriptCounter = 0;
 
 /** Registers a Lua script on a connection (EVALSHA with EVAL fallback, via ioredis). */
-function defineScript(redis: Redis, name: string, lua: string): ScriptRunner {
+function defineScript(redis: RedisClient, name: string, lua: string): ScriptRunner {
   // Names are per connection; a counter keeps two stores on one connection apart.
   const command = `${name}${++scriptCounter}`;
   redis.defineCommand(command, { lua });

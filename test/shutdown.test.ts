@@ -1,0 +1,244 @@
+/**
+ * Start-up and shutdown of the real entry points, as separate processes:
+ * - `scripts/start-all.ts` (what `npm start` runs) with a managed local redis-server stops
+ *   cleanly on SIGTERM: open streams end (clients reconnect elsewhere), the process exits 0
+ *   within SHUTDOWN_TIMEOUT_MS plus a margin, and it leaves no redis-server, no listener and
+ *   no child process behind.
+ * - A worker whose handler ignores its AbortSignal still stops soon after
+ *   SHUTDOWN_TIMEOUT_MS: the job is abandoned (BullMQ's stalled check hands it on), not awaited.
+ * - A bad configuration stops every entry point before anything starts, naming every problem.
+ * - `npm run start:api` without REDIS_URL refuses to start and says why.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/log.js';
+import { startWorker } from '../workers/runner.js';
+import { freePort } from './support/global-setup.js';
+import { startHarness, waitFor } from './support/harness.js';
+import { alive, descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes.js';
+import { openStream, type RawStream } from './support/raw-sse.js';
+
+const SHUTDOWN_TIMEOUT_MS = 2_000;
+/** Beyond SHUTDOWN_TIMEOUT_MS: ending streams, closing Redis connections, stopping redis-server. */
+const SHUTDOWN_MARGIN_MS = 4_000;
+
+const spawned: Spawned[] = [];
+/** Every process seen under a spawned one, so cleanup can reach orphans too. */
+const seenPids = new Set<number>();
+const streams: RawStream[] = [];
+const tempDirs: string[] = [];
+
+afterAll(() => {
+  for (const stream of streams) stream.close();
+  for (const p of spawned) {
+    for (const d of descendants(p.pid)) seenPids.add(d.pid);
+    seenPids.add(p.pid);
+  }
+  for (const pid of seenPids) killIfAlive(pid);
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'jobcast-test-shutdown-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function start(command: string, args: string[], env: Record<string, string>): Spawned {
+  const p = spawnProcess(command, args, env);
+  spawned.push(p);
+  return p;
+}
+
+const output = (p: Spawned) => `--- stdout\n${p.stdout()}\n--- stderr\n${p.stderr()}`;
+
+/** Rejects after `ms` with `what`; for racing against a promise that must settle sooner. */
+const deadline = (ms: number, what: string) =>
+  new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms).unref());
+
+describe('npm start (scripts/start-all.ts) with a managed redis-server', () => {
+  it('on SIGTERM ends open streams, exits 0 in time, and leaves nothing running', async () => {
+    const [port, redisPort] = [await freePort(), await freePort()];
+    const redisDir = join(tempDir(), 'redis');
+    const p = start(process.execPath, ['--import', 'tsx', 'scripts/start-all.ts'], {
+      PORT: String(port),
+      LOCAL_REDIS_PORT: String(redisPort),
+      LOCAL_REDIS_DIR: redisDir,
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
+    const url = `http://127.0.0.1:${port}`;
+
+    await waitFor(
+      async () => {
+        if (!p.running()) throw new Error(`start-all exited early\n${output(p)}`);
+        return fetch(`${url}/healthz`).then(
+          (res) => res.ok,
+          () => false,
+        );
+      },
+      '/healthz',
+      25_000,
+    );
+
+    const submitted = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'simulate', data: { steps: 100, stepMs: 100 } }),
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    const stream = openStream(`${url}/jobs/${id}/events`);
+    streams.push(stream);
+    // Running: the worker has reported at least one step.
+    await stream.next((e) => e.type === 'progress' && Number(e.data.progress) > 0, 10_000);
+
+    const redisServers = descendants(p.pid).filter((d) => d.comm === 'redis-server');
+    expect(redisServers, output(p)).toHaveLength(1);
+    const redisPid = (redisServers[0] as { pid: number }).pid;
+    const children = descendants(p.pid);
+    for (const d of children) seenPids.add(d.pid);
+    expect(await portOpen(redisPort)).toBe(true);
+
+    const signalled = performance.now();
+    p.child.kill('SIGTERM');
+
+    const end = await Promise.race([stream.ended, deadline(3_000, 'the stream did not end')]);
+    const streamEndedMs = performance.now() - signalled;
+    // A clean end of the response (not a reset), and no `done`: the job did not finish, the
+    // client is expected to reconnect and resume elsewhere.
+    expect(end).toBe('end');
+    expect(stream.events.some((e) => e.type === 'done')).toBe(false);
+
+    // Wait as long as the process's own hard limit (SHUTDOWN_TIMEOUT_MS + 10 s in start-all)
+    // allows, so a late exit is measured and the checks below still run; lateness itself is
+    // reported by the soft assertion.
+    const exit = await Promise.race([
+      p.exited,
+      deadline(SHUTDOWN_TIMEOUT_MS + 10_000 + SHUTDOWN_MARGIN_MS, 'start-all did not exit'),
+    ]).catch((error: Error) => {
+      throw new Error(`${error.message}\n${output(p)}`);
+    });
+    const exitMs = exit.at - signalled;
+    console.log(
+      `[shutdown] SIGTERM → stream ended ${streamEndedMs.toFixed(0)} ms, process exited ${exitMs.toFixed(0)} ms (SHUTDOWN_TIMEOUT_MS ${SHUTDOWN_TIMEOUT_MS}); children were ${children.map((d) => d.comm).join(', ')}`,
+    );
+    expect
+      .soft(
+        exitMs,
+        `exit ${exitMs.toFixed(0)} ms after SIGTERM; SHUTDOWN_TIMEOUT_MS is ${SHUTDOWN_TIMEOUT_MS}\n${output(p)}`,
+      )
+      .toBeLessThan(SHUTDOWN_TIMEOUT_MS + SHUTDOWN_MARGIN_MS);
+    expect({ code: exit.code, signal: exit.signal }, output(p)).toEqual({ code: 0, signal: null });
+
+    // Nothing left behind: not the redis-server, not any other child, no listener.
+    await waitFor(() => !alive(redisPid), `redis-server (pid ${redisPid}) to be gone`, 2_000);
+    for (const d of children) expect(alive(d.pid), `${d.comm} (pid ${d.pid}) still running`).toBe(false);
+    expect(alive(p.pid)).toBe(false);
+    expect(await portOpen(redisPort)).toBe(false);
+    expect(await portOpen(port)).toBe(false);
+    // The shutdown was the orderly one, not the hard-limit exit.
+    expect(p.stderr()).toContain('"msg":"api stopped"');
+    expect(p.stderr()).toContain('"msg":"worker stopped"');
+    expect(p.stderr()).not.toContain('shutdown took too long');
+  }, 45_000);
+});
+
+describe('a worker whose handler ignores its AbortSignal', () => {
+  it('still stops within SHUTDOWN_TIMEOUT_MS plus the abandon grace, leaving the job to BullMQ', async () => {
+    const shutdownTimeoutMs = 300;
+    const h = await startHarness({ worker: false, env: { SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) } });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = false;
+    const worker = await startWorker(h.config, h.redisUrl, createLogger('silent'), {
+      // Never looks at ctx.signal: only `release` ends it.
+      simulate: async () => {
+        started = true;
+        await released;
+        return { steps: 1 };
+      },
+    });
+    try {
+      await h.submit({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+      await waitFor(() => started, 'the handler to start', 10_000);
+
+      const closeStarted = performance.now();
+      const closing = worker.close();
+      // runner.ts: SHUTDOWN_TIMEOUT_MS, then cancel, then 3 s for handlers to give up, then
+      // the job is abandoned. 2 s of margin on top.
+      const limitMs = shutdownTimeoutMs + 3_000 + 2_000;
+      const outcome = await Promise.race([
+        closing.then(() => 'closed' as const),
+        new Promise<'still waiting'>((resolve) => setTimeout(resolve, limitMs, 'still waiting')),
+      ]);
+      const closeMs = performance.now() - closeStarted;
+      console.log(
+        `[shutdown] worker with a handler that ignores its signal: ${outcome} after ${closeMs.toFixed(0)} ms`,
+      );
+      expect(outcome, `worker.close() was ${outcome} ${closeMs.toFixed(0)} ms after it was called`).toBe('closed');
+    } finally {
+      // Let the handler end so the worker (and this file) can finish either way.
+      release();
+      await worker.close();
+      await h.close();
+    }
+  }, 30_000);
+});
+
+// Start-up checks need no timing, so their processes run side by side.
+describe('an invalid configuration', () => {
+  it.concurrent.for([
+    ['npm start (scripts/start-all.ts)', 'scripts/start-all.ts'],
+    ['the API (src/main.ts)', 'src/main.ts'],
+    ['a worker (workers/main.ts)', 'workers/main.ts'],
+  ] as const)(
+    'stops %s before anything starts, naming every bad variable',
+    { timeout: 30_000 },
+    async ([, entry], { expect }) => {
+      const redisPort = await freePort();
+      const redisDir = join(tempDir(), 'never-created');
+      const p = start(process.execPath, ['--import', 'tsx', entry], {
+        PORT: 'abc',
+        SSE_HEARTBEAT_MS: '-5',
+        LOCAL_REDIS_PORT: String(redisPort),
+        LOCAL_REDIS_DIR: redisDir,
+        LOG_LEVEL: 'info',
+      });
+      const exit = await Promise.race([p.exited, deadline(20_000, `${entry} did not exit`)]);
+      expect(exit.code, output(p)).not.toBe(0);
+      expect(exit.code, output(p)).not.toBeNull();
+      // Both problems, each with the variable's name and the value given.
+      expect(p.stderr()).toMatch(/(^|[^_])PORT="abc"/m);
+      expect(p.stderr()).toContain('SSE_HEARTBEAT_MS="-5"');
+      // Nothing started: no banner, no managed Redis (its directory is never even created).
+      expect(p.stdout()).not.toContain('is running');
+      expect(p.stderr()).not.toMatch(/listening|started/);
+      expect(existsSync(redisDir)).toBe(false);
+      expect(await portOpen(redisPort)).toBe(false);
+    },
+  );
+});
+
+describe('the scale-out entry points without REDIS_URL', () => {
+  it.concurrent.for([
+    ['npm run start:api', 'start:api'],
+    ['npm run start:worker', 'start:worker'],
+  ] as const)('%s exits non-zero and says REDIS_URL is needed', { timeout: 30_000 }, async ([, script], { expect }) => {
+    const port = await freePort();
+    const p = start('npm', ['run', '--silent', script], {
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      npm_config_update_notifier: 'false',
+    });
+    const exit = await Promise.race([p.exited, deadline(20_000, `npm run ${script} did not exit`)]);
+    expect(exit.code, output(p)).not.toBe(0);
+    expect(exit.code, output(p)).not.toBeNull();
+    expect(p.stderr(), output(p)).toContain('REDIS_URL');
+    expect(await portOpen(port)).toBe(false);
+  });
+});

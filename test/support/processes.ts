@@ -1,0 +1,134 @@
+/**
+ * Real processes for shutdown and start-up tests: spawn an entry point with an exact
+ * environment, collect its output, and look at the processes and ports it leaves behind
+ * (Linux `/proc`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** performance.now() when the process exited. */
+  at: number;
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when the process has exited (never rejects). */
+  exited: Promise<Exit>;
+  running(): boolean;
+}
+
+const OUTPUT_LIMIT = 200_000;
+
+/**
+ * Spawns `command` in the repository root with exactly `env` (plus PATH and HOME, so `node`
+ * and `npm` are found): nothing of the test runner's environment, such as a REDIS_URL, leaks in.
+ */
+export function spawnProcess(command: string, args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(command, args, {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (out.length < OUTPUT_LIMIT) out += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (err.length < OUTPUT_LIMIT) err += chunk;
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal, at: performance.now() }));
+    child.once('error', () => resolve({ code: null, signal: null, at: performance.now() }));
+  });
+  if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
+  return {
+    child,
+    pid: child.pid,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    running: () => child.exitCode === null && child.signalCode === null,
+  };
+}
+
+/** The `comm` and parent pid of a process, or undefined when it does not exist (or is a zombie). */
+function stat(pid: number): { comm: string; ppid: number; state: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm is in parentheses and may contain spaces or parentheses: split at the last ')'.
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const [state, ppid] = text
+      .slice(close + 2)
+      .split(' ')
+      .slice(0, 2);
+    return { comm, ppid: Number(ppid), state: state ?? '?' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the process exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  const s = stat(pid);
+  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
+}
+
+/** Every live descendant of `pid` (children, their children, …) with its command name. */
+export function descendants(pid: number): { pid: number; comm: string }[] {
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .map((p) => ({ pid: p, s: stat(p) }))
+    .filter((p) => p.s !== undefined && alive(p.pid));
+  const found: { pid: number; comm: string }[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const p of all) {
+      if (p.s?.ppid === parent) {
+        found.push({ pid: p.pid, comm: p.s.comm });
+        queue.push(p.pid);
+      }
+    }
+  }
+  return found;
+}
+
+/** Kills a process if it still runs (cleanup only). */
+export function killIfAlive(pid: number): void {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone meanwhile.
+  }
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
