@@ -20,6 +20,7 @@ import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { isRedisUnavailable } from './redis.js';
 import { docsRoutes } from './routes/docs.js';
+import { docsUiRoutes } from './routes/docs-ui.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   metrics: () => Promise<{ contentType: string; text: string }>;
   counters?: StreamCounters;
 }
+
+const JOB_EVENTS_PATH = /^\/jobs\/[^/]+\/events$/;
 
 /** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -100,11 +103,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/events', streamAuth);
   app.use('/events/tokens', restAuth);
   app.use('/jobs', restAuth);
-  app.use('/jobs/*', async (c, next) => (c.req.path.endsWith('/events') ? next() : restAuth(c, next)));
+  // Everything else under /jobs is REST: a stream token is no key there.
+  app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
 
   app.route('/', jobRoutes(deps.jobs, deps.limiter, deps.maxBodyBytes));
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
+  app.route('/', docsUiRoutes());
   app.route('/', healthRoutes(deps.ping));
   app.get('/metrics', async (c) => {
     const { contentType, text } = await deps.metrics();
@@ -114,7 +119,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
-    if (allowed.length > 0) {
+    // A route that answers this method but found nothing is a plain 404.
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       return problemResponse(
         c,
         new ProblemError('method-not-allowed', `${c.req.method} is not allowed here; use ${allowed.join(' or ')}`, {

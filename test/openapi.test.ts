@@ -1,5 +1,5 @@
 /**
- * openapi.yaml is generated from the zod schemas (`src/openapi.ts`), committed, valid OpenAPI
+ * openapi.yaml is generated from the zod schemas (`src/openapi/`), committed, valid OpenAPI
  * 3.1 by two independent checkers, served exactly as committed, and kept by the running API:
  * every route of the app is documented, and live responses match what is documented.
  */
@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { type AppDeps, createApp } from '../src/app.js';
 import { jobTypes } from '../src/jobs/registry.js';
 import { StreamEventNames } from '../src/jobs/schemas.js';
-import { openApiDocument, openApiYaml } from '../src/openapi.js';
+import { openApiDocument, openApiYaml } from '../src/openapi/index.js';
 import {
   documentedOperations,
   exercised,
@@ -31,7 +31,7 @@ const doc = openApiDocument() as {
 };
 
 describe('openapi.yaml', () => {
-  it('is what src/openapi.ts generates (run `npm run openapi` after changing a schema or route)', () => {
+  it('is what src/openapi/ generates (run `npm run openapi` after changing a schema or route)', () => {
     const committed = existsSync(COMMITTED) ? readFileSync(COMMITTED, 'utf8') : '';
     const generated = openApiYaml();
     if (committed !== generated) {
@@ -123,7 +123,7 @@ describe('openapi.yaml', () => {
     );
     const documented = new Set(documentedOperations());
     const undocumented = [...routed].filter((r) => !documented.has(r));
-    expect(undocumented, 'routes missing from `operations` in src/openapi.ts').toEqual([]);
+    expect(undocumented, 'routes missing from `operations` in src/openapi/').toEqual([]);
     expect(
       [...documented].filter((d) => !routed.has(d)),
       'documented but not routed',
@@ -159,6 +159,19 @@ describe('the running API', () => {
     const json = await expectMatchesSpec('get', '/openapi.json', jsonRes);
     expect(parse(yamlText)).toEqual(json);
     expect(json).toEqual(openApiDocument());
+  });
+
+  it('serves the interactive reference at /docs with its own assets (no CDN)', async () => {
+    const page = await fetch(`${h.url}/docs`);
+    const html = (await expectMatchesSpec('get', '/docs', page)) as string;
+    expect(html).toContain('/docs/swagger-ui-bundle.js');
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    for (const asset of ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js']) {
+      const res = await fetch(`${h.url}/docs/${asset}`);
+      await expectMatchesSpec('get', '/docs/{asset}', res);
+    }
+    expect((await fetch(`${h.url}/docs/nope.js`)).status).toBe(404);
   });
 
   it('submit: 202, and the problems 400, 413, 415 and 422', async () => {

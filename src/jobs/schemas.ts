@@ -1,8 +1,8 @@
 /**
  * @module jobs/schemas
- * The shapes of the public contract: request bodies, the job resource, stream events and
- * problems. Routes validate with these and `openapi.yaml` is generated from these, so the
- * documentation cannot drift from the code.
+ * The shapes of the public contract: request bodies and headers, the job resource, stream
+ * events, stream tokens, problems and probe answers. Routes validate with these and
+ * `openapi.yaml` is generated from these, so the documentation cannot drift from the code.
  *
  * Glossary:
  * - **seq**: a job's event sequence number; every event of a job (progress, log, done) takes
@@ -168,3 +168,43 @@ export const JobLogs = z.object({
   items: z.array(JobLogLine),
   truncated: z.boolean().describe('True when older lines were dropped (JOB_LOG_MAX_LINES).'),
 });
+
+// ---- Request headers ----
+
+/**
+ * The `Idempotency-Key` header of `POST /jobs`: 1–255 printable ASCII characters, as in the
+ * IETF draft's examples, bounded in size. (Written as `min`/`max` plus a pattern rather than
+ * one `{1,255}` pattern so its JSON Schema reads `minLength`/`maxLength`.)
+ */
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/);
+
+// ---- Stream tokens (POST /events/tokens) ----
+
+/** Jobs one multiplexed stream (`GET /events?jobs=…`) may watch, and one stream token may cover. */
+export const MAX_JOBS_PER_STREAM = 100;
+
+export const StreamTokenRequest = z.object({ jobs: z.array(JobId).min(1).max(MAX_JOBS_PER_STREAM) }).strict();
+
+/** What `POST /events/tokens` answers (the shape `JobService.streamToken` returns). */
+export const StreamToken = z
+  .object({
+    token: z.string().describe('Pass as `?token=` on the event stream.'),
+    expiresAt: z.iso.datetime(),
+    url: z.string().describe('The `/events` stream of the jobs, token included.'),
+  })
+  .describe('A stream token for several jobs.');
+export type StreamToken = z.infer<typeof StreamToken>;
+
+// ---- Probes ----
+
+/** What `GET /healthz` answers. */
+export const HealthStatus = z.object({ status: z.literal('ok') }).describe('The process is up.');
+export type HealthStatus = z.infer<typeof HealthStatus>;
+
+/** What `GET /readyz` answers. */
+export const ReadyStatus = z.object({ status: z.literal('ready') }).describe('The process can reach Redis.');
+export type ReadyStatus = z.infer<typeof ReadyStatus>;

@@ -3,7 +3,7 @@
  * The API description, generated from the same zod schemas the routes validate with.
  */
 import { Hono } from 'hono';
-import { openApiDocument, openApiYaml } from '../openapi.js';
+import { openApiDocument, openApiYaml } from '../openapi/index.js';
 
 export function docsRoutes(): Hono {
   const app = new Hono();

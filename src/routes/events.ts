@@ -7,20 +7,14 @@
  */
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
-import { z } from 'zod';
 import { assertTokenCovers } from '../auth/middleware.js';
 import type { SessionDeps } from '../events/session.js';
 import { parseCursors, WatchSession } from '../events/session.js';
-import { JobId } from '../jobs/schemas.js';
+import { JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
 import { type JobService, jobNotFound } from '../jobs/service.js';
 import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
-
-/** Jobs one multiplexed stream may watch. */
-export const MAX_JOBS_PER_STREAM = 100;
-
-export const StreamTokenRequest = z.object({ jobs: z.array(JobId).min(1).max(MAX_JOBS_PER_STREAM) }).strict();
 
 export interface EventRouteDeps extends SessionDeps {
   jobs: JobService;

@@ -5,15 +5,13 @@
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ListJobsQuery } from '../jobs/schemas.js';
+import { IdempotencyKey, ListJobsQuery } from '../jobs/schemas.js';
 import type { JobService } from '../jobs/service.js';
 import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
-/** Idempotency keys: printable ASCII, as the IETF draft's examples; bounded in size. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: number): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -38,7 +36,7 @@ export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: 
       const { owner, clientId } = c.get('principal');
       await limiter.hit(clientId);
       const idempotencyKey = c.req.header('idempotency-key');
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
         throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
       }
       const text = await c.req.text();

@@ -1,6 +1,6 @@
 /**
  * Contract checks: does a live response keep the promises of the OpenAPI description
- * (`src/openapi.ts`, committed as `openapi.yaml`)? Status documented for the operation,
+ * (`src/openapi/`, committed as `openapi.yaml`)? Status documented for the operation,
  * required headers present and valid, content type documented, body valid against the
  * documented schema (JSON Schema 2020-12, with formats) — and for `text/event-stream`, every
  * event's fields against the stream's item schema and its `data` against `x-sse-events`.
@@ -13,7 +13,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import formats from 'ajv-formats';
 import { createParser } from 'eventsource-parser';
 import { expect } from 'vitest';
-import { openApiDocument } from '../../src/openapi.js';
+import { openApiDocument } from '../../src/openapi/index.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,0 +1,115 @@
+/**
+ * @module openapi/components
+ * `components.schemas`: the zod schemas of `jobs/schemas`, and one `POST /jobs` body per job
+ * type of `jobs/registry`, converted to JSON Schema 2020-12. A schema used inside another
+ * becomes a `$ref` to its component, so each shape is described once.
+ *
+ * @example
+ * componentSchemas().JobResource.properties // { id: { $ref: '#/components/schemas/JobId' }, … }
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import { jobTypes } from '../jobs/registry.js';
+import * as S from '../jobs/schemas.js';
+import { type Json, ref } from './refs.js';
+
+/** Component name of the `POST /jobs` body of one job type: `simulate` → `SubmitSimulateJob`. */
+const submitSchemaName = (type: string) =>
+  `Submit${type
+    .split(/[^A-Za-z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('')}Job`;
+
+/**
+ * One `POST /jobs` body per registered job type: the envelope the route checks first, with
+ * `type` fixed and `data` replaced by that type's input schema. The route reads a missing
+ * `data` as `{}`, so `data` is required only where `{}` is not valid input.
+ */
+function submitSchemas(): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    Object.entries(jobTypes).map(([type, definition]) => {
+      const input: z.ZodType = definition.input;
+      const data = input.safeParse({}).success ? input.optional() : input;
+      const schema = S.SubmitJobEnvelope.extend({ type: z.literal(type).describe('The job type.'), data }).describe(
+        definition.description,
+      );
+      return [submitSchemaName(type), schema];
+    }),
+  );
+}
+
+/** Schemas that read the same as input and as output; others refer to them by name. */
+export const sharedSchemas = { JobId: S.JobId, JobState: S.JobState, TerminalStatus: S.TerminalStatus };
+
+/** Converted as what the server sends (`io: 'output'`: defaults are always present). */
+export const responseSchemas = {
+  ...sharedSchemas,
+  JobLinks: S.JobLinks,
+  JobResource: S.JobResource,
+  JobList: S.JobList,
+  JobLogLine: S.JobLogLine,
+  JobLogs: S.JobLogs,
+  ProgressEvent: S.ProgressEvent,
+  LogEvent: S.LogEvent,
+  DoneEvent: S.DoneEvent,
+  ResetEvent: S.ResetEvent,
+  Problem: S.Problem,
+  StreamToken: S.StreamToken,
+  HealthStatus: S.HealthStatus,
+  ReadyStatus: S.ReadyStatus,
+} satisfies Record<string, z.ZodType>;
+
+/**
+ * zod → JSON Schema 2020-12 for a set of named schemas; a schema of the set used inside
+ * another becomes a `$ref` to its component.
+ */
+export function toComponents(schemas: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const converted = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }).schemas;
+  return Object.fromEntries(
+    Object.entries(converted).map(([id, { $schema: _, $id: __, ...schema }]) => {
+      // Local `$defs` (cycles, shared sub-schemas) would dangle once moved under components.
+      if ('$defs' in schema) throw new Error(`openapi: schema ${id} has $defs; name its shared parts as components`);
+      return [id, schema as Json];
+    }),
+  );
+}
+
+/**
+ * Every component schema, sorted by name: the responses as output, the requests as input
+ * (a name in both must convert the same both ways), and `SubmitJob`, the `oneOf` of the
+ * job types' bodies, discriminated by `type`.
+ */
+export function componentSchemas(): Record<string, Json> {
+  const schemas = toComponents(responseSchemas, 'output');
+  const requests = toComponents(
+    { ...sharedSchemas, JobOptions: S.JobOptions, StreamTokenRequest: S.StreamTokenRequest, ...submitSchemas() },
+    'input',
+  );
+  for (const [id, schema] of Object.entries(requests)) {
+    if (id in schemas && !isDeepStrictEqual(schemas[id], schema)) {
+      throw new Error(`openapi: ${id} differs as input and as output; give the two different component names`);
+    }
+    schemas[id] = schema;
+  }
+  const types = Object.keys(jobTypes);
+  schemas.SubmitJob = {
+    description: `A job to run: its \`type\` (${types.map((t) => `\`${t}\``).join(', ')}), the input \`data\` that type takes, and queue \`options\`.`,
+    oneOf: types.map((type) => ref('schemas', submitSchemaName(type))),
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(types.map((type) => [type, ref('schemas', submitSchemaName(type)).$ref])),
+    },
+  };
+  return sortKeys(schemas);
+}
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,245 @@
+/**
+ * @module openapi/operations
+ * The table of jobcast's routes: adding a route = one entry here. Adding a job type to the
+ * registry needs no change: `POST /jobs` documents every registered type. A test fails when a
+ * route of the app is missing from this table.
+ *
+ * @example
+ * operations().find((op) => op.path === '/jobs' && op.method === 'post')?.operationId // 'submitJob'
+ */
+import { jobTypes } from '../jobs/registry.js';
+import { ListJobsQuery, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
+import type { Operation } from './operation.js';
+import { queryParameters } from './parameters.js';
+import { json, ref } from './refs.js';
+import { REST, STREAM } from './security.js';
+import { eventStreamResponse, finishedResponse, streamProtocol } from './streams.js';
+import { assetVersion, webFile } from './web.js';
+
+/** Every route of the API. */
+export const operations = (): Operation[] => [
+  {
+    method: 'post',
+    path: '/jobs',
+    operationId: 'submitJob',
+    summary: 'Submit a job',
+    description: `Validates the job against its type's schema and queues it; nothing is written unless every check passes. Job types:\n\n${Object.entries(
+      jobTypes,
+    )
+      .map(([type, d]) => `- \`${type}\`: ${d.description}`)
+      .join('\n')}`,
+    tag: 'jobs',
+    parameters: ['IdempotencyKey'],
+    security: [...REST, 'open'],
+    requestBody: { required: true, content: json(ref('schemas', 'SubmitJob')) },
+    responses: {
+      202: {
+        description: 'Accepted and queued. Watch it at `links.events`.',
+        headers: {
+          Location: { required: true, description: 'The job.', schema: { type: 'string', format: 'uri-reference' } },
+          'Idempotent-Replayed': {
+            description: '`true` when an earlier request with this `Idempotency-Key` created the job.',
+            schema: { type: 'string', const: 'true' },
+          },
+        },
+        content: json(ref('schemas', 'JobResource')),
+      },
+    },
+    problems: [400, 409, 413, 415, 422, 429, 503],
+  },
+  {
+    method: 'get',
+    path: '/jobs',
+    operationId: 'listJobs',
+    summary: 'List jobs',
+    description: 'Newest first, filtered by state and type, a page at a time.',
+    tag: 'jobs',
+    parameters: queryParameters(ListJobsQuery),
+    security: [...REST, 'open'],
+    responses: { 200: { description: 'A page of jobs.', content: json(ref('schemas', 'JobList')) } },
+    problems: [400],
+  },
+  {
+    method: 'get',
+    path: '/jobs/{id}',
+    operationId: 'getJob',
+    summary: 'Read a job',
+    description: "The job's state and progress, and its result or error once finished.",
+    tag: 'jobs',
+    parameters: ['JobIdPath'],
+    security: [...REST, 'open'],
+    responses: { 200: { description: 'The job.', content: json(ref('schemas', 'JobResource')) } },
+    problems: [404],
+  },
+  {
+    method: 'get',
+    path: '/jobs/{id}/logs',
+    operationId: 'getJobLogs',
+    summary: "Read a job's log",
+    description: 'The log lines kept (the newest `JOB_LOG_MAX_LINES`).',
+    tag: 'jobs',
+    parameters: ['JobIdPath'],
+    security: [...REST, 'open'],
+    responses: { 200: { description: 'The log lines, oldest first.', content: json(ref('schemas', 'JobLogs')) } },
+    problems: [404],
+  },
+  {
+    method: 'post',
+    path: '/jobs/{id}/cancel',
+    operationId: 'cancelJob',
+    summary: 'Cancel a job',
+    description:
+      "A queued job is cancelled at once; a running one is stopped through its handler's AbortSignal, and its stream ends with `done` status `cancelled`.",
+    tag: 'jobs',
+    parameters: ['JobIdPath'],
+    security: [...REST, 'open'],
+    responses: {
+      202: {
+        description: 'Cancellation requested; the job as it is now.',
+        content: json(ref('schemas', 'JobResource')),
+      },
+    },
+    problems: [404, 409],
+  },
+  {
+    method: 'get',
+    path: '/jobs/{id}/events',
+    operationId: 'streamJobEvents',
+    summary: "Watch a job's progress live (SSE)",
+    description:
+      'The job as a stream of events, from its current state to `done`. An unknown job is a 404 problem, which makes EventSource stop without reconnecting.',
+    tag: 'events',
+    parameters: ['JobIdPath', 'LastEventIdHeader', 'LastEventIdQuery'],
+    security: [...STREAM, 'open'],
+    responses: {
+      200: eventStreamResponse(
+        streamProtocol(
+          "Every event's `id:` is the job's event sequence number (an integer that only grows).",
+          'The server then ends the response.',
+        ),
+        '^\\d+$',
+      ),
+      204: finishedResponse('the job'),
+    },
+    problems: [403, 404, 429, 503],
+  },
+  {
+    method: 'get',
+    path: '/events',
+    operationId: 'streamEvents',
+    summary: 'Watch many jobs on one connection (SSE)',
+    description: `Browsers allow about six HTTP/1.1 connections per origin: one stream carries the events of up to ${MAX_JOBS_PER_STREAM} jobs, interleaved (each event's \`jobId\` says whose).`,
+    tag: 'events',
+    parameters: ['JobsQuery', 'LastEventIdHeader', 'LastEventIdQuery'],
+    security: [...STREAM, 'open'],
+    responses: {
+      200: eventStreamResponse(
+        streamProtocol(
+          "Every event's `id:` is the cursors (event sequence numbers) of all the jobs joined by `.`, in the order of the `jobs` parameter (`4.0.12`), so one `Last-Event-ID` resumes them all.",
+          "The server ends the response after the last job's `done`.",
+        ),
+        '^\\d+(\\.\\d+)*$',
+      ),
+      204: finishedResponse('every job'),
+    },
+    problems: [400, 403, 404, 429, 503],
+  },
+  {
+    method: 'post',
+    path: '/events/tokens',
+    operationId: 'createStreamToken',
+    summary: 'Get a stream token for several jobs',
+    description:
+      "With API keys configured, a browser opens `GET /events` with `?token=` instead of a key. The token covers exactly the jobs named, all of which must be the caller's, until `expiresAt` (`STREAM_TOKEN_TTL_SECONDS`). Without keys there is nothing to issue: 400.",
+    tag: 'events',
+    security: REST,
+    requestBody: { required: true, content: json(ref('schemas', 'StreamTokenRequest')) },
+    responses: {
+      201: { description: 'The token, and the stream URL with it.', content: json(ref('schemas', 'StreamToken')) },
+    },
+    problems: [400, 404, 422],
+  },
+  webFile('/', 'getPage', 'The live page', 'text/html'),
+  webFile('/app.js', 'getPageScript', "The page's script", 'text/javascript', [assetVersion]),
+  webFile('/styles.css', 'getPageStyles', "The page's styles", 'text/css', [assetVersion]),
+  {
+    method: 'get',
+    path: '/openapi.yaml',
+    operationId: 'getOpenApiYaml',
+    summary: 'This description, as YAML',
+    tag: 'docs',
+    responses: {
+      200: { description: 'OpenAPI 3.1.', content: { 'application/yaml': { schema: { type: 'string' } } } },
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApiJson',
+    summary: 'This description, as JSON',
+    tag: 'docs',
+    responses: { 200: { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) } },
+  },
+  {
+    method: 'get',
+    path: '/docs',
+    operationId: 'getDocs',
+    summary: 'Interactive API reference',
+    description: 'Swagger UI over `/openapi.json`, with every asset served by jobcast itself (no CDN).',
+    tag: 'docs',
+    responses: {
+      200: { description: 'The reference page.', content: { 'text/html': { schema: { type: 'string' } } } },
+    },
+  },
+  {
+    method: 'get',
+    path: '/docs/{asset}',
+    operationId: 'getDocsAsset',
+    summary: "The reference page's files",
+    tag: 'docs',
+    parameters: [
+      {
+        name: 'asset',
+        in: 'path',
+        required: true,
+        schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js'] },
+      },
+    ],
+    responses: {
+      200: {
+        description: 'A stylesheet or script.',
+        content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    summary: 'Liveness probe',
+    description: 'Answers while the process runs; checks nothing else.',
+    tag: 'health',
+    responses: { 200: { description: 'Alive.', content: json(ref('schemas', 'HealthStatus')) } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    summary: 'Readiness probe',
+    description: 'Ready when Redis answers a PING.',
+    tag: 'health',
+    responses: { 200: { description: 'Ready.', content: json(ref('schemas', 'ReadyStatus')) } },
+    problems: [503],
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics',
+    description: "This API process's metrics (`jobcast_api_*`), in the Prometheus text format.",
+    tag: 'health',
+    responses: {
+      200: { description: 'The metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+    },
+  },
+];

@@ -1,0 +1,65 @@
+/**
+ * @module openapi/problems
+ * The problem responses operations share (`components.responses`): one per HTTP status, with
+ * the headers that status carries and one example per problem type of the catalogue
+ * (`problems`) that answers with it.
+ *
+ * @example
+ * problemResponse(503).headers // { 'Retry-After': { … } }
+ */
+import { PROBLEM_CONTENT_TYPE, problemTypes } from '../problems.js';
+import { type Json, ref } from './refs.js';
+
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } },
+};
+
+/** Every problem status an operation may answer with, and its shared response component. */
+export const problemResponses = {
+  400: { name: 'BadRequest', description: 'The request is malformed: the `detail` says how.' },
+  401: {
+    name: 'Unauthorized',
+    description: 'API keys are configured and the request has no valid key (or stream token).',
+    headers: {
+      'WWW-Authenticate': { required: true, description: 'The `Bearer` challenge.', schema: { type: 'string' } },
+    },
+  },
+  403: { name: 'Forbidden', description: 'The stream token does not cover every job asked for.' },
+  404: { name: 'NotFound', description: "No such job (another API key's jobs included), or nothing at this path." },
+  409: { name: 'Conflict', description: 'The request conflicts with the current state.', headers: retryAfter },
+  413: { name: 'PayloadTooLarge', description: 'The body is larger than the limit (`MAX_BODY_BYTES`).' },
+  415: {
+    name: 'UnsupportedMediaType',
+    description: 'The body is not `application/json`.',
+    headers: { 'Accept-Post': { description: 'The media type to send instead.', schema: { type: 'string' } } },
+  },
+  422: {
+    name: 'UnprocessableContent',
+    description: 'The body is JSON but not a valid job; field errors are listed in `errors`.',
+  },
+  429: {
+    name: 'TooManyRequests',
+    description: 'Past a per-client limit: submissions per minute, or open streams.',
+    headers: { 'Retry-After': { ...retryAfter['Retry-After'], required: true } },
+  },
+  503: { name: 'ServiceUnavailable', description: 'Redis is unreachable; retry shortly.', headers: retryAfter },
+} as const satisfies Record<number, { name: string; description: string; headers?: Json }>;
+
+/** A status an operation may list among its problems. */
+export type ProblemStatus = keyof typeof problemResponses;
+
+/** The shared response component of one problem status. */
+export function problemResponse(status: ProblemStatus): Json {
+  const { description, ...rest } = problemResponses[status];
+  // One example per problem type of this status, straight from the catalogue.
+  const examples = Object.fromEntries(
+    Object.entries(problemTypes)
+      .filter(([, p]) => p.status === status)
+      .map(([key, p]) => [key, { summary: p.title, value: { type: `/problems/${key}`, title: p.title, status } }]),
+  );
+  return {
+    description,
+    ...('headers' in rest ? { headers: rest.headers } : {}),
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('schemas', 'Problem'), examples } },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * @module openapi/streams
+ * The Server-Sent Events endpoints in OpenAPI terms: the stream protocol in prose, the
+ * `text/event-stream` response (each event's fields as an item schema, each event name's
+ * `data` schema in `x-sse-events`), and the 204 a finished stream answers on reconnect.
+ *
+ * @example
+ * eventStreamResponse(streamProtocol('Ids are integers.', 'Then it ends.'), '^\\d+$')
+ */
+import type { StreamEventName } from '../jobs/schemas.js';
+import type { responseSchemas } from './components.js';
+import { type Json, ref } from './refs.js';
+
+/** The data schema of each SSE event name; a name added to `StreamEventNames` must appear here. */
+const streamEventSchemas = {
+  progress: 'ProgressEvent',
+  log: 'LogEvent',
+  done: 'DoneEvent',
+  reset: 'ResetEvent',
+} as const satisfies Record<StreamEventName, keyof typeof responseSchemas>;
+
+/** The stream protocol, for the description of a 200 `text/event-stream` response. */
+export function streamProtocol(ids: string, end: string): string {
+  return `Server-Sent Events (WHATWG HTML §9.2); each event's \`data\` is one JSON object:
+
+- \`retry: <ms>\` first (how long EventSource waits before reconnecting), then at once the current state as a \`progress\` event, so a page can draw its bar.
+- \`event: progress\`: the job's state changed. Progress is state, not a log: a slow client may miss intermediate values, never the latest.
+- \`event: log\`: a line the handler logged; never dropped.
+- \`event: reset\`: the resume cursor was older than the log lines kept; the current state follows.
+- \`event: done\`: the job finished (completed, failed or cancelled): its last event. ${end}
+- \`: ping\` comment lines keep an idle stream alive.
+- ${ids} Send the last one back in the \`Last-Event-ID\` header (EventSource does when it reconnects) or the \`lastEventId\` query parameter to resume: nothing already received comes again and \`done\` is never missed. Once \`done\` was received, a reconnect gets \`204 No Content\`, which makes EventSource stop.
+
+The \`data\` schema of each event name is in \`x-sse-events\`; \`schema\` models the stream as OpenAPI 3.2 models sequential media types (its \`itemSchema\`): one item per event.`;
+}
+
+/**
+ * A 200 `text/event-stream` response: `retry:`, then events whose `id:` matches `idPattern`,
+ * each with the `data` schema of its name.
+ */
+export function eventStreamResponse(description: string, idPattern: string): Json {
+  const events = Object.entries(streamEventSchemas).map(([event, component]) => ({
+    title: event,
+    type: 'object',
+    properties: {
+      id: { type: 'string', pattern: idPattern },
+      event: { type: 'string', const: event },
+      data: { type: 'string', contentMediaType: 'application/json', contentSchema: ref('schemas', component) },
+    },
+    required: ['id', 'event', 'data'],
+    additionalProperties: false,
+  }));
+  const retry = {
+    title: 'retry',
+    type: 'object',
+    properties: { retry: { type: 'integer', minimum: 0 } },
+    required: ['retry'],
+    additionalProperties: false,
+  };
+  return {
+    description,
+    headers: {
+      'Cache-Control': { required: true, description: '`no-cache, no-transform`.', schema: { type: 'string' } },
+      'X-Accel-Buffering': {
+        required: true,
+        description: 'Tells nginx not to buffer the stream.',
+        schema: { type: 'string', const: 'no' },
+      },
+    },
+    content: {
+      'text/event-stream': {
+        schema: { type: 'array', items: { oneOf: [...events, retry] } },
+        'x-sse-events': Object.fromEntries(
+          Object.entries(streamEventSchemas).map(([event, component]) => [event, ref('schemas', component)]),
+        ),
+      },
+    },
+  };
+}
+
+/** The 204 that answers a reconnect once `done` was received; `what`: "the job", "every job". */
+export const finishedResponse = (what: string) => ({
+  description: `No content: ${what} finished and \`done\` was already received (the \`Last-Event-ID\` is \`done\`'s id). A 204 tells EventSource to stop reconnecting.`,
+});
