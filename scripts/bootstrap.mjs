@@ -69,6 +69,9 @@ if (mode === 'start') {
 } else if (mode === 'test') {
   ensureDependencies();
   ensureDebianPackages([['redis-server', 'redis-server']], 'the tests run against a real Redis');
+  if (!process.env.CHROMIUM_PATH) {
+    ensureDebianPackages([['chromium', 'chromium']], 'the page tests drive a headless Chromium (or set CHROMIUM_PATH)');
+  }
   const bin = (name) => join(root, 'node_modules', '.bin', name);
   for (const [label, cmd, args] of [
     ['lint + format (biome)', bin('biome'), ['check', '.']],

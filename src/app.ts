@@ -3,9 +3,10 @@
  * `createApp(deps)`: middleware and routes, no `listen()`, so tests can drive it in-process
  * with `app.request()` and the server can wrap it in any Node HTTP server.
  */
+
+import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ApiKeys } from './auth/api-keys.js';
 import { authenticate } from './auth/middleware.js';
@@ -19,6 +20,7 @@ import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { isRedisUnavailable } from './redis.js';
+import { adminRoutes } from './routes/admin.js';
 import { docsRoutes } from './routes/docs.js';
 import { docsUiRoutes } from './routes/docs-ui.js';
 import { eventRoutes } from './routes/events.js';
@@ -47,6 +49,8 @@ export interface AppDeps {
   /** Serves GET /metrics (Prometheus text). */
   metrics: () => Promise<{ contentType: string; text: string }>;
   counters?: StreamCounters;
+  /** The operator view (bull-board); left out, e.g., where routes are only listed. */
+  admin?: { queue: Queue; password: string | undefined };
 }
 
 const JOB_EVENTS_PATH = /^\/jobs\/[^/]+\/events$/;
@@ -57,10 +61,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.use(requestId({ headerName: 'x-request-id', generator: () => crypto.randomUUID(), limitLength: 128 }));
   app.use(async (c, next) => {
-    // hono accepts any printable id; keep only ones that are safe to log and echo.
-    if (!REQUEST_ID.test(c.get('requestId'))) c.set('requestId', crypto.randomUUID());
+    // A caller's own id is kept when it is safe to log and echo; otherwise a fresh one.
+    const given = c.req.header('x-request-id');
+    c.set('requestId', given && REQUEST_ID.test(given) ? given : crypto.randomUUID());
     c.header('x-request-id', c.get('requestId'));
     const started = performance.now();
     await next();
@@ -111,6 +115,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', docsRoutes());
   app.route('/', docsUiRoutes());
   app.route('/', healthRoutes(deps.ping));
+  if (deps.admin) {
+    app.route('/', adminRoutes(deps.admin.queue, { password: deps.admin.password, apiKeysOn: deps.apiKeys.enabled }));
+  }
   app.get('/metrics', async (c) => {
     const { contentType, text } = await deps.metrics();
     return c.body(text, 200, { 'content-type': contentType });

@@ -112,6 +112,7 @@ export async function startApi(
     tls: Boolean(config.TLS_CERT),
     ping: () => command.ping(),
     counters: metrics,
+    admin: { queue, password: config.ADMIN_PASSWORD },
     metrics: () => metricsText([metrics.registry, ...(options.extraMetrics ?? [])]),
   });
 
@@ -137,12 +138,19 @@ export async function startApi(
         createServer: createSecureServer,
         serverOptions: { ...tls, allowHTTP1: true },
       })
-    : serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
-  // Slow-header clients cannot hold sockets; streams themselves are long-lived on purpose.
-  if ('headersTimeout' in server) {
-    server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS;
-    server.requestTimeout = Math.max(config.HTTP_HEADERS_TIMEOUT_MS, 30_000);
-  }
+    : serve({
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        // Slow-header clients cannot hold sockets (streams themselves are long-lived on
+        // purpose). Node checks these timeouts every connectionsCheckingInterval, which can
+        // only be set here; its 30 s default would let a stalled client stay that long.
+        serverOptions: {
+          headersTimeout: config.HTTP_HEADERS_TIMEOUT_MS,
+          requestTimeout: Math.max(config.HTTP_HEADERS_TIMEOUT_MS, 30_000),
+          connectionsCheckingInterval: Math.min(1_000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
+        },
+      });
   // An HTTP/2 server does not close its sessions on close(): track them for shutdown.
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {

@@ -161,7 +161,7 @@ describe('invalid options', () => {
     [{ delayMs: -1 }, 'options.delayMs'],
     [{ backoffMs: -1 }, 'options.backoffMs'],
     [{ priority: -1 }, 'options.priority'],
-    [{ retries: 3 }, 'options'],
+    [{ retries: 3 }, 'options.retries'],
   ])('%j is a 422 problem naming the field, and nothing is created', async (options, path) => {
     const queue = bullQueue(h);
     try {

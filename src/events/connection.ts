@@ -49,6 +49,9 @@ export class SseConnection {
     res.writeHead(200, headers);
     this.#write(Buffer.from(encodeRetry(set.limits.retryMs)));
     set.add(this);
+    // The client may have gone while the stream was being set up (Redis round trips): then
+    // 'close' has already fired and will not again.
+    if (res.destroyed) this.#closedByPeer();
   }
 
   get closed(): boolean {

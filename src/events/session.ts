@@ -10,13 +10,7 @@
  * if it changed, and `done` if it finished. Log lines dropped by the per-job cap are announced
  * by a `reset` event instead of being skipped silently.
  */
-import {
-  type JobRecord,
-  type JobSnapshot,
-  type JobStore,
-  recordDoneEvent,
-  recordProgressEvent,
-} from '../jobs/store.js';
+import { type JobSnapshot, type JobStore, recordDoneEvent, recordProgressEvent } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { StreamCounters } from '../metrics.js';
 import { encodeEvent, SSE_HEADERS } from '../sse.js';
@@ -171,7 +165,18 @@ export class WatchSession {
   #merge(job: WatchedJob, { record, logs }: JobSnapshot): void {
     const held = job.buffer ?? [];
     job.buffer = undefined;
-    if (job.cursor > 0 && record.ltrim && job.cursor < Number(record.ltrim)) this.#sendReset(job, record);
+    if (job.cursor > Number(record.seq)) {
+      // The client has ids this job never reached: Redis lost recent writes (a failover to a
+      // lagging replica, a restart from an fsync-per-second file). Start it over, in-band.
+      const claimed = job.cursor;
+      job.cursor = 0;
+      this.#sendReset(
+        job,
+        `event ${claimed} is newer than the job's newest (${record.seq}); the current state follows`,
+      );
+    } else if (job.cursor > 0 && record.ltrim && job.cursor < Number(record.ltrim)) {
+      this.#sendReset(job, `log lines up to event ${record.ltrim} are no longer kept; the current state follows`);
+    }
     const events = logs.filter((e) => e.seq > job.cursor).map(SharedEvent.of);
     if (Number(record.pseq) > job.cursor) events.push(SharedEvent.of(recordProgressEvent(record)));
     const done = recordDoneEvent(record);
@@ -181,11 +186,8 @@ export class WatchSession {
     for (const event of held) this.deliver(job, event);
   }
 
-  #sendReset(job: WatchedJob, record: JobRecord): void {
-    const data = JSON.stringify({
-      jobId: job.jobId,
-      reason: `log lines up to event ${record.ltrim} are no longer kept; the current state follows`,
-    });
+  #sendReset(job: WatchedJob, reason: string): void {
+    const data = JSON.stringify({ jobId: job.jobId, reason });
     const id = this.#single ? String(job.cursor) : this.#compositeId();
     this.#connection?.send(Buffer.from(encodeEvent({ id, event: 'reset', data })));
     this.#deps.counters?.sent('reset');

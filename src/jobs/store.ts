@@ -8,7 +8,7 @@ import type { RedisClient } from '../redis.js';
 import { doneData, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import type { JobResource, JobState, TerminalStatus } from './schemas.js';
-import { finishScript, logScript, reportScript, requestCancelScript } from './scripts.js';
+import { finishScript, logScript, reportScript, requestCancelScript, snapshotScript } from './scripts.js';
 
 export interface StoreOptions {
   prefix: string;
@@ -72,7 +72,7 @@ export interface JobSnapshot {
   logs: JobEvent[];
 }
 
-type ScriptRunner = (keys: string[], args: (string | number)[]) => Promise<number>;
+type ScriptRunner<T = number> = (keys: string[], args: (string | number)[]) => Promise<T>;
 
 export class JobStore {
   readonly #redis: RedisClient;
@@ -81,6 +81,7 @@ export class JobStore {
   readonly #log: ScriptRunner;
   readonly #finish: ScriptRunner;
   readonly #requestCancel: ScriptRunner;
+  readonly #snapshot: ScriptRunner<[string[], string[]]>;
 
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
@@ -89,6 +90,7 @@ export class JobStore {
     this.#log = defineScript(redis, 'jobcastLog', logScript);
     this.#finish = defineScript(redis, 'jobcastFinish', finishScript);
     this.#requestCancel = defineScript(redis, 'jobcastRequestCancel', requestCancelScript);
+    this.#snapshot = defineScript<[string[], string[]]>(redis, 'jobcastSnapshot', snapshotScript);
   }
 
   /** Sorted set of an owner's jobs (all scores 0, ordered by member, so newest last). */
@@ -196,15 +198,13 @@ export class JobStore {
     return record.id ? (record as unknown as JobRecord) : undefined;
   }
 
-  /** The record and its kept log lines, read together in one round trip. */
+  /** The record and its kept log lines, read together in one round trip (atomically). */
   async snapshot(id: string): Promise<JobSnapshot | undefined> {
     const keys = this.keys(id);
-    const replies = await this.#redis.multi().hgetall(keys.record).lrange(keys.log, 0, -1).exec();
-    const [[recordErr, record], [logErr, entries]] = replies as [
-      [Error | null, Record<string, string>],
-      [Error | null, string[]],
-    ];
-    if (recordErr || logErr) throw recordErr ?? logErr;
+    const [fields, entries] = await this.#snapshot([keys.record, keys.log], []);
+    if (fields.length === 0) return undefined;
+    const record: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
     if (!record.id) return undefined;
     return {
       record: record as unknown as JobRecord,
@@ -323,11 +323,11 @@ export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
 let scriptCounter = 0;
 
 /** Registers a Lua script on a connection (EVALSHA with EVAL fallback, via ioredis). */
-function defineScript(redis: RedisClient, name: string, lua: string): ScriptRunner {
+function defineScript<T = number>(redis: RedisClient, name: string, lua: string): ScriptRunner<T> {
   // Names are per connection; a counter keeps two stores on one connection apart.
   const command = `${name}${++scriptCounter}`;
   redis.defineCommand(command, { lua });
-  const run = (redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>)[command];
+  const run = (redis as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[command];
   if (!run) throw new Error(`ioredis did not define ${command}`);
   return (keys, args) => run.call(redis, keys.length, ...keys, ...args);
 }

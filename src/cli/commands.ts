@@ -1,0 +1,164 @@
+/**
+ * @module cli/commands
+ * One function per command: call the client, print the answer (for people, or `--json` for
+ * programs), return an exit code. Problems from the API are thrown, not printed here: `main`
+ * prints them all the same way.
+ */
+import { readFile } from 'node:fs/promises';
+import type { JobcastClient, JobResource } from '../client/index.js';
+import type { Command } from './args.js';
+import { ExitCode, UsageError } from './exit.js';
+import { JsonView, PlainView, percent, sanitize, TtyView, type WatchView } from './render.js';
+import { watchJob } from './watch.js';
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  env: Record<string, string | undefined>;
+}
+
+export interface Context {
+  client: JobcastClient;
+  url: string;
+  json: boolean;
+  giveUpMs: number;
+  io: Io;
+}
+
+type Of<N extends Command['name']> = Extract<Command, { name: N }>;
+
+export async function submit(command: Of<'submit'>, ctx: Context): Promise<ExitCode> {
+  const data = command.data === undefined ? {} : await readData(command.data, ctx.io.stdin);
+  const job = await ctx.client.submit(command.type, data, {
+    ...(command.options ? { options: command.options } : {}),
+    ...(command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {}),
+  });
+  if (!command.watch) {
+    ctx.io.stdout.write(ctx.json ? `${JSON.stringify(job, null, 2)}\n` : `${job.id}\n`);
+    return ExitCode.ok;
+  }
+  // stdout carries the watch; the id goes to stderr so that it is not lost.
+  ctx.io.stderr.write(`submitted ${job.id}\n`);
+  return watch({ name: 'watch', id: job.id }, ctx);
+}
+
+export function watch(command: Of<'watch'>, ctx: Context): Promise<ExitCode> {
+  return watchJob(command.id, {
+    client: ctx.client,
+    url: ctx.url,
+    giveUpMs: ctx.giveUpMs,
+    view: chooseView(ctx),
+    say: (line) => ctx.io.stderr.write(`${line}\n`),
+  });
+}
+
+export async function get(command: Of<'get'>, ctx: Context): Promise<ExitCode> {
+  const job = await ctx.client.get(command.id);
+  ctx.io.stdout.write(ctx.json ? `${JSON.stringify(job, null, 2)}\n` : describeJob(job));
+  return ExitCode.ok;
+}
+
+export async function cancel(command: Of<'cancel'>, ctx: Context): Promise<ExitCode> {
+  const job = await ctx.client.cancel(command.id);
+  if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  else if (job.state === 'cancelled') ctx.io.stdout.write(`cancelled ${job.id}\n`);
+  else ctx.io.stdout.write(`cancelling ${job.id}: it is ${job.state} and stops at its next check\n`);
+  return ExitCode.ok;
+}
+
+export async function list(command: Of<'list'>, ctx: Context): Promise<ExitCode> {
+  const page = await ctx.client.list(command.query);
+  if (ctx.json) {
+    ctx.io.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  if (page.items.length === 0) ctx.io.stderr.write('no jobs\n');
+  else {
+    const rows = page.items.map((job) => [
+      job.id,
+      job.type,
+      job.state,
+      `${percent(job.progress)}%`,
+      job.createdAt,
+      sanitize(job.message ?? ''),
+    ]);
+    ctx.io.stdout.write(table([['ID', 'TYPE', 'STATE', 'PROGRESS', 'CREATED', 'MESSAGE'], ...rows]));
+  }
+  if (page.nextCursor) ctx.io.stderr.write(`more: jobcast list --cursor ${page.nextCursor}\n`);
+  return ExitCode.ok;
+}
+
+export async function logs(command: Of<'logs'>, ctx: Context): Promise<ExitCode> {
+  const page = await ctx.client.logs(command.id);
+  if (ctx.json) {
+    ctx.io.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  if (page.truncated) ctx.io.stderr.write('(older lines were dropped)\n');
+  for (const item of page.items) ctx.io.stdout.write(`${item.at}  ${sanitize(item.line)}\n`);
+  return ExitCode.ok;
+}
+
+function chooseView({ json, io }: Context): WatchView {
+  if (json) return new JsonView(io.stdout);
+  if (!io.stdout.isTTY) return new PlainView(io.stdout);
+  // https://no-color.org: set and not empty disables colour.
+  const color = !io.env.NO_COLOR && io.env.TERM !== 'dumb';
+  return new TtyView(io.stdout, color);
+}
+
+/** `--data`: JSON text, `@file`, or `-` for stdin. */
+async function readData(arg: string, stdin: NodeJS.ReadStream): Promise<unknown> {
+  let text = arg;
+  let source = '--data';
+  if (arg === '-') {
+    source = 'stdin';
+    const chunks: Buffer[] = [];
+    for await (const chunk of stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  } else if (arg.startsWith('@')) {
+    source = arg.slice(1);
+    try {
+      text = await readFile(source, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read --data file: ${(error as Error).message}`, 'submit');
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, 'submit');
+  }
+}
+
+function describeJob(job: JobResource): string {
+  const fields: [string, string | undefined][] = [
+    ['id', job.id],
+    ['type', job.type],
+    ['state', job.state],
+    ['progress', `${percent(job.progress)}%${job.message ? `  ${sanitize(job.message)}` : ''}`],
+    ['attempts', `${job.attempts} of ${job.maxAttempts}`],
+    ['created', job.createdAt],
+    ['runs at', job.runAt],
+    ['started', job.startedAt],
+    ['finished', job.finishedAt],
+    ['result', job.result === undefined ? undefined : JSON.stringify(job.result)],
+    ['error', job.error === undefined ? undefined : sanitize(job.error)],
+  ];
+  return table(fields.filter((f): f is [string, string] => f[1] !== undefined));
+}
+
+function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
+  const lines = rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,74 @@
+/**
+ * @module cli/run
+ * `jobcast <command> …` → exit code: parse the command line, run the command, and report every
+ * kind of failure in one place, each with its own exit code (see `cli/exit`).
+ */
+import { JobcastClient, JobcastError } from '../client/index.js';
+import { parseInvocation, usage } from './args.js';
+import * as commands from './commands.js';
+import { ExitCode, UsageError } from './exit.js';
+import { sanitize } from './render.js';
+
+export async function runCli(argv: string[], io: commands.Io): Promise<ExitCode> {
+  const say = (line: string) => io.stderr.write(`jobcast: ${line}\n`);
+  // Known once the command line is parsed; error messages name it.
+  let url = '';
+  try {
+    const { command, json, apiKey, giveUpMs, ...invocation } = parseInvocation(argv, io.env);
+    url = invocation.url;
+    if (command.name === 'help') {
+      io.stdout.write(usage(command.topic));
+      return ExitCode.ok;
+    }
+    const client = new JobcastClient({ baseUrl: url, ...(apiKey ? { apiKey } : {}) });
+    const ctx: commands.Context = { client, url, json, giveUpMs, io };
+    switch (command.name) {
+      case 'submit':
+        return await commands.submit(command, ctx);
+      case 'watch':
+        return await commands.watch(command, ctx);
+      case 'get':
+        return await commands.get(command, ctx);
+      case 'cancel':
+        return await commands.cancel(command, ctx);
+      case 'list':
+        return await commands.list(command, ctx);
+      case 'logs':
+        return await commands.logs(command, ctx);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      say(error.message);
+      io.stderr.write(`\n${usage(error.command)}`);
+      return ExitCode.usage;
+    }
+    if (error instanceof JobcastError) {
+      say(describeProblem(error));
+      return ExitCode.api;
+    }
+    // fetch reports a failed connection as TypeError('fetch failed') with the socket error as cause.
+    if (error instanceof TypeError && error.cause instanceof Error) {
+      say(`cannot reach ${url}: ${error.cause.message}`);
+      return ExitCode.unreachable;
+    }
+    if (error instanceof SyntaxError) {
+      say(`the server at ${url} sent a response that is not JSON (${error.message})`);
+      return ExitCode.api;
+    }
+    throw error;
+  }
+}
+
+/** `Job not found (404): no job with id "…"`, then one line per field error. */
+function describeProblem({ status, problem }: JobcastError): string {
+  let text = `${sanitize(problem.title ?? 'HTTP error')} (${status})`;
+  if (problem.detail) text += `: ${sanitize(problem.detail)}`;
+  if (Array.isArray(problem.errors)) {
+    for (const e of problem.errors as { path?: unknown; message?: unknown }[]) {
+      const line = `${sanitize(String(e.path ?? ''))}: ${sanitize(String(e.message ?? ''))}`;
+      // jobcast's own detail already quotes the field errors; other servers' may not.
+      if (!problem.detail?.includes(line)) text += `\n  ${line}`;
+    }
+  }
+  return text;
+}

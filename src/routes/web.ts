@@ -1,0 +1,61 @@
+/**
+ * @module routes/web
+ * The live page: `GET /` and the two files it loads, `/app.js` and `/styles.css`, served by
+ * jobcast itself under a strict Content-Security-Policy (no inline script or style, nothing
+ * from another origin).
+ */
+import { type Context, Hono } from 'hono';
+import { type Asset, webAssets } from '../web/assets.js';
+
+/** Everything the page needs comes from this origin; it may not be framed. */
+export const PAGE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+/** A year: the longest lifetime RFC 9111 suggests for content that never changes. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+export function webRoutes(): Hono {
+  const app = new Hono();
+  app.get('/', async (c) =>
+    send(c, (await webAssets()).html, 'no-cache', {
+      'content-security-policy': PAGE_CSP,
+      'referrer-policy': 'no-referrer',
+    }),
+  );
+  app.get('/app.js', async (c) => sendVersioned(c, (await webAssets()).script));
+  app.get('/styles.css', async (c) => sendVersioned(c, (await webAssets()).styles));
+  return app;
+}
+
+/** Files linked as `?v=<hash>` are cached for good; any other URL revalidates every time. */
+function sendVersioned(c: Context, asset: Asset): Response {
+  return send(c, asset, c.req.query('v') === asset.hash ? IMMUTABLE : 'no-cache');
+}
+
+function send(c: Context, asset: Asset, cacheControl: string, extra: Record<string, string> = {}): Response {
+  const etag = `"${asset.hash}"`;
+  const headers = {
+    'content-type': asset.contentType,
+    'cache-control': cacheControl,
+    etag,
+    'x-content-type-options': 'nosniff',
+    ...extra,
+  };
+  if (matches(c.req.header('if-none-match'), etag)) return c.body(null, 304, headers);
+  return c.body(asset.body, 200, headers);
+}
+
+/** `If-None-Match` uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored. */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}

@@ -1,0 +1,230 @@
+/**
+ * @module web/app
+ * The page at `/`: start `simulate` jobs, watch every one of them live over one shared event
+ * stream, cancel them, and find them again after a reload.
+ *
+ * Browser code, the entry point `web/assets` bundles into `/app.js`. It talks to jobcast only
+ * through the typed client (`client/index`), as any other program would.
+ */
+import { JobcastClient, JobcastError } from '../client/index.js';
+import { JobList } from './job-list.js';
+import { applyEvent, fromResource, isFinished, loadJobs, type PageJob, refresh, saveJobs } from './page-job.js';
+import { type ConnectionState, SharedStream } from './shared-stream.js';
+
+const CONNECTION_LABELS: Record<ConnectionState, string> = {
+  idle: 'Idle',
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+};
+
+const element = <T extends HTMLElement>(id: string): T => {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found as T;
+};
+
+const client = new JobcastClient({ baseUrl: location.origin });
+/** The page's jobs, newest first. */
+let jobs: PageJob[] = [];
+const cancelling = new Set<string>();
+/** The message under the form is about the stream (cleared once it is live again). */
+let streamTrouble = false;
+
+const form = element<HTMLFormElement>('start-form');
+const formError = element<HTMLParagraphElement>('form-error');
+const summary = element<HTMLParagraphElement>('summary');
+const empty = element<HTMLDivElement>('empty');
+const clearFinished = element<HTMLButtonElement>('clear-finished');
+const connection = element<HTMLDivElement>('connection');
+const connectionLabel = element<HTMLSpanElement>('connection-label');
+const list = new JobList(element('job-list'), element('job-template'), (id) => void cancel(id));
+
+const stream = new SharedStream({
+  client,
+  targets: () => {
+    const open = jobs.filter(isUnfinished);
+    return { ids: open.map((job) => job.id), cursors: Object.fromEntries(open.map((job) => [job.id, job.cursor])) };
+  },
+  onEvent: (event) => {
+    const job = find(event.jobId);
+    if (job && applyEvent(job, event)) draw(job);
+    persistSoon();
+  },
+  onConnection: (state) => {
+    showConnection(state);
+    if (state === 'live' && streamTrouble) showFormError(undefined);
+  },
+  onNotFound: (ids) => refreshJobs(ids),
+  onEnded: (ids) => refreshJobs(ids.filter((id) => isUnfinished(find(id)))),
+  onError: (error) => {
+    showFormError(`Live updates stopped: ${reason(error)}. Retrying…`);
+    streamTrouble = true;
+  },
+});
+
+// ---- starting and cancelling ----
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void start();
+});
+
+async function start(): Promise<void> {
+  const input = readForm();
+  if (!input) return;
+  showFormError(undefined);
+  try {
+    const resource = await client.submit('simulate', input);
+    const label = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'} × ${input.stepMs} ms${
+      input.failAtStep ? ` · fails at ${input.failAtStep}` : ''
+    }`;
+    const job = fromResource(resource, label);
+    jobs.unshift(job);
+    draw(job);
+    persistSoon();
+    stream.restart();
+  } catch (error) {
+    showFormError(`Could not start the job: ${reason(error)}`);
+  }
+}
+
+async function cancel(id: string): Promise<void> {
+  const job = find(id);
+  if (!job || isFinished(job)) return;
+  cancelling.add(id);
+  draw(job);
+  try {
+    // The stream reports the outcome (`done` with status cancelled); the answer is a snapshot.
+    refresh(job, await client.cancel(id));
+  } catch (error) {
+    // 409: it finished first, and the stream is about to say how.
+    if (!(error instanceof JobcastError && error.status === 409)) list.note(id, `Could not cancel: ${reason(error)}`);
+  } finally {
+    cancelling.delete(id);
+    if (find(id)) draw(job);
+  }
+}
+
+clearFinished.addEventListener('click', () => {
+  for (const job of jobs) if (isFinished(job)) list.remove(job.id);
+  jobs = jobs.filter((job) => !isFinished(job));
+  updateSummary();
+  persistSoon();
+});
+
+/** The form's values, or undefined (with the problem shown) when one is out of range. */
+function readForm(): { steps: number; stepMs: number; failAtStep?: number } | undefined {
+  for (const input of Array.from(form.querySelectorAll('input'))) {
+    const valid = input.checkValidity();
+    input.setAttribute('aria-invalid', String(!valid));
+    if (!valid) {
+      const name = input.closest('label')?.querySelector('.field-label')?.firstChild?.textContent?.trim();
+      showFormError(`${name ?? input.name}: ${input.validationMessage}`);
+      input.focus();
+      return undefined;
+    }
+  }
+  const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+  const failAtStep = value('failAtStep');
+  return {
+    steps: Number(value('steps')),
+    stepMs: Number(value('stepMs')),
+    ...(failAtStep ? { failAtStep: Number(failAtStep) } : {}),
+  };
+}
+
+// ---- drawing ----
+
+function draw(job: PageJob): void {
+  list.show(job, { cancelling: cancelling.has(job.id) });
+  updateSummary();
+}
+
+function updateSummary(): void {
+  const count = (state: PageJob['state']) => jobs.filter((job) => job.state === state).length;
+  const running = count('active') + count('queued');
+  const parts = [
+    running ? `${running} running` : '',
+    count('completed') ? `${count('completed')} completed` : '',
+    count('failed') ? `${count('failed')} failed` : '',
+    count('cancelled') ? `${count('cancelled')} cancelled` : '',
+  ].filter(Boolean);
+  summary.textContent = parts.length ? parts.join(' · ') : 'No jobs yet';
+  empty.hidden = jobs.length > 0;
+  clearFinished.disabled = !jobs.some(isFinished);
+}
+
+function showConnection(state: ConnectionState): void {
+  connection.dataset.connection = state;
+  connectionLabel.textContent = CONNECTION_LABELS[state];
+}
+
+function showFormError(text: string | undefined): void {
+  streamTrouble = false;
+  formError.hidden = text === undefined;
+  formError.textContent = text ?? '';
+}
+
+// ---- state ----
+
+function find(id: string): PageJob | undefined {
+  return jobs.find((job) => job.id === id);
+}
+
+function isUnfinished(job: PageJob | undefined): job is PageJob {
+  return job !== undefined && !isFinished(job);
+}
+
+/** GETs jobs the page is unsure about; forgets the ones the server no longer has (expired). */
+async function refreshJobs(ids: string[]): Promise<void> {
+  const results = await Promise.allSettled(ids.map((id) => client.get(id)));
+  results.forEach((result, i) => {
+    const job = find(ids[i] as string);
+    if (!job) return;
+    if (result.status === 'fulfilled') {
+      refresh(job, result.value);
+      draw(job);
+    } else if (result.reason instanceof JobcastError && result.reason.status === 404) {
+      jobs = jobs.filter((j) => j !== job);
+      list.remove(job.id);
+    }
+  });
+  updateSummary();
+  persistSoon();
+}
+
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+/** Saves soon, once per burst of events. */
+function persistSoon(): void {
+  saveTimer ??= setTimeout(persistNow, 250);
+}
+function persistNow(): void {
+  clearTimeout(saveTimer);
+  saveTimer = undefined;
+  saveJobs(localStorage, jobs);
+}
+
+function reason(error: unknown): string {
+  if (error instanceof JobcastError) return error.message;
+  if (error instanceof TypeError) return 'jobcast is unreachable';
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---- start-up: bring back the jobs of the last visit, then watch the unfinished ones ----
+
+addEventListener('pagehide', () => {
+  persistNow();
+  stream.stop();
+});
+// Back from the back-forward cache: the stream was closed on the way out.
+addEventListener('pageshow', (event) => {
+  if (event.persisted) stream.restart();
+});
+
+jobs = loadJobs(localStorage);
+// Rows are prepended, so draw the oldest first to keep the newest at the top.
+for (const job of [...jobs].reverse()) list.show(job);
+updateSummary();
+await refreshJobs(jobs.map((job) => job.id));
+stream.restart();

@@ -1,0 +1,180 @@
+/**
+ * Limits that hold across API replicas because their state is in Redis: job submissions per
+ * key per minute (429 + Retry-After past the limit), concurrent event streams per key (429
+ * past the limit, a slot freed when a stream closes), and the header timeout that stops a
+ * client from holding a socket by sending its request slowly.
+ */
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/log.js';
+import { type RunningApi, startApi } from '../src/server.js';
+import { type Harness, startHarness } from './support/harness.js';
+import { openStream, type RawStream } from './support/raw-sse.js';
+import {
+  awayFromMinuteBoundary,
+  bearer,
+  KEY_A,
+  KEY_B,
+  minuteWindow,
+  type Reply,
+  send,
+  submitAs,
+  TOKEN_SECRET,
+} from './support/security.js';
+
+const KEY_C = 'key-c-5555555555';
+const KEY_D = 'key-d-6666666666';
+const KEY_E = 'key-e-7777777777';
+const KEYS = [KEY_A, KEY_B, KEY_C, KEY_D, KEY_E].join(',');
+
+/** Two replicas sharing one KEY_PREFIX (so one Redis state); no worker: jobs stay queued, streams stay open. */
+let h: Harness;
+let second: RunningApi;
+const streams: RawStream[] = [];
+
+beforeAll(async () => {
+  h = await startHarness({
+    env: {
+      API_KEYS: KEYS,
+      STREAM_TOKEN_SECRET: TOKEN_SECRET,
+      RATE_LIMIT_PER_MINUTE: '5',
+      MAX_STREAMS_PER_CLIENT: '3',
+    },
+    worker: false,
+  });
+  second = await startApi(h.config, h.redisUrl, createLogger('silent'));
+});
+afterAll(async () => {
+  for (const stream of streams) stream.close();
+  await Promise.all([second?.close(), h?.close()]);
+});
+
+const post = (url: string, key: string) =>
+  send(url, 'POST', '/jobs', { headers: bearer(key), body: { type: 'simulate', data: { steps: 1 } } });
+
+function expectTooMany(res: Reply, type: string): number {
+  expect(res.status, res.text).toBe(429);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.json).toMatchObject({ status: 429, type: `/problems/${type}` });
+  const retryAfter = res.headers.get('retry-after') ?? '';
+  expect(retryAfter, 'Retry-After is delay-seconds').toMatch(/^\d+$/);
+  return Number(retryAfter);
+}
+
+describe('RATE_LIMIT_PER_MINUTE=5', () => {
+  it('refuses the 6th submission of a key in a minute with 429 and Retry-After; other keys are not affected', async () => {
+    await awayFromMinuteBoundary();
+    const window = minuteWindow();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await post(h.url, KEY_A)).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202]);
+    const sixth = await post(h.url, KEY_A);
+    const retryAfter = expectTooMany(sixth, 'too-many-requests');
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Refused, not merely slowed: nothing was enqueued for it.
+    expect(sixth.json?.id).toBeUndefined();
+    // Another key has its own count; reading is not limited.
+    expect((await post(h.url, KEY_B)).status).toBe(202);
+    expect((await send(h.url, 'GET', '/jobs', { headers: bearer(KEY_A) })).status).toBe(200);
+    expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
+  });
+
+  it('counts one key across replicas that share Redis', async () => {
+    await awayFromMinuteBoundary();
+    const window = minuteWindow();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await post(i % 2 === 0 ? h.url : second.url, KEY_C)).status);
+    expect(statuses).toEqual([202, 202, 202, 202, 202]);
+    expectTooMany(await post(second.url, KEY_C), 'too-many-requests');
+    expectTooMany(await post(h.url, KEY_C), 'too-many-requests');
+    expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
+  });
+});
+
+describe('MAX_STREAMS_PER_CLIENT=3', () => {
+  /** Opens a stream and waits for its status. */
+  async function open(url: string, headers: Record<string, string> = {}) {
+    const stream = openStream(url, { headers });
+    streams.push(stream);
+    const res = await stream.response;
+    return { stream, status: res.statusCode };
+  }
+
+  it('refuses a 4th concurrent stream with 429 too-many-streams, and accepts one again once a stream closes', async () => {
+    const job = await submitAs(h.url, KEY_D, { steps: 1 });
+    const url = `${h.url}/jobs/${job.id}/events`;
+    const held = [];
+    for (let i = 0; i < 3; i++) held.push(await open(url, bearer(KEY_D)));
+    expect(held.map((s) => s.status)).toEqual([200, 200, 200]);
+    const fourth = await send(h.url, 'GET', `/jobs/${job.id}/events`, { headers: bearer(KEY_D) });
+    expectTooMany(fourth, 'too-many-streams');
+    // A stream opened with the job's token counts against the same key.
+    expectTooMany(await send(h.url, 'GET', job.links.events), 'too-many-streams');
+    // Others are not affected.
+    const other = await submitAs(h.url, KEY_B, { steps: 1 });
+    const others = await open(`${h.url}/jobs/${other.id}/events`, bearer(KEY_B));
+    expect(others.status).toBe(200);
+    others.stream.close();
+
+    held[0]?.stream.close();
+    const deadline = Date.now() + 5_000;
+    let again = await send(h.url, 'GET', `/jobs/${job.id}/events`, { headers: bearer(KEY_D), timeoutMs: 300 });
+    while (again.status === 429 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      again = await send(h.url, 'GET', `/jobs/${job.id}/events`, { headers: bearer(KEY_D), timeoutMs: 300 });
+    }
+    expect(again.status, 'a slot is free again after a stream closed').toBe(200);
+    for (const s of held) s.stream.close();
+  });
+
+  it('counts one key across replicas that share Redis', async () => {
+    const job = await submitAs(h.url, KEY_E, { steps: 1 });
+    const path = `/jobs/${job.id}/events`;
+    const held = [
+      await open(`${h.url}${path}`, bearer(KEY_E)),
+      await open(`${second.url}${path}`, bearer(KEY_E)),
+      await open(`${second.url}${path}`, bearer(KEY_E)),
+    ];
+    expect(held.map((s) => s.status)).toEqual([200, 200, 200]);
+    expectTooMany(await send(h.url, 'GET', path, { headers: bearer(KEY_E) }), 'too-many-streams');
+    expectTooMany(await send(second.url, 'GET', path, { headers: bearer(KEY_E) }), 'too-many-streams');
+    for (const s of held) s.stream.close();
+  });
+});
+
+describe('HTTP_HEADERS_TIMEOUT_MS=1000', () => {
+  it('closes a socket that sends half a request line and stalls, within a few seconds', async () => {
+    // A server of its own, so the test always starts just after the server does.
+    const slow = await startHarness({ env: { HTTP_HEADERS_TIMEOUT_MS: '1000' }, worker: false });
+    const { port } = new URL(slow.url);
+    const socket = connect({ host: '127.0.0.1', port: Number(port) });
+    const started = Date.now();
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      received += chunk;
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      socket.write('GET /jobs HTT');
+      const closed = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5_000);
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      expect(closed, `still open after ${Date.now() - started} ms`).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      if (received) expect(received).toMatch(/^HTTP\/1\.1 408/);
+      // The server itself is fine.
+      expect((await send(slow.url, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      socket.destroy();
+      await slow.close();
+    }
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * Headless Chromium for the page's tests, driven by playwright-core. The browser is Debian's
+ * `/usr/bin/chromium` (`.ci/run` and `npm test` install it), or `CHROMIUM_PATH`: no browser is
+ * ever downloaded.
+ *
+ * Each page gets a fresh browser context (its own localStorage) and records what the tests
+ * assert on: console errors and uncaught exceptions, and the page's event-stream requests (how
+ * many were made, how many were open at once).
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, type BrowserContext, type ConsoleMessage, chromium, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * Playwright gives every launch a fresh temporary `--user-data-dir` of its own (and refuses
+ * one in `args`), so nothing leaks between runs.
+ */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium; npm test does so as root) or set CHROMIUM_PATH`,
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
+}
+
+/** Event-stream requests of a page: `/events?jobs=…` and `/jobs/{id}/events`. */
+export interface StreamRequests {
+  /** Every stream request the browser sent, in order (seen on the network). */
+  urls: string[];
+  /**
+   * The most streams the page held open at once (measured in the page: a stream is open from
+   * its fetch until it ends, fails or is aborted). Chromium reports a cancelled request's end
+   * tens of milliseconds late, after the page's next request is already on its way, so the
+   * network events cannot tell a restart from two streams at once.
+   */
+  maxOpen(): Promise<number>;
+}
+
+export interface PageUnderTest {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught exceptions, minus the ones `expectedError` accepted. */
+  errors: string[];
+  streams: StreamRequests;
+  /** Requests to any origin but jobcast's own (a CDN, a font host…): there should be none. */
+  foreignRequests: string[];
+  close(): Promise<void>;
+}
+
+export interface OpenPageOptions {
+  viewport?: { width: number; height: number };
+  /** Returns true for a console error the test expects (it is then not recorded). */
+  expectedError?: (message: ConsoleMessage) => boolean;
+}
+
+const isStream = (url: string) => /^\/(?:events|jobs\/[^/]+\/events)$/.test(new URL(url).pathname);
+
+export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<PageUnderTest> {
+  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const errors: string[] = [];
+  await context.addInitScript(countOpenStreams);
+  const streams: StreamRequests = {
+    urls: [],
+    maxOpen: () => page.evaluate(() => (window as unknown as StreamWindow).jobcastStreams.maxOpen),
+  };
+  const foreignRequests: string[] = [];
+  const origin = new URL(url).origin;
+  page.on('console', (message) => {
+    if (message.type() !== 'error' || options.expectedError?.(message)) return;
+    errors.push(`console: ${message.text()} (${message.location().url})`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.stack ?? error.message}`));
+  page.on('request', (request) => {
+    const target = new URL(request.url());
+    if (target.protocol !== 'data:' && target.origin !== origin) foreignRequests.push(request.url());
+    if (isStream(request.url())) streams.urls.push(request.url());
+  });
+  await page.goto(url);
+  return { context, page, errors, streams, foreignRequests, close: () => context.close() };
+}
+
+interface StreamWindow {
+  jobcastStreams: { open: number; maxOpen: number };
+}
+
+/**
+ * Runs in the page before its own scripts (init scripts are not subject to its CSP): wraps
+ * `fetch` to count the event streams open at once. A stream ends when its body has been read
+ * to the end or cancelled, when the fetch fails, or when its signal aborts.
+ */
+function countOpenStreams(): void {
+  const stats = { open: 0, maxOpen: 0 };
+  (window as unknown as StreamWindow).jobcastStreams = stats;
+  const original = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!/^\/(?:events|jobs\/[^/]+\/events)$/.test(new URL(url, location.href).pathname)) return original(input, init);
+    stats.open++;
+    stats.maxOpen = Math.max(stats.maxOpen, stats.open);
+    let ended = false;
+    const end = () => {
+      if (!ended) stats.open--;
+      ended = true;
+    };
+    init?.signal?.addEventListener('abort', end, { once: true });
+    try {
+      const response = await original(input, init);
+      if (!response.body) {
+        end();
+        return response;
+      }
+      // Pass the body through untouched, noticing when it is finished or cancelled.
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      response.body.pipeTo(writable).then(end, end);
+      return new Response(readable, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    } catch (error) {
+      end();
+      throw error;
+    }
+  };
+}
+
+/** A console error Chromium logs for a request the network refused (the server is down). */
+export function isConnectionRefused(message: ConsoleMessage): boolean {
+  return message.text() === 'Failed to load resource: net::ERR_CONNECTION_REFUSED';
+}
