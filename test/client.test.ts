@@ -2,6 +2,8 @@
  * The typed client against a real server: every call, watching with resume, and its SSE
  * parser against the encoder at any chunk split.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobcastClient, JobcastError, type WatchEvent } from '../src/client/index.js';
@@ -75,6 +77,44 @@ describe('JobcastClient', () => {
     expect((error as JobcastError).status).toBe(409);
     await expect(client.submit('nope')).rejects.toMatchObject({ status: 422 });
     await expect(client.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('JobcastClient against a misbehaving server', () => {
+  it('reconnects when a stream goes silent, and skips events it cannot read', async () => {
+    const jobId = '00000000-0000-4000-8000-000000000001';
+    const requests: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      requests.push(req.headers['last-event-id'] as string | undefined);
+      if (requests.length === 1) {
+        // One good event, one unreadable one, then silence: no heartbeat, no end.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(`id: 3\nevent: progress\ndata: ${JSON.stringify({ jobId, state: 'active', progress: 30 })}\n\n`);
+        res.write('id: 4\nevent: progress\ndata: {not json\n\n');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`id: 5\nevent: done\ndata: ${JSON.stringify({ jobId, status: 'completed' })}\n\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const silent = new JobcastClient({ baseUrl: `http://127.0.0.1:${port}` });
+      const states: string[] = [];
+      const events = await collect(
+        silent.watch(jobId, { idleTimeoutMs: 300, maxRetryMs: 100, onConnection: (state) => states.push(state) }),
+      );
+      expect(events.map((e) => `${e.seq}:${e.type}`)).toEqual(['3:progress', '5:done']);
+      // The second request resumed after the last event read (3; the unreadable 4 was skipped).
+      expect(requests).toEqual([undefined, '3']);
+      expect(states).toEqual(['live', 'reconnecting', 'live']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('refuses a base URL it could never use', () => {
+    expect(() => new JobcastClient({ baseUrl: 'not a url' })).toThrow();
   });
 });
 

@@ -44,13 +44,29 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** Per-job cursors to resume from (seq of the last event already seen). */
   cursors?: Record<string, number>;
-  /** Called when the connection drops and when it is live again. */
-  onConnection?: (state: 'live' | 'reconnecting') => void;
+  /**
+   * Called when the stream is live, and before each reconnect attempt, with why: the HTTP
+   * status that refused it (503, 429) or the network error.
+   */
+  onConnection?: (state: 'live' | 'reconnecting', info: ConnectionInfo) => void;
+  /** Reconnect when nothing (not even a heartbeat) arrives for this long. Default 45 s. */
+  idleTimeoutMs?: number;
   /** Ceiling for the wait between reconnects (the server's `retry:` is the floor). */
   maxRetryMs?: number;
 }
 
-export interface SubmitOptions {
+export interface ConnectionInfo {
+  /** Consecutive failed attempts so far (0 when live). */
+  attempt: number;
+  status?: number;
+  error?: unknown;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface SubmitOptions extends CallOptions {
   options?: { attempts?: number; backoffMs?: number; delayMs?: number; priority?: number };
   idempotencyKey?: string;
 }
@@ -72,41 +88,52 @@ export class JobcastClient {
   readonly #fetch: typeof fetch;
 
   constructor(options: ClientOptions) {
+    // Fail now on a URL fetch could never use, rather than retrying it forever in watch().
+    new URL(options.baseUrl);
     this.#base = options.baseUrl.replace(/\/+$/, '');
     this.#headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
     this.#fetch = options.fetch ?? ((...args) => fetch(...args));
   }
 
-  submit(type: string, data: unknown = {}, { options, idempotencyKey }: SubmitOptions = {}): Promise<JobResource> {
+  submit(
+    type: string,
+    data: unknown = {},
+    { options, idempotencyKey, signal }: SubmitOptions = {},
+  ): Promise<JobResource> {
     return this.#json(
       'POST',
       '/jobs',
       { type, data, ...(options ? { options } : {}) },
-      {
-        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-      },
+      { ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+      signal,
     );
   }
 
-  get(id: string): Promise<JobResource> {
-    return this.#json('GET', `/jobs/${encodeURIComponent(id)}`);
+  get(id: string, { signal }: CallOptions = {}): Promise<JobResource> {
+    return this.#json('GET', `/jobs/${encodeURIComponent(id)}`, undefined, {}, signal);
   }
 
-  list(query: { state?: JobState; type?: string; limit?: number; cursor?: string } = {}): Promise<{
+  list(
+    query: { state?: JobState; type?: string; limit?: number; cursor?: string } = {},
+    { signal }: CallOptions = {},
+  ): Promise<{
     items: JobResource[];
     nextCursor: string | null;
   }> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
-    return this.#json('GET', `/jobs${params.size ? `?${params}` : ''}`);
+    return this.#json('GET', `/jobs${params.size ? `?${params}` : ''}`, undefined, {}, signal);
   }
 
-  cancel(id: string): Promise<JobResource> {
-    return this.#json('POST', `/jobs/${encodeURIComponent(id)}/cancel`);
+  cancel(id: string, { signal }: CallOptions = {}): Promise<JobResource> {
+    return this.#json('POST', `/jobs/${encodeURIComponent(id)}/cancel`, undefined, {}, signal);
   }
 
-  logs(id: string): Promise<{ items: { seq: number; line: string; at: string }[]; truncated: boolean }> {
-    return this.#json('GET', `/jobs/${encodeURIComponent(id)}/logs`);
+  logs(
+    id: string,
+    { signal }: CallOptions = {},
+  ): Promise<{ items: { seq: number; line: string; at: string }[]; truncated: boolean }> {
+    return this.#json('GET', `/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
   }
 
   /** Watches one job until `done`. */
@@ -126,91 +153,117 @@ export class JobcastClient {
       ids.length === 1
         ? `/jobs/${encodeURIComponent(ids[0] as string)}/events`
         : `/events?jobs=${ids.map(encodeURIComponent).join(',')}`;
+    const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     let retryMs = 1_000;
     let failures = 0;
+    const reconnecting = async (info: ConnectionInfo) => {
+      options.onConnection?.('reconnecting', info);
+      await sleep(backoff(retryMs, failures, options.maxRetryMs), options.signal);
+    };
     while (!options.signal?.aborted) {
-      const lastEventId = cursors.join('.');
-      let response: Response;
+      // One controller per connection: the caller's signal ends it, and so does silence
+      // longer than idleTimeoutMs (a connection that died without a reset never ends by itself).
+      const connection = new AbortController();
+      const onAbort = () => connection.abort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      let idle: ReturnType<typeof setTimeout> | undefined;
+      const resetIdle = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => connection.abort(new Error('stream idle')), idleTimeoutMs);
+      };
       try {
-        response = await this.#fetch(`${this.#base}${path}`, {
-          headers: {
-            ...this.#headers,
-            accept: 'text/event-stream',
-            ...(cursors.some(Boolean) ? { 'last-event-id': lastEventId } : {}),
-          },
-          signal: options.signal,
-        });
-      } catch {
-        if (options.signal?.aborted) return;
-        failures++;
-        options.onConnection?.('reconnecting');
-        await sleep(backoff(retryMs, failures, options.maxRetryMs), options.signal);
-        continue;
-      }
-      // 204: everything up to done was already delivered.
-      if (response.status === 204) return;
-      if (!response.ok || !response.body) {
-        const problem = await readProblem(response);
-        // 5xx and 429 are worth retrying; anything else is the caller's to handle.
-        if (response.status >= 500 || response.status === 429) {
+        let response: Response;
+        try {
+          resetIdle();
+          response = await this.#fetch(`${this.#base}${path}`, {
+            headers: {
+              ...this.#headers,
+              accept: 'text/event-stream',
+              ...(cursors.some(Boolean) ? { 'last-event-id': cursors.join('.') } : {}),
+            },
+            signal: connection.signal,
+          });
+        } catch (error) {
+          if (options.signal?.aborted) return;
           failures++;
-          options.onConnection?.('reconnecting');
-          await sleep(backoff(retryMs, failures, options.maxRetryMs), options.signal);
+          await reconnecting({ attempt: failures, error });
           continue;
         }
-        throw new JobcastError(response.status, problem);
-      }
-      failures = 0;
-      options.onConnection?.('live');
-      const queue: WatchEvent[] = [];
-      const parser = new SseParser({
-        onRetry: (ms) => {
-          retryMs = ms;
-        },
-        onEvent: ({ id, event, data }) => {
-          const parsed = JSON.parse(data) as { jobId: string };
-          const index = ids.length === 1 ? 0 : ids.indexOf(parsed.jobId);
-          if (index < 0) return;
-          const seq = Number((id ?? '').split('.')[ids.length === 1 ? 0 : index]);
-          if (Number.isFinite(seq) && seq > 0) {
-            if (ids.length === 1) cursors[0] = seq;
+        // 204: everything up to done was already delivered.
+        if (response.status === 204) return;
+        if (!response.ok || !response.body) {
+          const problem = await readProblem(response);
+          // 5xx and 429 are worth retrying; anything else is the caller's to handle.
+          if (response.status >= 500 || response.status === 429) {
+            failures++;
+            await reconnecting({ attempt: failures, status: response.status });
+            continue;
+          }
+          throw new JobcastError(response.status, problem);
+        }
+        failures = 0;
+        options.onConnection?.('live', { attempt: 0, status: response.status });
+        const queue: WatchEvent[] = [];
+        const parser = new SseParser({
+          onRetry: (ms) => {
+            retryMs = ms;
+          },
+          onEvent: ({ id, event, data }) => {
+            const received = readEvent(ids, id, event, data);
+            if (!received) return;
+            const index = ids.length === 1 ? 0 : ids.indexOf(received.jobId);
+            if (ids.length === 1) cursors[0] = Math.max(cursors[0] ?? 0, received.seq);
             else
               for (const [i, part] of (id ?? '').split('.').entries())
                 cursors[i] = Math.max(cursors[i] ?? 0, Number(part) || 0);
+            if (index >= 0) queue.push(received);
+          },
+        });
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            resetIdle();
+            parser.feed(value);
+            while (queue.length > 0) {
+              const event = queue.shift() as WatchEvent;
+              if (event.type === 'done') finished.add(event.jobId);
+              yield event;
+            }
+            if (finished.size === ids.length) return;
           }
-          queue.push({ type: event as WatchEvent['type'], jobId: parsed.jobId, seq, data: parsed } as WatchEvent);
-        },
-      });
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          parser.feed(value);
-          while (queue.length > 0) {
-            const event = queue.shift() as WatchEvent;
-            if (event.type === 'done') finished.add(event.jobId);
-            yield event;
-          }
-          if (finished.size === ids.length) return;
+        } catch (error) {
+          if (options.signal?.aborted) return;
+          // The connection broke or went silent: resume below.
+          failures = 0;
+          await reconnecting({ attempt: 1, error });
+          continue;
+        } finally {
+          reader.releaseLock();
+          // A generator closed early by the consumer lands here too: drop the connection.
+          response.body.cancel().catch(() => {});
         }
-      } catch {
-        if (options.signal?.aborted) return;
-        // The connection broke: fall through and resume.
+        if (finished.size === ids.length) return;
+        await reconnecting({ attempt: 1 });
       } finally {
-        reader.releaseLock();
-        // A generator closed early by the consumer lands here too: drop the connection.
-        response.body.cancel().catch(() => {});
+        clearTimeout(idle);
+        options.signal?.removeEventListener('abort', onAbort);
+        connection.abort();
       }
-      if (finished.size === ids.length) return;
-      options.onConnection?.('reconnecting');
-      await sleep(backoff(retryMs, 0, options.maxRetryMs), options.signal);
     }
   }
 
-  async #json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async #json<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<T> {
     const response = await this.#fetch(`${this.#base}${path}`, {
       method,
+      ...(signal ? { signal } : {}),
       headers: {
         ...this.#headers,
         accept: 'application/json',
@@ -222,6 +275,24 @@ export class JobcastClient {
     if (!response.ok) throw new JobcastError(response.status, await readProblem(response));
     return (await response.json()) as T;
   }
+}
+
+const EVENT_NAMES = new Set(['progress', 'log', 'done', 'reset']);
+
+/** A received event as a typed WatchEvent; undefined for anything this client does not know. */
+function readEvent(ids: string[], id: string | undefined, event: string, data: string): WatchEvent | undefined {
+  if (!EVENT_NAMES.has(event)) return undefined;
+  let parsed: { jobId?: unknown };
+  try {
+    parsed = JSON.parse(data) as { jobId?: unknown };
+  } catch {
+    // One unreadable event must not break (and endlessly re-request) the stream.
+    return undefined;
+  }
+  if (typeof parsed?.jobId !== 'string') return undefined;
+  const index = ids.length === 1 ? 0 : ids.indexOf(parsed.jobId);
+  const seq = Number((id ?? '').split('.')[index] ?? Number.NaN);
+  return { type: event, jobId: parsed.jobId, seq: Number.isFinite(seq) ? seq : 0, data: parsed } as WatchEvent;
 }
 
 async function readProblem(response: Response): Promise<JobcastError['problem']> {
