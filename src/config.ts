@@ -81,6 +81,9 @@ const ConfigSchema = z.object({
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
+/** Every setting's name (the README's configuration table is checked against this). */
+export const configKeys = Object.keys(ConfigSchema.shape) as (keyof Config)[];
+
 /** Thrown by {@link parseConfig}; lists every bad setting at once. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
