@@ -30,7 +30,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     PORT: '0',
     HOST: '127.0.0.1',
     KEY_PREFIX: `t${randomBytes(4).toString('hex')}`,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error',
     // Limits are off unless a test is about them: tests open many streams from one address.
     RATE_LIMIT_PER_MINUTE: '0',
     MAX_STREAMS_PER_CLIENT: '0',
