@@ -18,6 +18,15 @@ const ConfigSchema = z.object({
     .enum(['0', '1', 'true', 'false'])
     .default('0')
     .transform((v) => v === '1' || v === 'true'),
+  /**
+   * Comma-separated `host:port` of Redis Sentinels: the master (REDIS_SENTINEL_MASTER) is found
+   * through them and followed on failover; REDIS_URL then only supplies credentials and TLS.
+   */
+  REDIS_SENTINELS: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'use host:port,host:port')
+    .optional(),
+  REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
   /** Port of the managed local redis-server (only when REDIS_URL is unset). */
   LOCAL_REDIS_PORT: int(1, 65535).default(6379),
   /** Data directory of the managed local redis-server (append-only file lives here). */

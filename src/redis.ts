@@ -4,6 +4,7 @@
  * by role, however many jobs and streams it serves.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './log.js';
 
 /** A connection to a single Redis or to a Redis Cluster; the code uses what both offer. */
 export type RedisClient = Redis | Cluster;
@@ -22,9 +23,41 @@ export interface RedisSettings {
   url: string;
   /** REDIS_CLUSTER: `url` names one node of a Redis Cluster. */
   cluster: boolean;
+  /** REDIS_SENTINELS: find the master through these; `url` gives credentials and TLS. */
+  sentinels?: { host: string; port: number }[] | undefined;
+  sentinelMaster?: string;
 }
 
-export function createRedis(settings: RedisSettings, role: RedisRole): RedisClient {
+/** How this process reaches Redis, from its config and the URL in use. */
+export function redisSettings(
+  config: { REDIS_CLUSTER: boolean; REDIS_SENTINELS?: string | undefined; REDIS_SENTINEL_MASTER: string },
+  url: string,
+): RedisSettings {
+  const sentinels = config.REDIS_SENTINELS?.split(',').map((entry) => {
+    const cut = entry.lastIndexOf(':');
+    return { host: entry.slice(0, cut), port: Number(entry.slice(cut + 1)) };
+  });
+  return { url, cluster: config.REDIS_CLUSTER, sentinels, sentinelMaster: config.REDIS_SENTINEL_MASTER };
+}
+
+/**
+ * Builds a client for `role`. Connection errors are retried by ioredis and surface as failed
+ * commands where it matters; here they are logged at most once per 10 s per connection, so an
+ * outage is visible without flooding the log.
+ */
+export function createRedis(settings: RedisSettings, role: RedisRole, log?: Logger): RedisClient {
+  const client = buildClient(settings, role);
+  let lastLogged = 0;
+  client.on('error', (error: Error) => {
+    const now = Date.now();
+    if (now - lastLogged < 10_000) return;
+    lastLogged = now;
+    log?.warn('redis connection error (retrying)', { role, error: error.message });
+  });
+  return client;
+}
+
+function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
   const options: RedisOptions = {
     connectionName: `jobcast:${role}`,
     maxRetriesPerRequest: role === 'command' ? 2 : null,
@@ -32,8 +65,23 @@ export function createRedis(settings: RedisSettings, role: RedisRole): RedisClie
     // Reconnect quickly but not in a tight loop while Redis restarts.
     retryStrategy: (times) => Math.min(times * 100, 2_000),
   };
-  if (!settings.cluster) return new Redis(settings.url, options);
   const url = new URL(settings.url);
+  if (settings.sentinels?.length) {
+    return new Redis({
+      ...options,
+      sentinels: settings.sentinels,
+      name: settings.sentinelMaster ?? 'mymaster',
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+      ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    });
+  }
+  if (!settings.cluster) {
+    const redis = new Redis(settings.url, options);
+    if (role === 'command' && !process.env.TMP_NO_COALESCE) coalesceWrites(redis);
+    return redis;
+  }
   return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
     redisOptions: {
       ...options,
@@ -47,6 +95,28 @@ export function createRedis(settings: RedisSettings, role: RedisRole): RedisClie
     clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
     enableReadyCheck: true,
   });
+}
+
+/**
+ * Commands sent in the same tick leave in one write, as Node's own HTTP responses do: the
+ * socket is corked at the first command of a tick and uncorked on the next one.
+ */
+function coalesceWrites(redis: Redis): void {
+  const send = redis.sendCommand.bind(redis);
+  let corked: { uncork(): void } | undefined;
+  const uncork = () => {
+    corked?.uncork();
+    corked = undefined;
+  };
+  redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+    const socket = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+    if (!corked && socket && redis.status === 'ready') {
+      socket.cork();
+      corked = socket;
+      process.nextTick(uncork);
+    }
+    return send(...args);
+  };
 }
 
 /** Ends a connection politely, falling back to a hard disconnect if Redis is gone. */

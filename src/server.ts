@@ -22,7 +22,7 @@ import { JobStore } from './jobs/store.js';
 import { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import { ApiMetrics, metricsText } from './metrics.js';
-import { closeRedis, createRedis } from './redis.js';
+import { closeRedis, createRedis, redisSettings } from './redis.js';
 
 export interface RunningApi {
   port: number;
@@ -44,9 +44,9 @@ export async function startApi(
   log: Logger,
   options: ApiOptions = {},
 ): Promise<RunningApi> {
-  const redis = { url: redisUrl, cluster: config.REDIS_CLUSTER };
-  const command = createRedis(redis, 'command');
-  const subscriber = createRedis(redis, 'subscriber');
+  const redis = redisSettings(config, redisUrl);
+  const command = createRedis(redis, 'command', log);
+  const subscriber = createRedis(redis, 'subscriber', log);
   const store = new JobStore(command, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,

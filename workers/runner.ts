@@ -13,7 +13,7 @@ import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
-import { closeRedis, createRedis } from '../src/redis.js';
+import { closeRedis, createRedis, isRedisUnavailable, redisSettings } from '../src/redis.js';
 import type { HandlerMap, JobContext } from './handler.js';
 import { handlers as builtInHandlers } from './handlers/index.js';
 
@@ -38,9 +38,9 @@ export async function startWorker(
   log: Logger,
   handlers: HandlerMap = builtInHandlers,
 ): Promise<RunningWorker> {
-  const settings = { url: redisUrl, cluster: config.REDIS_CLUSTER };
-  const redis = createRedis(settings, 'worker');
-  const subscriber = createRedis(settings, 'control');
+  const settings = redisSettings(config, redisUrl);
+  const redis = createRedis(settings, 'worker', log);
+  const subscriber = createRedis(settings, 'control', log);
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: bullPrefix(config.KEY_PREFIX) });
   const metrics = new WorkerMetrics();
   metrics.watchReconnects(redis, 'worker');
@@ -149,7 +149,16 @@ export async function startWorker(
       );
     }
   });
-  worker.on('error', (error) => log.error('worker error', { error }));
+  // A Redis outage makes BullMQ report an error on every retry: log those once per 10 s.
+  let lastOutageLog = 0;
+  worker.on('error', (error) => {
+    if (!isRedisUnavailable(error) && !/sentinels are unreachable/.test(error.message)) {
+      log.error('worker error', { error });
+    } else if (Date.now() - lastOutageLog > 10_000) {
+      lastOutageLog = Date.now();
+      log.warn('worker cannot reach Redis (retrying)', { error: error.message });
+    }
+  });
   // A job that stalled too often is failed by BullMQ itself, with no 'failed' event here.
   worker.on('stalled', (id) => {
     void report(reconcile(store, queue, id), 'stalled job outcome', id);
