@@ -1,7 +1,8 @@
 /**
  * The page at `/` in a real headless Chromium, against a real API and worker: jobs started from
  * the page run side by side over one event stream, fail, get cancelled, survive an API restart
- * and a reload — with zero console errors under the page's Content-Security-Policy. Writes
+ * and a reload — with zero console errors under the page's Content-Security-Policy, and never an
+ * API-key form (this service is open; `web-auth.test.ts` covers one that is not). Writes
  * `docs/screenshot.png`.
  */
 import { mkdirSync } from 'node:fs';
@@ -102,8 +103,11 @@ async function withPage(
   const t = await openPage(browser, h.url, options);
   try {
     await run(t);
-    // Every test: nothing went wrong in the page, and never more than one stream was open.
+    // Every test: nothing went wrong in the page (no 401 either: this service is open, so the
+    // API-key form never shows), and never more than one stream was open.
     expect(t.errors).toEqual([]);
+    expect(await t.page.isHidden('#sign-in')).toBe(true);
+    expect(await t.page.isHidden('#sign-out')).toBe(true);
     expect(t.foreignRequests).toEqual([]);
     expect(await t.streams.maxOpen()).toBeLessThanOrEqual(1);
   } finally {
@@ -144,6 +148,8 @@ describe('the page', () => {
       await expect.poll(() => page.textContent('#summary')).toBe('No jobs yet');
       expect(await page.isVisible('#empty')).toBe(true);
       expect(await connection(page)).toBe('idle');
+      expect(await page.isVisible('#launcher')).toBe(true);
+      expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
       expect(await page.title()).toContain('jobcast');
       await sleep(300);
     });

@@ -4,18 +4,25 @@
  * stream, cancel them, and find them again after a reload.
  *
  * Browser code, the entry point `web/assets` bundles into `/app.js`. It talks to jobcast only
- * through the typed client (`client/index`), as any other program would.
+ * through the typed client (`client/index`), as any other program would. Against a service that
+ * requires API keys, every call goes through the sign-in gate (`web/api-key`): a refused call
+ * waits for a key, then runs again.
  */
 import { JobcastClient, JobcastError } from '../client/index.js';
+import { ApiKeyGate, isUnauthorized } from './api-key.js';
 import { JobList } from './job-list.js';
 import { applyEvent, fromResource, isFinished, loadJobs, type PageJob, refresh, saveJobs } from './page-job.js';
 import { type ConnectionState, SharedStream } from './shared-stream.js';
 
-const CONNECTION_LABELS: Record<ConnectionState, string> = {
+/** What the indicator shows: the stream's state, or `locked` while the page waits for a key. */
+type Indicator = ConnectionState | 'locked';
+
+const CONNECTION_LABELS: Record<Indicator, string> = {
   idle: 'Idle',
   connecting: 'Connecting…',
   live: 'Live',
   reconnecting: 'Reconnecting…',
+  locked: 'Key needed',
 };
 
 const element = <T extends HTMLElement>(id: string): T => {
@@ -24,13 +31,17 @@ const element = <T extends HTMLElement>(id: string): T => {
   return found as T;
 };
 
-const client = new JobcastClient({ baseUrl: location.origin });
+const connect = (apiKey: string | undefined) =>
+  new JobcastClient({ baseUrl: location.origin, ...(apiKey ? { apiKey } : {}) });
+
 /** The page's jobs, newest first. */
 let jobs: PageJob[] = [];
 const cancelling = new Set<string>();
 /** The message under the form is about the stream (cleared once it is live again). */
 let streamTrouble = false;
+let streamState: ConnectionState = 'idle';
 
+const launcher = element<HTMLElement>('launcher');
 const form = element<HTMLFormElement>('start-form');
 const formError = element<HTMLParagraphElement>('form-error');
 const summary = element<HTMLParagraphElement>('summary');
@@ -40,8 +51,34 @@ const connection = element<HTMLDivElement>('connection');
 const connectionLabel = element<HTMLSpanElement>('connection-label');
 const list = new JobList(element('job-list'), element('job-template'), (id) => void cancel(id));
 
+const gate = new ApiKeyGate({
+  storage: sessionStorage,
+  elements: {
+    panel: element('sign-in'),
+    form: element('sign-in-form'),
+    input: element('api-key'),
+    submit: element('sign-in-submit'),
+    error: element('sign-in-error'),
+    signOut: element('sign-out'),
+  },
+  check: (key) => connect(key).list({ limit: 1 }),
+  onKey: (key) => {
+    client = connect(key);
+    // A stream keeps the key it was opened with: reopen it with the new one, or close it.
+    if (key) stream.restart();
+    else stream.stop();
+  },
+  onWaiting: (waiting) => {
+    launcher.hidden = waiting;
+    showConnection(streamState);
+    if (!waiting && document.activeElement === document.body) element('start').focus();
+  },
+  reason,
+});
+let client = connect(gate.key);
+
 const stream = new SharedStream({
-  client,
+  client: () => client,
   targets: () => {
     const open = jobs.filter(isUnfinished);
     return { ids: open.map((job) => job.id), cursors: Object.fromEntries(open.map((job) => [job.id, job.cursor])) };
@@ -61,6 +98,10 @@ const stream = new SharedStream({
     showFormError(`Live updates stopped: ${reason(error)}. Retrying…`);
     streamTrouble = true;
   },
+  // Refused with the key of the moment: ask for one (signing in restarts the stream).
+  onUnauthorized: (used) => {
+    if (used === client) void gate.refused(gate.key);
+  },
 });
 
 // ---- starting and cancelling ----
@@ -75,7 +116,7 @@ async function start(): Promise<void> {
   if (!input) return;
   showFormError(undefined);
   try {
-    const resource = await client.submit('simulate', input);
+    const resource = await gate.authorized(() => client.submit('simulate', input));
     const label = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'} × ${input.stepMs} ms${
       input.failAtStep ? ` · fails at ${input.failAtStep}` : ''
     }`;
@@ -96,7 +137,7 @@ async function cancel(id: string): Promise<void> {
   draw(job);
   try {
     // The stream reports the outcome (`done` with status cancelled); the answer is a snapshot.
-    refresh(job, await client.cancel(id));
+    refresh(job, await gate.authorized(() => client.cancel(id)));
   } catch (error) {
     // 409: it finished first, and the stream is about to say how.
     if (!(error instanceof JobcastError && error.status === 409)) list.note(id, `Could not cancel: ${reason(error)}`);
@@ -156,8 +197,10 @@ function updateSummary(): void {
 }
 
 function showConnection(state: ConnectionState): void {
-  connection.dataset.connection = state;
-  connectionLabel.textContent = CONNECTION_LABELS[state];
+  streamState = state;
+  const shown: Indicator = gate.waiting ? 'locked' : state;
+  connection.dataset.connection = shown;
+  connectionLabel.textContent = CONNECTION_LABELS[shown];
 }
 
 function showFormError(text: string | undefined): void {
@@ -178,7 +221,7 @@ function isUnfinished(job: PageJob | undefined): job is PageJob {
 
 /** GETs jobs the page is unsure about; forgets the ones the server no longer has (expired). */
 async function refreshJobs(ids: string[]): Promise<void> {
-  const results = await Promise.allSettled(ids.map((id) => client.get(id)));
+  const results = await Promise.allSettled(ids.map((id) => gate.authorized(() => client.get(id))));
   results.forEach((result, i) => {
     const job = find(ids[i] as string);
     if (!job) return;
@@ -226,5 +269,13 @@ jobs = loadJobs(localStorage);
 // Rows are prepended, so draw the oldest first to keep the newest at the top.
 for (const job of [...jobs].reverse()) list.show(job);
 updateSummary();
+// A service that needs a key asks for it now, not after the first Start (with jobs to bring
+// back, their GETs find that out). Open, this is one small 200 and nothing shows.
+if (jobs.length === 0) {
+  const used = gate.key;
+  client.list({ limit: 1 }).catch((error: unknown) => {
+    if (isUnauthorized(error)) void gate.refused(used);
+  });
+}
 await refreshJobs(jobs.map((job) => job.id));
 stream.restart();

@@ -8,6 +8,9 @@
  * and each job's cursor, so the server sends only what is new. At most one connection is open at
  * a time: a restart waits until the previous stream has let go of its connection.
  *
+ * A refused stream (401: the service needs an API key) is not retried: the page is told, and
+ * restarts the stream once it has a key.
+ *
  * Browser code: bundled by `web/assets`, never imported by the server.
  */
 import { type JobcastClient, JobcastError, type WatchEvent } from '../client/index.js';
@@ -25,7 +28,8 @@ const ERROR_PAUSE_MS = 5_000;
 const RESTART_DELAY_MS = 100;
 
 export interface SharedStreamOptions {
-  client: JobcastClient;
+  /** The client of the moment (the page makes a new one when its API key changes). */
+  client(): JobcastClient;
   /** The jobs to watch now (newest first) and the resume cursor of each. */
   targets(): { ids: string[]; cursors: Record<string, number> };
   onEvent(event: WatchEvent): void;
@@ -38,6 +42,8 @@ export interface SharedStreamOptions {
   /** The stream ended with every job done; refresh any the page still thinks is running. */
   onEnded(ids: string[]): Promise<void>;
   onError(error: unknown): void;
+  /** The stream sent by `client` was refused (401). It stays closed until the next restart. */
+  onUnauthorized(client: JobcastClient): void;
 }
 
 export class SharedStream {
@@ -93,9 +99,10 @@ export class SharedStream {
     const controller = new AbortController();
     this.#controller = controller;
     const { signal } = controller;
+    const client = options.client();
     options.onConnection('connecting');
     try {
-      for await (const event of options.client.watchMany(ids, {
+      for await (const event of client.watchMany(ids, {
         signal,
         cursors,
         maxRetryMs: MAX_RETRY_MS,
@@ -112,6 +119,10 @@ export class SharedStream {
       if (this.#stillWatching(ids, 'any')) await pause(ERROR_PAUSE_MS, signal);
     } catch (error) {
       if (signal.aborted) return;
+      if (error instanceof JobcastError && error.status === 401) {
+        options.onUnauthorized(client);
+        return;
+      }
       if (error instanceof JobcastError && error.status === 404) {
         await options.onNotFound(ids);
         // Every job is still there, yet the stream says one is not: do not spin either.
