@@ -77,11 +77,7 @@ function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
       ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     });
   }
-  if (!settings.cluster) {
-    const redis = new Redis(settings.url, options);
-    if (role === 'command' && !process.env.TMP_NO_COALESCE) coalesceWrites(redis);
-    return redis;
-  }
+  if (!settings.cluster) return new Redis(settings.url, options);
   return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
     redisOptions: {
       ...options,
@@ -95,28 +91,6 @@ function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
     clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
     enableReadyCheck: true,
   });
-}
-
-/**
- * Commands sent in the same tick leave in one write, as Node's own HTTP responses do: the
- * socket is corked at the first command of a tick and uncorked on the next one.
- */
-function coalesceWrites(redis: Redis): void {
-  const send = redis.sendCommand.bind(redis);
-  let corked: { uncork(): void } | undefined;
-  const uncork = () => {
-    corked?.uncork();
-    corked = undefined;
-  };
-  redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
-    const socket = (redis as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
-    if (!corked && socket && redis.status === 'ready') {
-      socket.cork();
-      corked = socket;
-      process.nextTick(uncork);
-    }
-    return send(...args);
-  };
 }
 
 /** Ends a connection politely, falling back to a hard disconnect if Redis is gone. */
