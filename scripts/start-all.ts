@@ -32,6 +32,15 @@ if (!redisUrl) {
 const worker = await startWorker(config, redisUrl, log.child({ role: 'worker' }));
 const api = await startApi(config, redisUrl, log.child({ role: 'api' }), { extraMetrics: [worker.metrics.registry] });
 console.log(
+  [
+    '',
+    `jobcast is running at ${api.url}  (Ctrl-C stops it)`,
+    `  live page:      ${api.url}/`,
+    `  API reference:  ${api.url}/docs`,
+    `  try:            curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'`,
+    '',
+  ].join('\n'),
+);
   `\njobcast is running at ${api.url}  (Ctrl-C stops it)\n  try: curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'\n`,
 );
 
