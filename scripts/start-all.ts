@@ -41,8 +41,6 @@ console.log(
     '',
   ].join('\n'),
 );
-  `\njobcast is running at ${api.url}  (Ctrl-C stops it)\n  try: curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'\n`,
-);
 
 stopOnSignals(
   async () => {
