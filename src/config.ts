@@ -44,6 +44,8 @@ const ConfigSchema = z.object({
   /** BullMQ stall detection: a job whose worker stops renewing its lock runs again. */
   WORKER_LOCK_MS: int(1000, 3_600_000).default(30_000),
   WORKER_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  /** Stalls (lost locks) a job survives before it fails; a Redis outage longer than the lock counts as one. */
+  WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
   /** A comment line is written to a stream that had nothing to say for this long. */
   SSE_HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   /** Sent as `retry:` so EventSource reconnects this quickly after a drop. */

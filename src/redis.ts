@@ -47,14 +47,23 @@ export function redisSettings(
  */
 export function createRedis(settings: RedisSettings, role: RedisRole, log?: Logger): RedisClient {
   const client = buildClient(settings, role);
+  client.on('error', outageLogger(log, 'redis connection error (retrying)', { role }));
+  return client;
+}
+
+/**
+ * An 'error' listener for things that report every failed retry while Redis is away (ioredis
+ * clients, BullMQ queues): logs the first error, then at most one per 10 s. Without a listener
+ * those errors are printed raw (ioredis) or thrown and printed (BullMQ).
+ */
+export function outageLogger(log: Logger | undefined, msg: string, fields: object = {}): (error: Error) => void {
   let lastLogged = 0;
-  client.on('error', (error: Error) => {
+  return (error) => {
     const now = Date.now();
     if (now - lastLogged < 10_000) return;
     lastLogged = now;
-    log?.warn('redis connection error (retrying)', { role, error: error.message });
-  });
-  return client;
+    log?.warn(msg, { ...fields, error: error.message });
+  };
 }
 
 function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {

@@ -22,7 +22,7 @@ import { JobStore } from './jobs/store.js';
 import { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import { ApiMetrics, metricsText } from './metrics.js';
-import { closeRedis, createRedis, redisSettings } from './redis.js';
+import { closeRedis, createRedis, outageLogger, redisSettings } from './redis.js';
 
 export interface RunningApi {
   port: number;
@@ -58,7 +58,13 @@ export async function startApi(
     queueName: config.QUEUE_NAME,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
   });
-  const hub = new EventHub(subscriber, { keys: (id) => store.keys(id), log, sharded: config.REDIS_CLUSTER });
+  queue.on('error', outageLogger(log, 'queue error (retrying)'));
+  const hub = new EventHub(subscriber, {
+    keys: (id) => store.keys(id),
+    snapshot: (id) => store.snapshot(id),
+    log,
+    sharded: config.REDIS_CLUSTER,
+  });
   const connections = new ConnectionSet({
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     retryMs: config.SSE_RETRY_MS,
@@ -119,9 +125,12 @@ export async function startApi(
   // Safety net for a worker that died between BullMQ recording a job's outcome and publishing
   // `done`: watched jobs that have been quiet for a lock period are checked against BullMQ.
   const reconciler = setInterval(() => {
-    for (const id of hub.quietJobs(config.WORKER_LOCK_MS)) {
+    const quiet = hub.quietJobs(config.WORKER_LOCK_MS);
+    for (const id of quiet) {
       reconcile(store, queue, id).catch((error: unknown) => log.debug('reconcile failed', { id, error }));
     }
+    // And re-read them: an event lost on the way (a subscription rebuilt unnoticed) is found.
+    hub.resync(quiet);
   }, config.WORKER_LOCK_MS);
   reconciler.unref();
 

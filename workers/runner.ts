@@ -13,13 +13,30 @@ import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
-import { closeRedis, createRedis, isRedisUnavailable, redisSettings } from '../src/redis.js';
+import { closeRedis, createRedis, isRedisUnavailable, outageLogger, redisSettings } from '../src/redis.js';
 import type { HandlerMap, JobContext } from './handler.js';
 import { handlers as builtInHandlers } from './handlers/index.js';
 
 /** Thrown in place of the handler's error when the job was cancelled: never retried. */
 export class JobCancelledError extends UnrecoverableError {
   override name = 'JobCancelledError';
+}
+
+/**
+ * Thrown by a run that lost its lock while BullMQ started the job again elsewhere (a worker cut
+ * off from Redis for longer than WORKER_LOCK_MS). BullMQ refuses its outcome (the lock is gone),
+ * and the job's record ignores it: only the newest attempt reports.
+ */
+export class JobSupersededError extends Error {
+  override name = 'JobSupersededError';
+}
+
+const SUPERSEDED_REASON = 'superseded by a newer attempt';
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason === SUPERSEDED_REASON
+    ? new JobSupersededError(SUPERSEDED_REASON)
+    : new JobCancelledError(CANCEL_REASON);
 }
 
 /** Abort reason when shutdown outlasts SHUTDOWN_TIMEOUT_MS: running jobs go back to the queue. */
@@ -42,6 +59,7 @@ export async function startWorker(
   const redis = createRedis(settings, 'worker', log);
   const subscriber = createRedis(settings, 'control', log);
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: bullPrefix(config.KEY_PREFIX) });
+  queue.on('error', outageLogger(log, 'queue error (retrying)'));
   const metrics = new WorkerMetrics();
   metrics.watchReconnects(redis, 'worker');
   metrics.watchReconnects(subscriber, 'subscriber');
@@ -75,9 +93,10 @@ export async function startWorker(
     const signal = bullSignal ? AbortSignal.any([bullSignal, cancelled.signal]) : cancelled.signal;
     const noteCancel = (seq: number) => {
       if (seq === -1) cancelled.abort(CANCEL_REASON);
+      if (seq === -2) cancelled.abort(SUPERSEDED_REASON);
     };
     noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt: Date.now() }));
-    if (signal.aborted) throw new JobCancelledError(CANCEL_REASON);
+    if (signal.aborted) throw abortError(signal);
     const ctx: JobContext = {
       jobId: id,
       attempt,
@@ -95,11 +114,22 @@ export async function startWorker(
       },
     };
     const handler = handlers[type] as (input: unknown, ctx: JobContext) => Promise<unknown>;
+    // This run renews its own lock as well. BullMQ tracks locks by job id, so when a stale run
+    // of the same job (one cut off from Redis past its lock, see JobSupersededError) ends in
+    // this process, BullMQ stops renewing the lock of the run that replaced it, which would
+    // then stall for no reason.
+    const renew = token
+      ? setInterval(() => {
+          job.extendLock(token, config.WORKER_LOCK_MS).catch(() => {});
+        }, config.WORKER_LOCK_MS / 2)
+      : undefined;
     try {
       // BullMQ stores undefined as nothing; keep "no result" explicit.
       return (await handler(parsed.data, ctx)) ?? null;
     } catch (error) {
-      if (signal.aborted && signal.reason === CANCEL_REASON) throw new JobCancelledError(CANCEL_REASON);
+      if (signal.aborted && (signal.reason === CANCEL_REASON || signal.reason === SUPERSEDED_REASON)) {
+        throw abortError(signal);
+      }
       if (signal.aborted && signal.reason === SHUTDOWN_REASON && token) {
         // Hand the job back: due now, so another worker takes it without waiting for the
         // stalled-job check. DelayedError tells BullMQ the move is done.
@@ -113,6 +143,8 @@ export async function startWorker(
         throw new DelayedError();
       }
       throw error;
+    } finally {
+      clearInterval(renew);
     }
   };
 
@@ -122,6 +154,7 @@ export async function startWorker(
     concurrency: config.WORKER_CONCURRENCY,
     lockDuration: config.WORKER_LOCK_MS,
     stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+    maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     // Finished jobs are evicted by their own removeOnComplete/removeOnFail ages.
     autorun: true,
   });
@@ -133,7 +166,7 @@ export async function startWorker(
     void report(store.finish(job.id as string, 'completed', { result }), 'completion', job.id as string);
   });
   worker.on('failed', (job, error) => {
-    if (!job?.id) return;
+    if (!job?.id || error instanceof JobSupersededError) return;
     observe(job, error instanceof JobCancelledError ? 'cancelled' : job.finishedOn ? 'failed' : 'retried');
     if (error instanceof JobCancelledError) {
       void report(store.finish(job.id, 'cancelled', { error: error.message }), 'cancellation', job.id);

@@ -1,6 +1,6 @@
 /**
  * @module events/hub
- * One RedisClient subscription per API process, fanned out to every local stream in memory.
+ * One Redis subscription per API process, fanned out to every local stream in memory.
  *
  * A job's channel is subscribed when its first local watcher arrives and unsubscribed when the
  * last one leaves, all on the one subscriber connection: ten thousand streams cost ten thousand
@@ -12,6 +12,7 @@
 import type { JobEvent } from '../jobs/events.js';
 import { parseMessage } from '../jobs/events.js';
 import type { JobKeys } from '../jobs/keys.js';
+import type { JobSnapshot } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
 import { encodeEvent } from '../sse.js';
@@ -40,8 +41,13 @@ export class SharedEvent implements JobEvent {
 export interface HubWatcher {
   /** A live event of the watched job. Must not throw. */
   event(event: SharedEvent): void;
-  /** The subscription was re-established after a RedisClient outage: events may have been missed. */
-  resync(): void;
+  /**
+   * A fresh read of the job, after events may have been missed (the subscription was
+   * re-established, or the job was quiet for long): deliver what is newer than seen.
+   */
+  snapshot(snapshot: JobSnapshot): void;
+  /** The job's record is gone (it expired) while watched. */
+  gone(): void;
 }
 
 interface Topic {
@@ -50,11 +56,21 @@ interface Topic {
   subscribed: Promise<unknown>;
   /** When the last event arrived (or the topic was created). */
   lastEventAt: number;
+  /** Live events held while the job is re-read, so they reach watchers after the read. */
+  holding: SharedEvent[] | undefined;
 }
+
+/** How long after a reported re-subscription the jobs are read a second time. */
+const RESUBSCRIBE_SETTLE_MS = 1_000;
+
+/** Live events one topic may hold during a re-read (a read takes one round trip). */
+const MAX_HELD = 10_000;
 
 export interface HubOptions {
   keys: (jobId: string) => JobKeys;
-  /** Sharded pub/sub (SSUBSCRIBE) for RedisClient Cluster. */
+  /** Reads a job's record and kept log lines (see `jobs/store`). */
+  snapshot: (jobId: string) => Promise<JobSnapshot | undefined>;
+  /** Sharded pub/sub (SSUBSCRIBE) for Redis Cluster. */
   sharded?: boolean;
   log: Logger;
 }
@@ -72,11 +88,13 @@ export class EventHub {
     const onMessage = (channel: string, message: string) => this.#dispatch(channel, message);
     subscriber.on(options.sharded ? 'smessage' : 'message', onMessage);
     // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is lost,
-    // so every watcher re-reads its jobs.
+    // so every watched job is re-read. A Cluster rebuilds a lost shard subscriber on its own
+    // and says so with 'subscribersReady', not 'ready'.
     subscriber.on('ready', () => {
-      if (this.#everReady) this.#resyncAll();
+      if (this.#everReady) this.#resubscribed();
       this.#everReady = true;
     });
+    if (options.sharded) subscriber.on('subscribersReady', () => this.#resubscribed());
     if (subscriber.status === 'ready') this.#everReady = true;
   }
 
@@ -98,7 +116,7 @@ export class EventHub {
   }
 
   /**
-   * Starts delivering a job's events to `watcher`. Resolves once RedisClient has confirmed the
+   * Starts delivering a job's events to `watcher`. Resolves once Redis has confirmed the
    * subscription: read the job's state only after that, and no event can fall in between.
    * Returns the function that stops delivery.
    */
@@ -107,7 +125,7 @@ export class EventHub {
     let topic = this.#topics.get(channel);
     if (!topic) {
       const subscribed = this.#options.sharded ? this.#sub.ssubscribe(channel) : this.#sub.subscribe(channel);
-      topic = { jobId, watchers: new Set(), subscribed, lastEventAt: Date.now() };
+      topic = { jobId, watchers: new Set(), subscribed, lastEventAt: Date.now(), holding: undefined };
       this.#topics.set(channel, topic);
     }
     topic.watchers.add(watcher);
@@ -126,9 +144,50 @@ export class EventHub {
     if (!topic?.watchers.delete(watcher) || topic.watchers.size > 0) return;
     this.#topics.delete(channel);
     // A watch() arriving after this gets a new topic; its SUBSCRIBE is sent after this
-    // UNSUBSCRIBE on the same connection, so RedisClient sees them in order.
+    // UNSUBSCRIBE on the same connection, so Redis sees them in order.
     const done = this.#options.sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel);
     done.catch((error: unknown) => this.#options.log.debug('unsubscribe failed', { channel, error }));
+  }
+
+  /**
+   * Re-reads jobs and hands each watcher what it missed: all watched jobs, or those named.
+   * One read per job, whatever the number of its watchers.
+   */
+  resync(jobIds?: string[]): void {
+    const wanted = jobIds ? new Set(jobIds) : undefined;
+    for (const topic of this.#topics.values()) if (!wanted || wanted.has(topic.jobId)) this.#resyncTopic(topic);
+  }
+
+  #resyncTopic(topic: Topic): void {
+    if (topic.holding) return;
+    topic.holding = [];
+    const release = () => {
+      const held = topic.holding ?? [];
+      topic.holding = undefined;
+      for (const event of held) for (const watcher of topic.watchers) watcher.event(event);
+    };
+    this.#options.snapshot(topic.jobId).then(
+      (snapshot) => {
+        for (const watcher of topic.watchers) {
+          if (snapshot) watcher.snapshot(snapshot);
+          else watcher.gone();
+        }
+        release();
+      },
+      (error: unknown) => {
+        this.#options.log.warn('could not re-read a watched job', { jobId: topic.jobId, error });
+        release();
+      },
+    );
+  }
+
+  #resubscribed(): void {
+    this.#options.log.info('event subscription re-established; re-reading watched jobs', { jobs: this.#topics.size });
+    this.resync();
+    // ioredis reports a rebuilt subscription as soon as it has sent the SUBSCRIBE commands, not
+    // when Redis confirmed them: an event published in between would be missed by the first
+    // read, so read once more a moment later.
+    setTimeout(() => this.resync(), RESUBSCRIBE_SETTLE_MS).unref();
   }
 
   #dispatch(channel: string, message: string): void {
@@ -143,11 +202,10 @@ export class EventHub {
     if (!parsed) return;
     topic.lastEventAt = Date.now();
     const event = SharedEvent.of(parsed);
+    if (topic.holding) {
+      if (topic.holding.length < MAX_HELD) topic.holding.push(event);
+      return;
+    }
     for (const watcher of topic.watchers) watcher.event(event);
-  }
-
-  #resyncAll(): void {
-    this.#options.log.info('event subscription re-established; resyncing watchers', { jobs: this.#topics.size });
-    for (const topic of this.#topics.values()) for (const watcher of topic.watchers) watcher.resync();
   }
 }

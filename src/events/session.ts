@@ -53,8 +53,13 @@ class WatchedJob implements HubWatcher {
     this.session.deliver(this, event);
   }
 
-  resync(): void {
-    this.session.resync(this);
+  snapshot(snapshot: JobSnapshot): void {
+    // While the stream is still opening, its own read is on the way.
+    if (!this.buffer) this.session.merge(this, snapshot);
+  }
+
+  gone(): void {
+    this.session.gone();
   }
 }
 
@@ -122,15 +127,22 @@ export class WatchSession {
 
     const connection = new SseConnection(res, this.#deps.connections, { ...headers, ...SSE_HEADERS });
     this.#connection = connection;
-    connection.onClose(() => {
-      this.#release();
-      onClose();
-    });
+    // Built outside this scope: a closure created here would share its context with
+    // `alreadyDone`, and so keep every job's snapshot (record and log lines) for the life of
+    // the stream. Measured: ~0.6 KB per idle stream, more for jobs with logs.
+    connection.onClose(this.#closer(onClose));
     this.#jobs.forEach((job, i) => {
       if (alreadyDone(job, i)) this.#markDone(job);
-      else this.#merge(job, snapshots[i] as JobSnapshot);
+      else this.merge(job, snapshots[i] as JobSnapshot);
     });
     return { kind: 'streaming' };
+  }
+
+  #closer(onClose: () => void): () => void {
+    return () => {
+      this.#release();
+      onClose();
+    };
   }
 
   /** A live event (or a snapshot event) of `job`: written if newer than its cursor. */
@@ -146,23 +158,12 @@ export class WatchSession {
     if (event.event === 'done') this.#markDone(job);
   }
 
-  /** Re-reads a job after the subscription was re-established, holding live events meanwhile. */
-  resync(job: WatchedJob): void {
-    if (job.done || job.buffer) return;
-    job.buffer = [];
-    this.#deps.store.snapshot(job.jobId).then(
-      (snapshot) => {
-        if (snapshot) this.#merge(job, snapshot);
-        else this.#connection?.destroy('job disappeared');
-      },
-      (error: unknown) => {
-        this.#deps.log.warn('resync failed; closing stream so the client resumes', { jobId: job.jobId, error });
-        this.#connection?.destroy('resync failed');
-      },
-    );
+  /** A watched job's record vanished (expired): end the stream; a reconnect gets 404. */
+  gone(): void {
+    this.#connection?.destroy('job no longer exists');
   }
 
-  #merge(job: WatchedJob, { record, logs }: JobSnapshot): void {
+  merge(job: WatchedJob, { record, logs }: JobSnapshot): void {
     const held = job.buffer ?? [];
     job.buffer = undefined;
     if (job.cursor > Number(record.seq)) {

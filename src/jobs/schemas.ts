@@ -72,7 +72,12 @@ export const JobResource = z.object({
   message: z.string().optional().describe('The latest progress message.'),
   result: z.unknown().optional().describe("The handler's return value (completed jobs)."),
   error: z.string().optional().describe('Why the job failed or was cancelled.'),
-  attempts: z.int().min(0).describe('Attempts started so far.'),
+  attempts: z
+    .int()
+    .min(0)
+    .describe(
+      'Attempts started so far. A run restarted after its worker died or lost its lock counts too, so this can exceed maxAttempts.',
+    ),
   maxAttempts: z.int().min(1),
   createdAt: z.iso.datetime(),
   runAt: z.iso.datetime().optional().describe('When a delayed job is due (queued jobs submitted with delayMs).'),

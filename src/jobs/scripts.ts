@@ -29,10 +29,13 @@ end
  * ARGV[3] state, [4] progress, [5] message ('' keeps the current one), [6] attempt,
  * [7] at (ms), [8] startedAt (ms, '' for none; kept only the first time).
  * Returns -1, and records nothing, once cancellation was requested: the worker then stops the
- * handler, even if the cancel message itself never reached it.
+ * handler, even if the cancel message itself never reached it. Returns -2 for a report from an
+ * attempt older than the record's: a run whose lock was lost (its worker was cut off from
+ * Redis for longer than the lock) while BullMQ started the job again; it must stop.
  */
 export const reportScript = `${guardAndPublishProgress}
 if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then return -1 end
+if tonumber(ARGV[6]) < tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') then return -2 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'pseq', seq, 'state', ARGV[3], 'progress', ARGV[4], 'attempt', ARGV[6], 'at', ARGV[7])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'message', ARGV[5]) end

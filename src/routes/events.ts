@@ -15,6 +15,7 @@ import { type JobService, jobNotFound } from '../jobs/service.js';
 import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
+import { encodeComment, encodeRetry, SSE_HEADERS } from '../sse.js';
 
 export interface EventRouteDeps extends SessionDeps {
   jobs: JobService;
@@ -79,12 +80,26 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   c.newResponse(null).headers.forEach((value, key) => {
     headers[key] = value;
   });
-  const release = await deps.slots.acquire(principal.clientId);
+  let release: () => void = () => {};
   let outcome: Awaited<ReturnType<WatchSession['open']>>;
   try {
+    release = await deps.slots.acquire(principal.clientId);
     outcome = await session.open(outgoing, headers, release);
   } catch (error) {
     release();
+    if (error instanceof ProblemError) throw error;
+    // Any status but 200 stops an EventSource for good (WHATWG HTML §9.2): tell it instead to
+    // come back shortly, with its Last-Event-ID, by ending an empty stream.
+    if (c.req.header('accept')?.includes('text/event-stream')) {
+      deps.log.warn('event store unreachable; asking the client to reconnect', { error });
+      return c.body(
+        `${encodeRetry(deps.connections.limits.retryMs)}${encodeComment('the event store is unreachable; reconnect shortly')}`,
+        200,
+        {
+          ...SSE_HEADERS,
+        },
+      );
+    }
     throw new ProblemError('unavailable', 'the event store is unreachable; retry shortly', {
       cause: error,
       headers: { 'retry-after': '1' },
