@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    // Every response from a test server is checked against openapi.yaml.
+    setupFiles: ['test/support/contract-everywhere.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
     // Two cores: two test files at a time, each against the one shared redis-server.
     maxWorkers: 2,

@@ -211,6 +211,7 @@ export const operations = (): Operation[] => [
         content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
       },
     },
+    problems: [404],
   },
   {
     method: 'get',

@@ -10,6 +10,7 @@ import { type Config, parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { type RunningApi, startApi } from '../../src/server.js';
 import { type RunningWorker, startWorker } from '../../workers/runner.js';
+import { contractOrigins } from './contract-everywhere.js';
 
 export interface Harness {
   url: string;
@@ -41,6 +42,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
   const api = await startApi(config, redisUrl, log);
   const redis = new Redis(redisUrl);
   const url = api.url;
+  contractOrigins.add(new URL(url).origin);
   return {
     url,
     redisUrl,

@@ -1,0 +1,51 @@
+/**
+ * Every response a test receives from a jobcast server over `fetch` is checked against
+ * openapi.yaml (status, headers, content type, body), not only in the contract tests: a setup
+ * file wraps `fetch`, and a test fails at its end if any response broke the contract.
+ *
+ * Checked: requests to a server started by `startHarness` (see `contractOrigins`), on a
+ * documented path and method. Not checked: event-stream bodies (they are read by the test
+ * itself and checked in test/openapi.test.ts), HEAD, and paths the description does not cover.
+ */
+import { afterEach } from 'vitest';
+import { openApiDocument } from '../../src/openapi/index.js';
+import { expectMatchesSpec } from './contract.js';
+
+/** Origins of the servers whose responses are checked; startHarness adds its own. */
+export const contractOrigins = new Set<string>();
+
+const violations: string[] = [];
+
+const templates = Object.keys(openApiDocument().paths as Record<string, unknown>).map((template) => ({
+  template,
+  pattern: new RegExp(`^${template.replaceAll('.', '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+}));
+
+function templateFor(method: string, pathname: string): string | undefined {
+  const paths = openApiDocument().paths as Record<string, Record<string, unknown>>;
+  return templates.find((t) => t.pattern.test(pathname) && paths[t.template]?.[method.toLowerCase()])?.template;
+}
+
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const response = await realFetch(input, init);
+  try {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const method = request.method.toUpperCase();
+    if (!contractOrigins.has(url.origin) || method === 'HEAD') return response;
+    const template = templateFor(method, url.pathname);
+    if (!template) return response;
+    if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) return response;
+    await expectMatchesSpec(method, template, response);
+  } catch (error) {
+    violations.push(`${String(init?.method ?? 'GET')} ${String(input)}: ${(error as Error).message}`);
+  }
+  return response;
+};
+
+afterEach(() => {
+  if (violations.length === 0) return;
+  const found = violations.splice(0);
+  throw new Error(`responses that break openapi.yaml:\n${found.slice(0, 10).join('\n')}`);
+});
