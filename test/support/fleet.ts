@@ -87,7 +87,11 @@ export function createFleet(env: Record<string, string> & { REDIS_URL: string })
     prefix,
     members,
     async api(extra = {}) {
-      const api: ApiProcess = await startApiProcess({ LOG_LEVEL: process.env.FLEET_LOG_LEVEL ?? 'warn', ...shared, ...extra });
+      const api: ApiProcess = await startApiProcess({
+        LOG_LEVEL: process.env.FLEET_LOG_LEVEL ?? 'warn',
+        ...shared,
+        ...extra,
+      });
       return track('api', api.process.pid, api.url, api.output, api.process.exited, () => api.stop());
     },
     async worker(extra = {}) {
