@@ -180,7 +180,7 @@ export async function startApi(
       clearInterval(reconciler);
       slots.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      connections.endAll();
+      connections.shutdown();
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       for (const session of sessions) session.close();
       // Streams that ended still need their sockets to go; anything left after a grace period

@@ -52,6 +52,9 @@ export class SseConnection {
     // The client may have gone while the stream was being set up (Redis round trips): then
     // 'close' has already fired and will not again.
     if (res.destroyed) this.#closedByPeer();
+    // A stream opened while the server shuts down (a keep-alive socket can still bring one)
+    // ends at once, cleanly: the client reconnects, to another replica.
+    else if (set.closing) this.end();
   }
 
   get closed(): boolean {
@@ -169,7 +172,16 @@ export class ConnectionSet {
     }
   }
 
-  /** Ends every stream (shutdown): clients reconnect, to another replica if this one is gone. */
+  /** Set by shutdown(): streams that open from now on end at once. */
+  closing = false;
+
+  /** Ends every stream for good (server shutdown), including any that open afterwards. */
+  shutdown(): void {
+    this.closing = true;
+    this.endAll();
+  }
+
+  /** Ends every open stream: clients reconnect, to another replica if this one is gone. */
   endAll(): void {
     for (const connection of [...this.#open]) connection.end();
   }
