@@ -6,6 +6,7 @@
  *
  *   node scripts/bootstrap.mjs start   → the whole service (API + worker [+ local Redis])
  *   node scripts/bootstrap.mjs test    → lint, typecheck, the test suite
+ *   node scripts/bootstrap.mjs bench   → the benchmarks (bench/run.ts; `-- --quick` for a short run)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -82,7 +83,25 @@ if (mode === 'start') {
     const status = run(cmd, args);
     if (status !== 0) process.exit(status);
   }
+} else if (mode === 'bench') {
+  ensureDependencies();
+  ensureDebianPackages([['redis-server', 'redis-server']], 'the bench runs a private Redis');
+  // 10,000 streams need 10,000 file descriptors in the server process: raise the soft limit to
+  // the hard one where the shell allows it (Node cannot change its own limits).
+  const args = [...tsx, join(root, 'bench/run.ts'), ...process.argv.slice(3)].map(
+    (a) => `'${a.replaceAll("'", "'\\''")}'`,
+  );
+  const child = spawn(
+    'sh',
+    ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" ${args.join(' ')}`, process.execPath],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
-  say('usage: node scripts/bootstrap.mjs start|test');
+  say('usage: node scripts/bootstrap.mjs start|test|bench');
   process.exit(2);
 }

@@ -1,0 +1,249 @@
+/**
+ * @module bench/lib/services
+ * Starts what the bench measures, each in its own process: a private redis-server, the jobcast
+ * API (`src/main.ts`) and worker (`workers/main.ts`) exactly as deployed, the bare baseline
+ * server, and load-client processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bullPrefix } from '../../src/jobs/keys.js';
+import { type LocalRedis, startLocalRedis } from '../../src/local-redis.js';
+import type { ClientStats, OpenArgs, OpenResult } from '../clients.js';
+import { Child } from './ipc.js';
+import { freePort, type ServerProcess, spawnNode, waitFor, waitForHttp } from './proc.js';
+
+export interface BenchRedis extends LocalRedis {
+  /** A command connection for the orchestrator's own checks. */
+  admin: Redis;
+}
+
+export async function startRedis(): Promise<BenchRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'jobcast-bench-'));
+  const redis = await startLocalRedis({
+    port: await freePort(),
+    dir,
+    persistence: 'none',
+  });
+  const admin = new Redis(redis.url, { connectionName: 'bench:admin' });
+  return {
+    ...redis,
+    admin,
+    async stop() {
+      admin.disconnect();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Settings every jobcast process of the bench shares: no per-client limits, quiet logs. */
+export function jobcastEnv(redisUrl: string, prefix: string): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    HOST: '127.0.0.1',
+    KEY_PREFIX: prefix,
+    MAX_STREAMS_PER_CLIENT: '0',
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOG_LEVEL: 'warn',
+    LOG_FORMAT: 'json',
+    WORKER_METRICS_PORT: '0',
+  };
+}
+
+export interface Api extends ServerProcess {
+  port: number;
+  url: string;
+  prefix: string;
+  /** A value from /metrics (first sample of `name`). */
+  metric(name: string): Promise<number>;
+}
+
+/**
+ * Node flags of a server process whose memory is read: SIGUSR2 then runs a full garbage
+ * collection (bench/lib/gc-on-signal.mjs). Given to jobcast and the bare server alike.
+ */
+export const GC_ON_SIGNAL = ['--expose-gc', '--import', './bench/lib/gc-on-signal.mjs'];
+
+export async function startApi(
+  redisUrl: string,
+  options: { nodeArgs?: string[] /** Default: a fresh one. */; prefix?: string } = {},
+): Promise<Api> {
+  const port = await freePort();
+  const prefix = options.prefix ?? `bench${randomBytes(3).toString('hex')}`;
+  const proc = spawnNode(
+    'jobcast-api',
+    'src/main.ts',
+    { ...jobcastEnv(redisUrl, prefix), PORT: String(port) },
+    options.nodeArgs,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(proc, `${url}/healthz`);
+  return {
+    ...proc,
+    port,
+    url,
+    prefix,
+    async metric(name) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+    },
+  };
+}
+
+/** A worker process; resolves once BullMQ lists it on the queue. */
+export async function startWorker(redisUrl: string, prefix: string, concurrency: number): Promise<ServerProcess> {
+  const proc = spawnNode('jobcast-worker', 'workers/main.ts', {
+    ...jobcastEnv(redisUrl, prefix),
+    WORKER_CONCURRENCY: String(concurrency),
+  });
+  const queue = benchQueue(redisUrl, prefix);
+  try {
+    await waitFor(async () => {
+      if (proc.child.exitCode !== null) throw new Error(`worker exited early:\n${proc.output()}`);
+      return (await queue.getWorkersCount()) > 0;
+    }, 'the worker to register');
+  } finally {
+    await queue.close();
+  }
+  return proc;
+}
+
+/**
+ * The BullMQ queue jobcast uses under `prefix` (to pause and resume it around a measurement).
+ * `close()` also ends its connection, which BullMQ leaves open when it is handed one.
+ */
+export function benchQueue(redisUrl: string, prefix: string): Queue {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: 'bench:queue' });
+  const queue = new Queue('jobs', { connection, prefix: bullPrefix(prefix) });
+  const close = queue.close.bind(queue);
+  queue.close = async () => {
+    await close();
+    connection.disconnect();
+  };
+  return queue;
+}
+
+export interface Bare extends ServerProcess {
+  port: number;
+  url: string;
+}
+
+export async function startBare(redisUrl: string, env: Record<string, string> = {}): Promise<Bare> {
+  const port = await freePort();
+  const proc = spawnNode(
+    'bare-sse-server',
+    'bench/bare-sse-server.ts',
+    { REDIS_URL: redisUrl, PORT: String(port), ...env },
+    GC_ON_SIGNAL,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(proc, `${url}/stats`);
+  return { ...proc, port, url };
+}
+
+/** Load clients split over several processes (each holds at most ~5,000 sockets). */
+export class Clients {
+  readonly #children: Child[];
+
+  constructor(processes: number) {
+    this.#children = Array.from({ length: processes }, (_, i) => new Child('clients.ts', {}, `clients#${i}`));
+  }
+
+  get pids(): number[] {
+    return this.#children.map((c) => c.pid);
+  }
+
+  /**
+   * Opens `paths` spread round-robin over the processes, `concurrency` connections being set
+   * up at a time in all.
+   */
+  async open(port: number, paths: string[], timeoutMs = 120_000, concurrency = 400): Promise<OpenResult> {
+    const k = this.#children.length;
+    const results = await Promise.all(
+      this.#children.map((child, i) =>
+        child.call<OpenResult>(
+          'open',
+          {
+            port,
+            paths: paths.filter((_, j) => j % k === i),
+            concurrency: Math.max(1, Math.floor(concurrency / k)),
+            timeoutMs,
+          } satisfies OpenArgs,
+          timeoutMs + 10_000,
+        ),
+      ),
+    );
+    const statuses: Record<string, number> = {};
+    for (const r of results) for (const [s, n] of Object.entries(r.statuses)) statuses[s] = (statuses[s] ?? 0) + n;
+    return {
+      ready: results.reduce((n, r) => n + r.ready, 0),
+      failed: results.reduce((n, r) => n + r.failed, 0),
+      statuses,
+      ms: Math.max(...results.map((r) => r.ms)),
+    };
+  }
+
+  mark(): Promise<unknown> {
+    return Promise.all(this.#children.map((c) => c.call('mark')));
+  }
+
+  stats(): Promise<ClientStats[]> {
+    return Promise.all(this.#children.map((c) => c.call<ClientStats>('stats')));
+  }
+
+  waitDone(timeoutMs: number): Promise<ClientStats[]> {
+    return Promise.all(this.#children.map((c) => c.call<ClientStats>('waitDone', { timeoutMs }, timeoutMs + 10_000)));
+  }
+
+  closeAll(): Promise<unknown> {
+    return Promise.all(this.#children.map((c) => c.call('closeAll')));
+  }
+
+  soak(port: number, paths: string[], total: number, batch: number) {
+    const k = this.#children.length;
+    return Promise.all(
+      this.#children.map((c) =>
+        c.call<{ opened: number; failed: number; ms: number }>(
+          'soak',
+          { port, paths, total: Math.ceil(total / k), batch: Math.ceil(batch / k) },
+          600_000,
+        ),
+      ),
+    );
+  }
+
+  stop(): Promise<unknown> {
+    return Promise.all(this.#children.map((c) => c.stop()));
+  }
+}
+
+/** Submits `n` simulate jobs through the API, `concurrency` at a time; returns their ids. */
+export async function submitJobs(
+  apiUrl: string,
+  n: number,
+  data: { steps: number; stepMs: number },
+  concurrency = 32,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) {
+        next++;
+        const res = await fetch(`${apiUrl}/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'simulate', data }),
+        });
+        if (res.status !== 202) throw new Error(`POST /jobs answered ${res.status}: ${await res.text()}`);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+    }),
+  );
+  return ids;
+}

@@ -1,0 +1,81 @@
+/**
+ * @module bench/scenarios/enqueue
+ * `POST /jobs` through the API against `queue.add` straight into BullMQ (the target's
+ * baseline), each from one load process at the same fixed concurrency, in turns so that both
+ * see the same machine. A third side, the bare server's minimal `POST /jobs` (node:http, JSON
+ * parse, queue.add), shows what any HTTP endpoint costs on top of queue.add. Server CPU per
+ * job is read from /proc, as for the streams: it does not depend on how busy the machine is.
+ */
+import { randomBytes } from 'node:crypto';
+import type { EnqueueArgs, EnqueueResult } from '../enqueue.js';
+import { Child } from '../lib/ipc.js';
+import { cpuMs } from '../lib/proc.js';
+import { type BenchRedis, startApi, startBare } from '../lib/services.js';
+
+export interface EnqueueSide {
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  count: number;
+  errors: number;
+  /** CPU of the server process (API or bare), or of the load process for raw queue.add, per job. */
+  cpuPerJobUs: number;
+  /** CPU of redis-server per job. */
+  redisCpuPerJobUs: number;
+}
+
+interface Measured extends EnqueueResult {
+  cpuMs: number;
+  redisCpuMs: number;
+}
+
+function combine(runs: Measured[]): EnqueueSide {
+  const count = runs.reduce((n, r) => n + r.count, 0);
+  const ms = runs.reduce((n, r) => n + r.ms, 0);
+  const mid = <K extends 'p50' | 'p99'>(k: K) => {
+    const sorted = runs.map((r) => r[k]).sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)] as number;
+  };
+  return {
+    perSecond: (count / ms) * 1000,
+    p50Ms: mid('p50'),
+    p99Ms: mid('p99'),
+    count,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    cpuPerJobUs: (runs.reduce((n, r) => n + r.cpuMs, 0) * 1000) / Math.max(1, count),
+    redisCpuPerJobUs: (runs.reduce((n, r) => n + r.redisCpuMs, 0) * 1000) / Math.max(1, count),
+  };
+}
+
+export async function enqueueScenario(
+  redis: BenchRedis,
+  options: { concurrency: number; durationMs: number; rounds: number; nodeArgs?: string[] },
+): Promise<{ jobcast: EnqueueSide; raw: EnqueueSide; bareHttp: EnqueueSide }> {
+  const api = await startApi(redis.url, { nodeArgs: options.nodeArgs });
+  const bare = await startBare(redis.url, { KEY_PREFIX: `bare${randomBytes(3).toString('hex')}` });
+  const load = new Child('enqueue.ts', {}, 'enqueue');
+  const ours: Measured[] = [];
+  const theirs: Measured[] = [];
+  const minimal: Measured[] = [];
+  const redisPid = redis.process.pid as number;
+  const measure = async (pid: number, args: EnqueueArgs): Promise<Measured> => {
+    const cpu0 = cpuMs(pid);
+    const redis0 = cpuMs(redisPid);
+    const result = await load.call<EnqueueResult>('run', args);
+    return { ...result, cpuMs: cpuMs(pid) - cpu0, redisCpuMs: cpuMs(redisPid) - redis0 };
+  };
+  try {
+    const base = { concurrency: options.concurrency, durationMs: options.durationMs };
+    const rawPrefix = `raw${randomBytes(3).toString('hex')}`;
+    for (let round = 0; round < options.rounds; round++) {
+      ours.push(await measure(api.pid, { ...base, mode: 'http', port: api.port }));
+      theirs.push(await measure(load.pid, { ...base, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix }));
+      minimal.push(await measure(bare.pid, { ...base, mode: 'http', port: bare.port }));
+    }
+  } finally {
+    await load.stop();
+    await api.stop();
+    await bare.stop();
+  }
+  return { jobcast: combine(ours), raw: combine(theirs), bareHttp: combine(minimal) };
+}
