@@ -4,52 +4,43 @@
  * service, respond.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { IdempotencyKey, ListJobsQuery } from '../jobs/schemas.js';
 import type { JobService } from '../jobs/service.js';
 import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
+import { readBodyText } from './body.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: number): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.post(
-    '/jobs',
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new ProblemError('payload-too-large', `the request body is larger than ${maxBodyBytes} bytes`);
-      },
-    }),
-    async (c) => {
-      const contentType = c.req.header('content-type') ?? '';
-      if (!JSON_TYPE.test(contentType)) {
-        throw new ProblemError(
-          'unsupported-media-type',
-          `send the job as application/json${contentType ? `, not ${contentType}` : ''}`,
-          { headers: { 'accept-post': 'application/json' } },
-        );
-      }
-      const { owner, clientId } = c.get('principal');
-      await limiter.hit(clientId);
-      const idempotencyKey = c.req.header('idempotency-key');
-      if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
-        throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
-      }
-      const text = await c.req.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
-      }
-      const { job, replayed } = await jobs.submit(body, owner, idempotencyKey);
-      return c.json(job, 202, { location: job.links.self, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
-    },
-  );
+  app.post('/jobs', async (c) => {
+    const contentType = c.req.header('content-type') ?? '';
+    if (!JSON_TYPE.test(contentType)) {
+      throw new ProblemError(
+        'unsupported-media-type',
+        `send the job as application/json${contentType ? `, not ${contentType}` : ''}`,
+        { headers: { 'accept-post': 'application/json' } },
+      );
+    }
+    const { owner, clientId } = c.get('principal');
+    await limiter.hit(clientId);
+    const idempotencyKey = c.req.header('idempotency-key');
+    if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
+      throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
+    }
+    const text = await readBodyText(c, maxBodyBytes);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
+    }
+    const { job, replayed } = await jobs.submit(body, owner, idempotencyKey);
+    return c.json(job, 202, { location: job.links.self, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
+  });
 
   app.get('/jobs', async (c) => {
     const query = ListJobsQuery.safeParse(c.req.query());
