@@ -15,9 +15,10 @@ import {
   bearer,
   KEY_A,
   KEY_B,
-  KEYS,
+  KEYED_ENV,
   type Reply,
   send,
+  startKeyedHarness,
   submitAs,
   TOKEN_SECRET,
   tokenOf,
@@ -30,7 +31,7 @@ let h: Harness;
 let doneJob: string;
 
 beforeAll(async () => {
-  h = await startHarness({ env: { API_KEYS: KEYS, STREAM_TOKEN_SECRET: TOKEN_SECRET } });
+  h = await startKeyedHarness();
   doneJob = (await submitAs(h.url, KEY_A, { steps: 1, stepMs: 0 })).id;
   await waitFor(
     async () => (await send(h.url, 'GET', `/jobs/${doneJob}`, { headers: bearer(KEY_A) })).json?.state === 'completed',
@@ -215,9 +216,8 @@ describe('what the API process logs', () => {
     writeFileSync(file, '# one more key\nkey-file-3333cccc\n');
     const wrong = 'key-z-presented-but-wrong';
     const api = await startApiProcess({
-      API_KEYS: KEYS,
+      ...KEYED_ENV,
       API_KEYS_FILE: file,
-      STREAM_TOKEN_SECRET: TOKEN_SECRET,
       LOG_LEVEL: 'debug',
     });
     let issued: string[] = [];

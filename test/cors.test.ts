@@ -5,9 +5,9 @@
  * responses and on event streams alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness.js';
+import type { Harness } from './support/harness.js';
 import { openStream } from './support/raw-sse.js';
-import { bearer, KEY_A, KEYS, send, submitAs, TOKEN_SECRET } from './support/security.js';
+import { bearer, KEY_A, send, startKeyedHarness, submitAs } from './support/security.js';
 
 const APP = 'https://app.example';
 const EVIL = 'https://evil.example';
@@ -16,8 +16,8 @@ let open: Harness;
 let listed: Harness;
 beforeAll(async () => {
   [open, listed] = await Promise.all([
-    startHarness({ env: { API_KEYS: KEYS, STREAM_TOKEN_SECRET: TOKEN_SECRET } }),
-    startHarness({ env: { API_KEYS: KEYS, STREAM_TOKEN_SECRET: TOKEN_SECRET, CORS_ORIGINS: APP }, worker: false }),
+    startKeyedHarness(),
+    startKeyedHarness({ CORS_ORIGINS: APP }, { worker: false }),
   ]);
 });
 afterAll(async () => {

@@ -30,7 +30,7 @@ import { startPrivateRedis } from './support/private-redis.js';
 import { descendants } from './support/processes.js';
 import { RecordingSource, type SourceEvent } from './support/recording-source.js';
 import { startMonitor } from './support/redis-monitor.js';
-import { startSwitchProxy } from './support/switch-proxy.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 /** Cleanup of the running test, in reverse order of setup; run even when the test fails. */
 let cleanups: Array<() => Promise<void> | void> = [];
@@ -395,7 +395,7 @@ describe('an API process killed with SIGKILL', () => {
     const [api1, api2] = await Promise.all([fleet.api(), fleet.api(), fleet.worker()]);
     const port = (api: FleetMember) => Number(new URL(api.url as string).port);
     // What the clients connect to: API 1 until it dies, then API 2.
-    const proxy = await startSwitchProxy(port(api1));
+    const proxy = await startTcpProxy(port(api1));
     cleanups.push(() => proxy.close());
 
     const K = 6;
@@ -428,7 +428,7 @@ describe('an API process killed with SIGKILL', () => {
     const lost = (await Promise.all(ids.map((id) => getJob(api2, id)))).filter((j) => j?.state !== 'completed').length;
     console.log(
       `[faults] API kill -9: ${K} clients; all resumed on API 2 within ${resumedAt - killedAt} ms of the kill ` +
-        `(retry 200 ms); connections via proxy ${JSON.stringify(Object.fromEntries(proxy.accepted))}; ` +
+        `(retry 200 ms); connections via proxy ${JSON.stringify(Object.fromEntries(proxy.acceptedBy))}; ` +
         `jobs lost ${lost}, done events missed ${missed}/${K}`,
     );
 
@@ -446,7 +446,7 @@ describe('an API process killed with SIGKILL', () => {
         what,
       ).toBe(false);
     }
-    expect(proxy.accepted.get(port(api2))).toBeGreaterThanOrEqual(K);
+    expect(proxy.acceptedBy.get(port(api2))).toBeGreaterThanOrEqual(K);
   }, 45_000);
 });
 

@@ -4,32 +4,19 @@
  * API — and watchers see `done` with status `cancelled`; a cancelled job never completes and
  * is never retried; a finished job is a 409 problem and an unknown one a 404 problem.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
 import { bullQueue, call, expectProblem, getJob, type Job, sleep, submitJob, UNKNOWN_ID } from './support/api.js';
 import { type Harness, startHarness } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
+import { type LiveWatch, useWatchedHarness } from './support/live-watch.js';
 import { startWorkerProcess } from './support/worker-process.js';
 
 /** A job that runs for 10 s unless stopped. */
 const LONG = { steps: 100, stepMs: 100 };
 
-let h: Harness;
-const watches: LiveWatch[] = [];
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  for (const w of watches) w.close();
-  await h?.close();
-});
-
-function watchJob(harness: Harness, id: string): LiveWatch {
-  const w = liveWatch(`${harness.url}/jobs/${id}/events`);
-  watches.push(w);
-  return w;
-}
+const suite = useWatchedHarness();
+const { watchJob } = suite;
 
 const cancel = (harness: Harness, id: string) => call(harness, 'POST', `/jobs/${id}/cancel`);
 
@@ -61,17 +48,17 @@ async function expectStaysCancelled(harness: Harness, before: Job, forMs: number
 
 describe('cancelling a queued job', () => {
   it('cancels a delayed job at once: 202 with the cancelled resource, done for watchers, gone from BullMQ', async () => {
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 60_000 } });
-    const w = watchJob(h, job.id);
+    const job = await submitJob(suite.h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 60_000 } });
+    const w = watchJob(suite.h, job.id);
     await w.live(2_000);
-    const res = await cancel(h, job.id);
+    const res = await cancel(suite.h, job.id);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: job.id, state: 'cancelled', attempts: 0 });
     const done = await w.done(2_000);
     expect(done.data).toMatchObject({ jobId: job.id, status: 'cancelled' });
     expect(w.events.filter((e) => e.type === 'done')).toHaveLength(1);
-    expect(await getJob(h, job.id)).toMatchObject({ state: 'cancelled', attempts: 0 });
-    const queue = bullQueue(h);
+    expect(await getJob(suite.h, job.id)).toMatchObject({ state: 'cancelled', attempts: 0 });
+    const queue = bullQueue(suite.h);
     try {
       expect(await queue.getJob(job.id)).toBeUndefined();
     } finally {
@@ -105,35 +92,35 @@ describe('cancelling a queued job', () => {
 
 describe('cancelling a running job', () => {
   it('stops it: watchers get done cancelled within 2 s, and it never completes afterwards', async () => {
-    const job = await submitJob(h, { data: LONG });
-    const w = watchJob(h, job.id);
-    const other = watchJob(h, job.id);
+    const job = await submitJob(suite.h, { data: LONG });
+    const w = watchJob(suite.h, job.id);
+    const other = watchJob(suite.h, job.id);
     await running(w);
     const asked = Date.now();
-    const res = await cancel(h, job.id);
+    const res = await cancel(suite.h, job.id);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ id: job.id });
     const [done, otherDone] = await Promise.all([w.done(2_000), other.done(2_000)]);
     expect(Date.now() - asked).toBeLessThan(2_000);
     expect(done.data).toMatchObject({ jobId: job.id, status: 'cancelled' });
     expect(otherDone.id).toBe(done.id);
-    const final = await getJob(h, job.id);
+    const final = await getJob(suite.h, job.id);
     expect(final).toMatchObject({ state: 'cancelled', attempts: 1 });
     expect(final.progress).toBeLessThan(100);
-    await expectStaysCancelled(h, final, 500);
+    await expectStaysCancelled(suite.h, final, 500);
   });
 
   it('is not retried, even with attempts 3', async () => {
-    const job = await submitJob(h, { data: LONG, options: { attempts: 3, backoffMs: 10 } });
-    const w = watchJob(h, job.id);
+    const job = await submitJob(suite.h, { data: LONG, options: { attempts: 3, backoffMs: 10 } });
+    const w = watchJob(suite.h, job.id);
     await running(w);
-    expect((await cancel(h, job.id)).status).toBe(202);
+    expect((await cancel(suite.h, job.id)).status).toBe(202);
     expect((await w.done(2_000)).data).toMatchObject({ status: 'cancelled' });
-    const final = await getJob(h, job.id);
+    const final = await getJob(suite.h, job.id);
     expect(final).toMatchObject({ state: 'cancelled', attempts: 1, maxAttempts: 3 });
     // Long enough for BullMQ to have started a second attempt after a 10 ms backoff.
-    await expectStaysCancelled(h, final, 600);
-    const queue = bullQueue(h);
+    await expectStaysCancelled(suite.h, final, 600);
+    const queue = bullQueue(suite.h);
     try {
       expect((await queue.getJob(job.id))?.attemptsMade).toBe(1);
     } finally {
@@ -142,15 +129,15 @@ describe('cancelling a running job', () => {
   });
 
   it('is cancelled between attempts (waiting out its backoff) at once, with no further attempt', async () => {
-    const job = await submitJob(h, {
+    const job = await submitJob(suite.h, {
       data: { steps: 2, stepMs: 10, failAtStep: 1 },
       options: { attempts: 3, backoffMs: 60_000 },
     });
-    const w = watchJob(h, job.id);
+    const w = watchJob(suite.h, job.id);
     await w.next((e) => e.type === 'progress' && e.data.state === 'queued' && e.data.attempt === 1, 5_000);
-    expect((await cancel(h, job.id)).status).toBe(202);
+    expect((await cancel(suite.h, job.id)).status).toBe(202);
     expect((await w.done(2_000)).data).toMatchObject({ status: 'cancelled' });
-    expect(await getJob(h, job.id)).toMatchObject({ state: 'cancelled', attempts: 1 });
+    expect(await getJob(suite.h, job.id)).toMatchObject({ state: 'cancelled', attempts: 1 });
   });
 
   it('stops it when it runs in another worker process than the API', async () => {
@@ -178,19 +165,19 @@ describe('cancelling a running job', () => {
 
 describe('what cannot be cancelled', () => {
   it('a finished job: 409 problem naming its state, and nothing changes', async () => {
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 } });
-    const w = watchJob(h, job.id);
+    const job = await submitJob(suite.h, { data: { steps: 1, stepMs: 0 } });
+    const w = watchJob(suite.h, job.id);
     expect((await w.done(5_000)).data).toMatchObject({ status: 'completed' });
-    const res = await cancel(h, job.id);
+    const res = await cancel(suite.h, job.id);
     expectProblem(res, 409, 'job-finished');
     expect(res.body.state).toBe('completed');
-    expect(await getJob(h, job.id)).toMatchObject({ state: 'completed', result: { steps: 1 } });
+    expect(await getJob(suite.h, job.id)).toMatchObject({ state: 'completed', result: { steps: 1 } });
   });
 
   it('a job cancelled already: 409 problem', async () => {
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 60_000 } });
-    expect((await cancel(h, job.id)).status).toBe(202);
-    const again = await cancel(h, job.id);
+    const job = await submitJob(suite.h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 60_000 } });
+    expect((await cancel(suite.h, job.id)).status).toBe(202);
+    const again = await cancel(suite.h, job.id);
     expectProblem(again, 409, 'job-finished');
     expect(again.body.state).toBe('cancelled');
   });
@@ -199,6 +186,6 @@ describe('what cannot be cancelled', () => {
     ['an unknown id', UNKNOWN_ID],
     ['a malformed id', 'not-a-job-id'],
   ])('%s: 404 problem', async (_what, id) => {
-    expectProblem(await cancel(h, id), 404, 'job-not-found');
+    expectProblem(await cancel(suite.h, id), 404, 'job-not-found');
   });
 });

@@ -14,7 +14,7 @@ import { type RunningApi, startApi } from '../src/server.js';
 import { waitFor } from './support/harness.js';
 import { EventSource, RecordingSource, type SourceEvent } from './support/recording-source.js';
 import { logAndProgressScript, type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
-import { startCuttableProxy } from './support/tcp-proxy.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 import { openWire, readToEnd, summarize, type WireEvent } from './support/wire.js';
 
 const RETRY_MS = 200;
@@ -297,7 +297,7 @@ describe('a real EventSource whose connection drops mid-stream', () => {
   });
 
   it('when the network cuts it (TCP reset, no goodbye): reconnects by itself and misses nothing', async () => {
-    const proxy = await startCuttableProxy(s.h.api.port);
+    const proxy = await startTcpProxy(s.h.api.port);
     const id = await s.scripts.submit(s.h.url, logAndProgressScript(30, 40));
     const source = new RecordingSource(eventsUrl(id, proxy.url));
     try {

@@ -3,29 +3,16 @@
  * earlier than asked), `priority` (honoured by the queue), and the 422 problem for options out
  * of bounds — which changes nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
 import { bullJobTotal, bullQueue, call, expectProblem, getJob, indexSize, sleep, submitJob } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch, stateTrail } from './support/live-watch.js';
+import { startHarness, waitFor } from './support/harness.js';
+import { stateTrail, useWatchedHarness } from './support/live-watch.js';
 import type { ReceivedEvent } from './support/sse.js';
 
-let h: Harness;
-const watches: LiveWatch[] = [];
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  for (const w of watches) w.close();
-  await h?.close();
-});
-
-function watchJob(harness: Harness, id: string): LiveWatch {
-  const w = liveWatch(`${harness.url}/jobs/${id}/events`);
-  watches.push(w);
-  return w;
-}
+const suite = useWatchedHarness();
+const { watchJob } = suite;
 
 const at = (e: ReceivedEvent | undefined) => Date.parse(String(e?.data.at));
 
@@ -92,21 +79,21 @@ describe('attempts and backoffMs', () => {
 
   it('stops retrying once an attempt succeeds', async () => {
     // attempts without a failure: one attempt, completed.
-    const job = await submitJob(h, { data: { steps: 2, stepMs: 5 }, options: { attempts: 3, backoffMs: 10 } });
-    const done = await watchJob(h, job.id).done(5_000);
+    const job = await submitJob(suite.h, { data: { steps: 2, stepMs: 5 }, options: { attempts: 3, backoffMs: 10 } });
+    const done = await watchJob(suite.h, job.id).done(5_000);
     expect(done.data).toMatchObject({ status: 'completed', result: { steps: 2 } });
-    expect(await getJob(h, job.id)).toMatchObject({ state: 'completed', attempts: 1, maxAttempts: 3 });
+    expect(await getJob(suite.h, job.id)).toMatchObject({ state: 'completed', attempts: 1, maxAttempts: 3 });
   });
 });
 
 describe('delayMs', () => {
   it('keeps the job queued with runAt = createdAt + delayMs, and does not start it before', async () => {
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 1_500 } });
+    const job = await submitJob(suite.h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 1_500 } });
     expect(job.state).toBe('queued');
     expect(Date.parse(job.runAt as string) - Date.parse(job.createdAt)).toBe(1_500);
-    const w = watchJob(h, job.id);
+    const w = watchJob(suite.h, job.id);
     await sleep(1_000);
-    const waiting = await getJob(h, job.id);
+    const waiting = await getJob(suite.h, job.id);
     expect(waiting).toMatchObject({ state: 'queued', attempts: 0, runAt: job.runAt });
     expect(waiting.startedAt).toBeUndefined();
     expect(w.events.filter((e) => e.data.state === 'active')).toEqual([]);
@@ -115,7 +102,7 @@ describe('delayMs', () => {
     expect(done.data).toMatchObject({ status: 'completed' });
     const started = await w.next((e) => e.data.state === 'active', 0);
     expect(at(started)).toBeGreaterThanOrEqual(Date.parse(job.runAt as string));
-    const final = await getJob(h, job.id);
+    const final = await getJob(suite.h, job.id);
     expect(Date.parse(final.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(job.runAt as string));
     // runAt describes a job still waiting for its time; a finished job has none.
     expect(final.runAt).toBeUndefined();
@@ -163,41 +150,41 @@ describe('invalid options', () => {
     [{ priority: -1 }, 'options.priority'],
     [{ retries: 3 }, 'options.retries'],
   ])('%j is a 422 problem naming the field, and nothing is created', async (options, path) => {
-    const queue = bullQueue(h);
+    const queue = bullQueue(suite.h);
     try {
-      const [jobsBefore, indexBefore] = [await bullJobTotal(queue), await indexSize(h)];
-      const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate', data: { steps: 1 }, options } });
+      const [jobsBefore, indexBefore] = [await bullJobTotal(queue), await indexSize(suite.h)];
+      const res = await call(suite.h, 'POST', '/jobs', { body: { type: 'simulate', data: { steps: 1 }, options } });
       expectProblem(res, 422, 'validation-failed');
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
       expect(await bullJobTotal(queue)).toBe(jobsBefore);
-      expect(await indexSize(h)).toBe(indexBefore);
+      expect(await indexSize(suite.h)).toBe(indexBefore);
     } finally {
       await queue.close();
     }
   });
 
   it('accepts the bounds themselves', async () => {
-    const job = await submitJob(h, {
+    const job = await submitJob(suite.h, {
       data: { steps: 1, stepMs: 0 },
       // 2^21 - 1: BullMQ's highest priority number (Job.validateOptions).
       options: { attempts: 20, delayMs: WEEK_MS, backoffMs: 0, priority: 2_097_151 },
     });
     expect(job).toMatchObject({ state: 'queued', maxAttempts: 20 });
     expect(Date.parse(job.runAt as string) - Date.parse(job.createdAt)).toBe(WEEK_MS);
-    expect((await call(h, 'POST', `/jobs/${job.id}/cancel`)).status).toBe(202);
+    expect((await call(suite.h, 'POST', `/jobs/${job.id}/cancel`)).status).toBe(202);
   });
 
   it('refuses a priority BullMQ cannot take (2^21) with a 422 problem, not a 503 "try again"', async () => {
     // BullMQ refuses priorities above 2_097_151; the schema's bound must not let one through,
     // or a client is told to retry a request that can never succeed.
-    const queue = bullQueue(h);
+    const queue = bullQueue(suite.h);
     try {
-      const [jobsBefore, indexBefore] = [await bullJobTotal(queue), await indexSize(h)];
-      const res = await call(h, 'POST', '/jobs', {
+      const [jobsBefore, indexBefore] = [await bullJobTotal(queue), await indexSize(suite.h)];
+      const res = await call(suite.h, 'POST', '/jobs', {
         body: { type: 'simulate', data: { steps: 1 }, options: { priority: 2_097_152 } },
       });
       expect(await bullJobTotal(queue)).toBe(jobsBefore);
-      expect(await indexSize(h)).toBe(indexBefore);
+      expect(await indexSize(suite.h)).toBe(indexBefore);
       expectProblem(res, 422, 'validation-failed');
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'options.priority' })]));
     } finally {

@@ -7,17 +7,16 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, waitFor } from './support/harness.js';
 import { openStream } from './support/raw-sse.js';
 import {
   bearer,
   KEY_A,
   KEY_B,
-  KEYS,
   type Reply,
   send,
+  startKeyedHarness,
   submitAs,
-  TOKEN_SECRET,
   tokenAs,
   tokenOf,
 } from './support/security.js';
@@ -33,7 +32,7 @@ let otherOfA: { id: string; links: { events: string } };
 let ofB: { id: string; links: { events: string } };
 
 beforeAll(async () => {
-  h = await startHarness({ env: { API_KEYS: KEYS, STREAM_TOKEN_SECRET: TOKEN_SECRET, MAX_BODY_BYTES: '4096' } });
+  h = await startKeyedHarness({ MAX_BODY_BYTES: '4096' });
   [secret, otherOfA, ofB] = await Promise.all([
     submitAs(h.url, KEY_A, { steps: SECRET_STEPS, stepMs: 0 }),
     submitAs(h.url, KEY_A, { steps: 1, stepMs: 0 }),

@@ -5,18 +5,17 @@
  * with the key and resume from the last event id, missing and repeating nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, waitFor } from './support/harness.js';
 import { openStream } from './support/raw-sse.js';
 import {
   bearer,
   flipSignature,
   KEY_A,
   KEY_B,
-  KEYS,
   type Reply,
   send,
+  startKeyedHarness,
   submitAs,
-  TOKEN_SECRET,
   tokenAs,
   tokenOf,
 } from './support/security.js';
@@ -26,9 +25,7 @@ const TTL_SECONDS = 900;
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({
-    env: { API_KEYS: KEYS, STREAM_TOKEN_SECRET: TOKEN_SECRET, STREAM_TOKEN_TTL_SECONDS: String(TTL_SECONDS) },
-  });
+  h = await startKeyedHarness({ STREAM_TOKEN_TTL_SECONDS: String(TTL_SECONDS) });
 });
 afterAll(async () => {
   await h?.close();

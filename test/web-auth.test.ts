@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BrowserContext, ConsoleMessage, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, type PageUnderTest } from './support/browser.js';
+import { launchChromium, openPage, type PageUnderTest, untilRows } from './support/browser.js';
 import { type Harness, startHarness, waitFor } from './support/harness.js';
 
 const KEY = `page-${randomBytes(18).toString('base64url')}`;
@@ -69,22 +69,8 @@ const rows = (page: Page): Promise<Row[]> =>
     })),
   );
 
-async function until(page: Page, what: string, check: (rows: Row[]) => boolean, timeoutMs = 15_000): Promise<Row[]> {
-  let last: Row[] = [];
-  try {
-    await waitFor(
-      async () => {
-        last = await rows(page);
-        return check(last);
-      },
-      what,
-      timeoutMs,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; rows: ${JSON.stringify(last)}`);
-  }
-  return last;
-}
+const until = (page: Page, what: string, check: (rows: Row[]) => boolean, timeoutMs?: number): Promise<Row[]> =>
+  untilRows(page, rows, what, check, timeoutMs);
 
 const connection = (page: Page) => page.getAttribute('#connection', 'data-connection');
 const storedKey = (page: Page) => page.evaluate((name) => sessionStorage.getItem(name), STORAGE_KEY);

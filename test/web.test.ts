@@ -15,7 +15,7 @@ import { jobKeys } from '../src/jobs/keys.js';
 import { createLogger } from '../src/log.js';
 import { PAGE_CSP } from '../src/routes/web.js';
 import { startApi } from '../src/server.js';
-import { isConnectionRefused, launchChromium, openPage, type PageUnderTest } from './support/browser.js';
+import { isConnectionRefused, launchChromium, openPage, type PageUnderTest, untilRows } from './support/browser.js';
 import { type Harness, startHarness, waitFor } from './support/harness.js';
 
 /** Linked from the README. */
@@ -79,22 +79,8 @@ async function startJobs(page: Page, count = 1): Promise<string[]> {
   return (await rows(page)).slice(0, count).map((r) => r.id);
 }
 
-async function until(page: Page, what: string, check: (rows: Row[]) => boolean, timeoutMs = 15_000): Promise<Row[]> {
-  let last: Row[] = [];
-  try {
-    await waitFor(
-      async () => {
-        last = await rows(page);
-        return check(last);
-      },
-      what,
-      timeoutMs,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; rows: ${JSON.stringify(last, null, 1)}`);
-  }
-  return last;
-}
+const until = (page: Page, what: string, check: (rows: Row[]) => boolean, timeoutMs?: number): Promise<Row[]> =>
+  untilRows(page, rows, what, check, timeoutMs);
 
 async function withPage(
   run: (t: PageUnderTest) => Promise<void>,

@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, type ConsoleMessage, chromium, type Page } from 'playwright-core';
+import { waitFor } from './harness.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -142,4 +143,34 @@ function countOpenStreams(): void {
 /** A console error Chromium logs for a request the network refused (the server is down). */
 export function isConnectionRefused(message: ConsoleMessage): boolean {
   return message.text() === 'Failed to load resource: net::ERR_CONNECTION_REFUSED';
+}
+
+/**
+ * Reads the page's rows with `read` until `check` accepts them, and returns them; a timeout's
+ * error shows the rows last read.
+ *
+ * @example
+ * await untilRows(page, rows, 'one job done', (r) => r[0]?.state === 'completed');
+ */
+export async function untilRows<R>(
+  page: Page,
+  read: (page: Page) => Promise<R[]>,
+  what: string,
+  check: (rows: R[]) => boolean,
+  timeoutMs = 15_000,
+): Promise<R[]> {
+  let last: R[] = [];
+  try {
+    await waitFor(
+      async () => {
+        last = await read(page);
+        return check(last);
+      },
+      what,
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; rows: ${JSON.stringify(last, null, 1)}`);
+  }
+  return last;
 }

@@ -1,9 +1,12 @@
 /**
  * A watcher that stays open while the test acts: a real SSE client (the `eventsource`
  * package, as in `sse.ts`) whose events the test can await one by one — connect, wait until
- * the stream is live, cancel the job, then await `done` with a deadline.
+ * the stream is live, cancel the job, then await `done` with a deadline. {@link useWatchedHarness}
+ * sets up a test file that does this: its harness, and watchers closed when the file is done.
  */
 import { EventSource } from 'eventsource';
+import { afterAll, beforeAll } from 'vitest';
+import { type Harness, startHarness } from './harness.js';
 import { type ReceivedEvent, STREAM_EVENTS } from './sse.js';
 
 export interface LiveWatch {
@@ -106,4 +109,46 @@ export function liveWatch(url: string, options: { headers?: Record<string, strin
 /** The progress events of a stream, as `state@attempt` strings, for readable assertions. */
 export function stateTrail(events: ReceivedEvent[]): string[] {
   return events.filter((e) => e.type === 'progress').map((e) => `${e.data.state}@${e.data.attempt}`);
+}
+
+export interface WatchedHarness {
+  /** The file's harness, started before its tests. */
+  readonly h: Harness;
+  /** Watches job `id` on `harness` (the file's or another); closed after the file's tests. */
+  watchJob(harness: Harness, id: string): LiveWatch;
+}
+
+/**
+ * For a test file that watches its jobs live: starts a harness before all its tests and, after
+ * them, closes every watcher `watchJob` opened, then the harness. Call at the top of the file.
+ *
+ * @example
+ * const suite = useWatchedHarness();
+ * const { watchJob } = suite;
+ * it('…', async () => {
+ *   const job = await submitJob(suite.h, { data: { steps: 1 } });
+ *   await watchJob(suite.h, job.id).done(5_000);
+ * });
+ */
+export function useWatchedHarness(): WatchedHarness {
+  let harness: Harness | undefined;
+  const watches: LiveWatch[] = [];
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => {
+    for (const w of watches) w.close();
+    await harness?.close();
+  });
+  return {
+    get h() {
+      if (!harness) throw new Error('the harness starts in beforeAll: use it inside a test');
+      return harness;
+    },
+    watchJob(target, id) {
+      const w = liveWatch(`${target.url}/jobs/${id}/events`);
+      watches.push(w);
+      return w;
+    },
+  };
 }

@@ -1,18 +1,35 @@
 /**
  * Helpers for the security tests: API keys and their headers, a plain HTTP call that allows any
  * method and never follows anything, stream tokens made the way the server makes them (to
- * forge, expire or re-sign them), and a guard against the rate limiter's minute boundary.
+ * forge, expire or re-sign them), a keyed harness, and a guard against the rate limiter's minute boundary.
  */
 import { request } from 'node:http';
 import { ownerId } from '../../src/auth/api-keys.js';
 import { StreamTokens } from '../../src/auth/stream-tokens.js';
 import { sleep } from './api.js';
+import { type Harness, startHarness } from './harness.js';
 
 export const KEY_A = 'key-a-1234567890';
 export const KEY_B = 'key-b-0987654321';
 export const KEYS = `${KEY_A},${KEY_B}`;
 /** Signs the stream tokens of the servers the tests start, so tests can make their own. */
 export const TOKEN_SECRET = 'test-stream-token-secret-0123456789abcdef';
+
+/** The env of a keyed service: {@link KEYS} required, stream tokens signed with {@link TOKEN_SECRET}. */
+export const KEYED_ENV: Readonly<Record<string, string>> = { API_KEYS: KEYS, STREAM_TOKEN_SECRET: TOKEN_SECRET };
+
+/**
+ * A harness for a keyed service ({@link KEYED_ENV}), with `env` on top.
+ *
+ * @example
+ * h = await startKeyedHarness({ MAX_BODY_BYTES: '4096' });
+ */
+export function startKeyedHarness(
+  env: Record<string, string> = {},
+  options: { worker?: boolean } = {},
+): Promise<Harness> {
+  return startHarness({ ...options, env: { ...KEYED_ENV, ...env } });
+}
 
 export const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
 

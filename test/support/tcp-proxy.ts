@@ -1,44 +1,67 @@
 /**
- * A TCP proxy in front of a server, whose connections a test can cut (both sides destroyed at
- * once, no HTTP-level goodbye): what a client sees when a network path or a load balancer
- * drops it mid-stream.
+ * A TCP proxy in front of a server, the way a load balancer or a network path sits between a
+ * client and the API:
+ * - its connections can be cut (both sides destroyed at once, no HTTP-level goodbye): what a
+ *   client sees when the path drops it mid-stream;
+ * - its upstream can be switched, as a load balancer moves traffic off a dead replica:
+ *   EventSource reconnects to the URL it was given, so a client can only resume on another API
+ *   process if something in between sends it there. Connections already open stay on the old
+ *   upstream (and die with it); new ones go to the current upstream.
  */
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 
-export interface CuttableProxy {
+export interface TcpProxy {
   url: string;
+  /** The port new connections are forwarded to. */
+  readonly upstream: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /** Connections accepted so far, by the upstream they were forwarded to. */
+  readonly acceptedBy: ReadonlyMap<number, number>;
+  /** Sends new connections to `port`. */
+  switchTo(port: number): void;
   /** Destroys every open connection, on both sides; returns how many were cut. */
   cutAll(): number;
   close(): Promise<void>;
 }
 
-export async function startCuttableProxy(targetPort: number): Promise<CuttableProxy> {
-  const open = new Set<Socket>();
+export async function startTcpProxy(initialUpstream: number): Promise<TcpProxy> {
+  let upstream = initialUpstream;
+  const acceptedBy = new Map<number, number>();
   let accepted = 0;
+  const open = new Set<Socket>();
   const server = createServer((client) => {
+    const target = upstream;
     accepted++;
-    const upstream = tcpConnect(targetPort, '127.0.0.1');
+    acceptedBy.set(target, (acceptedBy.get(target) ?? 0) + 1);
+    const backend = tcpConnect(target, '127.0.0.1');
     open.add(client);
-    open.add(upstream);
+    open.add(backend);
+    // Either side going away (a reset included) takes the other with it, as a proxy would.
     const cut = () => {
       client.destroy();
-      upstream.destroy();
+      backend.destroy();
       open.delete(client);
-      open.delete(upstream);
+      open.delete(backend);
     };
     client.on('error', cut).on('close', cut);
-    upstream.on('error', cut).on('close', cut);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    backend.on('error', cut).on('close', cut);
+    client.pipe(backend);
+    backend.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    get upstream() {
+      return upstream;
+    },
     get accepted() {
       return accepted;
+    },
+    acceptedBy,
+    switchTo(next) {
+      upstream = next;
     },
     cutAll() {
       const sockets = [...open];
@@ -48,6 +71,7 @@ export async function startCuttableProxy(targetPort: number): Promise<CuttablePr
     },
     close() {
       for (const socket of open) socket.destroy();
+      open.clear();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };

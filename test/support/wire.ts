@@ -4,8 +4,8 @@
  * It keeps the raw text, every comment and `retry:` with arrival times, and reports how the
  * response ended. It never reconnects.
  */
-import { get, type IncomingHttpHeaders } from 'node:http';
-import { createParser } from 'eventsource-parser';
+import type { IncomingHttpHeaders } from 'node:http';
+import { openSse, type StreamEnd } from './raw-sse.js';
 
 export interface WireEvent {
   /** `event:` (`message` when absent). */
@@ -20,7 +20,7 @@ export interface WireEvent {
 }
 
 /** A clean end of the body, or a dropped connection. */
-export type WireEnd = 'end' | 'aborted' | 'error';
+export type WireEnd = StreamEnd;
 
 export interface WireStream {
   readonly events: WireEvent[];
@@ -40,109 +40,46 @@ export interface WireStream {
 }
 
 /**
- * Opens `GET url` as an event stream.
+ * Opens `GET url` as an event stream (on {@link openSse}, the core `raw-sse.ts` builds on too).
  *
  * @example
  * const s = openWire(`${url}/jobs/${id}/events`, { headers: { 'last-event-id': '5' } });
  * await s.ended;
  */
 export function openWire(url: string, options: { headers?: Record<string, string> } = {}): WireStream {
-  const events: WireEvent[] = [];
   const comments: { text: string; at: number }[] = [];
   const retries: number[] = [];
   let raw = '';
-  const waiters = new Set<{ predicate: (e: WireEvent) => boolean; resolve: (e: WireEvent) => void }>();
-  let finished: WireEnd | undefined;
-  let settle: (end: WireEnd) => void = () => {};
-  const ended = new Promise<WireEnd>((resolve) => {
-    settle = resolve;
-  });
-  const finish = (end: WireEnd) => {
-    if (finished) return;
-    finished = end;
-    settle(end);
-  };
-
-  const parser = createParser({
-    onEvent(message) {
+  const stream = openSse<WireEvent>(url, {
+    headers: options.headers,
+    toEvent(message) {
       let json: Record<string, unknown> = {};
       try {
         json = JSON.parse(message.data) as Record<string, unknown>;
       } catch {}
-      const event: WireEvent = {
-        type: message.event ?? 'message',
-        id: message.id,
-        data: message.data,
-        json,
-        at: Date.now(),
-      };
-      events.push(event);
-      for (const waiter of waiters) {
-        if (waiter.predicate(event)) {
-          waiters.delete(waiter);
-          waiter.resolve(event);
-        }
-      }
+      return { type: message.event ?? 'message', id: message.id, data: message.data, json, at: Date.now() };
+    },
+    describe: summarize,
+    onChunk: (chunk) => {
+      raw += chunk;
     },
     onComment: (text) => comments.push({ text, at: Date.now() }),
     onRetry: (ms) => retries.push(ms),
   });
-
-  const request = get(url, { agent: false, headers: { accept: 'text/event-stream', ...options.headers } });
-  const response = new Promise<{ status: number; headers: IncomingHttpHeaders }>((resolve, reject) => {
-    request.once('response', (res) => {
-      resolve({ status: res.statusCode ?? 0, headers: res.headers });
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        raw += chunk;
-        parser.feed(chunk);
-      });
-      res.once('end', () => finish('end'));
-      res.once('close', () => finish(res.complete ? 'end' : 'aborted'));
-      res.once('error', () => finish('error'));
-    });
-    request.once('error', (error) => {
-      reject(error);
-      finish('error');
-    });
-  });
+  const response = stream.response.then((res) => ({ status: res.statusCode ?? 0, headers: res.headers }));
   response.catch(() => {});
 
   return {
-    events,
+    events: stream.events,
     comments,
     retries,
     get raw() {
       return raw;
     },
     response,
-    ended,
-    next(predicate, timeoutMs) {
-      const seen = events.find(predicate);
-      if (seen) return Promise.resolve(seen);
-      return new Promise<WireEvent>((resolve, reject) => {
-        const fail = (why: string) => {
-          waiters.delete(waiter);
-          clearTimeout(timer);
-          reject(new Error(`${why}; got ${summarize(events)}`));
-        };
-        const timer = setTimeout(() => fail(`no matching event within ${timeoutMs} ms`), timeoutMs);
-        const waiter = {
-          predicate,
-          resolve: (event: WireEvent) => {
-            clearTimeout(timer);
-            resolve(event);
-          },
-        };
-        waiters.add(waiter);
-        void ended.then((end) => {
-          if (waiters.has(waiter)) fail(`stream ended (${end})`);
-        });
-      });
-    },
-    close() {
-      request.destroy();
-    },
+    ended: stream.ended,
+    next: (predicate, timeoutMs) => stream.next(predicate, timeoutMs),
+    close: () => stream.close(),
   };
 }
 
