@@ -3,11 +3,10 @@
  * temporary directory) and hands its URL to the tests. Tests isolate themselves by key prefix.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalRedis } from '../../src/local-redis.js';
+import { freePort, startLocalRedis } from '../../src/local-redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,16 +14,7 @@ declare module 'vitest' {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(join(tmpdir(), 'jobcast-test-redis-'));
