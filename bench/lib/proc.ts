@@ -147,3 +147,20 @@ export function connectionsTo(pid: number, port: number): number {
   }
   return n;
 }
+
+export const MiB = 1024 * 1024;
+
+/**
+ * RSS of a process after it has settled, in MiB: the median of five samples after 1.5 s of
+ * quiet. With `gc`, the process is first asked to collect garbage (the bench's SIGUSR2 preload).
+ */
+export async function settledRss(pid: number, gc = false): Promise<number> {
+  if (gc) process.kill(pid, 'SIGUSR2');
+  await sleep(1500);
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(rssBytes(pid));
+    await sleep(200);
+  }
+  return (samples.sort((a, b) => a - b)[2] as number) / MiB;
+}

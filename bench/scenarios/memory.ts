@@ -9,7 +9,7 @@
  * at each size a reading as the process left itself and one after a full collection.
  */
 import { randomUUID } from 'node:crypto';
-import { connectionsTo, rssBytes, sleep } from '../lib/proc.js';
+import { connectionsTo, settledRss, sleep } from '../lib/proc.js';
 import { type BenchRedis, Clients, GC_ON_SIGNAL, startApi, startBare, submitJobs } from '../lib/services.js';
 
 export interface MemoryPoint {
@@ -32,20 +32,6 @@ export interface MemorySide {
   /** jobcast only: connections named jobcast:command / jobcast:subscriber in CLIENT LIST. */
   namedAt1?: number;
   namedAtMax?: number;
-}
-
-const MiB = 1024 * 1024;
-
-/** RSS after the process has settled: the median of a few samples. */
-async function settledRss(pid: number, gc = false): Promise<number> {
-  if (gc) process.kill(pid, 'SIGUSR2');
-  await sleep(1500);
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    samples.push(rssBytes(pid));
-    await sleep(200);
-  }
-  return (samples.sort((a, b) => a - b)[2] as number) / MiB;
 }
 
 async function namedConnections(redis: BenchRedis): Promise<number> {

@@ -9,7 +9,7 @@
  * full garbage collection (SIGUSR2, see lib/gc-on-signal.mjs): a leak is what a collection
  * cannot free, so the target is judged on the collected figures.
  */
-import { fdCount, rssBytes, sleep } from '../lib/proc.js';
+import { fdCount, MiB, rssBytes, settledRss } from '../lib/proc.js';
 import { type BenchRedis, Clients, GC_ON_SIGNAL, startApi, submitJobs } from '../lib/services.js';
 
 export interface SoakResult {
@@ -29,33 +29,19 @@ export interface SoakResult {
   fdsAfter: number;
 }
 
-const MiB = 1024 * 1024;
-
-async function settledRss(pid: number): Promise<number> {
-  await sleep(1500);
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    samples.push(rssBytes(pid));
-    await sleep(200);
-  }
-  return (samples.sort((a, b) => a - b)[2] as number) / MiB;
-}
-
 export async function soakScenario(
   redis: BenchRedis,
   options: { total: number; batch: number; warmup: number },
 ): Promise<SoakResult> {
   const api = await startApi(redis.url, { nodeArgs: GC_ON_SIGNAL });
   const clients = new Clients(2);
-  const collect = () => process.kill(api.pid, 'SIGUSR2');
   const heapUsed = async () => (await api.metric('jobcast_api_nodejs_heap_size_used_bytes')) / MiB;
   try {
     const ids = await submitJobs(api.url, 100, { steps: 10, stepMs: 200 });
     const paths = ids.map((id) => `/jobs/${id}/events`);
     await clients.soak(api.port, paths, options.warmup, options.batch);
     const rssBeforeMiB = await settledRss(api.pid);
-    collect();
-    const rssBeforeAfterGcMiB = await settledRss(api.pid);
+    const rssBeforeAfterGcMiB = await settledRss(api.pid, true);
     const heapUsedBeforeMiB = await heapUsed();
     const fdsBefore = fdCount(api.pid);
     let rssPeak = rssBeforeMiB * MiB;
@@ -68,8 +54,7 @@ export async function soakScenario(
       .finally(() => clearInterval(peak));
     const seconds = (performance.now() - started) / 1000;
     const rssAfterMiB = await settledRss(api.pid);
-    collect();
-    const rssAfterAfterGcMiB = await settledRss(api.pid);
+    const rssAfterAfterGcMiB = await settledRss(api.pid, true);
     return {
       streams: results.reduce((n, r) => n + r.opened, 0),
       failed: results.reduce((n, r) => n + r.failed, 0),
