@@ -17,7 +17,8 @@ export interface JobEvent {
 /** The fields of a progress event, as kept in the record (all strings, as Redis has them). */
 export type ProgressTuple = [state: string, progress: string, attempt: string, atMs: string, message: string];
 
-const iso = (ms: string | number) => new Date(Number(ms)).toISOString();
+/** A millisecond timestamp, as Redis keeps it, in the API's ISO 8601 form. */
+export const iso = (ms: string | number) => new Date(Number(ms)).toISOString();
 
 export function progressData(jobId: string, [state, progress, attempt, atMs, message]: ProgressTuple): string {
   return JSON.stringify({

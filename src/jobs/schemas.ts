@@ -19,9 +19,6 @@ export type JobState = z.infer<typeof JobState>;
 export const TerminalStatus = z.enum(['completed', 'failed', 'cancelled']);
 export type TerminalStatus = z.infer<typeof TerminalStatus>;
 
-export const isTerminal = (state: JobState): state is TerminalStatus =>
-  state === 'completed' || state === 'failed' || state === 'cancelled';
-
 /** Job ids are random UUIDs (122 random bits): knowing an id is what lets one read a job. */
 export const JobId = z.uuid().describe('Random, unguessable job id (UUID).');
 

@@ -5,7 +5,7 @@
  * BullMQ runs the job; this record is what clients see of it.
  */
 import type { RedisClient } from '../redis.js';
-import { doneData, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
+import { doneData, iso, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import type { JobResource, JobState, TerminalStatus } from './schemas.js';
 import { finishScript, logScript, reportScript, requestCancelScript, snapshotScript } from './scripts.js';
@@ -283,7 +283,7 @@ export function recordProgressEvent(record: JobRecord): JobEvent {
   };
 }
 
-export function recordTuple(record: JobRecord): ProgressTuple {
+function recordTuple(record: JobRecord): ProgressTuple {
   return [record.state, record.progress, record.attempt, record.at, record.message ?? ''];
 }
 
@@ -298,7 +298,6 @@ export function recordDoneEvent(record: JobRecord): JobEvent | undefined {
  * link, so a browser can open the stream with EventSource as is.
  */
 export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
-  const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : undefined);
   const done = record.done ? (JSON.parse(record.done) as { result?: unknown; error?: string }) : {};
   const self = `/jobs/${record.id}`;
   const resource: JobResource = {
@@ -308,7 +307,7 @@ export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
     progress: Number(record.progress),
     attempts: Number(record.attempt),
     maxAttempts: Number(record.maxAttempts),
-    createdAt: iso(record.createdAt) as string,
+    createdAt: iso(record.createdAt),
     links: { self, events: `${self}/events${eventsQuery}`, cancel: `${self}/cancel`, logs: `${self}/logs` },
   };
   if (record.message) resource.message = record.message;
