@@ -48,7 +48,32 @@ export function redisSettings(
 export function createRedis(settings: RedisSettings, role: RedisRole, log?: Logger): RedisClient {
   const client = buildClient(settings, role);
   client.on('error', outageLogger(log, 'redis connection error (retrying)', { role }));
+  if (role === 'command' && client instanceof Redis) client.on('connect', () => coalesceWrites(client.stream));
   return client;
+}
+
+/**
+ * ioredis writes every command to its socket at once: one system call per command. Under
+ * load the request path issues several commands per request and many requests arrive in one
+ * turn of the event loop, so the socket is corked at the first write of a turn and uncorked
+ * after the turn's I/O callbacks (setImmediate): one writev carries them all. Commands wait
+ * at most until the end of the current turn.
+ */
+function coalesceWrites(socket: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const flush = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(flush);
+    }
+    return write(...args);
+  }) as typeof socket.write;
 }
 
 /**
