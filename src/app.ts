@@ -7,7 +7,6 @@
 import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { secureHeaders } from 'hono/secure-headers';
 import type { ApiKeys } from './auth/api-keys.js';
 import { authenticate } from './auth/middleware.js';
 import type { StreamTokens } from './auth/stream-tokens.js';
@@ -61,32 +60,41 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  const securityHeaders = securityHeadersFor(deps);
   app.use(async (c, next) => {
     // A caller's own id is kept when it is safe to log and echo; otherwise a fresh one.
     const given = c.req.header('x-request-id');
-    c.set('requestId', given && REQUEST_ID.test(given) ? given : crypto.randomUUID());
-    c.header('x-request-id', c.get('requestId'));
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    c.set('requestId', requestId);
+    // On a Node server these headers go on the Node response before the route runs, so event
+    // streams (written straight to it) carry them too, and a route's own Response keeps plain
+    // headers: adding headers to a finished Response made hono and @hono/node-server build
+    // undici Headers for every request (docs/performance.md). A route's own headers win.
+    const outgoing = c.env?.outgoing;
+    if (outgoing) {
+      outgoing.setHeader('x-request-id', requestId);
+      for (const [name, value] of securityHeaders) outgoing.setHeader(name, value);
+    }
     const started = performance.now();
     await next();
+    if (!outgoing) {
+      // In-process (app.request): no Node response; the headers go on the route's Response.
+      const headers = c.res.headers;
+      for (const [name, value] of [['x-request-id', requestId], ...securityHeaders] as const) {
+        if (!headers.has(name)) headers.set(name, value);
+      }
+    }
     // Access log: successes at debug (streams are many), client errors at info. The path has
     // no query string, so stream tokens never reach the log.
     const status = c.res.status;
     deps.log[status >= 400 ? 'info' : 'debug']('request', {
-      requestId: c.get('requestId'),
+      requestId,
       method: c.req.method,
       path: c.req.path,
       status,
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   });
-  app.use(
-    secureHeaders({
-      // The API serves JSON and event streams; the page sets its own, stricter policy.
-      crossOriginResourcePolicy: deps.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin',
-      crossOriginEmbedderPolicy: false,
-      strictTransportSecurity: deps.tls ? 'max-age=15552000; includeSubDomains' : false,
-    }),
-  );
   if (deps.corsOrigins.length > 0) {
     const allowed = new Set(deps.corsOrigins);
     app.use(
@@ -158,6 +166,28 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/**
+ * The security headers of every response: hono's `secureHeaders` defaults, set once per
+ * response by the first middleware instead of added to the finished Response.
+ */
+function securityHeadersFor(deps: Pick<AppDeps, 'corsOrigins' | 'tls'>): [string, string][] {
+  const headers: [string, string][] = [
+    // The API serves JSON and event streams; the page sets its own, stricter policy.
+    ['cross-origin-resource-policy', deps.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin'],
+    ['cross-origin-opener-policy', 'same-origin'],
+    ['origin-agent-cluster', '?1'],
+    ['referrer-policy', 'no-referrer'],
+    ['x-content-type-options', 'nosniff'],
+    ['x-dns-prefetch-control', 'off'],
+    ['x-download-options', 'noopen'],
+    ['x-frame-options', 'SAMEORIGIN'],
+    ['x-permitted-cross-domain-policies', 'none'],
+    ['x-xss-protection', '0'],
+  ];
+  if (deps.tls) headers.push(['strict-transport-security', 'max-age=15552000; includeSubDomains']);
+  return headers;
 }
 
 /** The methods routes answer on `path` (for 405 and its Allow header). */

@@ -20,9 +20,6 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache, no-transform',
   // nginx: do not buffer this response.
   'x-accel-buffering': 'no',
-  // Written before hono's secure-headers middleware runs (it adds its headers after the
-  // handler), so the stream carries this one itself.
-  'x-content-type-options': 'nosniff',
 };
 
 const LINE_BREAK = /\r\n|\r|\n/;

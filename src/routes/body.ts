@@ -7,6 +7,7 @@
  * Headers and an AbortSignal per request, which was a large share of POST /jobs's CPU cost
  * (docs/performance.md).
  */
+import type { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { ProblemError } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
@@ -22,13 +23,33 @@ export async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promis
     if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
     return text;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    // Chunked bodies have no length to check up front: count as they arrive.
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString('utf8');
+  return readLimited(incoming, maxBytes, tooLarge);
+}
+
+/** Collects a Node stream's bytes with 'data'/'end' listeners (cheaper than `for await`). */
+function readLimited(incoming: Readable, maxBytes: number, tooLarge: () => Error): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (error?: Error) => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      if (!error) return resolve(Buffer.concat(chunks, size).toString('utf8'));
+      // The rest is left unread; @hono/node-server drains it (bounded) once the answer is sent.
+      incoming.pause();
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      // Chunked bodies have no length to check up front: count as they arrive.
+      if (size > maxBytes) return done(tooLarge());
+      chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = (error: Error) => done(error);
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+  });
 }

@@ -10,6 +10,7 @@ import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
 import { readBodyText } from './body.js';
+import { jsonResponse } from './json.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -39,7 +40,10 @@ export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: 
       throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
     }
     const { job, replayed } = await jobs.submit(body, owner, idempotencyKey);
-    return c.json(job, 202, { location: job.links.self, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
+    return jsonResponse(job, 202, {
+      location: job.links.self,
+      ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+    });
   });
 
   app.get('/jobs', async (c) => {
