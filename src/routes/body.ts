@@ -26,30 +26,33 @@ export async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promis
   return readLimited(incoming, maxBytes, tooLarge);
 }
 
-/** Collects a Node stream's bytes with 'data'/'end' listeners (cheaper than `for await`). */
+/**
+ * Collects a Node stream's bytes with listeners, which is cheaper than `for await`. The
+ * callbacks are inline and never removed (they end with the request): named closures made
+ * per request cost a property definition each under tsx's keep-names transform.
+ */
 function readLimited(incoming: Readable, maxBytes: number, tooLarge: () => Error): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = (error?: Error) => {
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onError);
-      if (!error) return resolve(Buffer.concat(chunks, size).toString('utf8'));
-      // The rest is left unread; @hono/node-server drains it (bounded) once the answer is sent.
-      incoming.pause();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
+    let settled = false;
+    incoming.on('data', (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
       // Chunked bodies have no length to check up front: count as they arrive.
-      if (size > maxBytes) return done(tooLarge());
-      chunks.push(chunk);
-    };
-    const onEnd = () => done();
-    const onError = (error: Error) => done(error);
-    incoming.on('data', onData);
-    incoming.on('end', onEnd);
-    incoming.on('error', onError);
+      if (size <= maxBytes) return void chunks.push(chunk);
+      settled = true;
+      // The rest is left unread; @hono/node-server drains it (bounded) once the answer is sent.
+      incoming.pause();
+      reject(tooLarge());
+    });
+    incoming.on('end', () => {
+      if (!settled) resolve(Buffer.concat(chunks, size).toString('utf8'));
+      settled = true;
+    });
+    incoming.on('error', (error) => {
+      if (!settled) reject(error);
+      settled = true;
+    });
   });
 }
