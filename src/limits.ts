@@ -15,18 +15,23 @@ export class RateLimiter {
     private readonly perMinute: number,
   ) {}
 
-  /** Counts one request; throws a 429 problem with Retry-After past the limit. 0 = no limit. */
-  async hit(clientId: string): Promise<void> {
+  /**
+   * Counts `jobs` submissions; throws a 429 problem with Retry-After when they would go past
+   * the limit, and then counts none of them (a batch is admitted whole or not at all).
+   * 0 = no limit.
+   */
+  async hit(clientId: string, jobs = 1): Promise<void> {
     if (this.perMinute <= 0) return;
     const now = Date.now();
     const window = Math.floor(now / 60_000);
     const key = `${this.prefix}:rate:${clientId}:${window}`;
-    const [[, count]] = (await this.redis.multi().incr(key).expire(key, 61).exec()) as [[Error | null, number]];
-    if (count > this.perMinute) {
+    const admitted = (await this.redis.eval(ADMIT_SCRIPT, 1, key, jobs, this.perMinute)) as number;
+    if (admitted === 0) {
       const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
+      const batch = jobs > 1 ? ` (this request has ${jobs})` : '';
       throw new ProblemError(
         'too-many-requests',
-        `at most ${this.perMinute} jobs per minute; retry in ${retryAfter} s`,
+        `at most ${this.perMinute} jobs per minute${batch}; retry in ${retryAfter} s`,
         {
           headers: { 'retry-after': String(retryAfter) },
           extensions: { limit: this.perMinute, retryAfterSeconds: retryAfter },
@@ -35,6 +40,18 @@ export class RateLimiter {
     }
   }
 }
+
+/**
+ * Adds ARGV[1] to the window's count unless that would pass ARGV[2]: 1 if added, 0 if not.
+ * One step, so a refused batch never makes a concurrent request see a count it did not reach.
+ */
+const ADMIT_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], 61)
+return 1
+`;
 
 /**
  * Claim: drop expired slots, refuse when full, else add ours. A slot is a sorted-set member
