@@ -88,13 +88,25 @@ export function validationProblem(
   where: string,
   problem: 'validation-failed' | 'bad-request' = 'validation-failed',
 ): ProblemError {
+  return fieldProblem(fieldErrors(error, where), problem);
+}
+
+/** A zod failure as field errors; paths are dotted and start with `where` (`data.steps`). */
+export function fieldErrors(error: z.ZodError, where: string): FieldError[] {
   const at = (path: PropertyKey[]) => [where, ...path.map(String)].filter(Boolean).join('.');
   // An unknown field is reported where it is (`data.bogus`), not at its parent object.
-  const errors: FieldError[] = error.issues.flatMap((issue) =>
+  return error.issues.flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: `unknown field ${JSON.stringify(key)}` }))
       : [{ path: at(issue.path), message: issue.message }],
   );
+}
+
+/** A problem that lists field errors, each quoted in its detail too. */
+export function fieldProblem(
+  errors: FieldError[],
+  problem: 'validation-failed' | 'bad-request' = 'validation-failed',
+): ProblemError {
   const detail = errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; ');
   return new ProblemError(problem, detail, { extensions: { errors } });
 }

@@ -167,6 +167,31 @@ describe('ownership', () => {
     expect(still.json?.state).not.toBe('cancelled');
   });
 
+  it("a batch's jobs are its key's: 404 for another key, and its events link opens with its token alone", async () => {
+    const job = { type: 'simulate', data: { steps: 2, stepMs: 50 } };
+    const res = await send(h.url, 'POST', '/jobs/batch', { headers: bearer(KEY_A), body: { jobs: [job, job, job] } });
+    expect(res.status, res.text).toBe(202);
+    const { items, links } = res.json as { items: { id: string }[]; links: { events: string } };
+    const ids = items.map((item) => item.id);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) {
+      const theirs = await send(h.url, 'GET', `/jobs/${id}`, { headers: bearer(KEY_B) });
+      const unknown = await send(h.url, 'GET', `/jobs/${UNKNOWN_ID}`, { headers: bearer(KEY_B) });
+      expect(theirs.status, theirs.text).toBe(404);
+      expect(withoutId(theirs.json, id)).toEqual(withoutId(unknown.json, UNKNOWN_ID));
+      expect((await send(h.url, 'GET', `/jobs/${id}`, { headers: bearer(KEY_A) })).status).toBe(200);
+    }
+    expect((await send(h.url, 'GET', `/events?jobs=${ids.join(',')}`, { headers: bearer(KEY_B) })).status).toBe(404);
+    // The link names the jobs and carries a token: no key needed to open it.
+    expect(links.events).toMatch(new RegExp(`^/events\\?jobs=${ids.join(',')}&token=`));
+    expect(tokenOf(links.events)).not.toBe('');
+    const stream = await send(h.url, 'GET', links.events, { timeoutMs: 3_000 });
+    expect(stream.status, stream.text.slice(0, 300)).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // Without its token, the same stream wants a key.
+    expect401(await send(h.url, 'GET', `/events?jobs=${ids.join(',')}`), 'batch stream without token');
+  });
+
   it('lists a job for its owner only', async () => {
     const listB = await send(h.url, 'GET', '/jobs?limit=100', { headers: bearer(KEY_B) });
     expect(listB.status).toBe(200);

@@ -50,6 +50,23 @@ describe('JobcastClient', () => {
     }
   });
 
+  it('submits a batch, all or none, and watches it to one done per job', async () => {
+    const batch = await client.submitBatch([
+      { type: 'simulate', data: { steps: 2, stepMs: 20 } },
+      { type: 'simulate', data: { steps: 1, stepMs: 20 }, options: { priority: 3 } },
+    ]);
+    expect(batch.items.map((job) => job.state)).toEqual(['queued', 'queued']);
+    const ids = batch.items.map((job) => job.id);
+    const done = new Map<string, string>();
+    for await (const event of client.watchMany(ids))
+      if (event.type === 'done') done.set(event.jobId, event.data.status);
+    expect(Object.fromEntries(done)).toEqual(Object.fromEntries(ids.map((id) => [id, 'completed'])));
+    await expect(client.submitBatch([{ type: 'simulate' }, { type: 'nope' }])).rejects.toMatchObject({
+      status: 422,
+      problem: { errors: [{ path: 'jobs.1.type' }] },
+    });
+  });
+
   it('resumes after the server drops the connection, without repeats', async () => {
     const job = await client.submit('simulate', { steps: 12, stepMs: 60 });
     const seen: WatchEvent[] = [];

@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
+import { bullJobTotal, bullQueue } from './support/api.js';
 import { type Harness, startHarness } from './support/harness.js';
 import { openStream, type RawStream } from './support/raw-sse.js';
 import {
@@ -25,7 +26,9 @@ import {
 const KEY_C = 'key-c-5555555555';
 const KEY_D = 'key-d-6666666666';
 const KEY_E = 'key-e-7777777777';
-const KEYS = [KEY_A, KEY_B, KEY_C, KEY_D, KEY_E].join(',');
+const KEY_F = 'key-f-8888888888';
+const KEY_G = 'key-g-9999999999';
+const KEYS = [KEY_A, KEY_B, KEY_C, KEY_D, KEY_E, KEY_F, KEY_G].join(',');
 
 /** Two replicas sharing one KEY_PREFIX (so one Redis state); no worker: jobs stay queued, streams stay open. */
 let h: Harness;
@@ -51,6 +54,13 @@ afterAll(async () => {
 
 const post = (url: string, key: string) =>
   send(url, 'POST', '/jobs', { headers: bearer(key), body: { type: 'simulate', data: { steps: 1 } } });
+
+/** POSTs a batch of `n` jobs. */
+const postBatch = (url: string, key: string, n: number, headers: Record<string, string> = {}) =>
+  send(url, 'POST', '/jobs/batch', {
+    headers: { ...bearer(key), ...headers },
+    body: { jobs: Array.from({ length: n }, () => ({ type: 'simulate', data: { steps: 1 } })) },
+  });
 
 function expectTooMany(res: Reply, type: string): number {
   expect(res.status, res.text).toBe(429);
@@ -88,6 +98,58 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
     expect(statuses).toEqual([202, 202, 202, 202, 202]);
     expectTooMany(await post(second.url, KEY_C), 'too-many-requests');
     expectTooMany(await post(h.url, KEY_C), 'too-many-requests');
+    expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
+  });
+
+  it('counts every job of a batch, and refuses a batch that would go past the limit whole, counting none of it', async () => {
+    await awayFromMinuteBoundary();
+    const window = minuteWindow();
+    /** Jobs this key has in the index (GET /jobs is not rate limited). */
+    const listed = async () => {
+      const res = await send(h.url, 'GET', '/jobs?limit=100', { headers: bearer(KEY_F) });
+      return ((res.json?.items ?? []) as unknown[]).length;
+    };
+    const queue = bullQueue(h);
+    try {
+      const first = await postBatch(h.url, KEY_F, 3);
+      expect(first.status, first.text).toBe(202);
+      expect(await listed()).toBe(3);
+      // 3 + 3 > 5: refused whole, nothing enqueued (in the index or in BullMQ).
+      const enqueued = await bullJobTotal(queue);
+      const tooMany = await postBatch(h.url, KEY_F, 3);
+      const retryAfter = expectTooMany(tooMany, 'too-many-requests');
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(tooMany.json?.items).toBeUndefined();
+      expect(await listed()).toBe(3);
+      expect(await bullJobTotal(queue)).toBe(enqueued);
+    } finally {
+      await queue.close();
+    }
+    // The refused batch counted nothing: 3 + 2 = 5 still fits.
+    const rest = await postBatch(h.url, KEY_F, 2);
+    expect(rest.status, rest.text).toBe(202);
+    expect(await listed()).toBe(5);
+    // And now the limit is reached, for single jobs too.
+    expectTooMany(await post(h.url, KEY_F), 'too-many-requests');
+    expect(await listed()).toBe(5);
+    expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
+  });
+
+  it('does not count an idempotent replay: a client retrying after a lost answer is not refused', async () => {
+    await awayFromMinuteBoundary();
+    const window = minuteWindow();
+    const retry = { 'idempotency-key': 'limits-replay-1' };
+    const first = await postBatch(h.url, KEY_G, 3, retry);
+    expect(first.status, first.text).toBe(202);
+    for (let i = 0; i < 3; i++) {
+      const again = await postBatch(h.url, KEY_G, 3, retry);
+      expect(again.status, again.text).toBe(202);
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+    }
+    // Only the first request counted: 3 + 2 = 5 fits.
+    expect((await postBatch(h.url, KEY_G, 2)).status).toBe(202);
+    expectTooMany(await post(h.url, KEY_G), 'too-many-requests');
     expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
   });
 });

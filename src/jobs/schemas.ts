@@ -201,6 +201,25 @@ export const StreamToken = z
   .describe('A stream token for several jobs.');
 export type StreamToken = z.infer<typeof StreamToken>;
 
+// ---- Batches (POST /jobs/batch) ----
+
+/** Jobs one batch may submit: as many as one multiplexed stream watches, so one link covers them. */
+export const MAX_JOBS_PER_BATCH = MAX_JOBS_PER_STREAM;
+
+/** The envelope of `POST /jobs/batch`; each job is then checked like a `POST /jobs` body. */
+export const SubmitBatchEnvelope = z.object({ jobs: z.array(z.unknown()).min(1).max(MAX_JOBS_PER_BATCH) }).strict();
+
+/** What `POST /jobs/batch` answers. */
+export const JobBatch = z
+  .object({
+    items: z.array(JobResource).describe('The jobs, in the order they were sent.'),
+    links: z.object({
+      events: z.string().describe('One event stream (`GET /events`) for all the jobs of the batch.'),
+    }),
+  })
+  .describe('The jobs of a batch, all queued.');
+export type JobBatch = z.infer<typeof JobBatch>;
+
 // ---- Probes ----
 
 /** What `GET /healthz` answers. */

@@ -8,12 +8,19 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { StreamTokens } from '../auth/stream-tokens.js';
-import { ProblemError, validationProblem } from '../problems.js';
+import { type FieldError, fieldErrors, fieldProblem, ProblemError, validationProblem } from '../problems.js';
 import type { RedisClient } from '../redis.js';
 import { cancelChannel } from './keys.js';
 import { bullJobOptions } from './queue.js';
-import { isJobType, jobTypeNames, jobTypes } from './registry.js';
-import { JobId, JobOptions, type JobResource, SubmitJobEnvelope } from './schemas.js';
+import { isJobType, type JobType, jobTypeNames, jobTypes } from './registry.js';
+import {
+  type JobBatch,
+  JobId,
+  JobOptions,
+  type JobResource,
+  SubmitBatchEnvelope,
+  SubmitJobEnvelope,
+} from './schemas.js';
 import { type JobRecord, type JobStore, type ListFilter, toResource } from './store.js';
 
 export type Owner = string | undefined;
@@ -33,7 +40,32 @@ export interface Submitted {
   replayed: boolean;
 }
 
+/** Who submits, and the checks that depend on the request rather than the body. */
+export interface Submitter {
+  owner: Owner;
+  idempotencyKey?: string | undefined;
+  /** Called once the body passed every check and before new jobs are written (the rate limit); not for a replay. */
+  admit?: (jobs: number) => Promise<void>;
+}
+
+export interface SubmittedBatch {
+  batch: JobBatch;
+  /** True when an Idempotency-Key matched an earlier request and its jobs are returned. */
+  replayed: boolean;
+}
+
 export const CANCEL_REASON = 'cancelled by request';
+
+/** A submission that passed every check: what gets enqueued. */
+interface ValidJob {
+  type: JobType;
+  data: unknown;
+  options: JobOptions;
+}
+
+type Checked = { job: ValidJob; errors?: undefined } | { errors: FieldError[]; unknownType?: string };
+
+const DEFAULT_OPTIONS: JobOptions = JobOptions.parse({});
 
 export class JobService {
   constructor(
@@ -49,75 +81,123 @@ export class JobService {
    * idempotency key, the same key and body return the first request's job (the IETF
    * Idempotency-Key draft), and the same key with another body is refused.
    */
-  async submit(body: unknown, owner: Owner, idempotencyKey?: string): Promise<Submitted> {
-    const envelope = SubmitJobEnvelope.safeParse(body);
-    if (!envelope.success) throw validationProblem(envelope.error, '');
-    const { type } = envelope.data;
-    if (!isJobType(type)) {
-      throw new ProblemError(
-        'unknown-job-type',
-        `unknown job type ${JSON.stringify(type)}; known types: ${jobTypeNames.join(', ')}`,
-        { extensions: { knownTypes: jobTypeNames } },
-      );
+  async submit(body: unknown, by: Submitter): Promise<Submitted> {
+    const checked = checkJob(body, '');
+    if (checked.errors) {
+      if (checked.unknownType === undefined) throw fieldProblem(checked.errors);
+      throw new ProblemError('unknown-job-type', unknownTypeMessage(checked.unknownType), {
+        extensions: { knownTypes: jobTypeNames },
+      });
     }
-    // Absent data means "all defaults"; null is a value, and the schema judges it.
-    const data = jobTypes[type].input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
-    if (!data.success) throw validationProblem(data.error, 'data');
-    const options = envelope.data.options ?? JobOptions.parse({});
+    const { records, replayed } = await this.#enqueue([checked.job], by, body);
+    return { job: this.#resource(records[0] as JobRecord), replayed };
+  }
 
-    const id = randomUUID();
+  /**
+   * Validates and enqueues up to MAX_JOBS_PER_BATCH jobs at once, all or none: one problem
+   * lists what is wrong with every job (paths `jobs.<index>.…`), and nothing is written
+   * unless every job passes. Idempotency keys work as for one job.
+   */
+  async submitBatch(body: unknown, by: Submitter): Promise<SubmittedBatch> {
+    const jobs = batchJobs(body);
+    const { records, replayed } = await this.#enqueue(jobs, by, body, 'batch');
+    const ids = records.map((r) => r.id);
+    return {
+      batch: { items: records.map((r) => this.#resource(r)), links: { events: this.#eventsUrl(ids, by.owner) } },
+      replayed,
+    };
+  }
+
+  /**
+   * Writes the records and queues the jobs, or, with an idempotency key already used with
+   * the same body, returns the records of its jobs instead. `kind` keeps the fingerprints of
+   * a batch and of a single job apart.
+   */
+  async #enqueue(
+    jobs: ValidJob[],
+    { owner, idempotencyKey, admit }: Submitter,
+    body: unknown,
+    kind: 'job' | 'batch' = 'job',
+  ): Promise<{ records: JobRecord[]; replayed: boolean }> {
+    const ids = jobs.map(() => randomUUID());
     let idemKey: string | undefined;
     let fingerprint = '';
     if (idempotencyKey !== undefined) {
-      fingerprint = sha256(canonicalJson(body));
+      fingerprint = sha256(kind === 'job' ? canonicalJson(body) : `batch\n${canonicalJson(body)}`);
       // Keys are per owner: two clients can never collide on, or probe, each other's keys.
       idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${idempotencyKey}`)}`;
-      // Claimed as pending; marked committed once the job exists (see #replay).
-      const claimed = await this.redis.set(
-        idemKey,
-        `${fingerprint}:${id}:pending`,
-        'EX',
-        this.options.idempotencySeconds,
-        'NX',
-      );
-      if (claimed !== 'OK') {
+      for (;;) {
+        // Claimed as pending; marked committed once the jobs exist (see #replay).
+        const claimed = await this.redis.set(
+          idemKey,
+          `${fingerprint}:${ids.join(',')}:pending`,
+          'EX',
+          this.options.idempotencySeconds,
+          'NX',
+        );
+        if (claimed === 'OK') break;
         const replay = await this.#replay(idemKey, fingerprint, owner);
-        if (replay) return { job: replay, replayed: true };
-        // The key outlived its job (retention is shorter than the key's lifetime), or the first
-        // request failed: the key was released, so this request starts afresh.
-        return this.submit(body, owner, idempotencyKey);
+        if (replay) return { records: replay, replayed: true };
+        // The key outlived its jobs (retention is shorter than the key's lifetime), or the
+        // first request failed: the key was released, so this request starts afresh.
       }
     }
 
+    // Only requests that create jobs count against the limit: a replay creates nothing.
+    try {
+      await admit?.(jobs.length);
+    } catch (error) {
+      if (idemKey) await this.redis.del(idemKey);
+      throw error;
+    }
+
     const createdAt = Date.now();
-    const runAt = options.delayMs > 0 ? createdAt + options.delayMs : undefined;
-    // Record first, so a worker that takes the job at once finds it; the commands go out on
+    // Records first, so a worker that takes a job at once finds it; the commands go out on
     // one connection, in this order, without waiting for each other.
-    const { record, written } = this.store.create({ id, type, maxAttempts: options.attempts, createdAt, runAt, owner });
-    const added = this.queue.add(type, data.data, bullJobOptions(id, options, this.options.retentionSeconds));
+    const { records, written } = this.store.create(
+      jobs.map(({ type, options }, i) => ({
+        id: ids[i] as string,
+        type,
+        maxAttempts: options.attempts,
+        runAt: options.delayMs > 0 ? createdAt + options.delayMs : undefined,
+      })),
+      owner,
+      createdAt,
+    );
+    const retention = this.options.retentionSeconds;
+    const bulk = jobs.map(({ type, data, options }, i) => ({
+      name: type,
+      data,
+      opts: bullJobOptions(ids[i] as string, options, retention),
+    }));
+    // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
+    const [one] = bulk;
+    const added = bulk.length === 1 && one ? this.queue.add(one.name, one.data, one.opts) : this.queue.addBulk(bulk);
     try {
       await Promise.all([written, added]);
     } catch (error) {
       await Promise.all([
-        this.store.discard(id, createdAt, owner),
+        this.store.discard(ids, createdAt, owner),
+        // A batch is added job by job: take out those that made it.
+        ...(jobs.length > 1 ? ids.map((id) => this.queue.remove(id)) : []),
         idemKey ? this.redis.del(idemKey) : undefined,
       ]).catch(() => {});
-      throw new ProblemError('unavailable', 'the job could not be enqueued; try again', { cause: error });
+      throw new ProblemError('unavailable', `the ${kind} could not be enqueued; try again`, { cause: error });
     }
-    if (idemKey) await this.redis.set(idemKey, `${fingerprint}:${id}`, 'KEEPTTL', 'XX');
-    return { job: this.#resource(record), replayed: false };
+    if (idemKey) await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'KEEPTTL', 'XX');
+    return { records, replayed: false };
   }
 
   /**
-   * The job an earlier request with this idempotency key created; undefined when that job has
-   * expired or its request failed (the key is then released). A request still in flight is
-   * waited for briefly.
+   * The records of the jobs an earlier request with this idempotency key created; undefined
+   * when one of them has expired or that request failed (the key is then released). A
+   * request still in flight is waited for briefly.
    */
-  async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobResource | undefined> {
+  async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobRecord[] | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const stored = await this.redis.get(idemKey);
       if (!stored) return undefined;
-      const [storedFingerprint, id, pending] = stored.split(':') as [string, string, string | undefined];
+      const [storedFingerprint, ids, pending] = stored.split(':') as [string, string, string | undefined];
       if (storedFingerprint !== fingerprint) {
         throw new ProblemError(
           'idempotency-key-reused',
@@ -125,10 +205,10 @@ export class JobService {
         );
       }
       if (!pending) {
-        const record = await this.store.get(id);
-        if (record && record.owner === owner) return this.#resource(record);
-        // Committed but gone: the job outlived its retention. Release the key, unless another
-        // request re-claimed it meanwhile.
+        const records = await Promise.all(ids.split(',').map((id) => this.store.get(id)));
+        if (records.every((r) => r && r.owner === owner)) return records as JobRecord[];
+        // Committed but gone: the jobs outlived their retention. Release the key, unless
+        // another request re-claimed it meanwhile.
         await this.redis.eval(RELEASE_IF_UNCHANGED, 1, idemKey, stored);
         return undefined;
       }
@@ -210,6 +290,14 @@ export class JobService {
     return record;
   }
 
+  /** The multiplexed stream of the owner's jobs `ids`, with a stream token when keys are on. */
+  #eventsUrl(ids: string[], owner: Owner): string {
+    const tokens = this.options.streamTokens;
+    const url = `/events?jobs=${ids.join(',')}`;
+    if (!tokens || owner === undefined) return url;
+    return `${url}&token=${encodeURIComponent(tokens.issue(owner, ids).token)}`;
+  }
+
   #resource(record: JobRecord): JobResource {
     const tokens = this.options.streamTokens;
     if (!tokens || record.owner === undefined) return toResource(record);
@@ -217,6 +305,40 @@ export class JobService {
     return toResource(record, `?token=${encodeURIComponent(token)}`);
   }
 }
+
+/**
+ * Checks one submission: the envelope, then the type, then the data against the type's
+ * schema. Field paths start with `where` (`jobs.3` in a batch).
+ */
+function checkJob(body: unknown, where: string): Checked {
+  const at = (field: string) => (where ? `${where}.${field}` : field);
+  const envelope = SubmitJobEnvelope.safeParse(body);
+  if (!envelope.success) return { errors: fieldErrors(envelope.error, where) };
+  const { type } = envelope.data;
+  if (!isJobType(type)) return { errors: [{ path: at('type'), message: unknownTypeMessage(type) }], unknownType: type };
+  // Absent data means "all defaults"; null is a value, and the schema judges it.
+  const data = jobTypes[type].input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
+  if (!data.success) return { errors: fieldErrors(data.error, at('data')) };
+  return { job: { type, data: data.data, options: envelope.data.options ?? DEFAULT_OPTIONS } };
+}
+
+/** The jobs of a batch body, every one checked; one problem lists what is wrong with all. */
+function batchJobs(body: unknown): ValidJob[] {
+  const envelope = SubmitBatchEnvelope.safeParse(body);
+  if (!envelope.success) throw validationProblem(envelope.error, '');
+  const jobs: ValidJob[] = [];
+  const errors: FieldError[] = [];
+  envelope.data.jobs.forEach((job, i) => {
+    const checked = checkJob(job, `jobs.${i}`);
+    if (checked.errors) errors.push(...checked.errors);
+    else jobs.push(checked.job);
+  });
+  if (errors.length > 0) throw fieldProblem(errors);
+  return jobs;
+}
+
+const unknownTypeMessage = (type: string) =>
+  `unknown job type ${JSON.stringify(type)}; known types: ${jobTypeNames.join(', ')}`;
 
 export function jobNotFound(id: string): ProblemError {
   return new ProblemError('job-not-found', `no job with id ${JSON.stringify(id)}`);

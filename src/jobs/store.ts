@@ -103,48 +103,46 @@ export class JobStore {
   }
 
   /**
-   * Writes the record of a new job: state queued, seq 1 (its first progress event).
-   * Returns the record as written and the pending write.
+   * Writes the records of new jobs of one owner: state queued, seq 1 (their first progress
+   * event), and their index entries. Returns the records as written and the pending writes
+   * (one HSET per job, one ZADD for all).
    */
-  create(job: {
-    id: string;
-    type: string;
-    maxAttempts: number;
-    createdAt: number;
-    runAt?: number | undefined;
-    owner?: string | undefined;
-  }): {
-    record: JobRecord;
-    written: Promise<unknown>;
-  } {
-    const createdAt = String(job.createdAt);
-    const record: JobRecord = {
-      id: job.id,
-      type: job.type,
-      createdAt,
-      maxAttempts: String(job.maxAttempts),
-      seq: '1',
-      pseq: '1',
-      state: 'queued',
-      progress: '0',
-      attempt: '0',
-      at: createdAt,
-    };
-    if (job.runAt !== undefined) record.runAt = String(job.runAt);
-    if (job.owner !== undefined) record.owner = job.owner;
+  create(
+    jobs: { id: string; type: string; maxAttempts: number; runAt?: number | undefined }[],
+    owner: string | undefined,
+    createdAt: number,
+  ): { records: JobRecord[]; written: Promise<unknown> } {
+    const created = String(createdAt);
+    const records = jobs.map((job) => {
+      const record: JobRecord = {
+        id: job.id,
+        type: job.type,
+        createdAt: created,
+        maxAttempts: String(job.maxAttempts),
+        seq: '1',
+        pseq: '1',
+        state: 'queued',
+        progress: '0',
+        attempt: '0',
+        at: created,
+      };
+      if (job.runAt !== undefined) record.runAt = String(job.runAt);
+      if (owner !== undefined) record.owner = owner;
+      return record;
+    });
     const written = Promise.all([
-      this.#redis.hset(this.keys(job.id).record, { ...record }),
-      this.#redis.zadd(this.indexKey(job.owner), 0, indexMember(job.createdAt, job.id)),
+      ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
+      this.#redis.zadd(this.indexKey(owner), ...records.flatMap((r) => [0, indexMember(createdAt, r.id)])),
     ]);
-    return { record, written };
+    return { records, written };
   }
 
-  /** Removes a record whose job never made it into the queue. */
-  async discard(id: string, createdAt: number, owner: string | undefined): Promise<void> {
-    const keys = this.keys(id);
+  /** Removes the records of jobs that never made it into the queue. */
+  async discard(ids: string[], createdAt: number, owner: string | undefined): Promise<void> {
     await Promise.all([
-      this.#redis.del(keys.record, keys.log),
-      this.#redis.zrem(this.indexKey(owner), indexMember(createdAt, id)),
+      // One DEL per job: on a Cluster, different jobs' keys live in different slots.
+      ...ids.map((id) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
+      this.#redis.zrem(this.indexKey(owner), ...ids.map((id) => indexMember(createdAt, id))),
     ]);
   }
 

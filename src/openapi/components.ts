@@ -47,6 +47,7 @@ export const responseSchemas = {
   JobLinks: S.JobLinks,
   JobResource: S.JobResource,
   JobList: S.JobList,
+  JobBatch: S.JobBatch,
   JobLogLine: S.JobLogLine,
   JobLogs: S.JobLogs,
   ProgressEvent: S.ProgressEvent,
@@ -83,8 +84,8 @@ export function toComponents(schemas: Record<string, z.ZodType>, io: 'input' | '
 
 /**
  * Every component schema, sorted by name: the responses as output, the requests as input
- * (a name in both must convert the same both ways), and `SubmitJob`, the `oneOf` of the
- * job types' bodies, discriminated by `type`.
+ * (a name in both must convert the same both ways), `SubmitJob`, the `oneOf` of the job
+ * types' bodies, discriminated by `type`, and `SubmitJobBatch`, a list of those.
  */
 export function componentSchemas(): Record<string, Json> {
   const schemas = toComponents(responseSchemas, 'output');
@@ -106,6 +107,15 @@ export function componentSchemas(): Record<string, Json> {
       propertyName: 'type',
       mapping: Object.fromEntries(types.map((type) => [type, ref('schemas', submitSchemaName(type)).$ref])),
     },
+  };
+  schemas.SubmitJobBatch = {
+    description: 'Jobs to run, each a `SubmitJob`.',
+    type: 'object',
+    properties: {
+      jobs: { type: 'array', minItems: 1, maxItems: S.MAX_JOBS_PER_BATCH, items: ref('schemas', 'SubmitJob') },
+    },
+    required: ['jobs'],
+    additionalProperties: false,
   };
   return sortKeys(schemas);
 }

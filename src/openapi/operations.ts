@@ -8,7 +8,7 @@
  * operations().find((op) => op.path === '/jobs' && op.method === 'post')?.operationId // 'submitJob'
  */
 import { jobTypes } from '../jobs/registry.js';
-import { ListJobsQuery, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
+import { ListJobsQuery, MAX_JOBS_PER_BATCH, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
 import type { Operation } from './operation.js';
 import { queryParameters } from './parameters.js';
 import { json, ref } from './refs.js';
@@ -43,6 +43,30 @@ export const operations = (): Operation[] => [
           },
         },
         content: json(ref('schemas', 'JobResource')),
+      },
+    },
+    problems: [400, 409, 413, 415, 422, 429, 503],
+  },
+  {
+    method: 'post',
+    path: '/jobs/batch',
+    operationId: 'submitJobBatch',
+    summary: 'Submit many jobs at once',
+    description: `Up to ${MAX_JOBS_PER_BATCH} jobs in one request, each checked like a \`POST /jobs\` body, all or none: one problem lists what is wrong with every job (\`errors[].path\` \`jobs.<index>.…\`), and nothing is written unless every job passes. Each job counts against the rate limit. The answer links one event stream for all the jobs. For clients that submit many jobs: it costs the service far less per job than one request each (docs/performance.md).`,
+    tag: 'jobs',
+    parameters: ['IdempotencyKey'],
+    security: [...REST, 'open'],
+    requestBody: { required: true, content: json(ref('schemas', 'SubmitJobBatch')) },
+    responses: {
+      202: {
+        description: 'Accepted and queued, in the order sent. Watch them all at `links.events`.',
+        headers: {
+          'Idempotent-Replayed': {
+            description: '`true` when an earlier request with this `Idempotency-Key` created the jobs.',
+            schema: { type: 'string', const: 'true' },
+          },
+        },
+        content: json(ref('schemas', 'JobBatch')),
       },
     },
     problems: [400, 409, 413, 415, 422, 429, 503],

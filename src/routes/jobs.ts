@@ -3,9 +3,9 @@
  * REST: submit, read, list and cancel jobs, and read a job's log. Thin: parse, call the
  * service, respond.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { IdempotencyKey, ListJobsQuery } from '../jobs/schemas.js';
-import type { JobService } from '../jobs/service.js';
+import type { JobService, Submitter } from '../jobs/service.js';
 import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
@@ -17,7 +17,8 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: number): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.post('/jobs', async (c) => {
+  /** The checks and the JSON body every submission shares; the service checks the rest. */
+  const submission = async (c: Context<AppEnv>) => {
     const contentType = c.req.header('content-type') ?? '';
     if (!JSON_TYPE.test(contentType)) {
       throw new ProblemError(
@@ -26,8 +27,6 @@ export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: 
         { headers: { 'accept-post': 'application/json' } },
       );
     }
-    const { owner, clientId } = c.get('principal');
-    await limiter.hit(clientId);
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
       throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
@@ -39,11 +38,23 @@ export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: 
     } catch (error) {
       throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
     }
-    const { job, replayed } = await jobs.submit(body, owner, idempotencyKey);
-    return jsonResponse(job, 202, {
-      location: job.links.self,
-      ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
-    });
+    const { owner, clientId } = c.get('principal');
+    const by: Submitter = { owner, idempotencyKey, admit: (n) => limiter.hit(clientId, n) };
+    return { body, by };
+  };
+  const replayedHeader = (replayed: boolean): Record<string, string> =>
+    replayed ? { 'idempotent-replayed': 'true' } : {};
+
+  app.post('/jobs', async (c) => {
+    const { body, by } = await submission(c);
+    const { job, replayed } = await jobs.submit(body, by);
+    return jsonResponse(job, 202, { location: job.links.self, ...replayedHeader(replayed) });
+  });
+
+  app.post('/jobs/batch', async (c) => {
+    const { body, by } = await submission(c);
+    const { batch, replayed } = await jobs.submitBatch(body, by);
+    return jsonResponse(batch, 202, replayedHeader(replayed));
   });
 
   app.get('/jobs', async (c) => {
