@@ -17,6 +17,8 @@ export interface EnqueueArgs {
   mode: 'http' | 'queue';
   concurrency: number;
   durationMs: number;
+  /** Jobs per request: 1 = `POST /jobs` or `queue.add`; more = `POST /jobs/batch` or `queue.addBulk`. */
+  batch?: number;
   /** http: the API's port. */
   port?: number;
   /** queue: Redis and key prefix. */
@@ -25,6 +27,7 @@ export interface EnqueueArgs {
 }
 
 export interface EnqueueResult {
+  /** Jobs enqueued (requests × batch). */
   count: number;
   errors: number;
   ms: number;
@@ -34,7 +37,7 @@ export interface EnqueueResult {
 }
 
 const DATA = { steps: 1, stepMs: 0 };
-const BODY = JSON.stringify({ type: 'simulate', data: DATA });
+const JOB = { type: 'simulate', data: DATA };
 
 /**
  * A lean keep-alive HTTP/1.1 client: one socket per concurrent caller, the request's bytes
@@ -101,9 +104,9 @@ class LeanHttp {
   }
 }
 
-function postRequest(port: number, body: string): string {
+function postRequest(port: number, path: string, body: string): string {
   return (
-    `POST /jobs HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+    `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
     `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
   );
 }
@@ -111,8 +114,12 @@ function postRequest(port: number, body: string): string {
 async function run(args: EnqueueArgs): Promise<EnqueueResult> {
   let send: () => Promise<boolean>;
   let close = async () => {};
+  const batch = args.batch ?? 1;
   if (args.mode === 'http') {
-    const request = postRequest(args.port as number, BODY);
+    const request =
+      batch === 1
+        ? postRequest(args.port as number, '/jobs', JSON.stringify(JOB))
+        : postRequest(args.port as number, '/jobs/batch', JSON.stringify({ jobs: Array(batch).fill(JOB) }));
     const free = Array.from({ length: args.concurrency }, () => new LeanHttp(args.port as number, request));
     // Each caller takes a connection, uses it for one request and gives it back.
     send = async () => {
@@ -131,8 +138,15 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
     const queue = new Queue('jobs', { connection, prefix: bullPrefix(args.prefix as string) });
     const options = JobOptions.parse({});
     send = async () => {
-      const id = randomUUID();
-      await queue.add('simulate', DATA, bullJobOptions(id, options, 86_400));
+      if (batch === 1) await queue.add('simulate', DATA, bullJobOptions(randomUUID(), options, 86_400));
+      else {
+        const jobs = Array.from({ length: batch }, () => ({
+          name: 'simulate',
+          data: DATA,
+          opts: bullJobOptions(randomUUID(), options, 86_400),
+        }));
+        await queue.addBulk(jobs);
+      }
       return true;
     };
     close = async () => {
@@ -167,10 +181,10 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
   return {
-    count: latencies.length,
+    count: latencies.length * batch,
     errors,
     ms,
-    perSecond: (latencies.length / ms) * 1000,
+    perSecond: ((latencies.length * batch) / ms) * 1000,
     p50: pct(0.5),
     p99: pct(0.99),
   };

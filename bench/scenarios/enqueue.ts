@@ -5,6 +5,9 @@
  * see the same machine. A third side, the bare server's minimal `POST /jobs` (node:http, JSON
  * parse, queue.add), shows what any HTTP endpoint costs on top of queue.add. Server CPU per
  * job is read from /proc, as for the streams: it does not depend on how busy the machine is.
+ *
+ * Then batches: `POST /jobs/batch` with `batch` jobs per request against `queue.addBulk` of
+ * as many, both at `batchConcurrency` requests in flight.
  */
 import { randomBytes } from 'node:crypto';
 import type { EnqueueArgs, EnqueueResult } from '../enqueue.js';
@@ -47,16 +50,35 @@ function combine(runs: Measured[]): EnqueueSide {
   };
 }
 
+export interface EnqueueResults {
+  /** One job per request / call, at `concurrency`. */
+  jobcast: EnqueueSide;
+  raw: EnqueueSide;
+  bareHttp: EnqueueSide;
+  /** `batch` jobs per request / call, at `batchConcurrency`. */
+  jobcastBatch: EnqueueSide;
+  rawBulk: EnqueueSide;
+}
+
 export async function enqueueScenario(
   redis: BenchRedis,
-  options: { concurrency: number; durationMs: number; rounds: number; nodeArgs?: string[] },
-): Promise<{ jobcast: EnqueueSide; raw: EnqueueSide; bareHttp: EnqueueSide }> {
+  options: {
+    concurrency: number;
+    durationMs: number;
+    rounds: number;
+    batch: number;
+    batchConcurrency: number;
+    nodeArgs?: string[];
+  },
+): Promise<EnqueueResults> {
   const api = await startApi(redis.url, { nodeArgs: options.nodeArgs });
   const bare = await startBare(redis.url, { KEY_PREFIX: `bare${randomBytes(3).toString('hex')}` });
   const load = new Child('enqueue.ts', {}, 'enqueue');
   const ours: Measured[] = [];
   const theirs: Measured[] = [];
   const minimal: Measured[] = [];
+  const batched: Measured[] = [];
+  const bulk: Measured[] = [];
   const redisPid = redis.process.pid as number;
   const measure = async (pid: number, args: EnqueueArgs): Promise<Measured> => {
     const cpu0 = cpuMs(pid);
@@ -72,10 +94,21 @@ export async function enqueueScenario(
       theirs.push(await measure(load.pid, { ...base, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix }));
       minimal.push(await measure(bare.pid, { ...base, mode: 'http', port: bare.port }));
     }
+    const batches = { concurrency: options.batchConcurrency, durationMs: options.durationMs, batch: options.batch };
+    for (let round = 0; round < options.rounds; round++) {
+      batched.push(await measure(api.pid, { ...batches, mode: 'http', port: api.port }));
+      bulk.push(await measure(load.pid, { ...batches, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix }));
+    }
   } finally {
     await load.stop();
     await api.stop();
     await bare.stop();
   }
-  return { jobcast: combine(ours), raw: combine(theirs), bareHttp: combine(minimal) };
+  return {
+    jobcast: combine(ours),
+    raw: combine(theirs),
+    bareHttp: combine(minimal),
+    jobcastBatch: combine(batched),
+    rawBulk: combine(bulk),
+  };
 }
