@@ -66,18 +66,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
-    // On a Node server these headers go on the Node response before the route runs, so event
-    // streams (written straight to it) carry them too, and a route's own Response keeps plain
-    // headers: adding headers to a finished Response made hono and @hono/node-server build
-    // undici Headers for every request (docs/performance.md). A route's own headers win.
-    const outgoing = c.env?.outgoing;
-    if (outgoing) {
-      outgoing.setHeader('x-request-id', requestId);
-      for (const [name, value] of securityHeaders) outgoing.setHeader(name, value);
-    }
     const started = performance.now();
     await next();
-    if (!outgoing) {
+    // Added to the Node response just before @hono/node-server writes the route's answer, so
+    // that answer keeps plain headers: adding headers to a finished Response made hono and
+    // @hono/node-server build undici Headers for every request (docs/performance.md). A
+    // route's own headers win. An event stream has written its own already (headersSent):
+    // the request id and nosniff, not headers meant for documents, which every open stream
+    // would keep in memory.
+    const outgoing = c.env?.outgoing;
+    if (outgoing) {
+      if (!outgoing.headersSent) {
+        outgoing.setHeader('x-request-id', requestId);
+        for (const [name, value] of securityHeaders) outgoing.setHeader(name, value);
+      }
+    } else {
       // In-process (app.request): no Node response; the headers go on the route's Response.
       const headers = c.res.headers;
       for (const [name, value] of [['x-request-id', requestId], ...securityHeaders] as const) {

@@ -20,6 +20,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache, no-transform',
   // nginx: do not buffer this response.
   'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff',
 };
 
 const LINE_BREAK = /\r\n|\r|\n/;

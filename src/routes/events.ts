@@ -75,8 +75,8 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   // EventSource sends the header on reconnect; a first connection can only use the query.
   const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId');
   const session = new WatchSession(deps, jobIds, parseCursors(lastEventId, jobIds.length), principal.owner);
-  // Headers set by earlier middleware (request id, CORS) go out with the stream.
-  const headers: Record<string, string> = {};
+  // Headers set by earlier middleware (CORS) go out with the stream, and the request id.
+  const headers: Record<string, string> = { 'x-request-id': c.get('requestId') };
   c.newResponse(null).headers.forEach((value, key) => {
     headers[key] = value;
   });
