@@ -79,7 +79,7 @@ const ConfigSchema = z.object({
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters').optional(),
   /** Comma-separated origins allowed to call the API from browsers (`*` = any, without credentials). */
   CORS_ORIGINS: z.string().default(''),
-  /** Job submissions per client (API key, or address when open) per minute; 0 = unlimited. */
+  /** Jobs submitted per client (API key, or address when open) per minute, batches counted by job; 0 = unlimited. */
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(600),
   /** Concurrent event streams per client, across all replicas; 0 = unlimited. */
   MAX_STREAMS_PER_CLIENT: int(0, 1_000_000).default(200),
