@@ -247,13 +247,18 @@ describe('the page, with API keys required', () => {
       await until(page, 'the job completed after signing in again', (all) => all[0]?.state === 'completed');
       expect(await jobState(id)).toBe('completed');
 
-      // Sign out: the key is gone from the tab, the form is back, and stays after a reload.
+      // Sign out: the key is gone from the tab, the form is back, and stays after a reload; the
+      // job list is gone too, from the page and from localStorage (the next person at this
+      // browser sees nothing of it).
       await page.getByRole('button', { name: 'Sign out' }).click();
       await expectSignIn(page);
       expect(await storedKey(page)).toBeNull();
       expect(await page.isHidden('#sign-in-error')).toBe(true);
+      expect(await rows(page)).toEqual([]);
+      expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(id);
       await page.reload();
       await expectSignIn(page);
+      expect(await rows(page)).toEqual([]);
     });
   });
 });

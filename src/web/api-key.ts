@@ -39,6 +39,8 @@ export interface ApiKeyGateOptions {
   onKey(key: string | undefined): void;
   /** The page started or stopped waiting for a key (the sign-in form is shown, or gone). */
   onWaiting(waiting: boolean): void;
+  /** The person signed out: what the page shows and keeps of their jobs must go too. */
+  onSignOut(): void;
   /** Words for an error that is not about the key (jobcast unreachable…). */
   reason(error: unknown): string;
 }
@@ -105,10 +107,11 @@ export class ApiKeyGate {
     return this.#ask();
   }
 
-  /** Forgets the key and shows the sign-in form. */
+  /** Forgets the key, and the page the jobs it kept, and shows the sign-in form. */
   signOut(): void {
     if (this.#key === undefined) return;
     this.#forget();
+    this.#options.onSignOut();
     this.#showError(undefined);
     void this.#ask();
   }

@@ -73,6 +73,14 @@ const gate = new ApiKeyGate({
     showConnection(streamState);
     if (!waiting && document.activeElement === document.body) element('start').focus();
   },
+  // The list (ids, labels, messages) is kept in localStorage for every tab of this browser:
+  // after a sign-out, the next person at it must not find it.
+  onSignOut: () => {
+    for (const job of jobs) list.remove(job.id);
+    jobs = [];
+    updateSummary();
+    persistNow();
+  },
   reason,
 });
 let client = connect(gate.key);
