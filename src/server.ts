@@ -5,8 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureServer, type Http2Session } from 'node:http2';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { serve } from '@hono/node-server';
 import type { Registry } from 'prom-client';
 import { createApp } from './app.js';
@@ -145,7 +146,8 @@ export async function startApi(
         port: config.PORT,
         hostname: config.HOST,
         createServer: createSecureServer,
-        serverOptions: { ...tls, allowHTTP1: true },
+        // A client that never finishes the TLS handshake cannot hold a socket either.
+        serverOptions: { ...tls, allowHTTP1: true, handshakeTimeout: config.HTTP_HEADERS_TIMEOUT_MS },
       })
     : serve({
         fetch: app.fetch,
@@ -166,6 +168,7 @@ export async function startApi(
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
   });
+  if (tls) cutConnectionsWithoutRequest(server as Http2SecureServer, config.HTTP_HEADERS_TIMEOUT_MS);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -199,4 +202,26 @@ export async function startApi(
   };
 
   return { port, url, connections, hub, close };
+}
+
+/**
+ * HTTP/1's headersTimeout for the TLS server, which has none: a connection must complete its
+ * first request's headers within `ms` (an HTTP/2 session its first stream), or it is cut. A
+ * client that connects and sends nothing, or never finishes its headers, holds no socket.
+ */
+function cutConnectionsWithoutRequest(server: Http2SecureServer, ms: number): void {
+  const waiting = new WeakMap<object, NodeJS.Timeout>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // HTTP/2 sessions are watched through their own events below.
+    if (socket.alpnProtocol === 'h2') return;
+    const timer = setTimeout(() => socket.destroy(), ms);
+    waiting.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req: { socket: object }) => clearTimeout(waiting.get(req.socket)));
+  server.on('session', (session: Http2Session) => {
+    const timer = setTimeout(() => session.destroy(), ms);
+    session.once('stream', () => clearTimeout(timer));
+    session.once('close', () => clearTimeout(timer));
+  });
 }

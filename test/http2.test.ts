@@ -1,20 +1,24 @@
 /**
  * HTTP/2: with TLS_CERT and TLS_KEY the API serves HTTPS with HTTP/2 (HTTP/1.1 fallback).
  * Many streams share one connection, and clients vanishing mid-stream leave the process
- * running and its bookkeeping clean.
+ * running and its bookkeeping clean. A client that connects and never sends a request (or
+ * never finishes its TLS handshake) is cut after HTTP_HEADERS_TIMEOUT_MS, as over HTTP/1.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type ClientHttp2Session, connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness, waitFor } from './support/harness.js';
 
 let h: Harness;
 let dir: string;
+const HEADERS_TIMEOUT_MS = 1000;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'jobcast-tls-'));
@@ -41,7 +45,9 @@ beforeAll(async () => {
     ],
     { stdio: 'ignore' },
   );
-  h = await startHarness({ env: { TLS_CERT: cert, TLS_KEY: key } });
+  h = await startHarness({
+    env: { TLS_CERT: cert, TLS_KEY: key, HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS) },
+  });
 });
 
 afterAll(async () => {
@@ -125,6 +131,86 @@ describe('HTTP/2 over TLS', () => {
       req.end();
     });
     expect(body).toContain('event: done');
+  });
+});
+
+describe('HTTP/2 clients that never send a request', () => {
+  /** Resolves with how long `socket` stayed open, failing after 10 s. */
+  const lifetime = (on: (done: () => void) => void) =>
+    new Promise<number>((resolve, reject) => {
+      const started = Date.now();
+      const timer = setTimeout(() => reject(new Error('still open after 10 s')), 10_000);
+      on(() => {
+        clearTimeout(timer);
+        resolve(Date.now() - started);
+      });
+    });
+
+  it('an HTTP/2 session with no request is closed after HTTP_HEADERS_TIMEOUT_MS', async () => {
+    const session = connect(h.url, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    const ms = await lifetime((done) => session.once('close', done));
+    expect(ms).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 100);
+    expect(ms).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
+  });
+
+  it('a TLS connection that sends nothing after the handshake, or never starts it, is closed too', async () => {
+    const { hostname, port } = new URL(h.url);
+    const tls = tlsConnect({ host: hostname, port: Number(port), rejectUnauthorized: false, ALPNProtocols: ['h2'] });
+    tls.on('error', () => {});
+    const tcp = netConnect({ host: hostname, port: Number(port) });
+    tcp.on('error', () => {});
+    // Reading, so that the server closing its end is seen here.
+    tls.resume();
+    tcp.resume();
+    const [afterHandshake, noHandshake] = await Promise.all([
+      lifetime((done) => tls.once('close', done)),
+      lifetime((done) => tcp.once('close', done)),
+    ]);
+    expect(tls.alpnProtocol).toBe('h2');
+    expect(afterHandshake).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
+    expect(noHandshake).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
+  });
+
+  it('an HTTP/1.1-over-TLS client that never finishes its request headers is closed too', async () => {
+    const { hostname, port } = new URL(h.url);
+    const tls = tlsConnect({
+      host: hostname,
+      port: Number(port),
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    tls.on('error', () => {});
+    tls.once('secureConnect', () => tls.write('GET /healthz HTTP/1.1\r\nhost: x\r\n'));
+    tls.resume();
+    const ms = await lifetime((done) => tls.once('close', done));
+    expect(tls.alpnProtocol).toBe('http/1.1');
+    expect(ms).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
+  });
+
+  it('a stream open for longer than that is not cut, over HTTP/2 and HTTP/1.1', async () => {
+    const job = await postJob({ type: 'simulate', data: { steps: 4, stepMs: 600 } });
+    const session = connect(h.url, { rejectUnauthorized: false });
+    try {
+      const stream = h2Stream(session, `/jobs/${job}/events`);
+      const overHttp1 = new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(`${h.url}/jobs/${job}/events`, { rejectUnauthorized: false }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(await stream.status).toBe(200);
+      expect((await stream.ended).at(-1)).toBe('done');
+      expect(await overHttp1).toContain('event: done');
+    } finally {
+      session.close();
+    }
   });
 });
 
