@@ -3,8 +3,8 @@
  * REDIS_CLUSTER=1 and REDIS_URL naming one node, run as in production: two API processes and
  * two worker processes. Jobs submitted on one API are watched on the other to `done`; a
  * stream read on API 1 resumes on API 2 with Last-Event-ID (no duplicate, one `done`); one
- * connection watches jobs whose records live on every shard; a job running on either worker is
- * cancelled through API 2; the list shows every job. Underneath: job records spread over all
+ * connection watches jobs whose records live on every shard, and so does a batch's stream; a
+ * job running on either worker is cancelled through API 2; the list shows every job. Underneath: job records spread over all
  * three shards (by their `{<id>}` hash tag) while BullMQ's keys share the one `{<prefix>}` tag,
  * and each job's events travel by sharded pub/sub on its own shard. Last, the API's sharded
  * subscription to one shard drops at the instant a job there publishes `done`: once it is
