@@ -485,4 +485,34 @@ describe('Idempotency-Key on a batch', () => {
     expect(accepted(res).items).toHaveLength(2);
     expect(res.headers.get('idempotent-replayed')).toBeNull();
   });
+  it('replays without the jobs that expired meanwhile, never beside them again; once all expired, the key is free', async () => {
+    const key = freshKey();
+    const body = { jobs: [quick(1), quick(2)] };
+    const first = accepted(await batch(body, withKey(key)));
+    const [gone, kept] = idsOf(first) as [string, string];
+    // The first job outlives its retention (its record expires); the second is still kept.
+    await h.redis.del(`${h.config.KEY_PREFIX}:{${gone}}`);
+    const before = await footprint();
+    const partly = await batch(body, withKey(key));
+    expect(partly.headers.get('idempotent-replayed')).toBe('true');
+    expect(idsOf(accepted(partly))).toEqual([kept]);
+    expect(await footprint()).toEqual(before);
+    // All gone: the same request is a new batch.
+    await h.redis.del(`${h.config.KEY_PREFIX}:{${kept}}`);
+    const fresh = await batch(body, withKey(key));
+    expect(fresh.headers.get('idempotent-replayed')).toBeNull();
+    const ids = idsOf(accepted(fresh));
+    expect(ids).toHaveLength(2);
+    expect(ids).not.toContain(gone);
+    expect(ids).not.toContain(kept);
+  });
+
+  it("keeps a committed key for IDEMPOTENCY_KEY_TTL_SECONDS, not for the short claim's lifetime", async () => {
+    const key = freshKey();
+    accepted(await batch({ jobs: [quick()] }, withKey(key)));
+    const keys = await h.redis.keys(`${h.config.KEY_PREFIX}:idem:*`);
+    const ttls = await Promise.all(keys.map((k) => h.redis.ttl(k)));
+    // Every committed key of this file: none is left with the 60 s claim.
+    expect(Math.min(...ttls)).toBeGreaterThan(h.config.IDEMPOTENCY_KEY_TTL_SECONDS - 600);
+  });
 });

@@ -127,12 +127,14 @@ export class JobService {
       // Keys are per owner: two clients can never collide on, or probe, each other's keys.
       idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${idempotencyKey}`)}`;
       for (;;) {
-        // Claimed as pending; marked committed once the jobs exist (see #replay).
+        // Claimed as pending, for a short while: a request that dies before it commits or
+        // releases the claim (a Redis blip at the wrong moment) cannot hold the key for long.
+        // Committed, with the key's full lifetime, once the jobs exist (see #replay).
         const claimed = await this.redis.set(
           idemKey,
           `${fingerprint}:${ids.join(',')}:pending`,
           'EX',
-          this.options.idempotencySeconds,
+          Math.min(PENDING_CLAIM_SECONDS, this.options.idempotencySeconds),
           'NX',
         );
         if (claimed === 'OK') break;
@@ -147,7 +149,7 @@ export class JobService {
     try {
       await admit?.(jobs.length);
     } catch (error) {
-      if (idemKey) await this.redis.del(idemKey);
+      if (idemKey) await this.redis.del(idemKey).catch(() => {});
       throw error;
     }
 
@@ -184,7 +186,9 @@ export class JobService {
       ]).catch(() => {});
       throw new ProblemError('unavailable', `the ${kind} could not be enqueued; try again`, { cause: error });
     }
-    if (idemKey) await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'KEEPTTL', 'XX');
+    if (idemKey) {
+      await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'EX', this.options.idempotencySeconds, 'XX');
+    }
     return { records, replayed: false };
   }
 
@@ -205,9 +209,12 @@ export class JobService {
         );
       }
       if (!pending) {
-        const records = await Promise.all(ids.split(',').map((id) => this.store.get(id)));
-        if (records.every((r) => r && r.owner === owner)) return records as JobRecord[];
-        // Committed but gone: the jobs outlived their retention. Release the key, unless
+        const found = await Promise.all(ids.split(',').map((id) => this.store.get(id)));
+        const records = found.filter((r): r is JobRecord => r !== undefined && r.owner === owner);
+        // The jobs still kept: a batch whose first jobs outlived their retention is replayed
+        // without them rather than submitted again beside the ones still there.
+        if (records.length > 0) return records;
+        // Committed but all gone: the jobs outlived their retention. Release the key, unless
         // another request re-claimed it meanwhile.
         await this.redis.eval(RELEASE_IF_UNCHANGED, 1, idemKey, stored);
         return undefined;
@@ -345,6 +352,9 @@ export function jobNotFound(id: string): ProblemError {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** How long a claimed Idempotency-Key waits for its request to commit (or fail) before it lapses. */
+const PENDING_CLAIM_SECONDS = 60;
 
 const RELEASE_IF_UNCHANGED = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
