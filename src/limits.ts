@@ -17,11 +17,21 @@ export class RateLimiter {
 
   /**
    * Counts `jobs` submissions; throws a 429 problem with Retry-After when they would go past
-   * the limit, and then counts none of them (a batch is admitted whole or not at all).
-   * 0 = no limit.
+   * the limit, and then counts none of them (a batch is admitted whole or not at all), and a
+   * 422 for more jobs than the limit allows in any minute. 0 = no limit.
    */
   async hit(clientId: string, jobs = 1): Promise<void> {
     if (this.perMinute <= 0) return;
+    if (jobs > this.perMinute) {
+      // Waiting would never help: say so rather than send a Retry-After.
+      throw new ProblemError(
+        'validation-failed',
+        `this request has ${jobs} jobs; at most ${this.perMinute} can be submitted per minute: send smaller batches`,
+        {
+          extensions: { limit: this.perMinute, errors: [{ path: 'jobs', message: `at most ${this.perMinute} jobs` }] },
+        },
+      );
+    }
     const now = Date.now();
     const window = Math.floor(now / 60_000);
     const key = `${this.prefix}:rate:${clientId}:${window}`;

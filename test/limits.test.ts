@@ -28,7 +28,8 @@ const KEY_D = 'key-d-6666666666';
 const KEY_E = 'key-e-7777777777';
 const KEY_F = 'key-f-8888888888';
 const KEY_G = 'key-g-9999999999';
-const KEYS = [KEY_A, KEY_B, KEY_C, KEY_D, KEY_E, KEY_F, KEY_G].join(',');
+const KEY_H = 'key-h-0000000000';
+const KEYS = [KEY_A, KEY_B, KEY_C, KEY_D, KEY_E, KEY_F, KEY_G, KEY_H].join(',');
 
 /** Two replicas sharing one KEY_PREFIX (so one Redis state); no worker: jobs stay queued, streams stay open. */
 let h: Harness;
@@ -133,6 +134,17 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
     // And now the limit is reached, for single jobs too.
     expectTooMany(await post(h.url, KEY_F), 'too-many-requests');
     expect(await listed()).toBe(5);
+    expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
+  });
+
+  it('refuses a batch larger than the limit itself with 422 (no Retry-After: waiting would not help), counting nothing', async () => {
+    await awayFromMinuteBoundary();
+    const window = minuteWindow();
+    const tooBig = await postBatch(h.url, KEY_H, 6);
+    expect(tooBig.status, tooBig.text).toBe(422);
+    expect(tooBig.headers.get('retry-after')).toBeNull();
+    expect(tooBig.json).toMatchObject({ type: '/problems/validation-failed', limit: 5, errors: [{ path: 'jobs' }] });
+    expect((await postBatch(h.url, KEY_H, 5)).status).toBe(202);
     expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
   });
 
