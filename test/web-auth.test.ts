@@ -261,4 +261,37 @@ describe('the page, with API keys required', () => {
       expect(await rows(page)).toEqual([]);
     });
   });
+
+  it('does not bring back a job whose submit was still on its way at sign-out', async () => {
+    await withPage(async (t) => {
+      const { page } = t;
+      await expectSignIn(page);
+      await signIn(page, KEY);
+      await expectSignedIn(page);
+      // Hold the submit until the person has signed out, then let it through.
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let submitted: string | undefined;
+      await page.route('**/jobs', async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        await held;
+        const response = await route.fetch();
+        submitted = ((await response.json()) as { id: string }).id;
+        await route.fulfill({ response });
+      });
+      await page.fill('#steps', '1');
+      await page.fill('#step-ms', '0');
+      await page.click('#start');
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expectSignIn(page);
+      release();
+      await waitFor(() => submitted !== undefined, 'the held submit answered');
+      // Give the page the time to (wrongly) draw and save it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await rows(page)).toEqual([]);
+      expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(submitted);
+    });
+  });
 });

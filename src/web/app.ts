@@ -124,7 +124,13 @@ async function start(): Promise<void> {
   if (!input) return;
   showFormError(undefined);
   try {
-    const resource = await gate.authorized(() => client.submit('simulate', input));
+    let used = client;
+    const resource = await gate.authorized(() => {
+      used = client;
+      return used.submit('simulate', input);
+    });
+    // Signed out (or in with another key) while it was on its way: not this person's list.
+    if (used !== client) return;
     const label = `${input.steps} ${input.steps === 1 ? 'step' : 'steps'} × ${input.stepMs} ms${
       input.failAtStep ? ` · fails at ${input.failAtStep}` : ''
     }`;
