@@ -82,16 +82,16 @@ class LeanHttp {
     if (headEnd < 0) return;
     const head = this.#buffer.slice(0, headEnd).toLowerCase();
     const length = /\r\ncontent-length: *(\d+)/.exec(head);
-    let end: number;
+    let end = headEnd + 4;
     if (length) {
-      end = headEnd + 4 + Number(length[1]);
+      end += Number(length[1]);
       if (this.#buffer.length < end) return;
-    } else {
-      // Chunked: the body ends with the last, empty chunk.
+    } else if (/\r\ntransfer-encoding: *chunked/.test(head)) {
+      // The body ends with the last, empty chunk.
       const last = this.#buffer.indexOf('\r\n0\r\n\r\n', headEnd);
       if (last < 0) return;
       end = last + 7;
-    }
+    } // else no body (204, 304).
     this.#buffer = this.#buffer.slice(end);
     const resolve = this.#waiting;
     this.#waiting = undefined;
@@ -120,12 +120,18 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
       batch === 1
         ? postRequest(args.port as number, '/jobs', JSON.stringify(JOB))
         : postRequest(args.port as number, '/jobs/batch', JSON.stringify({ jobs: Array(batch).fill(JOB) }));
-    const free = Array.from({ length: args.concurrency }, () => new LeanHttp(args.port as number, request));
-    // Each caller takes a connection, uses it for one request and gives it back.
+    const open = () => new LeanHttp(args.port as number, request);
+    const free = Array.from({ length: args.concurrency }, open);
+    // Each caller takes a connection, uses it for one request and gives it back; one the
+    // server closed is replaced (and the failure counted) rather than failing every later call.
     send = async () => {
-      const connection = free.pop() as LeanHttp;
+      let connection = free.pop() as LeanHttp;
       try {
         return (await connection.send()) === 202;
+      } catch (error) {
+        connection.close();
+        connection = open();
+        throw error;
       } finally {
         free.push(connection);
       }
