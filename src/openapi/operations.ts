@@ -52,7 +52,7 @@ export const operations = (): Operation[] => [
     path: '/jobs/batch',
     operationId: 'submitJobBatch',
     summary: 'Submit many jobs at once',
-    description: `Up to ${MAX_JOBS_PER_BATCH} jobs in one request, each checked like a \`POST /jobs\` body, all or none: one problem lists what is wrong with every job (\`errors[].path\` \`jobs.<index>.…\`), and nothing is written unless every job passes. Each job counts against the rate limit. The answer links one event stream for all the jobs. For clients that submit many jobs: it costs the service far less per job than one request each (docs/performance.md).`,
+    description: `Up to ${MAX_JOBS_PER_BATCH} jobs in one request, each checked like a \`POST /jobs\` body, all or none: one problem lists what is wrong with every job (\`errors[].path\` \`jobs.<index>.…\`), and nothing is written unless every job passes. Each job counts against the rate limit (a batch larger than the limit itself is a 422). With an \`Idempotency-Key\`, a replay returns the batch's jobs that are still kept. The answer links one event stream for all the jobs. For clients that submit many jobs: it costs the service far less per job than one request each (docs/performance.md).`,
     tag: 'jobs',
     parameters: ['IdempotencyKey'],
     security: [...REST, 'open'],
