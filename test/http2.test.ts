@@ -117,20 +117,9 @@ describe('HTTP/2 over TLS', () => {
 
   it('falls back to HTTP/1.1 for clients without HTTP/2', async () => {
     const job = await postJob({ type: 'simulate', data: { steps: 2, stepMs: 10 } });
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = httpsRequest(`${h.url}/jobs/${job}/events`, { rejectUnauthorized: false }, (res) => {
-        expect(res.httpVersion).toBe('1.1');
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          text += c;
-        });
-        res.on('end', () => resolve(text));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    expect(body).toContain('event: done');
+    const { httpVersion, text } = await http1Stream(`/jobs/${job}/events`);
+    expect(httpVersion).toBe('1.1');
+    expect(text).toContain('event: done');
   });
 });
 
@@ -193,26 +182,31 @@ describe('HTTP/2 clients that never send a request', () => {
     const session = connect(h.url, { rejectUnauthorized: false });
     try {
       const stream = h2Stream(session, `/jobs/${job}/events`);
-      const overHttp1 = new Promise<string>((resolve, reject) => {
-        const req = httpsRequest(`${h.url}/jobs/${job}/events`, { rejectUnauthorized: false }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            text += c;
-          });
-          res.on('end', () => resolve(text));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+      const overHttp1 = http1Stream(`/jobs/${job}/events`);
       expect(await stream.status).toBe(200);
       expect((await stream.ended).at(-1)).toBe('done');
-      expect(await overHttp1).toContain('event: done');
+      expect((await overHttp1).text).toContain('event: done');
     } finally {
       session.close();
     }
   });
 });
+
+/** Reads a whole response over HTTPS without HTTP/2 (Node's https client speaks HTTP/1.1). */
+function http1Stream(path: string): Promise<{ httpVersion: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${h.url}${path}`, { rejectUnauthorized: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => resolve({ httpVersion: res.httpVersion, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** One HTTP/2 request with a JSON body; returns status and parsed body. */
 async function fetchJson(path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
