@@ -4,7 +4,9 @@
  * event streams only, and an expired one tells the client how to recover — fetch a fresh link
  * with the key and resume from the last event id, missing and repeating nothing.
  */
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeClaims, encodeClaims } from '../src/auth/stream-tokens.js';
 import { type Harness, waitFor } from './support/harness.js';
 import { openStream } from './support/raw-sse.js';
 import {
@@ -16,6 +18,7 @@ import {
   send,
   startKeyedHarness,
   submitAs,
+  TOKEN_SECRET,
   tokenAs,
   tokenOf,
 } from './support/security.js';
@@ -52,15 +55,11 @@ describe("a job's events link", () => {
       data: { jobId: job.id, status: 'completed', result: { steps: 3 } },
     });
     // The token says when it ends: about TTL from now.
-    const payload = JSON.parse(
-      Buffer.from(tokenOf(job.links.events).split('.')[0] as string, 'base64url').toString(),
-    ) as {
-      e: number;
-      j: string[];
-    };
-    expect(payload.j).toEqual([job.id]);
-    expect(payload.e * 1000 - Date.now()).toBeGreaterThan((TTL_SECONDS - 60) * 1000);
-    expect(payload.e * 1000 - Date.now()).toBeLessThanOrEqual(TTL_SECONDS * 1000);
+    const claims = decodeClaims(tokenOf(job.links.events).split('.')[0] as string);
+    expect(claims?.jobs).toEqual([job.id]);
+    const expiresInMs = (claims?.expiresAt ?? 0) * 1000 - Date.now();
+    expect(expiresInMs).toBeGreaterThan((TTL_SECONDS - 60) * 1000);
+    expect(expiresInMs).toBeLessThanOrEqual(TTL_SECONDS * 1000);
   });
 
   it("does not open another job's stream: 403", async () => {
@@ -80,12 +79,16 @@ describe("a job's events link", () => {
     const job = await submitAs(h.url, KEY_A);
     const real = tokenOf(job.links.events);
     const [payload, signature] = real.split('.') as [string, string];
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { o: string; j: string[]; e: number };
-    const longer = Buffer.from(JSON.stringify({ ...claims, e: claims.e + 86_400 })).toString('base64url');
+    const claims = decodeClaims(payload);
+    if (!claims) throw new Error('the token does not decode');
+    // Its own payload with a later expiry, or with one job more, under the real signature.
+    const longer = encodeClaims({ ...claims, expiresAt: claims.expiresAt + 86_400 });
+    const wider = encodeClaims({ ...claims, jobs: [...claims.jobs, crypto.randomUUID()] });
     const forged = [
       flipSignature(real),
       tokenAs(KEY_A, [job.id], { secret: 'another-secret-of-at-least-32-characters!!' }),
       `${longer}.${signature}`,
+      `${wider}.${signature}`,
       `${payload}.`,
       `${payload}.${signature}.x`,
       payload,
@@ -160,6 +163,36 @@ describe('POST /events/tokens', () => {
     expect((await send(h.url, 'GET', `/jobs/${other.id}/events?token=${encodeURIComponent(token)}`)).status).toBe(403);
   });
 
+  it('keeps the stream link of a 100-job batch under the 8 KB request line proxies allow by default', async () => {
+    const res = await send(h.url, 'POST', '/jobs/batch', {
+      headers: bearer(KEY_A),
+      body: { jobs: Array.from({ length: 100 }, () => ({ type: 'simulate', data: { steps: 1, stepMs: 0 } })) },
+    });
+    expect(res.status, res.text).toBe(202);
+    const { items, links } = res.json as { items: { id: string }[]; links: { events: string } };
+    expect(`GET ${links.events} HTTP/1.1`.length).toBeLessThan(8 * 1024);
+    const done = new Set<string>();
+    await watch(`${h.url}${links.events}`, {
+      until: (e) => {
+        if (e.type === 'done') done.add(e.data.jobId as string);
+        return done.size === items.length;
+      },
+    });
+    expect(done.size).toBe(100);
+  });
+
+  it('still accepts a token in the earlier JSON format (issued by a replica not yet upgraded)', async () => {
+    const job = await submitAs(h.url, KEY_A, { steps: 1, stepMs: 0 });
+    const ours = decodeClaims(tokenOf(job.links.events).split('.')[0] as string);
+    if (!ours) throw new Error('the token does not decode');
+    const payload = Buffer.from(JSON.stringify({ o: ours.owner, j: ours.jobs, e: ours.expiresAt })).toString(
+      'base64url',
+    );
+    const token = `${payload}.${createHmac('sha256', TOKEN_SECRET).update(payload).digest('base64url')}`;
+    const events = await watch(`${h.url}/jobs/${job.id}/events?token=${encodeURIComponent(token)}`);
+    expect(events.at(-1)?.type).toBe('done');
+  });
+
   it("refuses a list with another key's job: 404, as if it did not exist", async () => {
     const mine = await submitAs(h.url, KEY_A);
     const theirs = await submitAs(h.url, KEY_B);
@@ -178,8 +211,7 @@ describe('recovering from an expired token', () => {
     const job = await submitAs(h.url, KEY_A, { steps: 40, stepMs: 150 });
     // A token that is valid now and expires within about 2–3 s (expiry has one-second steps).
     const shortLived = tokenAs(KEY_A, [job.id], { issuedAt: Date.now() - (TTL_SECONDS - 3) * 1000 });
-    const expiresAtMs =
-      (JSON.parse(Buffer.from(shortLived.split('.')[0] as string, 'base64url').toString()) as { e: number }).e * 1000;
+    const expiresAtMs = (decodeClaims(shortLived.split('.')[0] as string)?.expiresAt ?? 0) * 1000;
     const first = openStream(`${h.url}${withToken(job.links.events, shortLived)}`);
     let firstEvents: ReceivedEvent[] = [];
     try {
