@@ -3,8 +3,11 @@
  * real server: output on pipes and on a pseudo-terminal, and every exit code.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseInvocation } from '../src/cli/args.js';
@@ -239,6 +242,54 @@ describe('jobcast get / list / logs / submit --json', () => {
     const cancelled = await cli(['cancel', job.id, '--json']);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: job.id, state: 'cancelled' });
+  });
+});
+
+describe('jobcast batch', () => {
+  it('submits a file of jobs, all or none, printing one id per line (--json: the batch); a bad job is exit 4 naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jobcast-batch-'));
+    try {
+      const listFile = join(dir, 'list.json');
+      writeFileSync(
+        listFile,
+        JSON.stringify([{ type: 'simulate', data: { steps: 1, stepMs: 0 } }, { type: 'simulate' }]),
+      );
+      const envelopeFile = join(dir, 'envelope.json');
+      writeFileSync(envelopeFile, JSON.stringify({ jobs: [{ type: 'simulate', options: { delayMs: 60_000 } }] }));
+      const badFile = join(dir, 'bad.json');
+      writeFileSync(badFile, JSON.stringify([{ type: 'simulate' }, { type: 'simulate', data: { steps: 0 } }]));
+
+      const plain = await cli(['batch', listFile]);
+      expect(plain.code, plain.stderr).toBe(0);
+      const ids = lines(plain.stdout);
+      expect(ids).toHaveLength(2);
+      for (const id of ids) expect(id).toMatch(new RegExp(`^${UUID.source}$`));
+      await waitFor(
+        async () => (await Promise.all(ids.map((id) => client.get(id)))).every((j) => j.state === 'completed'),
+        'the batch done',
+      );
+
+      const json = await cli(['batch', envelopeFile, '--json']);
+      expect(json.code, json.stderr).toBe(0);
+      const batch = JSON.parse(json.stdout) as { items: { id: string; runAt?: string }[]; links: { events: string } };
+      expect(batch.items).toHaveLength(1);
+      expect(batch.items[0]?.runAt).toBeDefined();
+      expect(batch.links.events).toBe(`/events?jobs=${batch.items[0]?.id}`);
+
+      const bad = await cli(['batch', badFile]);
+      expect(bad.code).toBe(4);
+      expect(bad.stderr).toMatch(/jobs\.1\.data\.steps/);
+      expect(bad.stdout).toBe('');
+
+      const missing = await cli(['batch', join(dir, 'nope.json')]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/cannot read .*nope\.json/);
+      const notAList = join(dir, 'object.json');
+      writeFileSync(notAList, '{"type":"simulate"}');
+      expect((await cli(['batch', notAList])).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

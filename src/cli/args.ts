@@ -48,6 +48,9 @@ const commandOptions = {
     'idempotency-key': { type: 'string' },
     watch: { type: 'boolean', short: 'w' },
   },
+  batch: {
+    'idempotency-key': { type: 'string' },
+  },
   watch: {},
   get: {},
   cancel: {},
@@ -74,6 +77,12 @@ export type Command =
       options: { attempts?: number; backoffMs?: number; delayMs?: number; priority?: number } | undefined;
       idempotencyKey: string | undefined;
       watch: boolean;
+    }
+  | {
+      name: 'batch';
+      /** As given: `@file`, a file name, or `-` (stdin); read and parsed by the command. */
+      jobs: string;
+      idempotencyKey: string | undefined;
     }
   | { name: 'watch'; id: string }
   | { name: 'get'; id: string }
@@ -132,6 +141,12 @@ function buildCommand(name: CommandName, args: string[], values: Values): Comman
         watch: values.watch === true,
       };
     }
+    case 'batch':
+      return {
+        name,
+        jobs: exactlyOne(args, 'a file of jobs (or - for stdin)', name),
+        idempotencyKey: string(values['idempotency-key']),
+      };
     case 'list': {
       if (args.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args[0])}`, name);
       const state = string(values.state);
@@ -236,6 +251,12 @@ const COMMAND_HELP: Record<CommandName, string> = {
     --priority <n>             0 = none; otherwise 1 is the highest
     --idempotency-key <key>    submitting again with the same key returns the same job
   e.g. jobcast submit simulate --data '{"steps":10,"stepMs":300}' --watch`,
+  batch: `jobcast batch <file | ->
+  Submits up to 100 jobs in one request, all or none, and prints their ids, one per line
+  (--json: {"items":[…],"links":{"events"}}). The file holds a JSON list of jobs, or {"jobs":[…]};
+  a job is {"type", "data"?, "options"?}, as for POST /jobs.
+    --idempotency-key <key>    submitting again with the same key returns the same jobs
+  e.g. jobcast batch jobs.json | xargs -n1 jobcast watch`,
   watch: `jobcast watch <id>
   Follows a job live until it finishes: a progress bar on a terminal, one line per event
   otherwise. Resumes by itself after a lost connection; Ctrl-C stops watching, not the job.`,

@@ -29,7 +29,7 @@ export interface Context {
 type Of<N extends Command['name']> = Extract<Command, { name: N }>;
 
 export async function submit(command: Of<'submit'>, ctx: Context): Promise<ExitCode> {
-  const data = command.data === undefined ? {} : await readData(command.data, ctx.io.stdin);
+  const data = command.data === undefined ? {} : await readJson(command.data, ctx.io.stdin, 'submit');
   const job = await ctx.client.submit(command.type, data, {
     ...(command.options ? { options: command.options } : {}),
     ...(command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {}),
@@ -41,6 +41,21 @@ export async function submit(command: Of<'submit'>, ctx: Context): Promise<ExitC
   // stdout carries the watch; the id goes to stderr so that it is not lost.
   ctx.io.stderr.write(`submitted ${job.id}\n`);
   return watch({ name: 'watch', id: job.id }, ctx);
+}
+
+export async function batch(command: Of<'batch'>, ctx: Context): Promise<ExitCode> {
+  const arg = command.jobs === '-' || command.jobs.startsWith('@') ? command.jobs : `@${command.jobs}`;
+  const parsed = await readJson(arg, ctx.io.stdin, 'batch');
+  const jobs = Array.isArray(parsed) ? parsed : (parsed as { jobs?: unknown } | null)?.jobs;
+  if (!Array.isArray(jobs)) throw new UsageError('the jobs must be a JSON list, or {"jobs": [...]}', 'batch');
+  const result = await ctx.client.submitBatch(
+    jobs,
+    command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {},
+  );
+  ctx.io.stdout.write(
+    ctx.json ? `${JSON.stringify(result, null, 2)}\n` : result.items.map((job) => `${job.id}\n`).join(''),
+  );
+  return ExitCode.ok;
 }
 
 export function watch(command: Of<'watch'>, ctx: Context): Promise<ExitCode> {
@@ -108,8 +123,8 @@ function chooseView({ json, io }: Context): WatchView {
   return new TtyView(io.stdout, color);
 }
 
-/** `--data`: JSON text, `@file`, or `-` for stdin. */
-async function readData(arg: string, stdin: NodeJS.ReadStream): Promise<unknown> {
+/** JSON given as text, `@file`, or `-` for stdin (`submit --data`, `batch`). */
+async function readJson(arg: string, stdin: NodeJS.ReadStream, command: 'submit' | 'batch'): Promise<unknown> {
   let text = arg;
   let source = '--data';
   if (arg === '-') {
@@ -122,13 +137,13 @@ async function readData(arg: string, stdin: NodeJS.ReadStream): Promise<unknown>
     try {
       text = await readFile(source, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read --data file: ${(error as Error).message}`, 'submit');
+      throw new UsageError(`cannot read ${source}: ${(error as Error).message}`, command);
     }
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, 'submit');
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, command);
   }
 }
 

@@ -25,6 +25,8 @@ export async function runCli(argv: string[], io: commands.Io): Promise<ExitCode>
     switch (command.name) {
       case 'submit':
         return await commands.submit(command, ctx);
+      case 'batch':
+        return await commands.batch(command, ctx);
       case 'watch':
         return await commands.watch(command, ctx);
       case 'get':
