@@ -193,9 +193,9 @@ export class JobService {
   }
 
   /**
-   * The records of the jobs an earlier request with this idempotency key created; undefined
-   * when one of them has expired or that request failed (the key is then released). A
-   * request still in flight is waited for briefly.
+   * The records of the jobs an earlier request with this idempotency key created that are
+   * still kept; undefined when all of them have expired or that request failed (the key is
+   * then released). A request still in flight is waited for briefly.
    */
   async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobRecord[] | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -286,7 +286,7 @@ export class JobService {
     return {
       token,
       expiresAt: expiresAt.toISOString(),
-      url: `/events?jobs=${ids.join(',')}&token=${encodeURIComponent(token)}`,
+      url: eventsUrl(ids, token),
     };
   }
 
@@ -300,9 +300,7 @@ export class JobService {
   /** The multiplexed stream of the owner's jobs `ids`, with a stream token when keys are on. */
   #eventsUrl(ids: string[], owner: Owner): string {
     const tokens = this.options.streamTokens;
-    const url = `/events?jobs=${ids.join(',')}`;
-    if (!tokens || owner === undefined) return url;
-    return `${url}&token=${encodeURIComponent(tokens.issue(owner, ids).token)}`;
+    return eventsUrl(ids, tokens && owner !== undefined ? tokens.issue(owner, ids).token : undefined);
   }
 
   #resource(record: JobRecord): JobResource {
@@ -312,6 +310,10 @@ export class JobService {
     return toResource(record, `?token=${encodeURIComponent(token)}`);
   }
 }
+
+/** The `GET /events` URL of several jobs, with `token` when there is one. */
+const eventsUrl = (ids: string[], token?: string) =>
+  `/events?jobs=${ids.join(',')}${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`;
 
 /**
  * Checks one submission: the envelope, then the type, then the data against the type's
