@@ -76,9 +76,7 @@ const gate = new ApiKeyGate({
   // The list (ids, labels, messages) is kept in localStorage for every tab of this browser:
   // after a sign-out, the next person at it must not find it.
   onSignOut: () => {
-    for (const job of jobs) list.remove(job.id);
-    jobs = [];
-    updateSummary();
+    dropJobs(() => true);
     persistNow();
   },
   reason,
@@ -162,11 +160,16 @@ async function cancel(id: string): Promise<void> {
 }
 
 clearFinished.addEventListener('click', () => {
-  for (const job of jobs) if (isFinished(job)) list.remove(job.id);
-  jobs = jobs.filter((job) => !isFinished(job));
-  updateSummary();
+  dropJobs(isFinished);
   persistSoon();
 });
+
+/** Takes the jobs `which` picks off the page (the caller saves the list). */
+function dropJobs(which: (job: PageJob) => boolean): void {
+  for (const job of jobs) if (which(job)) list.remove(job.id);
+  jobs = jobs.filter((job) => !which(job));
+  updateSummary();
+}
 
 /** The form's values, or undefined (with the problem shown) when one is out of range. */
 function readForm(): { steps: number; stepMs: number; failAtStep?: number } | undefined {
