@@ -172,8 +172,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 }
 
 /**
- * The security headers of every response: hono's `secureHeaders` defaults, set once per
- * response by the first middleware instead of added to the finished Response.
+ * The security headers of every answer: hono's `secureHeaders` defaults, put on the Node
+ * response by the first middleware (see there) instead of added to the finished Response.
  */
 function securityHeadersFor(deps: Pick<AppDeps, 'corsOrigins' | 'tls'>): [string, string][] {
   const headers: [string, string][] = [
