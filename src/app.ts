@@ -10,6 +10,7 @@ import { cors } from 'hono/cors';
 import type { ApiKeys } from './auth/api-keys.js';
 import { authenticate } from './auth/middleware.js';
 import type { StreamTokens } from './auth/stream-tokens.js';
+import type { ClientAddresses } from './client-address.js';
 import type { ConnectionSet } from './events/connection.js';
 import type { EventHub } from './events/hub.js';
 import type { JobService } from './jobs/service.js';
@@ -20,6 +21,7 @@ import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { isRedisUnavailable } from './redis.js';
 import { adminRoutes } from './routes/admin.js';
+import { bodyLimit, ClientAbortedError } from './routes/body.js';
 import { docsRoutes } from './routes/docs.js';
 import { docsUiRoutes } from './routes/docs-ui.js';
 import { eventRoutes } from './routes/events.js';
@@ -36,8 +38,13 @@ export interface AppDeps {
   log: Logger;
   apiKeys: ApiKeys;
   streamTokens: StreamTokens;
+  /** Jobs submitted per client per minute. */
   limiter: RateLimiter;
+  /** Reads (a job, its log, a page of the list) per client per minute. */
+  readLimiter: RateLimiter;
   slots: StreamSlots;
+  /** Finds the client's address, through trusted proxies (TRUST_PROXY). */
+  clientAddresses: ClientAddresses;
   /** Origins allowed to call the API from a browser; empty = same origin only. */
   corsOrigins: readonly string[];
   maxBodyBytes: number;
@@ -57,6 +64,9 @@ const JOB_EVENTS_PATH = /^\/jobs\/[^/]+\/events$/;
 /** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The access log's status for a request whose client left before it could be answered (nginx's). */
+const CLIENT_CLOSED_REQUEST = 499;
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -66,6 +76,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
+    const incoming = c.env?.incoming;
+    const { header } = deps.clientAddresses;
+    const forwarded = header === undefined ? undefined : incoming?.headers[header];
+    const client = deps.clientAddresses.resolve(
+      incoming?.socket?.remoteAddress,
+      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+    );
+    c.set('clientAddress', client);
     const started = performance.now();
     await next();
     // Added to the Node response just before @hono/node-server writes the route's answer, so
@@ -92,6 +110,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const status = c.res.status;
     deps.log[status >= 400 ? 'info' : 'debug']('request', {
       requestId,
+      client,
       method: c.req.method,
       path: c.req.path,
       status,
@@ -112,6 +131,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }),
     );
   }
+  // A body announced as too large is refused from its headers, on any route, before anything
+  // (authentication included) would read it.
+  app.use(bodyLimit(deps.maxBodyBytes));
   const restAuth = authenticate(deps.apiKeys, deps.streamTokens, { allowToken: false });
   const streamAuth = authenticate(deps.apiKeys, deps.streamTokens, { allowToken: true });
   app.use('/jobs/:id/events', streamAuth);
@@ -121,19 +143,25 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Everything else under /jobs is REST: a stream token is no key there.
   app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
 
-  app.route('/', jobRoutes(deps.jobs, deps.limiter, deps.maxBodyBytes));
+  // Metrics describe every owner's load: with keys, a key is needed to read them (README, Security).
+  app.use('/metrics', restAuth);
+
+  app.route(
+    '/',
+    jobRoutes(deps.jobs, { submissions: deps.limiter, reads: deps.readLimiter, maxBodyBytes: deps.maxBodyBytes }),
+  );
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', docsUiRoutes());
   app.route('/', healthRoutes(deps.ping));
   if (deps.admin) {
-    app.route('/', adminRoutes(deps.admin.queue, { password: deps.admin.password, apiKeysOn: deps.apiKeys.enabled }));
+    app.route('/', adminRoutes(deps.admin.queue, { password: deps.admin.password }));
   }
   app.get('/metrics', async (c) => {
     const { contentType, text } = await deps.metrics();
     return c.body(text, 200, { 'content-type': contentType });
   });
-  app.route('/', webRoutes());
+  app.route('/', webRoutes({ apiKeys: deps.apiKeys?.enabled ?? false }));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
@@ -150,6 +178,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.onError((error, c) => {
+    if (error instanceof ClientAbortedError) {
+      // Nobody is left to answer: not our error, and not worth a stack.
+      deps.log.debug('client closed the request', { requestId: c.get('requestId'), path: c.req.path });
+      return c.body(null, CLIENT_CLOSED_REQUEST as 400);
+    }
     if (error instanceof ProblemError) {
       if (error.status >= 500)
         deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });

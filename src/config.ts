@@ -3,6 +3,7 @@
  * Environment → zod → frozen config. The only module that reads `process.env`
  * (entry points pass it in); everything else receives a `Config`.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -83,6 +84,22 @@ const ConfigSchema = z.object({
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(600),
   /** Concurrent event streams per client, across all replicas; 0 = unlimited. */
   MAX_STREAMS_PER_CLIENT: int(0, 1_000_000).default(200),
+  /** Reads (GET of a job, its log, or the list) per client per minute, across all replicas; 0 = unlimited. */
+  READ_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(1_200),
+  /**
+   * The proxies in front of the API whose forwarded client address is believed: a number of
+   * hops, or their addresses and CIDR ranges. Unset: none (the socket's peer is the client).
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const parsed = parseTrustProxy(value);
+      if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+      return typeof parsed === 'string' ? undefined : parsed;
+    }),
+  /** The header the trusted proxies record the client address in. */
+  TRUST_PROXY_HEADER: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
   /** A client must send its request headers within this time (slow-header attacks). */
   HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
   /** PEM files; when both are set the API serves HTTPS with HTTP/2 (and HTTP/1.1 fallback). */
@@ -91,6 +108,36 @@ const ConfigSchema = z.object({
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+/** Whom TRUST_PROXY trusts: the nearest `hops` peers, or the peers in `ranges` (addresses and CIDRs). */
+export type TrustProxy = { hops: number } | { ranges: string[] };
+
+/** Most proxy hops TRUST_PROXY may name: deeper chains are a misconfiguration, not a topology. */
+const MAX_PROXY_HOPS = 10;
+
+/** TRUST_PROXY's value, or what is wrong with it. */
+function parseTrustProxy(value: string | undefined): TrustProxy | undefined | string {
+  if (value === undefined || value === '0' || value === 'false') return undefined;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return hops <= MAX_PROXY_HOPS ? { hops } : `at most ${MAX_PROXY_HOPS} hops`;
+  }
+  const ranges = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  const bad = ranges.filter((range) => {
+    const [address = '', bits, ...rest] = range.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return true;
+    if (bits === undefined) return false;
+    return !/^\d+$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128);
+  });
+  if (ranges.length === 0 || bad.length > 0) {
+    return `use a number of proxy hops (1-${MAX_PROXY_HOPS}) or the proxies' addresses and CIDR ranges, comma-separated${bad.length ? `; not an address or range: ${bad.join(', ')}` : ''}`;
+  }
+  return { ranges };
+}
 
 /** Every setting's name (the README's configuration table is checked against this). */
 export const configKeys = Object.keys(ConfigSchema.shape) as (keyof Config)[];

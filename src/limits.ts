@@ -1,11 +1,15 @@
 /**
  * @module limits
- * Limits that hold across API replicas, kept in RedisClient: job submissions per client per minute,
- * and concurrent event streams per client.
+ * Limits that hold across API replicas, kept in Redis: job submissions and reads per client
+ * per minute, and concurrent event streams per client. A client is a key's owner, or an
+ * address (see `auth/middleware` and `client-address`).
  */
 import { randomBytes } from 'node:crypto';
 import { ProblemError } from './problems.js';
 import type { RedisClient } from './redis.js';
+
+/** What a limiter counts: submitted jobs, or reads (a job, its log, a page of the list). */
+export type RateKind = 'jobs' | 'reads';
 
 /** Fixed one-minute windows: simple, shared by all replicas, at most 2× the rate at a boundary. */
 export class RateLimiter {
@@ -13,12 +17,13 @@ export class RateLimiter {
     private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly perMinute: number,
+    private readonly kind: RateKind = 'jobs',
   ) {}
 
   /**
-   * Counts `jobs` submissions; throws a 429 problem with Retry-After when they would go past
-   * the limit, and then counts none of them (a batch is admitted whole or not at all), and a
-   * 422 for more jobs than the limit allows in any minute. 0 = no limit.
+   * Counts `jobs` submissions (or reads); throws a 429 problem with Retry-After when they would
+   * go past the limit, and then counts none of them (a batch is admitted whole or not at all),
+   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit.
    */
   async hit(clientId: string, jobs = 1): Promise<void> {
     if (this.perMinute <= 0) return;
@@ -34,14 +39,14 @@ export class RateLimiter {
     }
     const now = Date.now();
     const window = Math.floor(now / 60_000);
-    const key = `${this.prefix}:rate:${clientId}:${window}`;
+    const key = `${this.prefix}:${this.kind === 'jobs' ? 'rate' : 'reads'}:${clientId}:${window}`;
     const admitted = (await this.redis.eval(ADMIT_SCRIPT, 1, key, jobs, this.perMinute)) as number;
     if (admitted === 0) {
       const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
       const batch = jobs > 1 ? ` (this request has ${jobs})` : '';
       throw new ProblemError(
         'too-many-requests',
-        `at most ${this.perMinute} jobs per minute${batch}; retry in ${retryAfter} s`,
+        `at most ${this.perMinute} ${this.kind} per minute${batch}; retry in ${retryAfter} s`,
         {
           headers: { 'retry-after': String(retryAfter) },
           extensions: { limit: this.perMinute, retryAfterSeconds: retryAfter },

@@ -14,11 +14,15 @@ export interface Principal {
   via: 'open' | 'key' | 'token';
   /** Jobs a stream token covers (via = 'token'). */
   tokenJobs?: readonly string[];
-  /** Whom limits are counted against: the owner, or the client address when open. */
+  /**
+   * Whom limits are counted against: the key's owner, or the client's address (its /64 for
+   * IPv6) when open and for a stream token's holder (each viewer, not the key that issued it).
+   */
   clientId: string;
 }
 
 export type AppEnv = {
   Bindings: ServerBindings;
-  Variables: { principal: Principal; requestId: string };
+  /** `clientAddress`: the client's address, seen through trusted proxies (see `client-address`). */
+  Variables: { principal: Principal; requestId: string; clientAddress: string };
 };

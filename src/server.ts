@@ -13,6 +13,7 @@ import type { Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { createApiKeys, loadApiKeys } from './auth/api-keys.js';
 import { StreamTokens } from './auth/stream-tokens.js';
+import { ClientAddresses } from './client-address.js';
 import type { Config } from './config.js';
 import { ConnectionSet } from './events/connection.js';
 import { EventHub } from './events/hub.js';
@@ -92,7 +93,7 @@ export async function startApi(
     log.info('API keys required', { keys: keyList.length });
   } else {
     log.warn(
-      'NO API KEYS CONFIGURED: anyone who can reach this port can submit jobs, and anyone who knows a job id can read it. Set API_KEYS to require keys.',
+      'NO API KEYS CONFIGURED: anyone who can reach this port can submit jobs, and anyone who knows a job id can read and cancel it (jobs are never listed). Set API_KEYS to require keys.',
     );
   }
   const slots = new StreamSlots(command, config.KEY_PREFIX, config.MAX_STREAMS_PER_CLIENT);
@@ -111,7 +112,9 @@ export async function startApi(
     apiKeys,
     streamTokens,
     limiter: new RateLimiter(command, config.KEY_PREFIX, config.RATE_LIMIT_PER_MINUTE),
+    readLimiter: new RateLimiter(command, config.KEY_PREFIX, config.READ_RATE_LIMIT_PER_MINUTE, 'reads'),
     slots,
+    clientAddresses: new ClientAddresses(config.TRUST_PROXY, config.TRUST_PROXY_HEADER),
     corsOrigins: config.CORS_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),

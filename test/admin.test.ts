@@ -1,6 +1,7 @@
 /**
- * The operator view (bull-board at /admin/queues): open with the service, guarded by
- * ADMIN_PASSWORD, and off when API keys are on without one.
+ * The operator view (bull-board at /admin/queues): it lists every job, so it is served only
+ * with ADMIN_PASSWORD (HTTP Basic auth), whether or not API keys are on — in an open service
+ * a job id is a capability, and a page that lists them all must not be open too.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from './support/harness.js';
@@ -17,12 +18,25 @@ async function harness(env: Record<string, string>): Promise<Harness> {
 const basic = (password: string) => `Basic ${Buffer.from(`ops:${password}`).toString('base64')}`;
 
 describe('/admin/queues', () => {
-  it('is served while the service runs open, and lists the queue', async () => {
+  it('is off (404) while the service runs open without ADMIN_PASSWORD: nothing lists the job ids', async () => {
     const h = await harness({});
-    const page = await fetch(`${h.url}/admin/queues`);
+    await h.submit({ type: 'simulate', data: { steps: 1 } });
+    for (const path of ['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '//admin/queues/api/queues']) {
+      const res = await fetch(`${h.url}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(await res.text(), path).not.toContain(h.config.QUEUE_NAME);
+    }
+  });
+
+  it('asks an open service for ADMIN_PASSWORD too, and then lists the queue', async () => {
+    const h = await harness({ ADMIN_PASSWORD: 'correct horse battery' });
+    expect((await fetch(`${h.url}/admin/queues/api/queues`)).status).toBe(401);
+    const page = await fetch(`${h.url}/admin/queues`, { headers: { authorization: basic('correct horse battery') } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
-    const api = await fetch(`${h.url}/admin/queues/api/queues`);
+    const api = await fetch(`${h.url}/admin/queues/api/queues`, {
+      headers: { authorization: basic('correct horse battery') },
+    });
     expect(api.status).toBe(200);
     expect(JSON.stringify(await api.json())).toContain(h.config.QUEUE_NAME);
   });

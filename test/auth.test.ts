@@ -292,7 +292,12 @@ describe('what the API process logs', () => {
       // Open: no key needed, and job links carry no token.
       const job = await submitAs(api.url, 'ignored');
       expect(job.links.events).toBe(`/jobs/${job.id}/events`);
-      expect((await send(api.url, 'GET', '/jobs')).status).toBe(200);
+      expect((await send(api.url, 'GET', `/jobs/${job.id}`)).status).toBe(200);
+      // But nothing is listed: an id is the only way to a job.
+      expect((await send(api.url, 'GET', '/jobs')).json).toMatchObject({
+        status: 403,
+        type: '/problems/listing-needs-key',
+      });
     } finally {
       await api.stop();
     }

@@ -17,6 +17,7 @@ import { JobcastClient } from '../src/client/index.js';
 import { JobStore } from '../src/jobs/store.js';
 import { freePort } from './support/global-setup.js';
 import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { KEY_A, startKeyedHarness } from './support/security.js';
 
 const BIN = fileURLToPath(new URL('../bin/jobcast.mjs', import.meta.url));
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
@@ -224,20 +225,38 @@ describe('jobcast get / list / logs / submit --json', () => {
     expect(job).toMatchObject({ state: 'queued', maxAttempts: 2 });
     await store.log(job.id, 'first line');
 
-    const [get, list, logs, plainGet, plainList] = await Promise.all([
+    const [get, logs, plainGet, unlisted] = await Promise.all([
       cli(['get', job.id, '--json']),
-      cli(['--json', 'list', '--state', 'queued', '--type', 'simulate', '--limit', '5']),
       cli(['logs', job.id, '--json']),
       cli(['get', job.id]),
       cli(['list', '--limit', '5']),
     ]);
-    for (const run of [get, list, logs, plainGet, plainList]) expect(run.code, run.stderr).toBe(0);
+    for (const run of [get, logs, plainGet]) expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(get.stdout)).toMatchObject({ id: job.id, state: 'queued' });
-    expect((JSON.parse(list.stdout) as { items: { id: string }[] }).items.map((j) => j.id)).toContain(job.id);
     expect(JSON.parse(logs.stdout)).toMatchObject({ items: [{ line: 'first line' }], truncated: false });
     expect(plainGet.stdout).toMatch(/^state\s+queued$/m);
-    expect(plainList.stdout).toMatch(/^ID\s+TYPE\s+STATE/);
-    expect(plainList.stdout).toContain(job.id);
+    // This service runs without keys: it lists nothing, and says why (an API problem, exit 4).
+    expect(unlisted.code, unlisted.stderr).toBe(4);
+    expect(unlisted.stderr).toMatch(/needs an API key/i);
+    expect(unlisted.stdout).toBe('');
+
+    // With a key, `list` shows that key's jobs.
+    const keyed = await startKeyedHarness({}, { worker: false });
+    try {
+      const env = { JOBCAST_URL: keyed.url, JOBCAST_API_KEY: KEY_A };
+      const mine = await cli(['submit', 'simulate', '--json'], env);
+      const mineId = (JSON.parse(mine.stdout) as { id: string }).id;
+      const [list, plainList] = await Promise.all([
+        cli(['--json', 'list', '--state', 'queued', '--type', 'simulate', '--limit', '5'], env),
+        cli(['list', '--limit', '5'], env),
+      ]);
+      for (const run of [list, plainList]) expect(run.code, run.stderr).toBe(0);
+      expect((JSON.parse(list.stdout) as { items: { id: string }[] }).items.map((j) => j.id)).toEqual([mineId]);
+      expect(plainList.stdout).toMatch(/^ID\s+TYPE\s+STATE/);
+      expect(plainList.stdout).toContain(mineId);
+    } finally {
+      await keyed.close();
+    }
 
     const cancelled = await cli(['cancel', job.id, '--json']);
     expect(cancelled.code, cancelled.stderr).toBe(0);

@@ -10,6 +10,7 @@ import { JobcastClient, JobcastError, type WatchEvent } from '../src/client/inde
 import { SseParser } from '../src/client/sse-parser.js';
 import { encodeEvent } from '../src/sse.js';
 import { type Harness, startHarness } from './support/harness.js';
+import { KEY_A, startKeyedHarness } from './support/security.js';
 
 let h: Harness;
 let client: JobcastClient;
@@ -28,7 +29,7 @@ async function collect(events: AsyncIterable<WatchEvent>): Promise<WatchEvent[]>
 }
 
 describe('JobcastClient', () => {
-  it('submits, gets, lists and watches a job to done', async () => {
+  it('submits, gets and watches a job to done; lists only with a key', async () => {
     const job = await client.submit('simulate', { steps: 3, stepMs: 20 });
     expect(job.state).toBe('queued');
     const events = await collect(client.watch(job.id));
@@ -38,8 +39,18 @@ describe('JobcastClient', () => {
       data: { status: 'completed', result: { steps: 3 } },
     });
     expect((await client.get(job.id)).state).toBe('completed');
-    const page = await client.list({ limit: 5 });
-    expect(page.items.map((j) => j.id)).toContain(job.id);
+    // Without keys nothing is listed (a job id is the only way to a job)…
+    await expect(client.list({ limit: 5 })).rejects.toMatchObject({ status: 403 });
+    // …with a key, the key's own jobs are.
+    const keyed = await startKeyedHarness({}, { worker: false });
+    try {
+      const mine = new JobcastClient({ baseUrl: keyed.url, apiKey: KEY_A });
+      const submitted = await mine.submit('simulate', { steps: 1 });
+      const page = await mine.list({ limit: 5 });
+      expect(page.items.map((j) => j.id)).toEqual([submitted.id]);
+    } finally {
+      await keyed.close();
+    }
   });
 
   it('watches many jobs over one connection, one done each', async () => {

@@ -22,6 +22,7 @@ import { waitFor } from './support/harness.js';
 import { type LiveWatch, liveWatch } from './support/live-watch.js';
 import { descendants } from './support/processes.js';
 import { openStream, type RawStream } from './support/raw-sse.js';
+import { bearer, KEY_A } from './support/security.js';
 import { type ReceivedEvent, watch } from './support/sse.js';
 
 const PREFIX = `cl${randomBytes(4).toString('hex')}`;
@@ -51,6 +52,8 @@ beforeAll(async () => {
     // The limits stay on (above what this file uses): their keys and script run on the cluster too.
     RATE_LIMIT_PER_MINUTE: '1000',
     MAX_STREAMS_PER_CLIENT: '100',
+    // Keyed, so that jobs are listed (and their indexes live on the cluster too).
+    API_KEYS: KEY_A,
   });
   // Two at a time: four `tsx` start-ups at once starve a two-core machine.
   [api1] = await Promise.all([fleet.api(), fleet.worker()]);
@@ -77,11 +80,12 @@ afterAll(async () => {
 }, 30_000);
 
 const url = (api: FleetMember) => api.url as string;
+const AUTH = bearer(KEY_A);
 
 async function submit(api: FleetMember, data: Record<string, unknown>): Promise<string> {
   const res = await fetch(`${url(api)}/jobs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...AUTH },
     body: JSON.stringify({ type: 'simulate', data }),
   });
   expect(res.status, await res.clone().text()).toBe(202);
@@ -91,7 +95,7 @@ async function submit(api: FleetMember, data: Record<string, unknown>): Promise<
 }
 
 async function getJob(api: FleetMember, id: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url(api)}/jobs/${id}`);
+  const res = await fetch(`${url(api)}/jobs/${id}`, { headers: AUTH });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
@@ -114,7 +118,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     const t0 = performance.now();
     const ids = await Promise.all(Array.from({ length: 6 }, () => submit(api1, { steps: 5, stepMs: 60 })));
     const streamsOf = await Promise.all(
-      ids.map((id) => watch(`${url(api2)}/jobs/${id}/events`, { timeoutMs: 20_000 })),
+      ids.map((id) => watch(`${url(api2)}/jobs/${id}/events`, { timeoutMs: 20_000, headers: AUTH })),
     );
     for (const [i, events] of streamsOf.entries()) {
       const id = ids[i] as string;
@@ -135,7 +139,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
 
   it('resumes on API 2 with Last-Event-ID a stream read on API 1: nothing twice, one done', async () => {
     const id = await submit(api1, { steps: 20, stepMs: 100 });
-    const first = openStream(`${url(api1)}/jobs/${id}/events`);
+    const first = openStream(`${url(api1)}/jobs/${id}/events`, { headers: AUTH });
     streams.push(first);
     await first.next((e) => e.type === 'progress' && Number(e.data.progress) >= 30, 15_000);
     first.close();
@@ -143,7 +147,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     expect(first.events.some((e) => e.type === 'done')).toBe(false);
 
     const t0 = performance.now();
-    const second = openStream(`${url(api2)}/jobs/${id}/events`, { headers: { 'last-event-id': lastId } });
+    const second = openStream(`${url(api2)}/jobs/${id}/events`, { headers: { ...AUTH, 'last-event-id': lastId } });
     streams.push(second);
     const firstResumed = await second.next(() => true, 5_000);
     const resumeMs = performance.now() - t0;
@@ -173,6 +177,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     const ids = [...byShard.values()];
     const watching = watch(`${url(api2)}/events?jobs=${ids.join(',')}`, {
       timeoutMs: 25_000,
+      headers: AUTH,
       until: (() => {
         let dones = 0;
         return (e: ReceivedEvent) => e.type === 'done' && ++dones === ids.length;
@@ -221,7 +226,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     const c = cluster as RedisCluster;
     const res = await fetch(`${url(api1)}/jobs/batch`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...AUTH },
       body: JSON.stringify({
         jobs: Array.from({ length: 12 }, (_, i) => ({ type: 'simulate', data: { steps: i + 1, stepMs: 20 } })),
       }),
@@ -253,7 +258,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     // Two long jobs with one slot per worker: they run at the same time, so on both workers.
     const ids = [await submit(api1, { steps: 200, stepMs: 100 }), await submit(api1, { steps: 200, stepMs: 100 })];
     const ws = ids.map((id) => {
-      const w = liveWatch(`${url(api2)}/jobs/${id}/events`);
+      const w = liveWatch(`${url(api2)}/jobs/${id}/events`, { headers: AUTH });
       watches.push(w);
       return w;
     });
@@ -264,7 +269,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     );
     const t0 = performance.now();
     for (const id of ids) {
-      const res = await fetch(`${url(api2)}/jobs/${id}/cancel`, { method: 'POST' });
+      const res = await fetch(`${url(api2)}/jobs/${id}/cancel`, { method: 'POST', headers: AUTH });
       expect(res.status).toBe(202);
     }
     const dones = await Promise.all(ws.map((w) => w.done(10_000)));
@@ -282,7 +287,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
 
   it('lists every job submitted, on either API', async () => {
     for (const api of [api1, api2]) {
-      const res = await fetch(`${url(api)}/jobs?limit=100`);
+      const res = await fetch(`${url(api)}/jobs?limit=100`, { headers: AUTH });
       expect(res.status).toBe(200);
       const { items } = (await res.json()) as { items: { id: string; state: string }[] };
       expect(items.map((j) => j.id).sort()).toEqual([...submitted].sort());
@@ -328,7 +333,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     // back (as it does on a single Redis). Made deterministic with one MULTI on the job's shard:
     // drop the subscriber connection, then run the worker's own finish script.
     const id = await submit(api1, { steps: 30, stepMs: 100 });
-    const w = liveWatch(`${url(api2)}/jobs/${id}/events`);
+    const w = liveWatch(`${url(api2)}/jobs/${id}/events`, { headers: AUTH });
     watches.push(w);
     await w.next((e) => e.type === 'progress' && e.data.state === 'active' && Number(e.data.progress) > 0, 15_000);
     const node = await shardOf(id);

@@ -1,13 +1,13 @@
 /**
  * `Idempotency-Key` on `POST /jobs`: the same key and body return the same job (marked
- * `idempotent-replayed: true`) and create nothing more — in BullMQ or in the job index — even
+ * `idempotent-replayed: true`) and create nothing more — in BullMQ or as a job record — even
  * when ten requests race; the same key with another body is a 422 problem; a malformed key is
  * a 400 problem.
  */
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobResource } from '../src/jobs/schemas.js';
-import { type ApiResponse, bullJobTotal, bullQueue, call, expectProblem, indexSize } from './support/api.js';
+import { type ApiResponse, bullJobTotal, bullQueue, call, expectProblem, recordCount } from './support/api.js';
 import { type Harness, startHarness } from './support/harness.js';
 
 let h: Harness;
@@ -28,8 +28,8 @@ const freshKey = () => `key-${Date.now()}-${++keyCounter}`;
 const post = (body: unknown, key: string | undefined) =>
   call(h, 'POST', '/jobs', { body, headers: key === undefined ? {} : { 'idempotency-key': key } });
 
-/** Jobs in BullMQ and in the index right now. */
-const counts = async () => ({ bull: await bullJobTotal(queue), index: await indexSize(h) });
+/** Jobs in BullMQ and job records right now. */
+const counts = async () => ({ bull: await bullJobTotal(queue), records: await recordCount(h) });
 
 const idOf = (res: ApiResponse) => JobResource.parse(res.body).id;
 
@@ -47,7 +47,7 @@ describe('the same key and the same body', () => {
     expect(idOf(second)).toBe(idOf(first));
     expect(second.headers.get('location')).toBe(`/jobs/${idOf(first)}`);
     expect(second.body).toMatchObject({ id: idOf(first), type: 'simulate', state: 'queued' });
-    expect(await counts()).toEqual({ bull: before.bull + 1, index: before.index + 1 });
+    expect(await counts()).toEqual({ bull: before.bull + 1, records: before.records + 1 });
     expect(await queue.getJob(idOf(first))).toBeDefined();
   });
 
@@ -61,7 +61,7 @@ describe('the same key and the same body', () => {
     expect(ids.size).toBe(1);
     // Exactly one request created it; the other nine replayed it.
     expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(9);
-    expect(await counts()).toEqual({ bull: before.bull + 1, index: before.index + 1 });
+    expect(await counts()).toEqual({ bull: before.bull + 1, records: before.records + 1 });
   });
 
   it('a different key (or none) is a different job', async () => {
@@ -71,7 +71,7 @@ describe('the same key and the same body', () => {
     const b = await post(body, freshKey());
     const c = await post(body, undefined);
     expect(new Set([idOf(a), idOf(b), idOf(c)]).size).toBe(3);
-    expect(await counts()).toEqual({ bull: before.bull + 3, index: before.index + 3 });
+    expect(await counts()).toEqual({ bull: before.bull + 3, records: before.records + 3 });
   });
 });
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, expectProblem, type Job, listPage, submitJob, walkPages } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, waitFor } from './support/harness.js';
+import { bearer, KEY_A, startKeyedHarness } from './support/security.js';
 
 const JOBS = 45;
 const HOUR_MS = 3_600_000;
@@ -17,22 +18,26 @@ let h: Harness;
 let created: Job[] = [];
 const queuedIds = new Set<string>();
 
+/** Jobs are listed to the key that created them (an open service lists nothing: test/open-mode.test.ts). */
+const AUTH = bearer(KEY_A);
+
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startKeyedHarness();
   created = [];
   for (let i = 0; i < JOBS; i++) {
     // One at a time, so submission order is creation order.
     const delayed = i % 3 === 0;
-    const job = await submitJob(h, {
-      data: { steps: 1, stepMs: 0 },
-      ...(delayed ? { options: { delayMs: HOUR_MS } } : {}),
-    });
+    const job = await submitJob(
+      h,
+      { data: { steps: 1, stepMs: 0 }, ...(delayed ? { options: { delayMs: HOUR_MS } } : {}) },
+      AUTH,
+    );
     created.push(job);
     if (delayed) queuedIds.add(job.id);
   }
   const completed = JOBS - queuedIds.size;
   await waitFor(
-    async () => (await listPage(h, { state: 'completed', limit: 100 })).items.length === completed,
+    async () => (await listPage(h, { state: 'completed', limit: 100 }, AUTH)).items.length === completed,
     `${completed} completed jobs`,
   );
 });
@@ -59,7 +64,7 @@ function expectNewestFirst(items: Job[]): void {
 
 describe('GET /jobs', () => {
   it('answers {items, nextCursor}, newest first, 20 by default', async () => {
-    const page = await listPage(h, {});
+    const page = await listPage(h, {}, AUTH);
     expect(page.items).toHaveLength(20);
     expect(typeof page.nextCursor).toBe('string');
     expectNewestFirst(page.items);
@@ -70,7 +75,7 @@ describe('GET /jobs', () => {
   });
 
   it('walks every job exactly once with limit 7, newest first, ending with nextCursor null', async () => {
-    const pages = await walkPages(h, { limit: 7 });
+    const pages = await walkPages(h, { limit: 7 }, { headers: AUTH });
     expect(pages.map((p) => p.items.length)).toEqual([7, 7, 7, 7, 7, 7, 3]);
     expect(pages.at(-1)?.nextCursor).toBeNull();
     const all = pages.flatMap((p) => p.items);
@@ -78,29 +83,29 @@ describe('GET /jobs', () => {
     expect(ids(all).sort()).toEqual(ids(created).sort());
     expectNewestFirst(all);
     // The walk is the same list one big page gives.
-    expect(ids(all)).toEqual(ids((await listPage(h, { limit: 100 })).items));
+    expect(ids(all)).toEqual(ids((await listPage(h, { limit: 100 }, AUTH)).items));
   });
 
   it('filters by state, also across pages', async () => {
-    const queued = (await walkPages(h, { state: 'queued', limit: 4 })).flatMap((p) => p.items);
+    const queued = (await walkPages(h, { state: 'queued', limit: 4 }, { headers: AUTH })).flatMap((p) => p.items);
     expect(ids(queued).sort()).toEqual([...queuedIds].sort());
     expect(queued.every((job) => job.state === 'queued' && job.runAt !== undefined)).toBe(true);
     expectNewestFirst(queued);
 
-    const completed = (await walkPages(h, { state: 'completed', limit: 7 })).flatMap((p) => p.items);
+    const completed = (await walkPages(h, { state: 'completed', limit: 7 }, { headers: AUTH })).flatMap((p) => p.items);
     expect(completed).toHaveLength(JOBS - queuedIds.size);
     expect(completed.every((job) => job.state === 'completed' && !queuedIds.has(job.id))).toBe(true);
     expectNewestFirst(completed);
 
-    const failed = await listPage(h, { state: 'failed' });
+    const failed = await listPage(h, { state: 'failed' }, AUTH);
     expect(failed).toEqual({ items: [], nextCursor: null });
   });
 
   it('filters by type, alone and with state', async () => {
-    const simulate = (await walkPages(h, { type: 'simulate', limit: 50 })).flatMap((p) => p.items);
+    const simulate = (await walkPages(h, { type: 'simulate', limit: 50 }, { headers: AUTH })).flatMap((p) => p.items);
     expect(simulate).toHaveLength(JOBS);
-    expect(await listPage(h, { type: 'no-such-type' })).toEqual({ items: [], nextCursor: null });
-    const both = await listPage(h, { type: 'simulate', state: 'queued', limit: 100 });
+    expect(await listPage(h, { type: 'no-such-type' }, AUTH)).toEqual({ items: [], nextCursor: null });
+    const both = await listPage(h, { type: 'simulate', state: 'queued', limit: 100 }, AUTH);
     expect(ids(both.items).sort()).toEqual([...queuedIds].sort());
   });
 
@@ -114,18 +119,18 @@ describe('GET /jobs', () => {
     ['cursor=not-a-cursor', 'cursor'],
     ['cursor=000000000000000%3A..', 'cursor'],
   ])('refuses %s with a 400 problem naming the parameter', async (query, field) => {
-    const res = await call(h, 'GET', `/jobs?${query}`);
+    const res = await call(h, 'GET', `/jobs?${query}`, { headers: AUTH });
     expectProblem(res, 400);
     expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: `query.${field}` })]));
   });
 
   it('accepts the limits 1 and 100', async () => {
-    expect((await listPage(h, { limit: 1 })).items).toHaveLength(1);
-    expect((await listPage(h, { limit: 100 })).items).toHaveLength(JOBS);
+    expect((await listPage(h, { limit: 1 }, AUTH)).items).toHaveLength(1);
+    expect((await listPage(h, { limit: 100 }, AUTH)).items).toHaveLength(JOBS);
   });
 
   it('sees every original job once while new jobs are added during the walk', async () => {
-    const original = new Set(ids((await listPage(h, { limit: 100 })).items));
+    const original = new Set(ids((await listPage(h, { limit: 100 }, AUTH)).items));
     const added: string[] = [];
     const pages = await walkPages(
       h,
@@ -133,8 +138,9 @@ describe('GET /jobs', () => {
       {
         between: async () => {
           // Three new jobs between pages: newer than anything the walk still has to visit.
-          for (let i = 0; i < 3; i++) added.push((await submitJob(h, { data: { steps: 1, stepMs: 0 } })).id);
+          for (let i = 0; i < 3; i++) added.push((await submitJob(h, { data: { steps: 1, stepMs: 0 } }, AUTH)).id);
         },
+        headers: AUTH,
       },
     );
     const seen = ids(pages.flatMap((p) => p.items));
@@ -144,7 +150,7 @@ describe('GET /jobs', () => {
     expect(seen.filter((id) => added.includes(id))).toEqual([]);
     expect(added.length).toBeGreaterThan(0);
     // A fresh walk sees them all, newest first.
-    const fresh = ids((await walkPages(h, { limit: 7 })).flatMap((p) => p.items));
+    const fresh = ids((await walkPages(h, { limit: 7 }, { headers: AUTH })).flatMap((p) => p.items));
     expect(fresh).toHaveLength(original.size + added.length);
     expect(fresh.slice(0, added.length).sort()).toEqual([...added].sort());
   });

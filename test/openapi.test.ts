@@ -21,6 +21,7 @@ import {
   specValidator,
 } from './support/contract.js';
 import { type Harness, startHarness } from './support/harness.js';
+import { bearer, KEY_A, startKeyedHarness, submitAs } from './support/security.js';
 
 type Json = Record<string, unknown>;
 
@@ -260,11 +261,10 @@ describe('the running API', () => {
     expect(schemaErrors('#/components/schemas/SubmitJobBatch', { jobs: Array(101).fill(quick) })).not.toEqual([]);
   });
 
-  it('read, list, logs: 200; unknown job: 404; bad list query: 400', async () => {
+  it('read, logs: 200; unknown job: 404; list without keys: 403', async () => {
     const job = (await (await submit(quick)).json()) as { id: string };
     await expectMatchesSpec('get', '/jobs/{id}', await fetch(`${h.url}/jobs/${job.id}`));
     await expectMatchesSpec('get', '/jobs/{id}/logs', await fetch(`${h.url}/jobs/${job.id}/logs`));
-    await expectMatchesSpec('get', '/jobs', await fetch(`${h.url}/jobs?limit=2&state=queued`));
 
     const unknown = crypto.randomUUID();
     for (const path of ['/jobs/{id}', '/jobs/{id}/logs', '/jobs/{id}/events']) {
@@ -272,9 +272,24 @@ describe('the running API', () => {
       expect(res.status, path).toBe(404);
       await expectMatchesSpec('get', path, res);
     }
-    const badQuery = await fetch(`${h.url}/jobs?limit=0`);
-    expect(badQuery.status).toBe(400);
-    await expectMatchesSpec('get', '/jobs', badQuery);
+    const unlisted = await fetch(`${h.url}/jobs?limit=2&state=queued`);
+    expect(unlisted.status).toBe(403);
+    await expectMatchesSpec('get', '/jobs', unlisted);
+  });
+
+  it('list with a key: 200; bad list query: 400', async () => {
+    const keyed = await startKeyedHarness({}, { worker: false });
+    try {
+      await submitAs(keyed.url, KEY_A);
+      const page = await fetch(`${keyed.url}/jobs?limit=2&state=queued`, { headers: bearer(KEY_A) });
+      expect(page.status).toBe(200);
+      await expectMatchesSpec('get', '/jobs', page);
+      const badQuery = await fetch(`${keyed.url}/jobs?limit=0`, { headers: bearer(KEY_A) });
+      expect(badQuery.status).toBe(400);
+      await expectMatchesSpec('get', '/jobs', badQuery);
+    } finally {
+      await keyed.close();
+    }
   });
 
   it('cancel: 202 for a queued job, 409 once it finished', async () => {

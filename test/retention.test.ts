@@ -3,11 +3,12 @@
  * finishes; once retention has passed it is gone everywhere — GET, events, logs and cancel
  * answer a 404 problem, `GET /jobs` no longer lists it (and its index entry is dropped), and
  * BullMQ evicts it (which BullMQ does only when another job finishes). Jobs that have not
- * finished are kept however old.
+ * finished are kept however old. Keyed, so that jobs are listed (an open service lists none).
  */
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bullJobTotal,
   bullQueue,
   call,
   expectProblem,
@@ -18,9 +19,12 @@ import {
   submitJob,
   walkPages,
 } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
+import type { Harness } from './support/harness.js';
 import { liveWatch } from './support/live-watch.js';
+import { bearer, KEY_A, startKeyedHarness } from './support/security.js';
 import { watch } from './support/sse.js';
+
+const AUTH = bearer(KEY_A);
 
 const RETENTION_S = 2;
 
@@ -40,27 +44,27 @@ let waiting: Job;
 let lastFinishedAt = 0;
 
 const finish = async (job: Job) => {
-  const done = await watch(`${h.url}/jobs/${job.id}/events`, { timeoutMs: 5_000 });
+  const done = await watch(`${h.url}/jobs/${job.id}/events`, { timeoutMs: 5_000, headers: AUTH });
   lastFinishedAt = Math.max(lastFinishedAt, Date.parse(String(done.at(-1)?.data.at)));
   return done.at(-1);
 };
 
 beforeAll(async () => {
-  h = await startHarness({ env: { JOB_RETENTION_SECONDS: String(RETENTION_S) } });
+  h = await startKeyedHarness({ JOB_RETENTION_SECONDS: String(RETENTION_S) });
   queue = bullQueue(h);
-  waiting = await submitJob(h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 3_600_000 } });
-  finished.completed = await submitJob(h, { data: { steps: 2, stepMs: 5 } });
-  finished.failed = await submitJob(h, { data: { steps: 2, stepMs: 5, failAtStep: 2 } });
-  finished.cancelled = await submitJob(h, { data: { steps: 100, stepMs: 50 } });
+  waiting = await submitJob(h, { data: { steps: 1, stepMs: 0 }, options: { delayMs: 3_600_000 } }, AUTH);
+  finished.completed = await submitJob(h, { data: { steps: 2, stepMs: 5 } }, AUTH);
+  finished.failed = await submitJob(h, { data: { steps: 2, stepMs: 5, failAtStep: 2 } }, AUTH);
+  finished.cancelled = await submitJob(h, { data: { steps: 100, stepMs: 50 } }, AUTH);
   const body = { type: 'simulate', data: { steps: 1, stepMs: 0 } };
   const key = `retention-${Date.now()}`;
-  const res = await call(h, 'POST', '/jobs', { body, headers: { 'idempotency-key': key } });
+  const res = await call(h, 'POST', '/jobs', { body, headers: { ...AUTH, 'idempotency-key': key } });
   keyed = { job: res.body as unknown as Job, key, body };
 
-  const w = liveWatch(`${h.url}/jobs/${finished.cancelled.id}/events`);
+  const w = liveWatch(`${h.url}/jobs/${finished.cancelled.id}/events`, { headers: AUTH });
   try {
     await w.next((e) => e.data.state === 'active', 5_000);
-    await call(h, 'POST', `/jobs/${finished.cancelled.id}/cancel`);
+    await call(h, 'POST', `/jobs/${finished.cancelled.id}/cancel`, { headers: AUTH });
     lastFinishedAt = Date.parse(String((await w.done(3_000)).data.at));
   } finally {
     w.close();
@@ -79,13 +83,13 @@ const finishedJobs = () => Object.values(finished) as Job[];
 describe('a finished job', () => {
   it('is readable right after it finishes: GET, events, logs, list', async () => {
     for (const job of finishedJobs()) {
-      const resource = await getJob(h, job.id);
+      const resource = await getJob(h, job.id, AUTH);
       expect(['completed', 'failed', 'cancelled']).toContain(resource.state);
-      const events = await watch(`${h.url}/jobs/${job.id}/events`, { timeoutMs: 2_000 });
+      const events = await watch(`${h.url}/jobs/${job.id}/events`, { timeoutMs: 2_000, headers: AUTH });
       expect(events.map((e) => e.type)).toEqual(['progress', 'done']);
-      expect((await call(h, 'GET', `/jobs/${job.id}/logs`)).status).toBe(200);
+      expect((await call(h, 'GET', `/jobs/${job.id}/logs`, { headers: AUTH })).status).toBe(200);
     }
-    const listed = (await walkPages(h, { limit: 100 })).flatMap((p) => p.items).map((j) => j.id);
+    const listed = (await walkPages(h, { limit: 100 }, { headers: AUTH })).flatMap((p) => p.items).map((j) => j.id);
     for (const job of finishedJobs()) expect(listed).toContain(job.id);
     // BullMQ still has them too.
     expect(await (await queue.getJob(finished.completed?.id as string))?.getState()).toBe('completed');
@@ -100,27 +104,27 @@ describe('a finished job', () => {
         ['GET', `/jobs/${job.id}/logs`],
         ['POST', `/jobs/${job.id}/cancel`],
       ] as const) {
-        const res = await call(h, method, path);
+        const res = await call(h, method, path, { headers: AUTH });
         expectProblem(res, 404, 'job-not-found');
       }
     }
   });
 
   it('is no longer listed, and its index entry is dropped', async () => {
-    const listed = (await walkPages(h, { limit: 2 })).flatMap((p) => p.items).map((j) => j.id);
+    const listed = (await walkPages(h, { limit: 2 }, { headers: AUTH })).flatMap((p) => p.items).map((j) => j.id);
     for (const job of finishedJobs()) {
       expect(listed).not.toContain(job.id);
       expect(await indexHas(h, job.id)).toBe(false);
     }
     // A job that has not finished stays, however long it waits.
     expect(listed).toEqual([waiting.id]);
-    expect(await getJob(h, waiting.id)).toMatchObject({ state: 'queued' });
+    expect(await getJob(h, waiting.id, AUTH)).toMatchObject({ state: 'queued' });
   });
 
   it('is evicted from BullMQ once another job completes and another fails', async () => {
     const trigger = [
-      await submitJob(h, { data: { steps: 1, stepMs: 0 } }),
-      await submitJob(h, { data: { steps: 1, stepMs: 0, failAtStep: 1 } }),
+      await submitJob(h, { data: { steps: 1, stepMs: 0 } }, AUTH),
+      await submitJob(h, { data: { steps: 1, stepMs: 0, failAtStep: 1 } }, AUTH),
     ];
     for (const job of trigger) await finish(job);
     for (const job of finishedJobs()) {
@@ -131,14 +135,17 @@ describe('a finished job', () => {
     expect(await queue.getJob(trigger[0]?.id as string)).toBeDefined();
   });
 
-  it('replaying its Idempotency-Key answers at once, not "in progress, retry" forever', async () => {
+  it('replaying its Idempotency-Key answers at once with a 409, never a second job', async () => {
     // The key outlives the job (IDEMPOTENCY_KEY_TTL_SECONDS is a day): the job it names is gone.
+    const jobsBefore = await bullJobTotal(queue);
     const started = Date.now();
-    const res = await call(h, 'POST', '/jobs', { body: keyed.body, headers: { 'idempotency-key': keyed.key } });
-    const elapsed = Date.now() - started;
-    expect(res.body.type, JSON.stringify(res.body)).not.toBe('/problems/idempotency-key-in-progress');
-    // Either a new job (the old one no longer exists to be replayed) or a definite 4xx.
-    expect([202, 404, 410], JSON.stringify(res.body)).toContain(res.status);
-    expect(elapsed).toBeLessThan(1_000);
+    const res = await call(h, 'POST', '/jobs', {
+      body: keyed.body,
+      headers: { ...AUTH, 'idempotency-key': keyed.key },
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expectProblem(res, 409, 'idempotency-key-jobs-gone');
+    expect(res.body.jobIds).toEqual([keyed.job.id]);
+    expect(await bullJobTotal(queue)).toBe(jobsBefore);
   });
 });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
-import { bullJobTotal, bullQueue, call, expectProblem, getJob, indexSize, sleep, submitJob } from './support/api.js';
+import { bullJobTotal, bullQueue, call, expectProblem, getJob, recordCount, sleep, submitJob } from './support/api.js';
 import { startHarness, waitFor } from './support/harness.js';
 import { stateTrail, useWatchedHarness } from './support/live-watch.js';
 import type { ReceivedEvent } from './support/sse.js';
@@ -152,12 +152,12 @@ describe('invalid options', () => {
   ])('%j is a 422 problem naming the field, and nothing is created', async (options, path) => {
     const queue = bullQueue(suite.h);
     try {
-      const [jobsBefore, indexBefore] = [await bullJobTotal(queue), await indexSize(suite.h)];
+      const [jobsBefore, recordsBefore] = [await bullJobTotal(queue), await recordCount(suite.h)];
       const res = await call(suite.h, 'POST', '/jobs', { body: { type: 'simulate', data: { steps: 1 }, options } });
       expectProblem(res, 422, 'validation-failed');
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
       expect(await bullJobTotal(queue)).toBe(jobsBefore);
-      expect(await indexSize(suite.h)).toBe(indexBefore);
+      expect(await recordCount(suite.h)).toBe(recordsBefore);
     } finally {
       await queue.close();
     }
@@ -179,12 +179,12 @@ describe('invalid options', () => {
     // or a client is told to retry a request that can never succeed.
     const queue = bullQueue(suite.h);
     try {
-      const [jobsBefore, indexBefore] = [await bullJobTotal(queue), await indexSize(suite.h)];
+      const [jobsBefore, recordsBefore] = [await bullJobTotal(queue), await recordCount(suite.h)];
       const res = await call(suite.h, 'POST', '/jobs', {
         body: { type: 'simulate', data: { steps: 1 }, options: { priority: 2_097_152 } },
       });
       expect(await bullJobTotal(queue)).toBe(jobsBefore);
-      expect(await indexSize(suite.h)).toBe(indexBefore);
+      expect(await recordCount(suite.h)).toBe(recordsBefore);
       expectProblem(res, 422, 'validation-failed');
       expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'options.priority' })]));
     } finally {

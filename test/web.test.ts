@@ -110,6 +110,8 @@ describe('the page', () => {
     expect(PAGE_CSP).not.toContain('unsafe-inline');
     expect(res.headers.get('cache-control')).toBe('no-cache');
     const html = await res.text();
+    // An open service tells its page so: the page then lists nothing and asks for no key.
+    expect(html).toContain('<meta name="jobcast-api-keys" content="off" />');
     expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son\w+=/);
     for (const [pattern, type] of [

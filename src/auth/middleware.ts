@@ -6,8 +6,13 @@
  * - Keys configured: `Authorization: Bearer <key>` on every endpoint; event streams also accept
  *   `?token=` (a stream token, see `auth/stream-tokens`), because EventSource cannot send headers.
  *   A token is never accepted in place of a key on REST endpoints.
+ *
+ * Limits count a key's owner as one client, and everyone else by address: a token is handed to
+ * many viewers (a backend issues them to its users' browsers), so its holders are counted one
+ * by one, not against the key that issued it.
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import { limitKey } from '../client-address.js';
 import { ProblemError } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
 import type { ApiKeys } from './api-keys.js';
@@ -22,7 +27,7 @@ export function authenticate(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!keys.enabled) {
-      c.set('principal', { owner: undefined, via: 'open', clientId: `addr:${clientAddress(c)}` });
+      c.set('principal', { owner: undefined, via: 'open', clientId: addressClientId(c) });
       return next();
     }
     const header = c.req.header('authorization');
@@ -55,7 +60,7 @@ export function authenticate(
       });
     }
     const { owner, jobs } = checked.claims;
-    c.set('principal', { owner, via: 'token', tokenJobs: jobs, clientId: `key:${owner}` });
+    c.set('principal', { owner, via: 'token', tokenJobs: jobs, clientId: addressClientId(c) });
     return next();
   };
 }
@@ -74,7 +79,5 @@ function unauthorized(detail: string): ProblemError {
   return new ProblemError('unauthorized', detail, { headers: { 'www-authenticate': 'Bearer realm="jobcast"' } });
 }
 
-export function clientAddress(c: Context<AppEnv>): string {
-  const incoming = c.env?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'unknown';
-}
+/** Limits' name for a caller known only by address. */
+const addressClientId = (c: Context<AppEnv>) => `addr:${limitKey(c.get('clientAddress') ?? 'unknown')}`;

@@ -267,7 +267,8 @@ const COMMAND_HELP: Record<CommandName, string> = {
   logs: `jobcast logs <id>
   Prints the lines a job logged (--json: {"items":[{"seq","line","at"}],"truncated"}).`,
   list: `jobcast list [--state <state>] [--type <type>] [--limit <n>] [--cursor <c>]
-  Lists jobs, newest first (--json: {"items":[…],"nextCursor"}).
+  Lists the API key's jobs, newest first (--json: {"items":[…],"nextCursor"}). Needs an API key:
+  a service without keys lists nothing (a job id is the only way to a job there).
     --state <state>    ${JOB_STATES.join(' | ')}
     --type <type>      only jobs of this type
     --limit <n>        1–100 (default 20)

@@ -141,6 +141,10 @@ export class JobcastClient {
     return this.#json('GET', `/jobs/${encodeURIComponent(id)}`, undefined, {}, signal);
   }
 
+  /**
+   * A page of the API key's jobs, newest first. Needs an API key: a service without keys lists
+   * nothing (403 `listing-needs-key`), since there a job id is the only way to a job.
+   */
   list(
     query: { state?: JobState; type?: string; limit?: number; cursor?: string } = {},
     { signal }: CallOptions = {},

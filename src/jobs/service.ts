@@ -140,8 +140,8 @@ export class JobService {
         if (claimed === 'OK') break;
         const replay = await this.#replay(idemKey, fingerprint, owner);
         if (replay) return { records: replay, replayed: true };
-        // The key outlived its jobs (retention is shorter than the key's lifetime), or the
-        // first request failed: the key was released, so this request starts afresh.
+        // The first request failed and released the key (or the key's lifetime ended just
+        // now): this request starts afresh.
       }
     }
 
@@ -179,7 +179,11 @@ export class JobService {
       await Promise.all([written, added]);
     } catch (error) {
       await Promise.all([
-        this.store.discard(ids, createdAt, owner),
+        this.store.discard(
+          jobs.map(({ type }, i) => ({ id: ids[i] as string, type })),
+          createdAt,
+          owner,
+        ),
         // A batch is added job by job: take out those that made it.
         ...(jobs.length > 1 ? ids.map((id) => this.queue.remove(id)) : []),
         idemKey ? this.redis.del(idemKey) : undefined,
@@ -194,8 +198,10 @@ export class JobService {
 
   /**
    * The records of the jobs an earlier request with this idempotency key created that are
-   * still kept; undefined when all of them have expired or that request failed (the key is
-   * then released). A request still in flight is waited for briefly.
+   * still kept; undefined when there is no such request any more (it failed and released the
+   * key, or the key expired). A request still in flight is waited for briefly. A key outlives
+   * its jobs when retention is shorter than the key's lifetime: it is then refused, never
+   * used again, so a late retry cannot create the work a second time.
    */
   async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobRecord[] | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -214,10 +220,12 @@ export class JobService {
         // The jobs still kept: a batch whose first jobs outlived their retention is replayed
         // without them rather than submitted again beside the ones still there.
         if (records.length > 0) return records;
-        // Committed but all gone: the jobs outlived their retention. Release the key, unless
-        // another request re-claimed it meanwhile.
-        await this.redis.eval(RELEASE_IF_UNCHANGED, 1, idemKey, stored);
-        return undefined;
+        const expiresIn = await this.redis.ttl(idemKey);
+        throw new ProblemError(
+          'idempotency-key-jobs-gone',
+          `the ${ids.includes(',') ? 'jobs' : 'job'} this Idempotency-Key created finished and ${ids.includes(',') ? 'are' : 'is'} no longer kept (JOB_RETENTION_SECONDS); the key stays used${expiresIn > 0 ? ` for ${expiresIn} s more` : ''}: send new work with a new key`,
+          { extensions: { jobIds: ids.split(',') } },
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 40));
     }
@@ -234,7 +242,10 @@ export class JobService {
     return this.#resource(await this.#owned(id, owner));
   }
 
-  async list(owner: Owner, filter: ListFilter, limit: number, cursor?: string) {
+  /** A page of the owner's jobs (jobs submitted without a key are never listed). */
+  async list(owner: string, filter: ListFilter, limit: number, cursor?: string) {
+    // No job has a type the registry does not know: nothing to look up.
+    if (filter.type !== undefined && !isJobType(filter.type)) return { items: [], nextCursor: null };
     const page = await this.store.list(owner, filter, limit, cursor);
     return { items: page.records.map((r) => this.#resource(r)), nextCursor: page.nextCursor ?? null };
   }
@@ -357,8 +368,6 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 /** How long a claimed Idempotency-Key waits for its request to commit (or fail) before it lapses. */
 const PENDING_CLAIM_SECONDS = 60;
-
-const RELEASE_IF_UNCHANGED = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** JSON with object keys sorted, so the same body in another key order has one fingerprint. */
 export function canonicalJson(value: unknown): string {

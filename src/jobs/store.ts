@@ -60,8 +60,12 @@ export interface ListPage {
   nextCursor: string | undefined;
 }
 
-/** Most records one list request reads while filtering, so a rare filter cannot scan forever. */
-const LIST_SCAN_BUDGET = 1_000;
+/**
+ * Most job records one list request reads (kept, filtered out, or found expired), so a request's
+ * Redis cost is bounded whatever the filter: about this many reads, plus a few index reads.
+ * A page is never larger than 100, so a full page always fits.
+ */
+const LIST_READ_BUDGET = 100;
 
 /** Index members sort by creation time, then id: `<createdAt, 15 digits>:<id>`. */
 const indexMember = (createdAt: number | string, id: string) => `${String(createdAt).padStart(15, '0')}:${id}`;
@@ -93,9 +97,17 @@ export class JobStore {
     this.#snapshot = defineScript<[string[], string[]]>(redis, 'jobcastSnapshot', snapshotScript);
   }
 
-  /** Sorted set of an owner's jobs (all scores 0, ordered by member, so newest last). */
-  indexKey(owner: string | undefined): string {
-    return `${this.#options.prefix}:index:${owner ?? 'open'}`;
+  /**
+   * Sorted set of an owner's jobs (all scores 0, ordered by member, so newest last). Jobs
+   * submitted without a key have none: nothing lists them (an id is their only way in).
+   */
+  indexKey(owner: string): string {
+    return `${this.#options.prefix}:index:${owner}`;
+  }
+
+  /** The same, for the owner's jobs of one type (a type never changes, so it is exact). */
+  typeIndexKey(owner: string, type: string): string {
+    return `${this.#options.prefix}:bytype:${owner}:${type}`;
   }
 
   keys(id: string): JobKeys {
@@ -104,8 +116,8 @@ export class JobStore {
 
   /**
    * Writes the records of new jobs of one owner: state queued, seq 1 (their first progress
-   * event), and their index entries. Returns the records as written and the pending writes
-   * (one HSET per job, one ZADD for all).
+   * event), and, for a key's owner, their index entries. Returns the records as written and the
+   * pending writes (one HSET per job, one ZADD for all and one per type among them).
    */
   create(
     jobs: { id: string; type: string; maxAttempts: number; runAt?: number | undefined }[],
@@ -132,58 +144,85 @@ export class JobStore {
     });
     const written = Promise.all([
       ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
-      this.#redis.zadd(this.indexKey(owner), ...records.flatMap((r) => [0, indexMember(createdAt, r.id)])),
+      ...this.#indexWrites(records, owner, createdAt, 'zadd'),
     ]);
     return { records, written };
   }
 
   /** Removes the records of jobs that never made it into the queue. */
-  async discard(ids: string[], createdAt: number, owner: string | undefined): Promise<void> {
+  async discard(jobs: { id: string; type: string }[], createdAt: number, owner: string | undefined): Promise<void> {
     await Promise.all([
       // One DEL per job: on a Cluster, different jobs' keys live in different slots.
-      ...ids.map((id) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
-      this.#redis.zrem(this.indexKey(owner), ...ids.map((id) => indexMember(createdAt, id))),
+      ...jobs.map(({ id }) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
+      ...this.#indexWrites(jobs, owner, createdAt, 'zrem'),
     ]);
   }
 
+  /** Adds jobs of one owner to (or removes them from) the owner's index and its type indexes. */
+  #indexWrites(
+    jobs: { id: string; type: string }[],
+    owner: string | undefined,
+    createdAt: number,
+    op: 'zadd' | 'zrem',
+  ): Promise<unknown>[] {
+    if (owner === undefined) return [];
+    const byKey = new Map<string, string[]>([[this.indexKey(owner), []]]);
+    for (const job of jobs) {
+      const member = indexMember(createdAt, job.id);
+      byKey.get(this.indexKey(owner))?.push(member);
+      const typeKey = this.typeIndexKey(owner, job.type);
+      byKey.set(typeKey, [...(byKey.get(typeKey) ?? []), member]);
+    }
+    return [...byKey].map(([key, members]) =>
+      op === 'zadd' ? this.#redis.zadd(key, ...members.flatMap((m) => [0, m])) : this.#redis.zrem(key, ...members),
+    );
+  }
+
   /**
-   * A page of jobs, newest first. The cursor is the index member of the last job looked at,
-   * so pages never overlap or skip, however many jobs arrive meanwhile. Jobs whose records
-   * expired are dropped from the index on the way.
+   * A page of an owner's jobs, newest first. The cursor is the index member of the last job
+   * looked at, so pages never overlap or skip, however many jobs arrive meanwhile. A type filter
+   * reads the type's own index; a state filter is checked on each record, and the reads of one
+   * request stop at LIST_READ_BUDGET: a page may then be short, with a cursor to go on from.
+   * Jobs whose records expired are dropped from the index read on the way.
    */
-  async list(owner: string | undefined, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
-    const indexKey = this.indexKey(owner);
+  async list(owner: string, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
+    const indexKey = filter.type === undefined ? this.indexKey(owner) : this.typeIndexKey(owner, filter.type);
     const records: JobRecord[] = [];
     let from = cursor ? `(${cursor}` : '+';
-    let budget = LIST_SCAN_BUDGET;
-    while (budget > 0) {
-      const batch = Math.min(budget, Math.max(limit * 2, 50));
-      const members = await this.#redis.zrange(indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, batch);
-      if (members.length === 0) return { records, nextCursor: undefined };
-      budget -= members.length;
-      const found = await Promise.all(members.map((m) => this.get(m.slice(m.indexOf(':') + 1))));
-      const expired: string[] = [];
-      for (let i = 0; i < members.length; i++) {
+    let budget = LIST_READ_BUDGET;
+    // Without a state filter every kept record is wanted: read no more than the page needs.
+    // With one, read ahead; either way read more each round (records may have expired).
+    let chunk = filter.state ? Math.max(2 * limit, 20) : limit;
+    for (;;) {
+      const take = Math.min(budget, chunk, LIST_READ_BUDGET);
+      // One more member than will be read says whether anything is left after them.
+      const members = await this.#redis.zrange(indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, take + 1);
+      const page = members.slice(0, take);
+      const more = members.length > take;
+      if (page.length === 0) return { records, nextCursor: undefined };
+      budget -= page.length;
+      const found = await Promise.all(page.map((m) => this.get(m.slice(m.indexOf(':') + 1))));
+      const expired = page.filter((_, i) => found[i] === undefined);
+      if (expired.length > 0) {
+        // The owner's index lists every job of a type index too; it is cleaned when it is read.
+        const keys = indexKey === this.indexKey(owner) ? [indexKey] : [indexKey, this.indexKey(owner)];
+        await Promise.all(keys.map((key) => this.#redis.zrem(key, ...expired)));
+      }
+      for (let i = 0; i < page.length; i++) {
         const record = found[i];
-        const member = members[i] as string;
-        if (!record) {
-          expired.push(member);
-          continue;
-        }
-        if ((filter.state && record.state !== filter.state) || (filter.type && record.type !== filter.type)) continue;
+        if (!record || (filter.state && record.state !== filter.state)) continue;
         records.push(record);
         if (records.length === limit) {
-          if (expired.length) await this.#redis.zrem(indexKey, ...expired);
-          const more = i < members.length - 1 || members.length === batch;
-          return { records, nextCursor: more ? member : undefined };
+          return { records, nextCursor: i < page.length - 1 || more ? page[i] : undefined };
         }
       }
-      if (expired.length) await this.#redis.zrem(indexKey, ...expired);
-      if (members.length < batch) return { records, nextCursor: undefined };
-      from = `(${members.at(-1)}`;
+      if (!more) return { records, nextCursor: undefined };
+      const last = page.at(-1) as string;
+      // Budget spent: hand back what was found and where to go on.
+      if (budget <= 0) return { records, nextCursor: last };
+      from = `(${last}`;
+      chunk *= 2;
     }
-    // Budget spent: hand back what was found and where to go on.
-    return { records, nextCursor: from.slice(1) };
   }
 
   /** Records a cancellation request: -1 no such job, 0 already finished, 1 recorded. */

@@ -76,12 +76,13 @@ export const operations = (): Operation[] => [
     path: '/jobs',
     operationId: 'listJobs',
     summary: 'List jobs',
-    description: 'Newest first, filtered by state and type, a page at a time.',
+    description:
+      "The API key's jobs, newest first, filtered by state and type, a page at a time. One request reads at most 100 job records, so a page with a state filter may be short (even empty) and still have a `nextCursor`: follow it. Counts against the read limit (`READ_RATE_LIMIT_PER_MINUTE`). Needs an API key: without keys configured, a job id is the only way to a job, so nothing lists them (403 `listing-needs-key`).",
     tag: 'jobs',
     parameters: queryParameters(ListJobsQuery),
-    security: [...REST, 'open'],
+    security: REST,
     responses: { 200: { description: 'A page of jobs.', content: json(ref('schemas', 'JobList')) } },
-    problems: [400],
+    problems: [400, 403, 429],
   },
   {
     method: 'get',
@@ -93,7 +94,7 @@ export const operations = (): Operation[] => [
     parameters: ['JobIdPath'],
     security: [...REST, 'open'],
     responses: { 200: { description: 'The job.', content: json(ref('schemas', 'JobResource')) } },
-    problems: [404],
+    problems: [404, 429],
   },
   {
     method: 'get',
@@ -105,7 +106,7 @@ export const operations = (): Operation[] => [
     parameters: ['JobIdPath'],
     security: [...REST, 'open'],
     responses: { 200: { description: 'The log lines, oldest first.', content: json(ref('schemas', 'JobLogs')) } },
-    problems: [404],
+    problems: [404, 429],
   },
   {
     method: 'post',
@@ -181,7 +182,7 @@ export const operations = (): Operation[] => [
     responses: {
       201: { description: 'The token, and the stream URL with it.', content: json(ref('schemas', 'StreamToken')) },
     },
-    problems: [400, 404, 422],
+    problems: [400, 404, 413, 415, 422],
   },
   webFile('/', 'getPage', 'The live page', 'text/html'),
   webFile('/app.js', 'getPageScript', "The page's script", 'text/javascript', [assetVersion]),
@@ -261,8 +262,10 @@ export const operations = (): Operation[] => [
     path: '/metrics',
     operationId: 'getMetrics',
     summary: 'Prometheus metrics',
-    description: "This API process's metrics (`jobcast_api_*`), in the Prometheus text format.",
+    description:
+      "This API process's metrics (`jobcast_api_*`), in the Prometheus text format. With API keys configured it needs one, like the job endpoints (any key; point Prometheus's `authorization` at it).",
     tag: 'health',
+    security: [...REST, 'open'],
     responses: {
       200: { description: 'The metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
     },

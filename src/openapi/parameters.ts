@@ -34,7 +34,7 @@ export const sharedParameters = (): Record<string, Json> => ({
     in: 'header',
     required: false,
     description:
-      'Makes a retried submission safe: the same key with the same body returns the job the first request created (with `Idempotent-Replayed: true`); the same key with another body is a 422 `idempotency-key-reused` problem, and while the first request is still being processed a 409 `idempotency-key-in-progress`.',
+      'Makes a retried submission safe: the same key with the same body returns the job the first request created (with `Idempotent-Replayed: true`); the same key with another body is a 422 `idempotency-key-reused` problem, and while the first request is still being processed a 409 `idempotency-key-in-progress`. A key is kept for `IDEMPOTENCY_KEY_TTL_SECONDS` whatever happens to its jobs: once they finished and are no longer kept (`JOB_RETENTION_SECONDS`), the key is a 409 `idempotency-key-jobs-gone`, never a second job.',
     schema: toComponents({ IdempotencyKey }, 'input').IdempotencyKey,
   },
   LastEventIdHeader: {

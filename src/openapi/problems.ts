@@ -24,9 +24,18 @@ export const problemResponses = {
       'WWW-Authenticate': { required: true, description: 'The `Bearer` challenge.', schema: { type: 'string' } },
     },
   },
-  403: { name: 'Forbidden', description: 'The stream token does not cover every job asked for.' },
+  403: {
+    name: 'Forbidden',
+    description:
+      'The stream token does not cover every job asked for, or jobs are listed without an API key (the service runs open: an id is the only way to a job).',
+  },
   404: { name: 'NotFound', description: "No such job (another API key's jobs included), or nothing at this path." },
-  409: { name: 'Conflict', description: 'The request conflicts with the current state.', headers: retryAfter },
+  409: {
+    name: 'Conflict',
+    description:
+      'The request conflicts with the current state: the job already finished, a request with this `Idempotency-Key` is still in progress, or the jobs it created are no longer kept.',
+    headers: retryAfter,
+  },
   413: { name: 'PayloadTooLarge', description: 'The body is larger than the limit (`MAX_BODY_BYTES`).' },
   415: {
     name: 'UnsupportedMediaType',
@@ -39,7 +48,7 @@ export const problemResponses = {
   },
   429: {
     name: 'TooManyRequests',
-    description: 'Past a per-client limit: submissions per minute, or open streams.',
+    description: 'Past a per-client limit: submissions or reads per minute, or open streams.',
     headers: { 'Retry-After': { ...retryAfter['Retry-After'], required: true } },
   },
   503: { name: 'ServiceUnavailable', description: 'Redis is unreachable; retry shortly.', headers: retryAfter },

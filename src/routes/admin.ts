@@ -2,9 +2,10 @@
  * @module routes/admin
  * The operator view: bull-board at `/admin/queues`, over jobcast's BullMQ queue.
  *
- * It shows every owner's jobs and can retry or remove them, so it is guarded separately from
- * the API: with `ADMIN_PASSWORD` set it needs HTTP Basic auth (any user name, that password);
- * without it, it is served only while the whole service runs open (no API keys).
+ * It lists every job of every owner and can retry or remove them, so it is guarded separately
+ * from the API, and only by `ADMIN_PASSWORD` (HTTP Basic auth, any user name): without one it
+ * is off (404), even while the service runs open — there a job id is a capability, and a page
+ * that lists them all would hand every job to anyone who can reach the port.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
@@ -17,13 +18,11 @@ import { ProblemError } from '../problems.js';
 
 export const ADMIN_BASE_PATH = '/admin/queues';
 
-export function adminRoutes(queue: Queue, access: { password: string | undefined; apiKeysOn: boolean }): Hono {
+export function adminRoutes(queue: Queue, access: { password: string | undefined }): Hono {
   const app = new Hono();
   const guard: MiddlewareHandler = async (c, next) => {
     if (access.password === undefined) {
-      if (access.apiKeysOn)
-        throw new ProblemError('not-found', 'the operator view is off: set ADMIN_PASSWORD to use it');
-      return next();
+      throw new ProblemError('not-found', 'the operator view is off: set ADMIN_PASSWORD to use it');
     }
     if (!basicPasswordMatches(c.req.header('authorization'), access.password)) {
       throw new ProblemError('unauthorized', 'the operator view needs the admin password (HTTP Basic auth)', {

@@ -1,6 +1,10 @@
 /**
  * @module routes/body
- * Reads a request body as text, refusing more than a limit with a 413 problem.
+ * The one way a route reads a request body: JSON only (415 otherwise), at most
+ * `MAX_BODY_BYTES` (413, counted as the bytes arrive, so a body without a length cannot slip
+ * past), parsed (400 when malformed). Routes call it after authentication (middleware runs
+ * first), so nobody without credentials makes the service hold a byte of their body. A
+ * client that goes away mid-body is a {@link ClientAbortedError}, not a server error.
  *
  * It reads Node's request stream directly when there is one: going through the fetch
  * `Request` (what `c.req.text()` does on @hono/node-server) builds an undici Request, its
@@ -8,22 +12,74 @@
  * (docs/performance.md).
  */
 import type { Readable } from 'node:stream';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ProblemError } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
 
-export async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
-  const tooLarge = () => new ProblemError('payload-too-large', `the request body is larger than ${maxBytes} bytes`);
+/** `application/json`, or any `application/<x>+json`, with or without parameters. */
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** The client closed the connection before its body arrived: nobody is left to answer. */
+export class ClientAbortedError extends Error {
+  constructor() {
+    super('the client closed the connection before sending its whole body');
+    this.name = 'ClientAbortedError';
+  }
+}
+
+/**
+ * The request's JSON body. `what` names it in the problems (`send the job as
+ * application/json`).
+ *
+ * @example
+ * const body = await readJsonBody(c, maxBodyBytes, 'the job');
+ */
+export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, what: string): Promise<unknown> {
+  const contentType = c.req.header('content-type') ?? '';
+  if (!JSON_TYPE.test(contentType)) {
+    throw new ProblemError(
+      'unsupported-media-type',
+      `send ${what} as application/json${contentType ? `, not ${contentType}` : ''}`,
+      { headers: { 'accept-post': 'application/json' } },
+    );
+  }
+  const text = await readBodyText(c, maxBytes);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Refuses at once, from its headers alone, a request that announces a body larger than
+ * `maxBytes`, whatever the route: nothing of it is read (the server drains and drops the rest).
+ */
+export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (declaredLength(c) > maxBytes) throw tooLarge(maxBytes);
+    return next();
+  };
+}
+
+const tooLarge = (maxBytes: number) =>
+  new ProblemError('payload-too-large', `the request body is larger than ${maxBytes} bytes`);
+
+function declaredLength(c: Context<AppEnv>): number {
   const declared = Number(c.req.header('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  return Number.isFinite(declared) ? declared : 0;
+}
+
+async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
+  if (declaredLength(c) > maxBytes) throw tooLarge(maxBytes);
   const incoming = c.env?.incoming;
   if (!incoming) {
     // In-process (app.request): a plain fetch Request.
     const text = await c.req.text();
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge();
+    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
     return text;
   }
-  return readLimited(incoming, maxBytes, tooLarge);
+  return readLimited(incoming, maxBytes);
 }
 
 /**
@@ -31,7 +87,7 @@ export async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promis
  * callbacks are inline and never removed (they end with the request): named closures made
  * per request cost a property definition each under tsx's keep-names transform.
  */
-function readLimited(incoming: Readable, maxBytes: number, tooLarge: () => Error): Promise<string> {
+function readLimited(incoming: Readable, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -44,15 +100,20 @@ function readLimited(incoming: Readable, maxBytes: number, tooLarge: () => Error
       settled = true;
       // The rest is left unread; @hono/node-server drains it (bounded) once the answer is sent.
       incoming.pause();
-      reject(tooLarge());
+      reject(tooLarge(maxBytes));
     });
     incoming.on('end', () => {
       if (!settled) resolve(Buffer.concat(chunks, size).toString('utf8'));
       settled = true;
     });
-    incoming.on('error', (error) => {
-      if (!settled) reject(error);
+    // A client that goes away mid-body: 'error' (ECONNRESET "aborted") on HTTP/1, 'aborted'
+    // then 'close' on HTTP/2. Either way the body never comes.
+    const aborted = () => {
+      if (!settled) reject(new ClientAbortedError());
       settled = true;
-    });
+    };
+    incoming.on('error', aborted);
+    incoming.on('aborted', aborted);
+    incoming.on('close', aborted);
   });
 }

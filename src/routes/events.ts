@@ -16,10 +16,12 @@ import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
 import { encodeComment, encodeRetry, SSE_HEADERS } from '../sse.js';
+import { readJsonBody } from './body.js';
 
 export interface EventRouteDeps extends SessionDeps {
   jobs: JobService;
   slots: StreamSlots;
+  maxBodyBytes: number;
 }
 
 export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
@@ -51,14 +53,14 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   });
 
   app.post('/events/tokens', async (c) => {
-    if (c.get('principal').via === 'token')
-      throw new ProblemError('unauthorized', 'use an API key to get stream tokens');
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new ProblemError('malformed-json', 'send {"jobs": ["<id>", …]} as application/json');
+    const { via } = c.get('principal');
+    if (via === 'token') throw new ProblemError('unauthorized', 'use an API key to get stream tokens');
+    // Decided before the body is read: without keys there is nothing to issue, and nobody
+    // unauthenticated gets to make the service read a body.
+    if (via === 'open') {
+      throw new ProblemError('bad-request', 'stream tokens are only needed, and issued, when API keys are configured');
     }
+    const body = await readJsonBody(c, deps.maxBodyBytes, '{"jobs": ["<id>", …]}');
     const request = StreamTokenRequest.safeParse(body);
     if (!request.success) throw validationProblem(request.error, '');
     return c.json(await deps.jobs.streamToken(request.data.jobs, c.get('principal').owner), 201);

@@ -3,44 +3,41 @@
  * REST: submit, read, list and cancel jobs, and read a job's log. Thin: parse, call the
  * service, respond.
  */
-import { type Context, Hono } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { IdempotencyKey, ListJobsQuery } from '../jobs/schemas.js';
 import type { JobService, Submitter } from '../jobs/service.js';
 import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
-import { readBodyText } from './body.js';
+import { readJsonBody } from './body.js';
 import { jsonResponse } from './json.js';
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+export interface JobRouteLimits {
+  /** Jobs submitted per client per minute. */
+  submissions: RateLimiter;
+  /** Reads (a job, its log, a page of the list) per client per minute. */
+  reads: RateLimiter;
+  maxBodyBytes: number;
+}
 
-export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: number): Hono<AppEnv> {
+export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   /** The checks and the JSON body every submission shares; the service checks the rest. */
   const submission = async (c: Context<AppEnv>) => {
-    const contentType = c.req.header('content-type') ?? '';
-    if (!JSON_TYPE.test(contentType)) {
-      throw new ProblemError(
-        'unsupported-media-type',
-        `send the job as application/json${contentType ? `, not ${contentType}` : ''}`,
-        { headers: { 'accept-post': 'application/json' } },
-      );
-    }
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
       throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
     }
-    const text = await readBodyText(c, maxBodyBytes);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch (error) {
-      throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
-    }
+    const body = await readJsonBody(c, limits.maxBodyBytes, 'the job');
     const { owner, clientId } = c.get('principal');
-    const by: Submitter = { owner, idempotencyKey, admit: (n) => limiter.hit(clientId, n) };
+    const by: Submitter = { owner, idempotencyKey, admit: (n) => limits.submissions.hit(clientId, n) };
     return { body, by };
+  };
+  /** Counts a read against its client's limit before anything is looked up. */
+  const read: MiddlewareHandler<AppEnv> = async (c, next) => {
+    await limits.reads.hit(c.get('principal').clientId);
+    return next();
   };
   const replayedHeader = (replayed: boolean): Record<string, string> =>
     replayed ? { 'idempotent-replayed': 'true' } : {};
@@ -58,15 +55,24 @@ export function jobRoutes(jobs: JobService, limiter: RateLimiter, maxBodyBytes: 
   });
 
   app.get('/jobs', async (c) => {
+    const { owner } = c.get('principal');
+    // Without keys an id is the only way to a job (a capability), so nothing lists them.
+    if (owner === undefined) {
+      throw new ProblemError(
+        'listing-needs-key',
+        'jobs are listed only to the API key that created them; without API keys a job is reached by its id alone (set API_KEYS to list your jobs)',
+      );
+    }
+    await limits.reads.hit(c.get('principal').clientId);
     const query = ListJobsQuery.safeParse(c.req.query());
     if (!query.success) throw validationProblem(query.error, 'query', 'bad-request');
     const { state, type, limit, cursor } = query.data;
-    return c.json(await jobs.list(c.get('principal').owner, { state, type }, limit, cursor));
+    return c.json(await jobs.list(owner, { state, type }, limit, cursor));
   });
 
-  app.get('/jobs/:id', async (c) => c.json(await jobs.get(c.req.param('id'), c.get('principal').owner)));
+  app.get('/jobs/:id', read, async (c) => c.json(await jobs.get(c.req.param('id'), c.get('principal').owner)));
 
-  app.get('/jobs/:id/logs', async (c) => c.json(await jobs.logs(c.req.param('id'), c.get('principal').owner)));
+  app.get('/jobs/:id/logs', read, async (c) => c.json(await jobs.logs(c.req.param('id'), c.get('principal').owner)));
 
   app.post('/jobs/:id/cancel', async (c) =>
     c.json(await jobs.cancel(c.req.param('id'), c.get('principal').owner), 202),

@@ -22,10 +22,25 @@ export const PAGE_CSP = [
 /** A year: the longest lifetime RFC 9111 suggests for content that never changes. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-export function webRoutes(): Hono {
+/**
+ * The page's routes. `apiKeys`: whether this service requires API keys, which the page is told
+ * (a `<meta>`), so it asks for a key at once when one is needed, and otherwise sends nothing.
+ */
+export function webRoutes(options: { apiKeys: boolean }): Hono {
   const app = new Hono();
+  const pages = new WeakMap<Asset, Asset>();
+  const page = (html: Asset): Asset => {
+    let filled = pages.get(html);
+    if (!filled) {
+      const body = html.body.replace('{{apiKeys}}', options.apiKeys ? 'required' : 'off');
+      // A page that says something else is another page: another ETag.
+      filled = { ...html, body, hash: `${html.hash}${options.apiKeys ? 'k' : 'o'}` };
+      pages.set(html, filled);
+    }
+    return filled;
+  };
   app.get('/', async (c) =>
-    send(c, (await webAssets()).html, 'no-cache', {
+    send(c, page((await webAssets()).html), 'no-cache', {
       'content-security-policy': PAGE_CSP,
       'referrer-policy': 'no-referrer',
     }),

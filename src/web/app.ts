@@ -287,12 +287,20 @@ jobs = loadJobs(localStorage);
 for (const job of [...jobs].reverse()) list.show(job);
 updateSummary();
 // A service that needs a key asks for it now, not after the first Start (with jobs to bring
-// back, their GETs find that out). Open, this is one small 200 and nothing shows.
-if (jobs.length === 0) {
+// back, their GETs find that out): the page says whether it needs one, and a kept key is
+// checked with one small list request. An open service lists nothing (ids are capabilities)
+// and needs no check.
+if (
+  jobs.length === 0 &&
+  document.querySelector('meta[name="jobcast-api-keys"]')?.getAttribute('content') === 'required'
+) {
   const used = gate.key;
-  client.list({ limit: 1 }).catch((error: unknown) => {
-    if (isUnauthorized(error)) void gate.refused(used);
-  });
+  if (used === undefined) void gate.refused(undefined);
+  else {
+    client.list({ limit: 1 }).catch((error: unknown) => {
+      if (isUnauthorized(error)) void gate.refused(used);
+    });
+  }
 }
 await refreshJobs(jobs.map((job) => job.id));
 stream.restart();

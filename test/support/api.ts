@@ -53,8 +53,8 @@ export async function submitJob(
 }
 
 /** GET /jobs/{id} (200 expected), checked against the contract's schema. */
-export async function getJob(h: Harness, id: string): Promise<Job> {
-  const res = await call(h, 'GET', `/jobs/${id}`);
+export async function getJob(h: Harness, id: string, headers: Record<string, string> = {}): Promise<Job> {
+  const res = await call(h, 'GET', `/jobs/${id}`, { headers });
   if (res.status !== 200) throw new Error(`GET /jobs/${id}: ${res.status} ${JSON.stringify(res.body)}`);
   return JobResource.parse(res.body);
 }
@@ -78,9 +78,13 @@ export interface Page {
 }
 
 /** One page of GET /jobs (200 expected). */
-export async function listPage(h: Harness, query: Record<string, string | number>): Promise<Page> {
+export async function listPage(
+  h: Harness,
+  query: Record<string, string | number>,
+  headers: Record<string, string> = {},
+): Promise<Page> {
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
-  const res = await call(h, 'GET', `/jobs?${qs}`);
+  const res = await call(h, 'GET', `/jobs?${qs}`, { headers });
   if (res.status !== 200) throw new Error(`GET /jobs?${qs}: ${res.status} ${JSON.stringify(res.body)}`);
   expect(Object.keys(res.body).sort()).toEqual(['items', 'nextCursor']);
   const page = res.body as unknown as Page;
@@ -94,13 +98,13 @@ export async function listPage(h: Harness, query: Record<string, string | number
 export async function walkPages(
   h: Harness,
   query: Record<string, string | number>,
-  options: { maxPages?: number; between?: (pageIndex: number) => Promise<void> } = {},
+  options: { maxPages?: number; between?: (pageIndex: number) => Promise<void>; headers?: Record<string, string> } = {},
 ): Promise<Page[]> {
   const pages: Page[] = [];
   let cursor: string | null = null;
   do {
     if (pages.length >= (options.maxPages ?? 100)) throw new Error(`more than ${pages.length} pages`);
-    const page = await listPage(h, cursor === null ? query : { ...query, cursor });
+    const page = await listPage(h, cursor === null ? query : { ...query, cursor }, options.headers);
     pages.push(page);
     cursor = page.nextCursor;
     await options.between?.(pages.length - 1);
@@ -122,10 +126,7 @@ export async function bullJobTotal(queue: Queue): Promise<number> {
   return Object.values(counts).reduce((sum, n) => sum + n, 0);
 }
 
-/**
- * The job index: the sorted set(s) `GET /jobs` reads — `<prefix>:index`, or one per owner
- * (`<prefix>:index:<owner>`) where jobs are kept per API-key owner.
- */
+/** The job index: the sorted sets `GET /jobs` reads, one per API-key owner (`<prefix>:index:<owner>`). */
 async function indexKeys(h: Harness): Promise<string[]> {
   const base = `${h.config.KEY_PREFIX}:index`;
   const found = new Set<string>();
@@ -138,7 +139,20 @@ async function indexKeys(h: Harness): Promise<string[]> {
   return [...found];
 }
 
-/** Members of the job index. */
+/** Job records in Redis (`<prefix>:{<id>}` hashes): every job, with or without a key. */
+export async function recordCount(h: Harness): Promise<number> {
+  const pattern = new RegExp(`^${h.config.KEY_PREFIX}:\\{[0-9a-f-]{36}\\}$`);
+  let cursor = '0';
+  let n = 0;
+  do {
+    const [next, keys] = await h.redis.scan(cursor, 'MATCH', `${h.config.KEY_PREFIX}:{*`, 'COUNT', '1000');
+    n += keys.filter((key) => pattern.test(key)).length;
+    cursor = next;
+  } while (cursor !== '0');
+  return n;
+}
+
+/** Members of the job index (jobs submitted with a key; an open service keeps none). */
 export async function indexSize(h: Harness): Promise<number> {
   const sizes = await Promise.all((await indexKeys(h)).map((key) => h.redis.zcard(key)));
   return sizes.reduce((sum, n) => sum + n, 0);

@@ -38,7 +38,7 @@ export interface Fleet {
 
 /**
  * @param env shared settings; REDIS_URL is required. A fresh KEY_PREFIX and QUEUE_NAME are
- * chosen unless given, and stream and submission limits are off (every test client shares one
+ * chosen unless given, and stream, submission and read limits are off (every test client shares one
  * address) unless given.
  */
 export function createFleet(env: Record<string, string> & { REDIS_URL: string }): Fleet {
@@ -48,6 +48,7 @@ export function createFleet(env: Record<string, string> & { REDIS_URL: string })
     QUEUE_NAME: 'jobs',
     MAX_STREAMS_PER_CLIENT: '0',
     RATE_LIMIT_PER_MINUTE: '0',
+    READ_RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   };
   const members: FleetMember[] = [];

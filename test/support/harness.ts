@@ -34,6 +34,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     LOG_LEVEL: 'error',
     // Limits are off unless a test is about them: tests open many streams from one address.
     RATE_LIMIT_PER_MINUTE: '0',
+    READ_RATE_LIMIT_PER_MINUTE: '0',
     MAX_STREAMS_PER_CLIENT: '0',
     ...options.env,
   });
