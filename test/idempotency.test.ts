@@ -2,13 +2,14 @@
  * `Idempotency-Key` on `POST /jobs`: the same key and body return the same job (marked
  * `idempotent-replayed: true`) and create nothing more — in BullMQ or as a job record — even
  * when ten requests race; the same key with another body is a 422 problem; a malformed key is
- * a 400 problem.
+ * a 400 problem. A key is kept for its whole lifetime: once its job is no longer kept, the key
+ * is a 409 problem, never a second job.
  */
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobResource } from '../src/jobs/schemas.js';
 import { type ApiResponse, bullJobTotal, bullQueue, call, expectProblem, recordCount } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness.js';
 
 let h: Harness;
 let queue: Queue;
@@ -125,4 +126,50 @@ describe('an invalid key', () => {
     const res = await post({ type: 'simulate', data: { steps: 1 } }, key);
     expect(res.status).toBe(202);
   });
+});
+
+describe('a key outlives its job (JOB_RETENTION_SECONDS=1, IDEMPOTENCY_KEY_TTL_SECONDS=6)', () => {
+  let short: Harness;
+  let shortQueue: Queue;
+  beforeAll(async () => {
+    short = await startHarness({ env: { JOB_RETENTION_SECONDS: '1', IDEMPOTENCY_KEY_TTL_SECONDS: '6' } });
+    shortQueue = bullQueue(short);
+  });
+  afterAll(async () => {
+    await shortQueue?.close();
+    await short?.close();
+  });
+  const send = (body: unknown, key: string) =>
+    call(short, 'POST', '/jobs', { body, headers: { 'idempotency-key': key } });
+  const footprint = async () => ({ bull: await bullJobTotal(shortQueue), records: await recordCount(short) });
+
+  it('refuses the key with a 409 for the rest of its lifetime, never creating a second job; then it is free', async () => {
+    const key = freshKey();
+    const body = { type: 'simulate', data: { steps: 1, stepMs: 0 } };
+    const first = await send(body, key);
+    expect(first.status).toBe(202);
+    const id = idOf(first);
+    // The job runs, finishes, and its record expires a second later.
+    await waitFor(async () => (await call(short, 'GET', `/jobs/${id}`)).status === 404, 'the job to expire', 15_000);
+
+    const before = await footprint();
+    const again = await send(body, key);
+    expectProblem(again, 409, 'idempotency-key-jobs-gone');
+    expect(again.body.jobIds).toEqual([id]);
+    expect(again.body.detail).toMatch(/no longer kept/);
+    // Another body with the key is still the other problem.
+    expectProblem(await send({ ...body, data: { steps: 2 } }, key), 422, 'idempotency-key-reused');
+    expect(await footprint()).toEqual(before);
+
+    // Once the key's own lifetime is over, it names nothing: the same request is new work.
+    await waitFor(
+      async () => (await short.redis.keys(`${short.config.KEY_PREFIX}:idem:*`)).length === 0,
+      'the key to expire',
+      15_000,
+    );
+    const fresh = await send(body, key);
+    expect(fresh.status).toBe(202);
+    expect(fresh.headers.get('idempotent-replayed')).toBeNull();
+    expect(idOf(fresh)).not.toBe(id);
+  }, 30_000);
 });

@@ -88,6 +88,8 @@ async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<strin
  * per request cost a property definition each under tsx's keep-names transform.
  */
 function readLimited(incoming: Readable, maxBytes: number): Promise<string> {
+  // Gone before the route got here (during authentication): its 'close' has been and gone.
+  if (incoming.destroyed || incoming.readableAborted) return Promise.reject(new ClientAbortedError());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -42,8 +42,8 @@ export interface Reply {
 }
 
 /**
- * Any method, any path (sent as is: no normalisation), any headers; the body is sent as JSON
- * unless it is a string. Reads at most `timeoutMs` of the body (an event stream that stays
+ * Any method, any path (sent as is: no normalisation), any headers, from any local address; the
+ * body is sent as JSON unless it is a string. Reads at most `timeoutMs` of the body (an event stream that stays
  * open is cut there). One connection per request (`Connection: close`): a pooled keep-alive
  * socket can be closed by the server's keep-alive timeout just as the client reuses it, and
  * that race — client and server share one event loop here — is not what these tests are about.
@@ -55,7 +55,7 @@ export function send(
   base: string,
   method: string,
   path: string,
-  options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number; localAddress?: string } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
@@ -66,7 +66,16 @@ export function send(
   }
   const { hostname, port } = new URL(base);
   return new Promise<Reply>((resolve, reject) => {
-    const req = request({ host: hostname, port, method, path: path || '/', headers, agent: false });
+    const req = request({
+      host: hostname,
+      port,
+      method,
+      path: path || '/',
+      headers,
+      agent: false,
+      // Another loopback address (127.0.0.2…) is another client, as far as the server can tell.
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     let finish: (() => void) | undefined;
     const timeoutMs = options.timeoutMs ?? 5_000;
     // A stream still open at the deadline: keep the status, headers and what came so far.
