@@ -76,7 +76,7 @@ const ConfigSchema = z.object({
   /** Signs stream tokens; shared by all replicas. Default: derived from the API keys. */
   STREAM_TOKEN_SECRET: z.string().min(32, 'use at least 32 characters').optional(),
   STREAM_TOKEN_TTL_SECONDS: int(10, 7 * 86_400).default(900),
-  /** Guards the operator view at /admin/queues (HTTP Basic auth). Unset: it is served only when the service runs open. */
+  /** Turns on and guards the operator view at /admin/queues (HTTP Basic auth). Unset: the view is off. */
   ADMIN_PASSWORD: z.string().min(12, 'use at least 12 characters').optional(),
   /** Comma-separated origins allowed to call the API from browsers (`*` = any, without credentials). */
   CORS_ORIGINS: z.string().default(''),

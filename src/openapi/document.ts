@@ -22,7 +22,7 @@ const DESCRIPTION = `jobcast tracks long-running jobs. Clients submit a job with
 
 **Errors** are RFC 9457 problem details (\`application/problem+json\`) whose \`type\` is \`/problems/<kind>\`. An unexpected failure is a generic 500 problem.
 
-**Access.** With API keys configured (\`API_KEYS\`), every job and event endpoint needs \`Authorization: Bearer <key>\`, and a key sees only its own jobs; event streams also take a short-lived \`?token=\` (EventSource cannot send headers). Without keys the service is open, and ids are capabilities: job ids are random UUIDs, and knowing one is what lets one read a job. Every response carries an \`X-Request-Id\`.`;
+**Access.** With API keys configured (\`API_KEYS\`), every job and event endpoint needs \`Authorization: Bearer <key>\`, and a key sees only its own jobs; event streams also take a short-lived \`?token=\` (EventSource cannot send headers). Without keys the service is open, and ids are capabilities: job ids are random UUIDs, knowing one is what lets one read or cancel a job, and nothing lists them (\`GET /jobs\` needs a key). Every response carries an \`X-Request-Id\`.`;
 
 /** The whole document, built afresh (`openApiDocument()` caches it). */
 export function buildDocument(): Json {
