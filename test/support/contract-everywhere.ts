@@ -16,14 +16,26 @@ export const contractOrigins = new Set<string>();
 
 const violations: string[] = [];
 
-const templates = Object.keys(openApiDocument().paths as Record<string, unknown>).map((template) => ({
-  template,
-  pattern: new RegExp(`^${template.replaceAll('.', '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
-}));
+/**
+ * The documented path templates, literal ones first: a path is the resource of the most
+ * specific template that matches it (`/jobs/batch`, not `/jobs/{id}`), as the app routes it.
+ */
+const templates = Object.keys(openApiDocument().paths as Record<string, unknown>)
+  .map((template) => ({
+    template,
+    params: template.split('/').map((segment) => segment.startsWith('{')),
+    pattern: new RegExp(`^${template.replaceAll('.', '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  }))
+  .sort((a, b) => {
+    const differs = a.params.findIndex((param, i) => param !== b.params[i]);
+    return differs === -1 ? 0 : a.params[differs] ? 1 : -1;
+  });
 
+/** The template of `method pathname`, if it is a documented operation. */
 function templateFor(method: string, pathname: string): string | undefined {
   const paths = openApiDocument().paths as Record<string, Record<string, unknown>>;
-  return templates.find((t) => t.pattern.test(pathname) && paths[t.template]?.[method.toLowerCase()])?.template;
+  const template = templates.find((t) => t.pattern.test(pathname))?.template;
+  return template && paths[template]?.[method.toLowerCase()] ? template : undefined;
 }
 
 const realFetch = globalThis.fetch;
