@@ -42,9 +42,9 @@ const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
   const response = await realFetch(input, init);
   try {
-    const request = new Request(input, init);
-    const url = new URL(request.url);
-    const method = request.method.toUpperCase();
+    // Not `new Request(input, init)`: a Request whose body was sent cannot be copied.
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     if (!contractOrigins.has(url.origin) || method === 'HEAD') return response;
     const template = templateFor(method, url.pathname);
     if (!template) return response;
