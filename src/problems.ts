@@ -188,7 +188,11 @@ export const problemTypes = {
     title: 'Too many open streams',
     when: 'This client already holds `MAX_STREAMS_PER_CLIENT` event streams open.',
     todo: 'Close a stream you no longer read, or watch several jobs on one (`GET /events?jobs=…`).',
-    example: { detail: 'at most 200 open streams per client; close one first', instance: `/jobs/${JOB}/events` },
+    example: {
+      detail: 'at most 200 open streams per client; close one first',
+      instance: `/jobs/${JOB}/events`,
+      limit: 200,
+    },
   },
   'internal-error': {
     status: 500,

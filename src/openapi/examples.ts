@@ -264,9 +264,8 @@ export const jobStreamExamples = {
     ]),
   },
   resumed: {
-    summary: 'Resumed with `Last-Event-ID: 6`: only what came after',
+    summary: 'Resumed with `Last-Event-ID: 6` after the job finished: its state now, then `done`',
     value: streamText([
-      ['7', 'progress', progress(quick, 'active', 100, '2026-12-06T07:00:30.472Z', 'step 5 of 5')],
       ['8', 'progress', progress(quick, 'completed', 100, '2026-12-06T07:00:30.474Z', 'step 5 of 5')],
       ['9', 'done', { jobId: quick, status: 'completed', at: '2026-12-06T07:00:30.474Z', result: { steps: 5 } }],
     ]),
@@ -276,13 +275,16 @@ export const jobStreamExamples = {
 /** `200` of `GET /events?jobs=…`: ids are both jobs' cursors, in the order of `jobs`. */
 export const multiStreamExamples = {
   twoJobs: {
-    summary: 'The two jobs of the batch on one connection, each to its `done`',
+    summary: 'The two jobs of the batch, watched on one connection from their submission, each to its `done`',
     value: streamText([
-      ['3.0', 'progress', progress(quick, 'active', 20, '2026-12-06T07:00:29.667Z', 'step 1 of 5')],
-      ['3.2', 'progress', progress(second, 'active', 0, '2026-12-06T07:00:29.463Z')],
-      ['3.3', 'progress', progress(second, 'active', 33.33333333333333, '2026-12-06T07:00:29.764Z', 'step 1 of 3')],
+      ['1.0', 'progress', progress(quick, 'queued', 0, '2026-12-06T07:00:29.458Z')],
+      ['1.1', 'progress', progress(second, 'queued', 0, '2026-12-06T07:00:29.458Z')],
+      ['1.2', 'progress', progress(second, 'active', 0, '2026-12-06T07:00:29.463Z')],
+      ['2.2', 'progress', progress(quick, 'active', 0, '2026-12-06T07:00:29.466Z')],
+      ['3.2', 'progress', progress(quick, 'active', 20, '2026-12-06T07:00:29.667Z', 'step 1 of 5')],
+      ['3.3', 'progress', progress(second, 'active', 33.33, '2026-12-06T07:00:29.764Z', 'step 1 of 3')],
       ['4.3', 'progress', progress(quick, 'active', 40, '2026-12-06T07:00:29.868Z', 'step 2 of 5')],
-      ['4.4', 'progress', progress(second, 'active', 66.66666666666666, '2026-12-06T07:00:30.066Z', 'step 2 of 3')],
+      ['4.4', 'progress', progress(second, 'active', 66.67, '2026-12-06T07:00:30.066Z', 'step 2 of 3')],
       ['5.4', 'progress', progress(quick, 'active', 60, '2026-12-06T07:00:30.070Z', 'step 3 of 5')],
       ['6.4', 'progress', progress(quick, 'active', 80, '2026-12-06T07:00:30.271Z', 'step 4 of 5')],
       ['6.5', 'progress', progress(second, 'active', 100, '2026-12-06T07:00:30.368Z', 'step 3 of 3')],
