@@ -24,7 +24,7 @@ h2 { margin-top: 1.5rem; font-size: 1.1rem; }
 .status { margin: 0; color: #57606a; }
 code, pre { font: 0.9rem/1.45 ui-monospace, monospace; }
 code { background: #f3f4f6; padding: 0 0.2rem; border-radius: 3px; }
-pre { background: #f6f8fa; padding: 0.75rem 1rem; overflow-x: auto; border-radius: 6px; }
+pre { background: #f6f8fa; padding: 0.75rem 1rem; white-space: pre-wrap; overflow-wrap: anywhere; border-radius: 6px; }
 pre code { background: none; padding: 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 0.3rem 0.5rem; border-bottom: 1px solid #d0d7de; vertical-align: top; }
