@@ -49,7 +49,7 @@ export const problemResponses = {
 export type ProblemStatus = keyof typeof problemResponses;
 
 /** The problem types (keys of the catalogue) a status answers with. */
-export const problemTypesOf = (status: number) =>
+const problemTypesOf = (status: number) =>
   (Object.keys(problemTypes) as ProblemType[]).filter((key) => problemTypes[key].status === status);
 
 /**
