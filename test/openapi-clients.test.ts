@@ -131,7 +131,8 @@ describe('clients generated from openapi.yaml', () => {
 
     // Default options of both generators: no flags.
     mkdirSync(join(dir, 'openapi-typescript'));
-    writeFileSync(join(dir, 'openapi-typescript', 'schema.d.ts'), astToString(await openapiTS(pathToFileURL(spec))));
+    // A .ts file, not .d.ts: checked in full while the libraries' declarations are skipped.
+    writeFileSync(join(dir, 'openapi-typescript', 'schema.ts'), astToString(await openapiTS(pathToFileURL(spec))));
     await heyApi({
       input: spec,
       output: join(dir, 'hey-api'),
@@ -141,11 +142,11 @@ describe('clients generated from openapi.yaml', () => {
     writeFileSync(join(dir, 'openapi-fetch-program.ts'), OPENAPI_FETCH_PROGRAM);
     writeFileSync(join(dir, 'hey-api-program.ts'), HEY_API_PROGRAM);
 
-    // One typecheck of everything, as strict as it gets, generated declarations included.
+    // One typecheck of everything generated and both programs, as strict as it gets.
     const program = ts.createProgram([join(dir, 'openapi-fetch-program.ts'), join(dir, 'hey-api-program.ts')], {
       strict: true,
       noEmit: true,
-      skipLibCheck: false,
+      skipLibCheck: true,
       noUncheckedIndexedAccess: true,
       exactOptionalPropertyTypes: false,
       target: ts.ScriptTarget.ES2022,
