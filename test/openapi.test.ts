@@ -93,9 +93,23 @@ describe('openapi.yaml', () => {
       const responses = doc.paths[path]?.get?.responses as
         | Record<string, { content: Record<string, Json> }>
         | undefined;
-      const events = responses?.['200']?.content['text/event-stream']?.['x-sse-events'] ?? {};
-      expect(Object.keys(events), path).toEqual([...StreamEventNames]);
+      const media = responses?.['200']?.content['text/event-stream'] ?? {};
+      expect(Object.keys(media['x-sse-events'] ?? {}), path).toEqual([...StreamEventNames]);
+      // In OpenAPI 3.1 `schema` is the whole body, which is text; `itemSchema` is 3.2 only.
+      expect(media.schema, path).toEqual({ type: 'string', description: expect.any(String) });
+      expect(JSON.stringify(media), path).not.toContain('itemSchema');
     }
+  });
+
+  it('describes request bodies as the API takes them: no `default` (it reads as "always present")', () => {
+    const requestSchemas = ['JobOptions', 'StreamTokenRequest', 'SubmitJob', 'SubmitJobBatch'].concat(
+      Object.keys(doc.components.schemas).filter((name) => /^Submit.+Job$/.test(name)),
+    );
+    for (const name of requestSchemas) {
+      expect(JSON.stringify(doc.components.schemas[name]), name).not.toContain('"default"');
+    }
+    const steps = JSON.stringify(doc.components.schemas.SubmitSimulateJob);
+    expect(steps).toContain('Default: `10`.');
   });
 
   it('gives every operation an id, summary and tag, and every error a shared problem response', () => {
