@@ -20,13 +20,15 @@ import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { isRedisUnavailable } from './redis.js';
-import { adminRoutes } from './routes/admin.js';
+import { ADMIN_BASE_PATH, adminRoutes } from './routes/admin.js';
 import { bodyLimit, ClientAbortedError } from './routes/body.js';
 import { docsRoutes } from './routes/docs.js';
 import { docsUiRoutes } from './routes/docs-ui.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { RouteMethods } from './routes/methods.js';
+import { problemPageRoutes } from './routes/problem-pages.js';
 import { webRoutes } from './routes/web.js';
 import type { AppEnv } from './server-types.js';
 
@@ -142,6 +144,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/jobs', restAuth);
   // Everything else under /jobs is REST: a stream token is no key there.
   app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
+  // A literal path under a parameter route (`/jobs/batch` under `GET /jobs/:id`) answers only
+  // its own methods: one Map lookup per request. Built on first use, once every route exists;
+  // bull-board's routes under /admin are its own business.
+  let methods: RouteMethods | undefined;
+  const routeMethods = () => {
+    methods ??= new RouteMethods(app.routes, { shadowChecked: (path) => !path.startsWith(ADMIN_BASE_PATH) });
+    return methods;
+  };
+  app.use(async (c, next) => {
+    const allowed = routeMethods().shadowed.get(c.req.path);
+    if (allowed && !allowed.includes(c.req.method)) throw methodNotAllowed(c.req.method, allowed);
+    return next();
+  });
 
   // Metrics describe every owner's load: with keys, a key is needed to read them (README, Security).
   app.use('/metrics', restAuth);
@@ -153,6 +168,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', docsUiRoutes());
+  app.route('/', problemPageRoutes());
   app.route('/', healthRoutes(deps.ping));
   if (deps.admin) {
     app.route('/', adminRoutes(deps.admin.queue, { password: deps.admin.password }));
@@ -164,15 +180,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', webRoutes({ apiKeys: deps.apiKeys?.enabled ?? false }));
 
   app.notFound((c) => {
-    const allowed = allowedMethods(app, c.req.path);
+    const allowed = routeMethods().allowed(c.req.path);
     // A route that answers this method but found nothing is a plain 404.
     if (allowed.length > 0 && !allowed.includes(c.req.method)) {
-      return problemResponse(
-        c,
-        new ProblemError('method-not-allowed', `${c.req.method} is not allowed here; use ${allowed.join(' or ')}`, {
-          headers: { allow: allowed.join(', ') },
-        }),
-      );
+      return problemResponse(c, methodNotAllowed(c.req.method, allowed));
     }
     return problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`));
   });
@@ -226,17 +237,10 @@ function securityHeadersFor(deps: Pick<AppDeps, 'corsOrigins' | 'tls'>): [string
   return headers;
 }
 
-/** The methods routes answer on `path` (for 405 and its Allow header). */
-function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
-  const methods = new Set<string>();
-  for (const route of app.routes) {
-    if (route.method === 'ALL') continue;
-    const pattern = new RegExp(`^${route.path.replaceAll('.', '\\.').replace(/\/:[^/]+/g, '/[^/]+')}$`);
-    if (pattern.test(path)) methods.add(route.method);
-  }
-  if (methods.has('GET')) methods.add('HEAD');
-  return [...methods].sort();
-}
+const methodNotAllowed = (method: string, allowed: string[]) =>
+  new ProblemError('method-not-allowed', `${method} is not allowed here; use ${allowed.join(' or ')}`, {
+    headers: { allow: allowed.join(', ') },
+  });
 
 /** A problem response that keeps the headers middleware set (request id, CORS). */
 function problemResponse(c: Context<AppEnv>, error: ProblemError): Response {

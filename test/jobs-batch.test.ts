@@ -370,10 +370,11 @@ describe('a batch the request itself rules out', () => {
     await refused(() => batch({ jobs: [quick()] }, { 'idempotency-key': 'has a space' }), 400, 'bad-request');
   });
 
-  it('GET /jobs/batch is not a way to submit (no such job)', async () => {
+  it('GET /jobs/batch is not a way to submit: 405, Allow: POST', async () => {
     const before = await footprint();
     const res = await call(h, 'GET', '/jobs/batch');
-    expect(res.status).toBe(404);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
     expect(await footprint()).toEqual(before);
   });
 });

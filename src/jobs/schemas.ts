@@ -10,6 +10,7 @@
  * - **record**: the Redis hash holding a job's current state (see `jobs/store`).
  */
 import { z } from 'zod';
+import { MAX_LISTED_ERRORS } from '../problems.js';
 
 export const JobState = z
   .enum(['queued', 'active', 'completed', 'failed', 'cancelled'])
@@ -134,8 +135,14 @@ export const Problem = z
     instance: z.string().optional(),
     errors: z
       .array(z.object({ path: z.string(), message: z.string() }))
+      .max(MAX_LISTED_ERRORS)
       .optional()
-      .describe('Field errors of a validation failure.'),
+      .describe(`Field errors of a validation failure: the first ${MAX_LISTED_ERRORS}.`),
+    totalErrors: z
+      .int()
+      .min(0)
+      .optional()
+      .describe(`How many field errors there were in all (\`errors\` lists at most the first ${MAX_LISTED_ERRORS}).`),
   })
   .loose()
   .describe('RFC 9457 problem details (`application/problem+json`).');

@@ -84,14 +84,17 @@ export function toComponents(schemas: Record<string, z.ZodType>, io: 'input' | '
 
 /**
  * Every component schema, sorted by name: the responses as output, the requests as input
- * (a name in both must convert the same both ways), `SubmitJob`, the `oneOf` of the job
+ * with their defaults in prose (a name in both must convert the same both ways), `SubmitJob`, the `oneOf` of the job
  * types' bodies, discriminated by `type`, and `SubmitJobBatch`, a list of those.
  */
 export function componentSchemas(): Record<string, Json> {
   const schemas = toComponents(responseSchemas, 'output');
-  const requests = toComponents(
-    { ...sharedSchemas, JobOptions: S.JobOptions, StreamTokenRequest: S.StreamTokenRequest, ...submitSchemas() },
-    'input',
+  const requests = mapValues(
+    toComponents(
+      { ...sharedSchemas, JobOptions: S.JobOptions, StreamTokenRequest: S.StreamTokenRequest, ...submitSchemas() },
+      'input',
+    ),
+    defaultsInProse,
   );
   for (const [id, schema] of Object.entries(requests)) {
     if (id in schemas && !isDeepStrictEqual(schemas[id], schema)) {
@@ -119,6 +122,46 @@ export function componentSchemas(): Record<string, Json> {
   };
   return sortKeys(schemas);
 }
+
+/**
+ * A request schema with each `default` moved into its field's description. Generators read
+ * `default` as "always present": openapi-typescript (7, default flags) makes such a field of
+ * a component schema required, so `{type: 'simulate', data: {steps: 3}}` would not typecheck
+ * for want of `stepMs`. In a request a defaulted field is optional, and the schema says so.
+ */
+export function defaultsInProse(schema: Json): Json {
+  const { default: fallback, ...rest } = schema;
+  const converted: Json = {};
+  for (const [keyword, value] of Object.entries(rest)) {
+    if (SCHEMA_MAPS.has(keyword)) converted[keyword] = mapValues(value as Record<string, Json>, defaultsInProse);
+    else if (SCHEMA_LISTS.has(keyword)) converted[keyword] = (value as Json[]).map(defaultsInProse);
+    else if (SUBSCHEMAS.has(keyword) && value && typeof value === 'object')
+      converted[keyword] = defaultsInProse(value as Json);
+    else converted[keyword] = value;
+  }
+  if (fallback === undefined) return converted;
+  const said = typeof converted.description === 'string' ? `${converted.description} ` : '';
+  return { ...converted, description: `${said}Default: \`${JSON.stringify(fallback)}\`.` };
+}
+
+/** The JSON Schema keywords whose values are schemas: by name, in a list, or one. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas']);
+const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems']);
+const SUBSCHEMAS = new Set([
+  'items',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'not',
+  'contains',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+]);
+
+const mapValues = <T, U>(record: Record<string, T>, map: (value: T) => U): Record<string, U> =>
+  Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
 
 function sortKeys<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -8,6 +8,7 @@
  * (buildDocument().paths as any)['/jobs'].post.operationId // 'submitJob'
  */
 import pkg from '../../package.json' with { type: 'json' };
+import { MAX_LISTED_ERRORS } from '../problems.js';
 import { componentSchemas } from './components.js';
 import { tags } from './operation.js';
 import { operations } from './operations.js';
@@ -20,7 +21,7 @@ const DESCRIPTION = `jobcast tracks long-running jobs. Clients submit a job with
 
 **Streams** are Server-Sent Events: on connect the current state as a \`progress\` event, then \`progress\`, \`log\` and \`reset\` events as they happen, and a final \`done\`, after which the server closes the stream. Every event has an \`id:\`; a client that reconnects with \`Last-Event-ID\` (or \`?lastEventId=\`) gets nothing it already had and never misses \`done\`; after \`done\` it gets \`204\`. \`retry:\` is sent, and idle streams get \`: ping\` comments.
 
-**Errors** are RFC 9457 problem details (\`application/problem+json\`) whose \`type\` is \`/problems/<kind>\`. An unexpected failure is a generic 500 problem.
+**Errors** are RFC 9457 problem details (\`application/problem+json\`) whose \`type\` is \`/problems/<kind>\`, a page that says when the problem happens and what to do: [every problem type](/problems). A validation failure lists its field errors in \`errors\` (the first ${MAX_LISTED_ERRORS}; \`totalErrors\` counts them all). A method a path does not answer is a 405 [\`method-not-allowed\`](/problems/method-not-allowed) whose \`Allow\` header lists those it does. An unexpected failure is a generic 500 problem.
 
 **Access.** With API keys configured (\`API_KEYS\`), every job and event endpoint needs \`Authorization: Bearer <key>\`, and a key sees only its own jobs; event streams also take a short-lived \`?token=\` (EventSource cannot send headers). Without keys the service is open, and ids are capabilities: job ids are random UUIDs, knowing one is what lets one read or cancel a job, and nothing lists them (\`GET /jobs\` needs a key). Every response carries an \`X-Request-Id\`.`;
 

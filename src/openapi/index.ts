@@ -6,8 +6,9 @@
  * `openapi.yaml`; `GET /openapi.yaml` and `GET /openapi.json` serve it.
  *
  * The parts: `components` (schemas), `problems` (shared problem responses), `parameters`,
- * `security`, `streams` (SSE), `operations` (the table of routes: adding a route = one entry
- * there), `document` (assembles them).
+ * `security`, `streams` (SSE), `examples` (an example of every request and response),
+ * `operations` (the table of routes: adding a route = one entry there), `document`
+ * (assembles them).
  *
  * @example
  * (openApiDocument().paths as any)['/jobs'].post.operationId // 'submitJob'

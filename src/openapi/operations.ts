@@ -9,6 +9,24 @@
  */
 import { jobTypes } from '../jobs/registry.js';
 import { ListJobsQuery, MAX_JOBS_PER_BATCH, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
+import { problemTypes } from '../problems.js';
+import {
+  batchAcceptedExamples,
+  batchExamples,
+  cancelledExamples,
+  healthExamples,
+  jobExamples,
+  jobListExamples,
+  jobStreamExamples,
+  logExamples,
+  metricsExamples,
+  multiStreamExamples,
+  readyExamples,
+  submitExamples,
+  submittedExamples,
+  tokenExamples,
+  tokenRequestExamples,
+} from './examples.js';
 import type { Operation } from './operation.js';
 import { queryParameters } from './parameters.js';
 import { json, ref } from './refs.js';
@@ -31,7 +49,7 @@ export const operations = (): Operation[] => [
     tag: 'jobs',
     parameters: ['IdempotencyKey'],
     security: [...REST, 'open'],
-    requestBody: { required: true, content: json(ref('schemas', 'SubmitJob')) },
+    requestBody: { required: true, content: json(ref('schemas', 'SubmitJob'), submitExamples) },
     responses: {
       202: {
         description: 'Accepted and queued. Watch it at `links.events`.',
@@ -42,7 +60,7 @@ export const operations = (): Operation[] => [
             schema: { type: 'string', const: 'true' },
           },
         },
-        content: json(ref('schemas', 'JobResource')),
+        content: json(ref('schemas', 'JobResource'), submittedExamples),
       },
     },
     problems: [400, 409, 413, 415, 422, 429, 503],
@@ -56,7 +74,7 @@ export const operations = (): Operation[] => [
     tag: 'jobs',
     parameters: ['IdempotencyKey'],
     security: [...REST, 'open'],
-    requestBody: { required: true, content: json(ref('schemas', 'SubmitJobBatch')) },
+    requestBody: { required: true, content: json(ref('schemas', 'SubmitJobBatch'), batchExamples) },
     responses: {
       202: {
         description: 'Accepted and queued, in the order sent. Watch them all at `links.events`.',
@@ -66,7 +84,7 @@ export const operations = (): Operation[] => [
             schema: { type: 'string', const: 'true' },
           },
         },
-        content: json(ref('schemas', 'JobBatch')),
+        content: json(ref('schemas', 'JobBatch'), batchAcceptedExamples),
       },
     },
     problems: [400, 409, 413, 415, 422, 429, 503],
@@ -81,7 +99,7 @@ export const operations = (): Operation[] => [
     tag: 'jobs',
     parameters: queryParameters(ListJobsQuery),
     security: REST,
-    responses: { 200: { description: 'A page of jobs.', content: json(ref('schemas', 'JobList')) } },
+    responses: { 200: { description: 'A page of jobs.', content: json(ref('schemas', 'JobList'), jobListExamples) } },
     problems: [400, 403, 429],
   },
   {
@@ -93,7 +111,7 @@ export const operations = (): Operation[] => [
     tag: 'jobs',
     parameters: ['JobIdPath'],
     security: [...REST, 'open'],
-    responses: { 200: { description: 'The job.', content: json(ref('schemas', 'JobResource')) } },
+    responses: { 200: { description: 'The job.', content: json(ref('schemas', 'JobResource'), jobExamples) } },
     problems: [404, 429],
   },
   {
@@ -105,7 +123,9 @@ export const operations = (): Operation[] => [
     tag: 'jobs',
     parameters: ['JobIdPath'],
     security: [...REST, 'open'],
-    responses: { 200: { description: 'The log lines, oldest first.', content: json(ref('schemas', 'JobLogs')) } },
+    responses: {
+      200: { description: 'The log lines, oldest first.', content: json(ref('schemas', 'JobLogs'), logExamples) },
+    },
     problems: [404, 429],
   },
   {
@@ -121,7 +141,7 @@ export const operations = (): Operation[] => [
     responses: {
       202: {
         description: 'Cancellation requested; the job as it is now.',
-        content: json(ref('schemas', 'JobResource')),
+        content: json(ref('schemas', 'JobResource'), cancelledExamples),
       },
     },
     problems: [404, 409],
@@ -143,6 +163,7 @@ export const operations = (): Operation[] => [
           'The server then ends the response.',
         ),
         '^\\d+$',
+        jobStreamExamples,
       ),
       204: finishedResponse('the job'),
     },
@@ -164,6 +185,7 @@ export const operations = (): Operation[] => [
           "The server ends the response after the last job's `done`.",
         ),
         '^\\d+(\\.\\d+)*$',
+        multiStreamExamples,
       ),
       204: finishedResponse('every job'),
     },
@@ -178,9 +200,12 @@ export const operations = (): Operation[] => [
       "With API keys configured, a browser opens `GET /events` with `?token=` instead of a key. The token covers exactly the jobs named, all of which must be the caller's, until `expiresAt` (`STREAM_TOKEN_TTL_SECONDS`). Without keys there is nothing to issue: 400.",
     tag: 'events',
     security: REST,
-    requestBody: { required: true, content: json(ref('schemas', 'StreamTokenRequest')) },
+    requestBody: { required: true, content: json(ref('schemas', 'StreamTokenRequest'), tokenRequestExamples) },
     responses: {
-      201: { description: 'The token, and the stream URL with it.', content: json(ref('schemas', 'StreamToken')) },
+      201: {
+        description: 'The token, and the stream URL with it.',
+        content: json(ref('schemas', 'StreamToken'), tokenExamples),
+      },
     },
     problems: [400, 404, 413, 415, 422],
   },
@@ -227,7 +252,7 @@ export const operations = (): Operation[] => [
         name: 'asset',
         in: 'path',
         required: true,
-        schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js'] },
+        schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js', 'problems.css'] },
       },
     ],
     responses: {
@@ -240,12 +265,45 @@ export const operations = (): Operation[] => [
   },
   {
     method: 'get',
+    path: '/problems',
+    operationId: 'getProblemTypes',
+    summary: 'The problem types',
+    description: 'A page listing every problem type an error response may have, each linked to its own page.',
+    tag: 'docs',
+    responses: {
+      200: { description: 'The list, as HTML.', content: { 'text/html': { schema: { type: 'string' } } } },
+    },
+  },
+  {
+    method: 'get',
+    path: '/problems/{type}',
+    operationId: 'getProblemType',
+    summary: 'What a problem type means',
+    description:
+      "The page a problem's `type` URI leads to: the type's title and status, when it happens, what to do, and an example.",
+    tag: 'docs',
+    parameters: [
+      {
+        name: 'type',
+        in: 'path',
+        required: true,
+        description: 'The last segment of a problem `type`.',
+        schema: { type: 'string', enum: Object.keys(problemTypes) },
+      },
+    ],
+    responses: {
+      200: { description: 'The page, as HTML.', content: { 'text/html': { schema: { type: 'string' } } } },
+    },
+    problems: [404],
+  },
+  {
+    method: 'get',
     path: '/healthz',
     operationId: 'getHealth',
     summary: 'Liveness probe',
     description: 'Answers while the process runs; checks nothing else.',
     tag: 'health',
-    responses: { 200: { description: 'Alive.', content: json(ref('schemas', 'HealthStatus')) } },
+    responses: { 200: { description: 'Alive.', content: json(ref('schemas', 'HealthStatus'), healthExamples) } },
   },
   {
     method: 'get',
@@ -254,7 +312,7 @@ export const operations = (): Operation[] => [
     summary: 'Readiness probe',
     description: 'Ready when Redis answers a PING.',
     tag: 'health',
-    responses: { 200: { description: 'Ready.', content: json(ref('schemas', 'ReadyStatus')) } },
+    responses: { 200: { description: 'Ready.', content: json(ref('schemas', 'ReadyStatus'), readyExamples) } },
     problems: [503],
   },
   {
@@ -267,7 +325,10 @@ export const operations = (): Operation[] => [
     tag: 'health',
     security: [...REST, 'open'],
     responses: {
-      200: { description: 'The metrics.', content: { 'text/plain': { schema: { type: 'string' } } } },
+      200: {
+        description: 'The metrics.',
+        content: { 'text/plain': { schema: { type: 'string' }, examples: metricsExamples } },
+      },
     },
   },
 ];

@@ -1,13 +1,13 @@
 /**
  * @module openapi/problems
  * The problem responses operations share (`components.responses`): one per HTTP status, with
- * the headers that status carries and one example per problem type of the catalogue
- * (`problems`) that answers with it.
+ * the headers that status carries, a link to the page of each problem type of the catalogue
+ * (`problems`) that answers with it, and that type's example.
  *
  * @example
  * problemResponse(503).headers // { 'Retry-After': { … } }
  */
-import { PROBLEM_CONTENT_TYPE, problemTypes } from '../problems.js';
+import { PROBLEM_CONTENT_TYPE, type ProblemType, problemTypes, problemTypeUri } from '../problems.js';
 import { type Json, ref } from './refs.js';
 
 const retryAfter = {
@@ -57,17 +57,27 @@ export const problemResponses = {
 /** A status an operation may list among its problems. */
 export type ProblemStatus = keyof typeof problemResponses;
 
-/** The shared response component of one problem status. */
+/** The problem types (keys of the catalogue) a status answers with. */
+const problemTypesOf = (status: number) =>
+  (Object.keys(problemTypes) as ProblemType[]).filter((key) => problemTypes[key].status === status);
+
+/**
+ * The shared response component of one problem status: its description links the page of
+ * each problem type it answers with (`GET /problems/<type>`), and each type has its example,
+ * straight from the catalogue.
+ */
 export function problemResponse(status: ProblemStatus): Json {
   const { description, ...rest } = problemResponses[status];
-  // One example per problem type of this status, straight from the catalogue.
+  const types = problemTypesOf(status);
   const examples = Object.fromEntries(
-    Object.entries(problemTypes)
-      .filter(([, p]) => p.status === status)
-      .map(([key, p]) => [key, { summary: p.title, value: { type: `/problems/${key}`, title: p.title, status } }]),
+    types.map((key) => {
+      const { title, example } = problemTypes[key];
+      return [key, { summary: title, value: { type: problemTypeUri(key), title, status, ...example } }];
+    }),
   );
+  const pages = types.map((key) => `[${problemTypes[key].title}](${problemTypeUri(key)})`).join(', ');
   return {
-    description,
+    description: `${description} Problem types: ${pages}.`,
     ...('headers' in rest ? { headers: rest.headers } : {}),
     content: { [PROBLEM_CONTENT_TYPE]: { schema: ref('schemas', 'Problem'), examples } },
   };

@@ -16,5 +16,7 @@ export const ref = (kind: 'schemas' | 'responses' | 'parameters', name: string) 
   $ref: `#/components/${kind}/${name}`,
 });
 
-/** The `content` of a JSON body with this schema. */
-export const json = (schema: Json) => ({ 'application/json': { schema } });
+/** The `content` of a JSON body with this schema (and these Example Objects, by name). */
+export const json = (schema: Json, examples?: Record<string, unknown>) => ({
+  'application/json': { schema, ...(examples ? { examples } : {}) },
+});

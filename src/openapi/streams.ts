@@ -1,14 +1,19 @@
 /**
  * @module openapi/streams
- * The Server-Sent Events endpoints in OpenAPI terms: the stream protocol in prose, the
- * `text/event-stream` response (each event's fields as an item schema, each event name's
- * `data` schema in `x-sse-events`), and the 204 a finished stream answers on reconnect.
+ * The Server-Sent Events endpoints in OpenAPI 3.1 terms. In 3.1 a media type's `schema`
+ * describes the whole body, and an event stream's body is text: `schema` is `{type: string}`
+ * (`itemSchema`, which models the events one by one, is OpenAPI 3.2 and must not appear in a
+ * 3.1 document). The events are described where tools and readers find them: in prose,
+ * as component schemas (one per event name's `data`), and in two extensions of the media
+ * type — `x-sse-events` (event name → its `data` schema) and `x-sse-id` (the schema of every
+ * `id:`). The 204 a finished stream answers on reconnect is its own response.
  *
  * @example
- * eventStreamResponse(streamProtocol('Ids are integers.', 'Then it ends.'), '^\\d+$')
+ * eventStreamResponse(streamProtocol('Ids are integers.', 'Then it ends.'), '^\\d+$', jobStreamExamples)
  */
 import type { StreamEventName } from '../jobs/schemas.js';
 import type { responseSchemas } from './components.js';
+import type { Example } from './examples.js';
 import { type Json, ref } from './refs.js';
 
 /** The data schema of each SSE event name; a name added to `StreamEventNames` must appear here. */
@@ -31,32 +36,18 @@ export function streamProtocol(ids: string, end: string): string {
 - \`: ping\` comment lines keep an idle stream alive.
 - ${ids} Send the last one back in the \`Last-Event-ID\` header (EventSource does when it reconnects) or the \`lastEventId\` query parameter to resume: nothing already received comes again and \`done\` is never missed. Once \`done\` was received, a reconnect gets \`204 No Content\`, which makes EventSource stop.
 
-The \`data\` schema of each event name is in \`x-sse-events\`; \`schema\` models the stream as OpenAPI 3.2 models sequential media types (its \`itemSchema\`): one item per event.`;
+The \`data\` schema of each event name: ${Object.entries(streamEventSchemas)
+    .map(([event, component]) => `\`${event}\` → \`${component}\``)
+    .join(
+      ', ',
+    )} (in \`components.schemas\`, and by name in this media type's \`x-sse-events\`; the \`id:\` in \`x-sse-id\`).`;
 }
 
 /**
  * A 200 `text/event-stream` response: `retry:`, then events whose `id:` matches `idPattern`,
  * each with the `data` schema of its name.
  */
-export function eventStreamResponse(description: string, idPattern: string): Json {
-  const events = Object.entries(streamEventSchemas).map(([event, component]) => ({
-    title: event,
-    type: 'object',
-    properties: {
-      id: { type: 'string', pattern: idPattern },
-      event: { type: 'string', const: event },
-      data: { type: 'string', contentMediaType: 'application/json', contentSchema: ref('schemas', component) },
-    },
-    required: ['id', 'event', 'data'],
-    additionalProperties: false,
-  }));
-  const retry = {
-    title: 'retry',
-    type: 'object',
-    properties: { retry: { type: 'integer', minimum: 0 } },
-    required: ['retry'],
-    additionalProperties: false,
-  };
+export function eventStreamResponse(description: string, idPattern: string, examples: Record<string, Example>): Json {
   return {
     description,
     headers: {
@@ -69,10 +60,15 @@ export function eventStreamResponse(description: string, idPattern: string): Jso
     },
     content: {
       'text/event-stream': {
-        schema: { type: 'array', items: { oneOf: [...events, retry] } },
+        schema: {
+          type: 'string',
+          description: 'Server-Sent Events: `retry:`, then events, each ended by a blank line.',
+        },
+        examples,
         'x-sse-events': Object.fromEntries(
           Object.entries(streamEventSchemas).map(([event, component]) => [event, ref('schemas', component)]),
         ),
+        'x-sse-id': { type: 'string', pattern: idPattern },
       },
     },
   };

@@ -2,11 +2,13 @@
  * @module routes/docs-ui
  * `GET /docs`: an interactive API reference (Swagger UI) rendered from `/openapi.json`, with
  * every asset served by jobcast itself — no CDN, so it works offline and behind firewalls.
+ * Also serves the stylesheet of the problem pages (`routes/problem-pages`).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import { PROBLEM_PAGES_CSS } from './problem-pages.js';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -43,6 +45,7 @@ function load(): Map<string, { body: string; type: string }> {
       { body: readFileSync(join(dist, 'swagger-ui-bundle.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
     ],
     ['init.js', { body: INIT, type: 'text/javascript; charset=utf-8' }],
+    ['problems.css', { body: PROBLEM_PAGES_CSS, type: 'text/css; charset=utf-8' }],
   ]);
   return assets;
 }

@@ -16,23 +16,35 @@ export const contractOrigins = new Set<string>();
 
 const violations: string[] = [];
 
-const templates = Object.keys(openApiDocument().paths as Record<string, unknown>).map((template) => ({
-  template,
-  pattern: new RegExp(`^${template.replaceAll('.', '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
-}));
+/**
+ * The documented path templates, literal ones first: a path is the resource of the most
+ * specific template that matches it (`/jobs/batch`, not `/jobs/{id}`), as the app routes it.
+ */
+const templates = Object.keys(openApiDocument().paths as Record<string, unknown>)
+  .map((template) => ({
+    template,
+    params: template.split('/').map((segment) => segment.startsWith('{')),
+    pattern: new RegExp(`^${template.replaceAll('.', '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+  }))
+  .sort((a, b) => {
+    const differs = a.params.findIndex((param, i) => param !== b.params[i]);
+    return differs === -1 ? 0 : a.params[differs] ? 1 : -1;
+  });
 
+/** The template of `method pathname`, if it is a documented operation. */
 function templateFor(method: string, pathname: string): string | undefined {
   const paths = openApiDocument().paths as Record<string, Record<string, unknown>>;
-  return templates.find((t) => t.pattern.test(pathname) && paths[t.template]?.[method.toLowerCase()])?.template;
+  const template = templates.find((t) => t.pattern.test(pathname))?.template;
+  return template && paths[template]?.[method.toLowerCase()] ? template : undefined;
 }
 
 const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
   const response = await realFetch(input, init);
   try {
-    const request = new Request(input, init);
-    const url = new URL(request.url);
-    const method = request.method.toUpperCase();
+    // Not `new Request(input, init)`: a Request whose body was sent cannot be copied.
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     if (!contractOrigins.has(url.origin) || method === 'HEAD') return response;
     const template = templateFor(method, url.pathname);
     if (!template) return response;

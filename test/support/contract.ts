@@ -3,7 +3,7 @@
  * (`src/openapi/`, committed as `openapi.yaml`)? Status documented for the operation,
  * required headers present and valid, content type documented, body valid against the
  * documented schema (JSON Schema 2020-12, with formats) — and for `text/event-stream`, every
- * event's fields against the stream's item schema and its `data` against `x-sse-events`.
+ * event's `id:` against `x-sse-id`, its name and its `data` against `x-sse-events`.
  *
  * @example
  * const res = await fetch(`${h.url}/jobs/${id}`);
@@ -149,15 +149,10 @@ export async function expectMatchesSpec(
   const schemaPointer = `${pointer}/content/${escapePointer(mediaType)}/schema`;
 
   if (mediaType === 'text/event-stream') {
-    const events = (content[mediaType] as Json)['x-sse-events'] as Record<string, Json>;
+    expectValid(schemaErrors(schemaPointer, text), `${where}: body`);
+    const mediaPointer = `${pointer}/content/${escapePointer(mediaType)}`;
     const items = parseEventStream(text ?? '');
-    for (const item of items) {
-      expectValid(schemaErrors(`${schemaPointer}/items`, item), `${where}: stream item ${JSON.stringify(item)}`);
-      if (!('event' in item)) continue;
-      expect(Object.keys(events), `${where}: event name`).toContain(item.event);
-      const dataRef = (events[item.event as string] as { $ref: string }).$ref;
-      expectValid(schemaErrors(dataRef, JSON.parse(item.data as string)), `${where}: ${item.event} data ${item.data}`);
-    }
+    for (const item of items) expectStreamItem(mediaPointer, item, where);
     return items;
   }
 
@@ -166,7 +161,26 @@ export async function expectMatchesSpec(
   return value;
 }
 
-/** A stream's text as OpenAPI 3.2 models `text/event-stream` items: `{id?, event?, data}` or `{retry}`. */
+/**
+ * Checks one item of a stream against its media type's extensions: an event has an `id:`
+ * matching `x-sse-id`, a name in `x-sse-events` and `data` valid against that name's schema;
+ * `retry:` is a whole number of milliseconds.
+ */
+export function expectStreamItem(mediaPointer: string, item: Json, where: string): void {
+  if ('retry' in item) {
+    expect(Number.isInteger(item.retry) && (item.retry as number) >= 0, `${where}: retry ${item.retry}`).toBe(true);
+    return;
+  }
+  const media = deref({ $ref: mediaPointer }, mediaPointer).node;
+  const events = media['x-sse-events'] as Record<string, { $ref: string }>;
+  expect(Object.keys(events), `${where}: stream item ${JSON.stringify(item)}: event name`).toContain(item.event);
+  expect(typeof item.id, `${where}: stream item ${JSON.stringify(item)} has no id`).toBe('string');
+  expectValid(schemaErrors(`${mediaPointer}/x-sse-id`, item.id), `${where}: stream item ${JSON.stringify(item)}: id`);
+  const dataRef = (events[item.event as string] as { $ref: string }).$ref;
+  expectValid(schemaErrors(dataRef, JSON.parse(item.data as string)), `${where}: ${item.event} data ${item.data}`);
+}
+
+/** A stream's text as a list of items: `{id?, event, data}` for an event, `{retry}` for a `retry:`. */
 export function parseEventStream(text: string): Json[] {
   const items: Json[] = [];
   const parser = createParser({
