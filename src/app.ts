@@ -18,7 +18,7 @@ import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
-import { isRedisUnavailable } from './redis.js';
+import { PUBLIC_REASONS, type RedisFaultLog, redisFault } from './redis-faults.js';
 import { adminRoutes } from './routes/admin.js';
 import { docsRoutes } from './routes/docs.js';
 import { docsUiRoutes } from './routes/docs-ui.js';
@@ -45,6 +45,8 @@ export interface AppDeps {
   tls?: boolean;
   /** Resolves when Redis answers; used by /readyz. */
   ping: () => Promise<unknown>;
+  /** Where Redis faults are logged: one line of advice per outage, not one warning per request. */
+  faults?: RedisFaultLog;
   /** Serves GET /metrics (Prometheus text). */
   metrics: () => Promise<{ contentType: string; text: string }>;
   counters?: StreamCounters;
@@ -125,7 +127,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', docsUiRoutes());
-  app.route('/', healthRoutes(deps.ping));
+  app.route('/', healthRoutes(deps.ping, deps.faults));
   if (deps.admin) {
     app.route('/', adminRoutes(deps.admin.queue, { password: deps.admin.password, apiKeysOn: deps.apiKeys.enabled }));
   }
@@ -151,15 +153,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.onError((error, c) => {
     if (error instanceof ProblemError) {
-      if (error.status >= 500)
+      if (error.status >= 500 && !(error.cause && deps.faults?.report(error.cause)))
         deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });
       return problemResponse(c, error);
     }
-    if (isRedisUnavailable(error)) {
-      deps.log.warn('redis unavailable', { requestId: c.get('requestId'), path: c.req.path, error });
+    // Any Redis failure — unreachable, frozen, full, read-only, loading… — is a 503 the client
+    // may retry, in our words: Redis's own text never reaches a client. The operator gets one
+    // line of advice per outage (the fault log), not a warning per request.
+    const fault = redisFault(error);
+    if (fault) {
+      if (!deps.faults?.report(error)) deps.log.warn('redis fault', { requestId: c.get('requestId'), fault });
+      deps.log.debug('redis fault', { requestId: c.get('requestId'), path: c.req.path, fault });
       return problemResponse(
         c,
-        new ProblemError('unavailable', 'the job store is unreachable; retry shortly', {
+        new ProblemError('unavailable', `${PUBLIC_REASONS[fault]}; retry shortly`, {
           headers: { 'retry-after': '1' },
         }),
       );

@@ -1,7 +1,8 @@
 /**
  * @module local-redis
  * A redis-server child process managed by jobcast itself: for `npm start` when REDIS_URL is
- * unset, and for the test suite. Listens on 127.0.0.1 only, and stops with its parent.
+ * unset, and for the test suite. Listens on 127.0.0.1 only, and stops with its parent (after
+ * it, on Ctrl-C: terminal signals do not reach it).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -70,7 +71,10 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     ...persistence,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a Ctrl-C in the terminal reaches every process of the
+  // foreground group, and Redis would shut down at once — before the worker could hand its
+  // running jobs back. It is stopped by `stop()`, last, or when this process exits.
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < 10_000) output += chunk.toString();

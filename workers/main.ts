@@ -1,18 +1,19 @@
 /**
  * @module workers/main
  * `npm run start:worker`: one worker process against REDIS_URL (for scale-out), with its
- * Prometheus metrics on WORKER_METRICS_PORT.
+ * Prometheus metrics on WORKER_METRICS_PORT. It takes jobs as soon as Redis answers.
  */
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../src/config.js';
-import { requireRedisUrl, stopOnSignals } from '../src/lifecycle.js';
+import { requireRedisUrl, startOrExit, stopOnSignals } from '../src/lifecycle.js';
+import { listenError } from '../src/listen.js';
 import { createLogger } from '../src/log.js';
 import { metricsText } from '../src/metrics.js';
-import { startWorker } from './runner.js';
+import { createWorker } from './runner.js';
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.LOG_LEVEL, { role: 'worker' }, config.LOG_FORMAT);
-const worker = await startWorker(config, requireRedisUrl(config.REDIS_URL, log), log);
+const worker = createWorker(config, requireRedisUrl(config.REDIS_URL, log), log);
 
 const metricsServer =
   config.WORKER_METRICS_PORT > 0
@@ -27,16 +28,35 @@ const metricsServer =
         } else {
           res.writeHead(404).end();
         }
-      }).listen(config.WORKER_METRICS_PORT, config.HOST, () =>
-        log.info('worker metrics listening', { port: config.WORKER_METRICS_PORT }),
-      )
+      })
     : undefined;
+if (metricsServer) {
+  await startOrExit(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', (error) =>
+          reject(
+            listenError(error, {
+              port: config.WORKER_METRICS_PORT,
+              host: config.HOST,
+              portSetting: 'WORKER_METRICS_PORT',
+            }),
+          ),
+        );
+        metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST, () => resolve());
+      }),
+    log,
+    () => worker.close(),
+  );
+  log.info('worker metrics listening', { port: config.WORKER_METRICS_PORT });
+}
 
-stopOnSignals(
-  async () => {
+stopOnSignals({
+  async stop() {
     metricsServer?.close();
     await worker.close();
   },
+  hurry: () => void worker.hurry(),
   log,
-  config.SHUTDOWN_TIMEOUT_MS + 5_000,
-);
+  hardLimitMs: config.SHUTDOWN_TIMEOUT_MS + 5_000,
+});
