@@ -155,12 +155,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     if (error instanceof ProblemError) {
       if (error.status >= 500 && !(error.cause && deps.faults?.report(error.cause)))
         deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });
-      return problemResponse(c, error);
+      // Every 503 says when to come back.
+      const retry: Record<string, string> =
+        error.status === 503 && !('retry-after' in error.headers) ? { 'retry-after': '1' } : {};
+      return problemResponse(c, error, retry);
     }
     // Any Redis failure — unreachable, frozen, full, read-only, loading… — is a 503 the client
     // may retry, in our words: Redis's own text never reaches a client. The operator gets one
     // line of advice per outage (the fault log), not a warning per request.
-    const fault = redisFault(error);
+    const fault = deps.faults ? deps.faults.classify(error) : redisFault(error);
     if (fault) {
       if (!deps.faults?.report(error)) deps.log.warn('redis fault', { requestId: c.get('requestId'), fault });
       deps.log.debug('redis fault', { requestId: c.get('requestId'), path: c.req.path, fault });
@@ -213,9 +216,10 @@ function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
 }
 
 /** A problem response that keeps the headers middleware set (request id, CORS). */
-function problemResponse(c: Context<AppEnv>, error: ProblemError): Response {
+function problemResponse(c: Context<AppEnv>, error: ProblemError, headers: Record<string, string> = {}): Response {
   return c.newResponse(JSON.stringify(error.body(c.req.path)), error.status as 400, {
     ...error.headers,
+    ...headers,
     'content-type': PROBLEM_CONTENT_TYPE,
   });
 }

@@ -162,6 +162,8 @@ export class RedisFaultLog {
   /** When each kind was last advised. */
   readonly #advised = new Map<RedisFaultKind, number>();
   #since: number | undefined;
+  /** A connection reported Redis unreachable, and none has been ready since. */
+  #down = false;
 
   constructor(log: Logger, url: string, timeoutMs: number) {
     this.#log = log;
@@ -174,8 +176,9 @@ export class RedisFaultLog {
    * logs that as the unexpected error it is.
    */
   report(error: unknown): boolean {
-    const kind = redisFault(error);
+    const kind = this.classify(error);
     if (!kind) return false;
+    if (kind === 'unreachable') this.#down = true;
     const now = Date.now();
     this.#since ??= now;
     const last = this.#advised.get(kind);
@@ -189,8 +192,18 @@ export class RedisFaultLog {
     return true;
   }
 
-  /** A connection is ready: ends the outage, if one was reported. */
+  /**
+   * {@link redisFault}, knowing the outage: a command that timed out while the connection is
+   * down timed out waiting for a reconnect — Redis is unreachable, not slow.
+   */
+  classify(error: unknown): RedisFaultKind | undefined {
+    const kind = redisFault(error);
+    return kind === 'timeout' && this.#down ? 'unreachable' : kind;
+  }
+
+  /** A connection is ready (or Redis answered): ends the outage, if one was reported. */
   recovered(): void {
+    this.#down = false;
     if (this.#since === undefined) return;
     this.#log.info(`Redis at ${this.#url} is reachable again`, { afterMs: Date.now() - this.#since });
     this.#since = undefined;

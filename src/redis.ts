@@ -144,6 +144,11 @@ function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
 /** Ends a connection politely, falling back to a hard disconnect if Redis is gone. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
+  // Not connected (Redis never answered, or is away): QUIT would wait in the offline queue.
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
   try {
     await redis.quit();
   } catch {

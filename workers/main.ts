@@ -9,16 +9,18 @@ import { requireRedisUrl, startOrExit, stopOnSignals } from '../src/lifecycle.js
 import { listenError } from '../src/listen.js';
 import { createLogger } from '../src/log.js';
 import { metricsText } from '../src/metrics.js';
-import { createWorker } from './runner.js';
+import { createWorker, type RunningWorker } from './runner.js';
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.LOG_LEVEL, { role: 'worker' }, config.LOG_FORMAT);
-const worker = createWorker(config, requireRedisUrl(config.REDIS_URL, log), log);
+const redisUrl = requireRedisUrl(config.REDIS_URL, log);
 
+// The metrics port first: when it is taken, the process says so and exits before it connects.
+let worker: RunningWorker | undefined;
 const metricsServer =
   config.WORKER_METRICS_PORT > 0
     ? createServer((req, res) => {
-        if (req.url === '/metrics') {
+        if (req.url === '/metrics' && worker) {
           metricsText([worker.metrics.registry]).then(
             ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType }).end(text),
             () => res.writeHead(500).end(),
@@ -46,17 +48,18 @@ if (metricsServer) {
         metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST, () => resolve());
       }),
     log,
-    () => worker.close(),
   );
   log.info('worker metrics listening', { port: config.WORKER_METRICS_PORT });
 }
+const running = createWorker(config, redisUrl, log);
+worker = running;
 
 stopOnSignals({
   async stop() {
     metricsServer?.close();
-    await worker.close();
+    await running.close();
   },
-  hurry: () => void worker.hurry(),
+  hurry: () => void running.hurry(),
   log,
   hardLimitMs: config.SHUTDOWN_TIMEOUT_MS + 5_000,
 });

@@ -113,7 +113,17 @@ export function createWorker(
       },
     );
 
+  /** Jobs in the processor right now. */
+  let running = 0;
   const processor = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
+    running++;
+    try {
+      return await runJob(job, token, bullSignal);
+    } finally {
+      running--;
+    }
+  };
+  const runJob = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
     const id = job.id as string;
     const type = job.name;
     if (!isJobType(type)) throw new UnrecoverableError(`unknown job type ${JSON.stringify(type)}`);
@@ -273,8 +283,10 @@ export function createWorker(
       // (pause, not close: BullMQ closes a worker once, so a later close(true) would be ignored.)
       const drained = worker.pause().then(() => 'drained' as const);
       const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
-      let force = false;
-      if ((await Promise.race([drained, after(config.SHUTDOWN_TIMEOUT_MS), hurry])) === 'timeout') {
+      // Without Redis nothing runs, and pausing would wait for Redis: nothing to drain.
+      const idle = running === 0 && redis.status !== 'ready';
+      let force = idle;
+      if (!idle && (await Promise.race([drained, after(config.SHUTDOWN_TIMEOUT_MS), hurry])) === 'timeout') {
         log.warn('jobs still running at shutdown; handing them back to the queue');
         worker.cancelAllJobs(SHUTDOWN_REASON);
         force = (await Promise.race([drained, after(3_000)])) === 'timeout';

@@ -17,7 +17,7 @@ export function healthRoutes(ping: () => Promise<unknown>, faults?: RedisFaultLo
       await ping();
     } catch (error) {
       faults?.report(error);
-      const reason = redisFault(error) ?? 'error';
+      const reason = (faults ? faults.classify(error) : redisFault(error)) ?? 'error';
       throw new ProblemError('unavailable', `not ready: ${PUBLIC_REASONS[reason]}`, {
         cause: error,
         headers: { 'retry-after': '1' },
