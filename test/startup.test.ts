@@ -58,7 +58,7 @@ describe('a port already in use', () => {
     ['a worker (workers/main.ts), its metrics port', 'workers/main.ts', 'WORKER_METRICS_PORT'],
   ] as const)(
     'stops %s with one line naming the port and the variable, exit 1, no stack',
-    { timeout: 40_000 },
+    { timeout: 90_000 },
     async ([, entry, variable]) => {
       const [port, redisPort] = [await freePort(), await freePort()];
       await occupy(port);
@@ -98,7 +98,7 @@ describe('Redis unreachable at start', () => {
     await waitFor(
       async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
       'the API to listen',
-      20_000,
+      60_000,
     );
     const listeningMs = performance.now() - startedAt;
 
@@ -161,5 +161,5 @@ describe('Redis unreachable at start', () => {
         `POST /jobs 503 in ${submit.ms.toFixed(0)} ms; ${warnings.length} line of advice in 4+ s; ` +
         `/readyz 200 ${readyMs.toFixed(0)} ms after Redis appeared; the worker ran a job`,
     );
-  }, 60_000);
+  }, 120_000);
 });

@@ -73,7 +73,7 @@ export const JobResource = z.object({
     .int()
     .min(0)
     .describe(
-      'Attempts started so far. A run restarted after its worker died or lost its lock counts too, so this can exceed maxAttempts.',
+      'Attempts started so far. A run restarted after its worker died or lost its lock counts too, so this can exceed maxAttempts; a job handed back to the queue (a worker shutting down) does not.',
     ),
   maxAttempts: z.int().min(1),
   createdAt: z.iso.datetime(),
