@@ -38,7 +38,12 @@ async function start() {
   let localRedis: LocalRedis | undefined;
   if (!redisUrl) {
     try {
-      localRedis = await startLocalRedis({ port: config.LOCAL_REDIS_PORT, dir: config.LOCAL_REDIS_DIR });
+      localRedis = await startLocalRedis({
+        port: config.LOCAL_REDIS_PORT,
+        dir: config.LOCAL_REDIS_DIR,
+        // Out of reach of Ctrl-C: it stops last, after running jobs were handed back.
+        ownProcessGroup: true,
+      });
     } catch (error) {
       if (!(error instanceof LocalRedisError)) throw error;
       log.error(error.message);

@@ -1,8 +1,7 @@
 /**
  * @module local-redis
  * A redis-server child process managed by jobcast itself: for `npm start` when REDIS_URL is
- * unset, and for the test suite. Listens on 127.0.0.1 only, and stops with its parent (after
- * it, on Ctrl-C: terminal signals do not reach it).
+ * unset, and for the test suite. Listens on 127.0.0.1 only, and stops with its parent.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -17,6 +16,13 @@ export interface LocalRedisOptions {
   persistence?: 'appendonly' | 'none';
   /** Extra `redis-server` arguments, e.g. ['--appendfsync', 'always']. */
   extraArgs?: string[];
+  /**
+   * Run it in a process group of its own, out of reach of a terminal's Ctrl-C (`npm start`):
+   * it is then stopped by `stop()`, last, or when this process exits — not by the SIGINT that
+   * reaches every process of the terminal's foreground group, which would take Redis away
+   * before the worker could hand its running jobs back.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface LocalRedis {
@@ -71,10 +77,10 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     ...persistence,
     ...(options.extraArgs ?? []),
   ];
-  // A process group of its own: a Ctrl-C in the terminal reaches every process of the
-  // foreground group, and Redis would shut down at once — before the worker could hand its
-  // running jobs back. It is stopped by `stop()`, last, or when this process exits.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('redis-server', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
+  });
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < 10_000) output += chunk.toString();
