@@ -60,13 +60,35 @@ function ensureDebianPackages(packages, why) {
 
 const tsx = ['--import', 'tsx'];
 
+/**
+ * Copies of one Ctrl-C arrive within this long (src/lifecycle.ts SIGNAL_ECHO_MS): the terminal
+ * signals the whole foreground group, npm forwards its own copy, and we forward ours.
+ */
+const SIGNAL_ECHO_MS = 1_000;
+
+/**
+ * Passes stop signals on to `child`, one per Ctrl-C (the child gets the terminal's copy
+ * too, and counts copies this close together as one), and exits with the child.
+ */
+function forwardSignals(child) {
+  let last = Number.NEGATIVE_INFINITY;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => {
+      if (Date.now() - last < SIGNAL_ECHO_MS) return;
+      last = Date.now();
+      child.kill(signal);
+    });
+  }
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
 if (mode === 'start') {
   ensureDependencies();
   if (!process.env.REDIS_URL)
     ensureDebianPackages([['redis-server', 'redis-server']], 'REDIS_URL is unset, so jobcast runs a local Redis');
-  const child = spawn(process.execPath, [...tsx, join(root, 'scripts/start-all.ts')], { cwd: root, stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  forwardSignals(
+    spawn(process.execPath, [...tsx, join(root, 'scripts/start-all.ts')], { cwd: root, stdio: 'inherit' }),
+  );
 } else if (mode === 'test') {
   ensureDependencies();
   ensureDebianPackages([['redis-server', 'redis-server']], 'the tests run against a real Redis');
@@ -91,16 +113,12 @@ if (mode === 'start') {
   const args = [...tsx, join(root, 'bench/run.ts'), ...process.argv.slice(3)].map(
     (a) => `'${a.replaceAll("'", "'\\''")}'`,
   );
-  const child = spawn(
-    'sh',
-    ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" ${args.join(' ')}`, process.execPath],
-    {
+  forwardSignals(
+    spawn('sh', ['-c', `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" ${args.join(' ')}`, process.execPath], {
       cwd: root,
       stdio: 'inherit',
-    },
+    }),
   );
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
   say('usage: node scripts/bootstrap.mjs start|test|bench');
   process.exit(2);

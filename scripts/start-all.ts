@@ -1,53 +1,80 @@
 /**
  * `npm start`: the whole service in one process — the API and a worker — plus a managed local
- * redis-server when REDIS_URL is unset. Everything stops on SIGTERM/SIGINT.
+ * redis-server when REDIS_URL is unset. The API listens first and whatever Redis does (/readyz
+ * says 503 until Redis answers); the worker starts taking jobs once Redis answers. One
+ * SIGINT/SIGTERM stops everything gracefully (running jobs are handed back to the queue, and
+ * the next start takes them at once); a second one hands them back now; a third exits.
  */
+import type { Registry } from 'prom-client';
 import { loadConfigOrExit } from '../src/config.js';
-import { stopOnSignals } from '../src/lifecycle.js';
-import { LocalRedisError, startLocalRedis } from '../src/local-redis.js';
+import { startOrExit, stopOnSignals } from '../src/lifecycle.js';
+import { type LocalRedis, LocalRedisError, startLocalRedis } from '../src/local-redis.js';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
-import { startWorker } from '../workers/runner.js';
+import { createWorker } from '../workers/runner.js';
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);
 
-let redisUrl = config.REDIS_URL;
-let localRedis: Awaited<ReturnType<typeof startLocalRedis>> | undefined;
-if (!redisUrl) {
-  try {
-    localRedis = await startLocalRedis({ port: config.LOCAL_REDIS_PORT, dir: config.LOCAL_REDIS_DIR });
-  } catch (error) {
-    if (!(error instanceof LocalRedisError)) throw error;
-    log.error(error.message);
-    process.exit(1);
-  }
-  redisUrl = localRedis.url;
-  log.info('started a local redis-server (set REDIS_URL to use your own)', {
-    url: redisUrl,
-    dir: config.LOCAL_REDIS_DIR,
-  });
-}
+/** What runs, once started; stopping waits for start-up to finish first (it is bounded). */
+const services = start();
 
-const worker = await startWorker(config, redisUrl, log.child({ role: 'worker' }));
-const api = await startApi(config, redisUrl, log.child({ role: 'api' }), { extraMetrics: [worker.metrics.registry] });
-console.log(
-  [
-    '',
-    `jobcast is running at ${api.url}  (Ctrl-C stops it)`,
-    `  live page:      ${api.url}/`,
-    `  API reference:  ${api.url}/docs`,
-    `  try:            curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'`,
-    '',
-  ].join('\n'),
-);
-
-stopOnSignals(
-  async () => {
-    await api.close();
-    await worker.close();
+// Installed before anything starts: a Ctrl-C during start-up still stops what was started.
+stopOnSignals({
+  async stop() {
+    const { api, worker, localRedis } = await services;
+    // Side by side: streams end (clients resume elsewhere or after the restart) while running
+    // jobs finish or are handed back; Redis goes last, once nothing needs it.
+    await Promise.all([api.close(), worker.close()]);
     await localRedis?.stop();
   },
+  hurry: () => void services.then(({ worker }) => worker.hurry()),
   log,
-  config.SHUTDOWN_TIMEOUT_MS + 10_000,
-);
+  hardLimitMs: config.SHUTDOWN_TIMEOUT_MS + 10_000,
+});
+
+async function start() {
+  let redisUrl = config.REDIS_URL;
+  let localRedis: LocalRedis | undefined;
+  if (!redisUrl) {
+    try {
+      localRedis = await startLocalRedis({
+        port: config.LOCAL_REDIS_PORT,
+        dir: config.LOCAL_REDIS_DIR,
+        // Out of reach of Ctrl-C: it stops last, after running jobs were handed back.
+        ownProcessGroup: true,
+      });
+    } catch (error) {
+      if (!(error instanceof LocalRedisError)) throw error;
+      log.error(error.message);
+      process.exit(1);
+    }
+    redisUrl = localRedis.url;
+    log.info('started a local redis-server (set REDIS_URL to use your own)', {
+      url: redisUrl,
+      dir: config.LOCAL_REDIS_DIR,
+    });
+  }
+  const url = redisUrl;
+
+  // The worker's metrics join the API's /metrics once the worker exists.
+  const extraMetrics: Registry[] = [];
+  const api = await startOrExit(
+    () => startApi(config, url, log.child({ role: 'api' }), { extraMetrics }),
+    log,
+    async () => localRedis?.stop(),
+  );
+  const worker = createWorker(config, url, log.child({ role: 'worker' }));
+  extraMetrics.push(worker.metrics.registry);
+  console.log(
+    [
+      '',
+      `jobcast is running at ${api.url}  (Ctrl-C stops it)`,
+      `  live page:      ${api.url}/`,
+      `  API reference:  ${api.url}/docs`,
+      `  try:            curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'`,
+      '',
+    ].join('\n'),
+  );
+  return { api, worker, localRedis };
+}

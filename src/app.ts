@@ -19,7 +19,7 @@ import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
-import { isRedisUnavailable } from './redis.js';
+import { PUBLIC_REASONS, type RedisFaultLog, redisFault } from './redis-faults.js';
 import { ADMIN_BASE_PATH, adminRoutes } from './routes/admin.js';
 import { bodyLimit, ClientAbortedError } from './routes/body.js';
 import { docsRoutes } from './routes/docs.js';
@@ -54,6 +54,8 @@ export interface AppDeps {
   tls?: boolean;
   /** Resolves when Redis answers; used by /readyz. */
   ping: () => Promise<unknown>;
+  /** Where Redis faults are logged: one line of advice per outage, not one warning per request. */
+  faults?: RedisFaultLog;
   /** Serves GET /metrics (Prometheus text). */
   metrics: () => Promise<{ contentType: string; text: string }>;
   counters?: StreamCounters;
@@ -169,7 +171,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', docsRoutes());
   app.route('/', docsUiRoutes());
   app.route('/', problemPageRoutes());
-  app.route('/', healthRoutes(deps.ping));
+  app.route('/', healthRoutes(deps.ping, deps.faults));
   if (deps.admin) {
     app.route('/', adminRoutes(deps.admin.queue, { password: deps.admin.password }));
   }
@@ -195,15 +197,23 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       return c.body(null, CLIENT_CLOSED_REQUEST as 400);
     }
     if (error instanceof ProblemError) {
-      if (error.status >= 500)
+      if (error.status >= 500 && !(error.cause && deps.faults?.report(error.cause)))
         deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });
-      return problemResponse(c, error);
+      // Every 503 says when to come back.
+      const retry: Record<string, string> =
+        error.status === 503 && !('retry-after' in error.headers) ? { 'retry-after': '1' } : {};
+      return problemResponse(c, error, retry);
     }
-    if (isRedisUnavailable(error)) {
-      deps.log.warn('redis unavailable', { requestId: c.get('requestId'), path: c.req.path, error });
+    // Any Redis failure — unreachable, frozen, full, read-only, loading… — is a 503 the client
+    // may retry, in our words: Redis's own text never reaches a client. The operator gets one
+    // line of advice per outage (the fault log), not a warning per request.
+    const fault = deps.faults ? deps.faults.classify(error) : redisFault(error);
+    if (fault) {
+      if (!deps.faults?.report(error)) deps.log.warn('redis fault', { requestId: c.get('requestId'), fault });
+      deps.log.debug('redis fault', { requestId: c.get('requestId'), path: c.req.path, fault });
       return problemResponse(
         c,
-        new ProblemError('unavailable', 'the job store is unreachable; retry shortly', {
+        new ProblemError('unavailable', `${PUBLIC_REASONS[fault]}; retry shortly`, {
           headers: { 'retry-after': '1' },
         }),
       );
@@ -243,9 +253,10 @@ const methodNotAllowed = (method: string, allowed: string[]) =>
   });
 
 /** A problem response that keeps the headers middleware set (request id, CORS). */
-function problemResponse(c: Context<AppEnv>, error: ProblemError): Response {
+function problemResponse(c: Context<AppEnv>, error: ProblemError, headers: Record<string, string> = {}): Response {
   return c.newResponse(JSON.stringify(error.body(c.req.path)), error.status as 400, {
     ...error.headers,
+    ...headers,
     'content-type': PROBLEM_CONTENT_TYPE,
   });
 }

@@ -28,6 +28,11 @@ const ConfigSchema = z.object({
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'use host:port,host:port')
     .optional(),
   REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
+  /**
+   * The longest an API request waits for one Redis command: past it (a frozen or overloaded
+   * Redis) the request is a 503, and /readyz says so.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(1_000),
   /** Port of the managed local redis-server (only when REDIS_URL is unset). */
   LOCAL_REDIS_PORT: int(1, 65535).default(6379),
   /** Data directory of the managed local redis-server (append-only file lives here). */
@@ -42,9 +47,13 @@ const ConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." and "-" only')
     .default('jobs'),
   WORKER_CONCURRENCY: int(1, 1000).default(10),
-  /** BullMQ stall detection: a job whose worker stops renewing its lock runs again. */
-  WORKER_LOCK_MS: int(1000, 3_600_000).default(30_000),
-  WORKER_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  /**
+   * BullMQ stall detection: a job whose worker stops renewing its lock (renewed every half
+   * lock) runs again at the first stalled check after the lock ran out: at most
+   * WORKER_LOCK_MS + WORKER_STALLED_INTERVAL_MS after its worker died (12 s by default).
+   */
+  WORKER_LOCK_MS: int(1000, 3_600_000).default(8_000),
+  WORKER_STALLED_INTERVAL_MS: int(1000, 3_600_000).default(4_000),
   /** Stalls (lost locks) a job survives before it fails; a Redis outage longer than the lock counts as one. */
   WORKER_MAX_STALLED_COUNT: int(0, 100).default(2),
   /** A comment line is written to a stream that had nothing to say for this long. */
@@ -55,6 +64,12 @@ const ConfigSchema = z.object({
   SSE_MAX_PENDING_EVENTS: int(10, 1_000_000).default(2_000),
   /** A client whose socket stays full this long is disconnected; it resumes on reconnect. */
   SSE_STUCK_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  /**
+   * Every this often one API process (whichever takes the lock) compares a page of unfinished
+   * jobs with BullMQ and finishes those BullMQ finished (or lost): after any outage, every
+   * accepted job reaches a terminal state, watched or not.
+   */
+  RECONCILE_INTERVAL_MS: int(100, 3_600_000).default(5_000),
   /** Log lines kept per job for replay and `GET /jobs/{id}/logs`. */
   JOB_LOG_MAX_LINES: int(1, 100_000).default(1_000),
   /** Finished jobs (state, result, logs) are kept this long, then removed. */

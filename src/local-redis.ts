@@ -16,6 +16,13 @@ export interface LocalRedisOptions {
   persistence?: 'appendonly' | 'none';
   /** Extra `redis-server` arguments, e.g. ['--appendfsync', 'always']. */
   extraArgs?: string[];
+  /**
+   * Run it in a process group of its own, out of reach of a terminal's Ctrl-C (`npm start`):
+   * it is then stopped by `stop()`, last, or when this process exits — not by the SIGINT that
+   * reaches every process of the terminal's foreground group, which would take Redis away
+   * before the worker could hand its running jobs back.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface LocalRedis {
@@ -70,7 +77,10 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     ...persistence,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.ownProcessGroup ?? false,
+  });
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < 10_000) output += chunk.toString();

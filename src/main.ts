@@ -3,11 +3,12 @@
  * `npm run start:api`: one API process against REDIS_URL (for scale-out).
  */
 import { loadConfigOrExit } from './config.js';
-import { requireRedisUrl, stopOnSignals } from './lifecycle.js';
+import { requireRedisUrl, startOrExit, stopOnSignals } from './lifecycle.js';
 import { createLogger } from './log.js';
 import { startApi } from './server.js';
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.LOG_LEVEL, { role: 'api' }, config.LOG_FORMAT);
-const api = await startApi(config, requireRedisUrl(config.REDIS_URL, log), log);
-stopOnSignals(() => api.close(), log, config.SHUTDOWN_TIMEOUT_MS + 5_000);
+const redisUrl = requireRedisUrl(config.REDIS_URL, log);
+const api = await startOrExit(() => startApi(config, redisUrl, log), log);
+stopOnSignals({ stop: () => api.close(), log, hardLimitMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });

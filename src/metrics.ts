@@ -53,6 +53,7 @@ export class ApiMetrics implements StreamCounters {
       log: sent.labels('log'),
       done: sent.labels('done'),
       reset: sent.labels('reset'),
+      gone: sent.labels('gone'),
     };
     this.#opened = new Counter({
       name: 'jobcast_stream_requests_total',

@@ -5,15 +5,18 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from './log.js';
+import { type RedisFaultLog, redisFaultLog } from './redis-faults.js';
 
 /** A connection to a single Redis or to a Redis Cluster; the code uses what both offer. */
 export type RedisClient = Redis | Cluster;
 
 /**
- * - `command`: request-path reads and writes; fails fast (2 retries) so an HTTP request
- *   gets a 503 instead of hanging while Redis is away.
+ * - `command`: request-path reads and writes; fails fast (2 retries, and no command waits
+ *   longer than REDIS_COMMAND_TIMEOUT_MS) so an HTTP request gets a 503 instead of hanging
+ *   while Redis is away or frozen.
  * - `subscriber`: the one pub/sub connection of an API process (on a Cluster: one per shard,
- *   with sharded pub/sub).
+ *   with sharded pub/sub); its (un)subscribe commands time out like `command`'s, so a stream
+ *   cannot hang on opening. Established subscriptions are not commands: they never time out.
  * - `worker`: BullMQ workers and job reporting; retries forever as BullMQ requires.
  * - `control`: a worker's listener for cancel requests (classic pub/sub, any node).
  */
@@ -26,30 +29,52 @@ export interface RedisSettings {
   /** REDIS_SENTINELS: find the master through these; `url` gives credentials and TLS. */
   sentinels?: { host: string; port: number }[] | undefined;
   sentinelMaster?: string;
+  /** REDIS_COMMAND_TIMEOUT_MS: the longest a `command` or `subscriber` command may wait. */
+  commandTimeoutMs: number;
 }
 
 /** How this process reaches Redis, from its config and the URL in use. */
 export function redisSettings(
-  config: { REDIS_CLUSTER: boolean; REDIS_SENTINELS?: string | undefined; REDIS_SENTINEL_MASTER: string },
+  config: {
+    REDIS_CLUSTER: boolean;
+    REDIS_SENTINELS?: string | undefined;
+    REDIS_SENTINEL_MASTER: string;
+    REDIS_COMMAND_TIMEOUT_MS: number;
+  },
   url: string,
 ): RedisSettings {
   const sentinels = config.REDIS_SENTINELS?.split(',').map((entry) => {
     const cut = entry.lastIndexOf(':');
     return { host: entry.slice(0, cut), port: Number(entry.slice(cut + 1)) };
   });
-  return { url, cluster: config.REDIS_CLUSTER, sentinels, sentinelMaster: config.REDIS_SENTINEL_MASTER };
+  return {
+    url,
+    cluster: config.REDIS_CLUSTER,
+    sentinels,
+    sentinelMaster: config.REDIS_SENTINEL_MASTER,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  };
 }
 
 /**
  * Builds a client for `role`. Connection errors are retried by ioredis and surface as failed
- * commands where it matters; here they are logged at most once per 10 s per connection, so an
- * outage is visible without flooding the log.
+ * commands where it matters; here they go to the process's {@link RedisFaultLog}, which turns
+ * an outage into one line of advice (and one when Redis is back).
  */
 export function createRedis(settings: RedisSettings, role: RedisRole, log?: Logger): RedisClient {
   const client = buildClient(settings, role);
-  client.on('error', outageLogger(log, 'redis connection error (retrying)', { role }));
+  const faults = log ? faultLog(settings, log) : undefined;
+  client.on('error', (error: Error) => {
+    if (!faults?.report(error)) log?.warn('redis connection error', { role, error });
+  });
+  client.on('ready', () => faults?.recovered());
   if (role === 'command' && client instanceof Redis) client.on('connect', () => coalesceWrites(client.stream));
   return client;
+}
+
+/** The fault log of this process for the Redis of `settings`. */
+export function faultLog(settings: RedisSettings, log: Logger): RedisFaultLog {
+  return redisFaultLog(log, settings.url, settings.commandTimeoutMs);
 }
 
 /**
@@ -76,25 +101,14 @@ function coalesceWrites(socket: NodeJS.WritableStream & { cork(): void; uncork()
   }) as typeof socket.write;
 }
 
-/**
- * An 'error' listener for things that report every failed retry while Redis is away (ioredis
- * clients, BullMQ queues): logs the first error, then at most one per 10 s. Without a listener
- * those errors are printed raw (ioredis) or thrown and printed (BullMQ).
- */
-export function outageLogger(log: Logger | undefined, msg: string, fields: object = {}): (error: Error) => void {
-  let lastLogged = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastLogged < 10_000) return;
-    lastLogged = now;
-    log?.warn(msg, { ...fields, error: error.message });
-  };
-}
-
 function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
+  const failFast = role === 'command' || role === 'subscriber';
   const options: RedisOptions = {
     connectionName: `jobcast:${role}`,
     maxRetriesPerRequest: role === 'command' ? 2 : null,
+    // Workers keep none: BullMQ's blocking commands wait on purpose, and a job's reports may
+    // wait out a short outage rather than fail the job.
+    ...(failFast ? { commandTimeout: settings.commandTimeoutMs } : {}),
     enableReadyCheck: true,
     // Reconnect quickly but not in a tight loop while Redis restarts.
     retryStrategy: (times) => Math.min(times * 100, 2_000),
@@ -130,22 +144,14 @@ function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
 /** Ends a connection politely, falling back to a hard disconnect if Redis is gone. */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
+  // Not connected (Redis never answered, or is away): QUIT would wait in the offline queue.
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
   try {
     await redis.quit();
   } catch {
     redis.disconnect();
   }
-}
-
-/**
- * True for errors that mean "Redis is unreachable or not ready", which deserve a 503 and a
- * retry rather than a 500. ioredis exports no classes for most of these, so the names and
- * messages it uses are matched here, in one place.
- */
-export function isRedisUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'MaxRetriesPerRequestError' || error.name === 'AbortError') return true;
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|^LOADING|^MASTERDOWN|^TRYAGAIN|^CLUSTERDOWN/.test(
-    error.message,
-  );
 }

@@ -19,12 +19,14 @@ import { ConnectionSet } from './events/connection.js';
 import { EventHub } from './events/hub.js';
 import { createQueue } from './jobs/queue.js';
 import { reconcile } from './jobs/reconcile.js';
+import { Reconciler } from './jobs/reconciler.js';
 import { JobService } from './jobs/service.js';
 import { JobStore } from './jobs/store.js';
 import { RateLimiter, StreamSlots } from './limits.js';
+import { listenError } from './listen.js';
 import type { Logger } from './log.js';
 import { ApiMetrics, metricsText } from './metrics.js';
-import { closeRedis, createRedis, outageLogger, redisSettings } from './redis.js';
+import { closeRedis, createRedis, faultLog, redisSettings } from './redis.js';
 
 export interface RunningApi {
   port: number;
@@ -47,6 +49,7 @@ export async function startApi(
   options: ApiOptions = {},
 ): Promise<RunningApi> {
   const redis = redisSettings(config, redisUrl);
+  const faults = faultLog(redis, log);
   const command = createRedis(redis, 'command', log);
   const subscriber = createRedis(redis, 'subscriber', log);
   const store = new JobStore(command, {
@@ -60,11 +63,14 @@ export async function startApi(
     queueName: config.QUEUE_NAME,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
   });
-  queue.on('error', outageLogger(log, 'queue error (retrying)'));
+  queue.on('error', (error) => {
+    if (!faults.report(error)) log.warn('queue error', { error });
+  });
   const hub = new EventHub(subscriber, {
     keys: (id) => store.keys(id),
     snapshot: (id) => store.snapshot(id),
     log,
+    faults,
     sharded: config.REDIS_CLUSTER,
   });
   const connections = new ConnectionSet({
@@ -121,6 +127,7 @@ export async function startApi(
     maxBodyBytes: config.MAX_BODY_BYTES,
     tls: Boolean(config.TLS_CERT),
     ping: () => command.ping(),
+    faults,
     counters: metrics,
     admin: { queue, password: config.ADMIN_PASSWORD },
     metrics: () => metricsText([metrics.registry, ...(options.extraMetrics ?? [])]),
@@ -137,8 +144,18 @@ export async function startApi(
     hub.resync(quiet);
   }, config.WORKER_LOCK_MS);
   reconciler.unref();
+  // And every unfinished job, watched or not, page by page, shared with the other replicas.
+  const background = new Reconciler(command, store, queue, {
+    prefix: config.KEY_PREFIX,
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    quietMs: config.WORKER_LOCK_MS,
+    log,
+    faults,
+  });
+  background.start();
 
-  await Promise.all([command.ping(), subscriber.ping()]);
+  // Nothing here waits for Redis: the API listens whatever Redis does (/healthz 200, /readyz
+  // and every Redis-backed request 503 until it answers), and the connections keep retrying.
   const tls =
     config.TLS_CERT && config.TLS_KEY
       ? { cert: readFileSync(config.TLS_CERT), key: readFileSync(config.TLS_KEY) }
@@ -172,10 +189,20 @@ export async function startApi(
     session.once('close', () => sessions.delete(session));
   });
   if (tls) cutConnectionsWithoutRequest(server as Http2SecureServer, config.HTTP_HEADERS_TIMEOUT_MS);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (error) {
+    clearInterval(reconciler);
+    await background.stop();
+    slots.close();
+    await queue.close().catch(() => {});
+    command.disconnect();
+    subscriber.disconnect();
+    throw listenError(error, { port: config.PORT, host: config.HOST, portSetting: 'PORT' });
+  }
   const { port } = server.address() as AddressInfo;
   const url = `${tls ? 'https' : 'http'}://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   log.info('api listening', { url });
@@ -184,6 +211,7 @@ export async function startApi(
   const close = () => {
     closing ??= (async () => {
       clearInterval(reconciler);
+      await background.stop();
       slots.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       connections.shutdown();

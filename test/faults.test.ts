@@ -204,7 +204,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
     // The survivor did the re-run and is still healthy; the victim is gone.
     expect(survivor.running()).toBe(true);
     expect(victim.running()).toBe(false);
-  }, 45_000);
+  }, 120_000);
 });
 
 describe('Redis killed with SIGKILL and restarted', () => {
@@ -330,7 +330,7 @@ describe('Redis killed with SIGKILL and restarted', () => {
         .soft(stray.slice(0, 5), `${member.name} wrote ${stray.length} lines that are not JSON log lines`)
         .toEqual([]);
     }
-  }, 60_000);
+  }, 120_000);
 
   it('down for longer than WORKER_LOCK_MS: each job re-runs once, never twice at a time, and completes', async () => {
     const N = 6;
@@ -387,7 +387,7 @@ describe('Redis killed with SIGKILL and restarted', () => {
       'jobs whose old attempt kept running after the re-run started',
     ).toEqual([]);
     expect(countStates(states)).toEqual({ completed: N });
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('an API process killed with SIGKILL', () => {
@@ -450,7 +450,7 @@ describe('an API process killed with SIGKILL', () => {
       ).toBe(false);
     }
     expect(proxy.acceptedBy.get(port(api2))).toBeGreaterThanOrEqual(K);
-  }, 45_000);
+  }, 120_000);
 });
 
 describe("the API's Redis subscription dropped at the moment a job finishes", () => {
@@ -504,5 +504,5 @@ describe("the API's Redis subscription dropped at the moment a job finishes", ()
     expect(dones(w)).toHaveLength(1);
     expect(dones(w)[0]?.data).toMatchObject({ jobId: id, status: 'completed' });
     expectIncreasingIds(w, 'watcher');
-  }, 45_000);
+  }, 120_000);
 });

@@ -348,7 +348,7 @@ describe('the running API', () => {
     await expectMatchesSpec('get', '/jobs/{id}/events', after);
   });
 
-  it('many jobs on one stream: 200 up to the last done, 204 after it; 400 and 404', async () => {
+  it('many jobs on one stream: 200 up to the last done, 204 after it; gone for an unknown one; 400 and 404', async () => {
     const ids = await Promise.all([1, 2].map(async () => ((await (await submit(quick)).json()) as { id: string }).id));
     const res = await fetch(`${h.url}/events?jobs=${ids.join(',')}`);
     expect(res.status).toBe(200);
@@ -364,7 +364,12 @@ describe('the running API', () => {
     const none = await fetch(`${h.url}/events`);
     expect(none.status).toBe(400);
     await expectMatchesSpec('get', '/events', none);
-    const unknown = await fetch(`${h.url}/events?jobs=${ids[0]},${crypto.randomUUID()}`);
+    // One unknown job among known ones: `gone` for it, the rest as usual.
+    const oneUnknown = await fetch(`${h.url}/events?jobs=${ids[0]},${crypto.randomUUID()}`);
+    expect(oneUnknown.status).toBe(200);
+    const mixed = (await expectMatchesSpec('get', '/events', oneUnknown)) as Json[];
+    expect(mixed.map((i) => i.event)).toContain('gone');
+    const unknown = await fetch(`${h.url}/events?jobs=${crypto.randomUUID()},${crypto.randomUUID()}`);
     expect(unknown.status).toBe(404);
     await expectMatchesSpec('get', '/events', unknown);
   });

@@ -80,7 +80,7 @@ describe('npm start (scripts/start-all.ts) with a managed redis-server', () => {
         );
       },
       '/healthz',
-      25_000,
+      60_000,
     );
 
     const submitted = await fetch(`${url}/jobs`, {
@@ -143,7 +143,7 @@ describe('npm start (scripts/start-all.ts) with a managed redis-server', () => {
     expect(p.stderr()).toContain('"msg":"api stopped"');
     expect(p.stderr()).toContain('"msg":"worker stopped"');
     expect(p.stderr()).not.toContain('shutdown took too long');
-  }, 45_000);
+  }, 120_000);
 });
 
 describe('a worker whose handler ignores its AbortSignal', () => {
@@ -198,7 +198,7 @@ describe('an invalid configuration', () => {
     ['a worker (workers/main.ts)', 'workers/main.ts'],
   ] as const)(
     'stops %s before anything starts, naming every bad variable',
-    { timeout: 30_000 },
+    { timeout: 90_000 },
     async ([, entry], { expect }) => {
       const redisPort = await freePort();
       const redisDir = join(tempDir(), 'never-created');
@@ -209,7 +209,7 @@ describe('an invalid configuration', () => {
         LOCAL_REDIS_DIR: redisDir,
         LOG_LEVEL: 'info',
       });
-      const exit = await Promise.race([p.exited, deadline(20_000, `${entry} did not exit`)]);
+      const exit = await Promise.race([p.exited, deadline(60_000, `${entry} did not exit`)]);
       expect(exit.code, output(p)).not.toBe(0);
       expect(exit.code, output(p)).not.toBeNull();
       // Both problems, each with the variable's name and the value given.
@@ -228,14 +228,14 @@ describe('the scale-out entry points without REDIS_URL', () => {
   it.concurrent.for([
     ['npm run start:api', 'start:api'],
     ['npm run start:worker', 'start:worker'],
-  ] as const)('%s exits non-zero and says REDIS_URL is needed', { timeout: 30_000 }, async ([, script], { expect }) => {
+  ] as const)('%s exits non-zero and says REDIS_URL is needed', { timeout: 90_000 }, async ([, script], { expect }) => {
     const port = await freePort();
     const p = start('npm', ['run', '--silent', script], {
       PORT: String(port),
       LOG_LEVEL: 'info',
       npm_config_update_notifier: 'false',
     });
-    const exit = await Promise.race([p.exited, deadline(20_000, `npm run ${script} did not exit`)]);
+    const exit = await Promise.race([p.exited, deadline(60_000, `npm run ${script} did not exit`)]);
     expect(exit.code, output(p)).not.toBe(0);
     expect(exit.code, output(p)).not.toBeNull();
     expect(p.stderr(), output(p)).toContain('REDIS_URL');

@@ -13,7 +13,8 @@ import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
-import { closeRedis, createRedis, isRedisUnavailable, outageLogger, redisSettings } from '../src/redis.js';
+import { closeRedis, createRedis, faultLog, redisSettings } from '../src/redis.js';
+import { isRedisFault, publicFailure, REDIS_FAILURE_REASON } from '../src/redis-faults.js';
 import type { HandlerMap, JobContext } from './handler.js';
 import { handlers as builtInHandlers } from './handlers/index.js';
 
@@ -42,24 +43,53 @@ function abortError(signal: AbortSignal): Error {
 /** Abort reason when shutdown outlasts SHUTDOWN_TIMEOUT_MS: running jobs go back to the queue. */
 const SHUTDOWN_REASON = 'worker shutting down';
 
+/**
+ * A job whose start Redis refused to record (full, read-only) goes back to the queue for this
+ * long rather than failing: the outage is not the job's fault, and a hand-back is no attempt.
+ */
+const REDIS_HAND_BACK_DELAY_MS = 1_000;
+
 export interface RunningWorker {
   worker: Worker;
   metrics: WorkerMetrics;
+  /** Resolves once Redis answered and the worker takes jobs (rejects if closed before). */
+  ready: Promise<void>;
   /** Finishes running jobs (up to the shutdown timeout), hands back the rest, closes Redis. */
   close(): Promise<void>;
+  /** Stops at once: running jobs are handed back now instead of after the shutdown timeout. */
+  hurry(): Promise<void>;
 }
 
+/** A worker that takes jobs: resolves once Redis answered (see {@link createWorker}). */
 export async function startWorker(
   config: Config,
   redisUrl: string,
   log: Logger,
   handlers: HandlerMap = builtInHandlers,
 ): Promise<RunningWorker> {
+  const running = createWorker(config, redisUrl, log, handlers);
+  await running.ready;
+  return running;
+}
+
+/**
+ * A worker that starts taking jobs as soon as Redis answers — at once, or whenever Redis
+ * appears; `ready` says when. It can be closed before that.
+ */
+export function createWorker(
+  config: Config,
+  redisUrl: string,
+  log: Logger,
+  handlers: HandlerMap = builtInHandlers,
+): RunningWorker {
   const settings = redisSettings(config, redisUrl);
+  const faults = faultLog(settings, log);
   const redis = createRedis(settings, 'worker', log);
   const subscriber = createRedis(settings, 'control', log);
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: bullPrefix(config.KEY_PREFIX) });
-  queue.on('error', outageLogger(log, 'queue error (retrying)'));
+  queue.on('error', (error) => {
+    if (!faults.report(error)) log.warn('queue error', { error });
+  });
   const metrics = new WorkerMetrics();
   metrics.watchReconnects(redis, 'worker');
   metrics.watchReconnects(subscriber, 'subscriber');
@@ -73,20 +103,37 @@ export async function startWorker(
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
   });
 
+  // A record write that fails is logged, never thrown: the job goes on, and the reconciler
+  // (API side) brings the record in line once Redis takes writes again.
   const report = (promise: Promise<unknown>, what: string, jobId: string): Promise<void> =>
     promise.then(
       () => {},
-      (error: unknown) => log.warn(`could not record ${what}`, { jobId, error }),
+      (error: unknown) => {
+        if (!faults.report(error)) log.warn(`could not record ${what}`, { jobId, error });
+      },
     );
 
+  /** Jobs in the processor right now. */
+  let running = 0;
   const processor = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
+    running++;
+    try {
+      return await runJob(job, token, bullSignal);
+    } finally {
+      running--;
+    }
+  };
+  const runJob = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
     const id = job.id as string;
     const type = job.name;
     if (!isJobType(type)) throw new UnrecoverableError(`unknown job type ${JSON.stringify(type)}`);
     const parsed = jobTypes[type].input.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.message}`);
 
-    const attempt = job.attemptsStarted || job.attemptsMade + 1;
+    // Failed attempts (retries) and runs restarted after a stall count; hand-backs (shutdown, a
+    // Redis that refused the start) do not, though BullMQ's attemptsStarted counts those too.
+    // Only ever grows, so a stale run of the same job is told apart by its lower number.
+    const attempt = job.attemptsMade + job.stalledCounter + 1;
     // Aborted by BullMQ (cancel message, shutdown) or by a progress report that finds the job
     // cancelled (in case the cancel message was missed).
     const cancelled = new AbortController();
@@ -95,7 +142,20 @@ export async function startWorker(
       if (seq === -1) cancelled.abort(CANCEL_REASON);
       if (seq === -2) cancelled.abort(SUPERSEDED_REASON);
     };
-    noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt: Date.now() }));
+    try {
+      noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt: Date.now() }));
+    } catch (error) {
+      if (!isRedisFault(error)) throw error;
+      // Redis refused to record the start (out of memory, read-only…): hand the job back
+      // rather than fail it for Redis's sake. The move itself works on a full Redis (BullMQ's
+      // script frees the lock first).
+      faults.report(error);
+      if (!token) throw new Error(REDIS_FAILURE_REASON);
+      await job.moveToDelayed(Date.now() + REDIS_HAND_BACK_DELAY_MS, token).catch(() => {
+        throw new Error(REDIS_FAILURE_REASON);
+      });
+      throw new DelayedError();
+    }
     if (signal.aborted) throw abortError(signal);
     const ctx: JobContext = {
       jobId: id,
@@ -114,15 +174,17 @@ export async function startWorker(
       },
     };
     const handler = handlers[type] as (input: unknown, ctx: JobContext) => Promise<unknown>;
-    // This run renews its own lock as well. BullMQ tracks locks by job id, so when a stale run
-    // of the same job (one cut off from Redis past its lock, see JobSupersededError) ends in
-    // this process, BullMQ stops renewing the lock of the run that replaced it, which would
-    // then stall for no reason.
-    const renew = token
-      ? setInterval(() => {
-          job.extendLock(token, config.WORKER_LOCK_MS).catch(() => {});
-        }, config.WORKER_LOCK_MS / 2)
-      : undefined;
+    // A re-run after a stall renews its own lock as well. BullMQ tracks locks by job id, so
+    // when a stale run of the same job (one cut off from Redis past its lock, see
+    // JobSupersededError) ends in this process, BullMQ stops renewing the lock of the run that
+    // replaced it, which would then stall for no reason. A first run has no stale twin, and
+    // BullMQ's renewal suffices: this halves the Redis cost of a running job (README).
+    const renew =
+      token && job.stalledCounter > 0
+        ? setInterval(() => {
+            job.extendLock(token, config.WORKER_LOCK_MS).catch(() => {});
+          }, config.WORKER_LOCK_MS / 2)
+        : undefined;
     try {
       // BullMQ stores undefined as nothing; keep "no result" explicit.
       return (await handler(parsed.data, ctx)) ?? null;
@@ -131,17 +193,25 @@ export async function startWorker(
         throw abortError(signal);
       }
       if (signal.aborted && signal.reason === SHUTDOWN_REASON && token) {
-        // Hand the job back: due now, so another worker takes it without waiting for the
-        // stalled-job check. DelayedError tells BullMQ the move is done.
-        await store.report(id, {
-          state: 'queued',
-          progress: 0,
-          attempt,
-          message: 'returned to the queue: worker shut down',
-        });
+        // Hand the job back: due now, so another worker (or this one, started again) takes it
+        // without waiting for the stalled-job check; not an attempt (see `attempt`). The
+        // record first, so the next run's `active` cannot be overtaken by this `queued`.
+        // DelayedError tells BullMQ the move is done.
+        await report(
+          store.report(id, {
+            state: 'queued',
+            progress: 0,
+            attempt,
+            message: 'returned to the queue: worker shut down',
+          }),
+          'hand-back',
+          id,
+        );
         await job.moveToDelayed(Date.now(), token);
         throw new DelayedError();
       }
+      // A handler's own Redis trouble is not its failure to explain: BullMQ keeps the text.
+      if (isRedisFault(error)) throw new Error(REDIS_FAILURE_REASON);
       throw error;
     } finally {
       clearInterval(renew);
@@ -171,10 +241,10 @@ export async function startWorker(
     if (error instanceof JobCancelledError) {
       void report(store.finish(job.id, 'cancelled', { error: error.message }), 'cancellation', job.id);
     } else if (job.finishedOn) {
-      void report(store.finish(job.id, 'failed', { error: error.message }), 'failure', job.id);
+      void report(store.finish(job.id, 'failed', { error: publicFailure(error.message) }), 'failure', job.id);
     } else {
       // BullMQ will retry it (at once or after backoff).
-      const message = `attempt ${job.attemptsMade} failed: ${error.message}; retrying`;
+      const message = `attempt ${job.attemptsMade} failed: ${publicFailure(error.message)}; retrying`;
       void report(
         store.report(job.id, { state: 'queued', progress: 0, message, attempt: job.attemptsMade }),
         'retry',
@@ -182,15 +252,10 @@ export async function startWorker(
       );
     }
   });
-  // A Redis outage makes BullMQ report an error on every retry: log those once per 10 s.
-  let lastOutageLog = 0;
+  // A Redis outage makes BullMQ report an error on every retry: the fault log makes one line
+  // of advice of them.
   worker.on('error', (error) => {
-    if (!isRedisUnavailable(error) && !/sentinels are unreachable/.test(error.message)) {
-      log.error('worker error', { error });
-    } else if (Date.now() - lastOutageLog > 10_000) {
-      lastOutageLog = Date.now();
-      log.warn('worker cannot reach Redis (retrying)', { error: error.message });
-    }
+    if (!faults.report(error)) log.error('worker error', { error });
   });
   // A job that stalled too often is failed by BullMQ itself, with no 'failed' event here.
   worker.on('stalled', (id) => {
@@ -198,22 +263,32 @@ export async function startWorker(
   });
 
   subscriber.on('message', (_channel: string, id: string) => worker.cancelJob(id, CANCEL_REASON));
-  await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
-
-  await worker.waitUntilReady();
-  log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
+  const ready = (async () => {
+    await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
+    await worker.waitUntilReady();
+    log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
+  })();
+  // Closed before Redis ever answered: nobody waits for `ready` any more.
+  ready.catch(() => {});
 
   let closing: Promise<void> | undefined;
+  let hurried: () => void = () => {};
+  const hurry = new Promise<'timeout'>((resolve) => {
+    hurried = () => resolve('timeout');
+  });
   const close = () => {
     closing ??= (async () => {
-      // Stop taking jobs and let running ones finish for a while; then ask them to stop, which
-      // hands them back to the queue. A handler that ignores its signal is abandoned: its lock
-      // expires and BullMQ's stalled-job check gives the job to another worker.
+      // Stop taking jobs and let running ones finish for a while (or not at all, once hurried);
+      // then ask them to stop, which hands them back to the queue. A handler that ignores its
+      // signal is abandoned: its lock expires and BullMQ's stalled-job check gives the job to
+      // another worker.
       // (pause, not close: BullMQ closes a worker once, so a later close(true) would be ignored.)
       const drained = worker.pause().then(() => 'drained' as const);
       const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
-      let force = false;
-      if ((await Promise.race([drained, after(config.SHUTDOWN_TIMEOUT_MS)])) === 'timeout') {
+      // Without Redis nothing runs, and pausing would wait for Redis: nothing to drain.
+      const idle = running === 0 && redis.status !== 'ready';
+      let force = idle;
+      if (!idle && (await Promise.race([drained, after(config.SHUTDOWN_TIMEOUT_MS), hurry])) === 'timeout') {
         log.warn('jobs still running at shutdown; handing them back to the queue');
         worker.cancelAllJobs(SHUTDOWN_REASON);
         force = (await Promise.race([drained, after(3_000)])) === 'timeout';
@@ -226,5 +301,14 @@ export async function startWorker(
     return closing;
   };
 
-  return { worker, metrics, close };
+  return {
+    worker,
+    metrics,
+    ready,
+    close,
+    hurry() {
+      hurried();
+      return close();
+    },
+  };
 }

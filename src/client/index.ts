@@ -25,12 +25,19 @@ export interface ResetEvent {
   reason: string;
 }
 
+/** Multi-job streams: the job does not exist (any more); it gets no `done`. */
+export interface GoneEvent {
+  jobId: string;
+  reason: 'not-found' | 'expired';
+}
+
 /** One event of a watched job. `seq` is the job's event sequence number (its resume cursor). */
 export type WatchEvent =
   | { type: 'progress'; jobId: string; seq: number; data: ProgressEvent }
   | { type: 'log'; jobId: string; seq: number; data: LogEvent }
   | { type: 'done'; jobId: string; seq: number; data: DoneEvent }
-  | { type: 'reset'; jobId: string; seq: number; data: ResetEvent };
+  | { type: 'reset'; jobId: string; seq: number; data: ResetEvent }
+  | { type: 'gone'; jobId: string; seq: number; data: GoneEvent };
 
 export interface ClientOptions {
   /** e.g. `http://127.0.0.1:3000`; in a page served by jobcast, `location.origin`. */
@@ -260,7 +267,7 @@ export class JobcastClient {
             parser.feed(value);
             while (queue.length > 0) {
               const event = queue.shift() as WatchEvent;
-              if (event.type === 'done') finished.add(event.jobId);
+              if (event.type === 'done' || event.type === 'gone') finished.add(event.jobId);
               yield event;
             }
             if (finished.size === ids.length) return;
@@ -309,7 +316,7 @@ export class JobcastClient {
   }
 }
 
-const EVENT_NAMES = new Set(['progress', 'log', 'done', 'reset']);
+const EVENT_NAMES = new Set(['progress', 'log', 'done', 'reset', 'gone']);
 
 /** A received event as a typed WatchEvent; undefined for anything this client does not know. */
 function readEvent(ids: string[], id: string | undefined, event: string, data: string): WatchEvent | undefined {

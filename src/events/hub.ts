@@ -15,6 +15,7 @@ import type { JobKeys } from '../jobs/keys.js';
 import type { JobSnapshot } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
+import type { RedisFaultLog } from '../redis-faults.js';
 import { encodeEvent } from '../sse.js';
 
 /** A job event shared by every stream that receives it. */
@@ -73,6 +74,8 @@ export interface HubOptions {
   /** Sharded pub/sub (SSUBSCRIBE) for Redis Cluster. */
   sharded?: boolean;
   log: Logger;
+  /** Where Redis faults go (one line of advice per outage rather than a warning per job). */
+  faults?: RedisFaultLog | undefined;
 }
 
 export class EventHub {
@@ -175,7 +178,9 @@ export class EventHub {
         release();
       },
       (error: unknown) => {
-        this.#options.log.warn('could not re-read a watched job', { jobId: topic.jobId, error });
+        if (!this.#options.faults?.report(error)) {
+          this.#options.log.warn('could not re-read a watched job', { jobId: topic.jobId, error });
+        }
         release();
       },
     );

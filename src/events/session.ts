@@ -8,8 +8,11 @@
  * order of the `jobs` parameter, so one Last-Event-ID resumes all of them. On (re)connect a
  * job sends only what is newer than its cursor: missed log lines in order, the current state
  * if it changed, and `done` if it finished. Log lines dropped by the per-job cap are announced
- * by a `reset` event instead of being skipped silently.
+ * by a `reset` event instead of being skipped silently. A job of a multi-job stream that does not
+ * exist (any more) gets one `gone` event and counts as done: it never costs the others their
+ * events or their `done`.
  */
+import type { GoneEvent } from '../jobs/schemas.js';
 import { type JobSnapshot, type JobStore, recordDoneEvent, recordProgressEvent } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { StreamCounters } from '../metrics.js';
@@ -59,21 +62,30 @@ class WatchedJob implements HubWatcher {
   }
 
   gone(): void {
-    this.session.gone();
+    this.session.gone(this);
   }
 }
 
 export type OpenOutcome =
-  | { kind: 'streaming' }
+  /** Ready to stream: call `start`. */
+  | { kind: 'ready' }
+  /** None of the jobs exists (for this owner): a 404, and EventSource stops. */
   | { kind: 'not-found'; jobIds: string[] }
-  /** Every job's `done` was already delivered: 204 tells EventSource to stop reconnecting. */
+  /** Every job's `done` (or `gone`) was already delivered: 204 tells EventSource to stop reconnecting. */
   | { kind: 'finished' };
+
+/**
+ * The cursor of a job whose `gone` event was delivered: beyond any real event, so the job is
+ * done for that client and a resume does not say `gone` again (cursors have ≤ 15 digits).
+ */
+export const GONE_CURSOR = 999_999_999_999_999;
 
 export class WatchSession {
   readonly #deps: SessionDeps;
   readonly #jobs: WatchedJob[];
   readonly #single: boolean;
   #connection: SseConnection | undefined;
+  #snapshots: (JobSnapshot | undefined)[] = [];
 
   /**
    * @param cursors the client's last seen seq per job (0 = nothing yet), same order as jobIds.
@@ -91,56 +103,70 @@ export class WatchSession {
   }
 
   /**
-   * Subscribes, reads, and either starts streaming on `res` or says why not. `onClose` runs
-   * when the stream ends, and at once when it does not start.
+   * Subscribes and reads every job, and says whether there is anything to stream. Nothing is
+   * written yet, and nothing is held but the subscriptions: a stream slot is only worth taking
+   * for a stream that will run. After `ready`, call {@link start} or {@link release}.
+   *
+   * In a multi-job stream a job that does not exist (never did, expired, or is another
+   * owner's) costs the others nothing: it gets a `gone` event and the stream goes on; only a
+   * stream none of whose jobs exists is a 404.
    */
-  async open(res: NodeResponse, headers: Record<string, string>, onClose: () => void = () => {}): Promise<OpenOutcome> {
-    let snapshots: (JobSnapshot | undefined)[];
+  async prepare(): Promise<OpenOutcome> {
     try {
       await Promise.all(
         this.#jobs.map(async (job) => {
           job.unwatch = await this.#deps.hub.watch(job.jobId, job);
         }),
       );
-      snapshots = await Promise.all(this.#jobs.map((job) => this.#deps.store.snapshot(job.jobId)));
+      const snapshots = await Promise.all(this.#jobs.map((job) => this.#deps.store.snapshot(job.jobId)));
+      this.#snapshots = snapshots.map((snapshot) => (snapshot?.record.owner === this.owner ? snapshot : undefined));
     } catch (error) {
-      this.#release();
+      this.release();
       throw error;
     }
-    const missing = this.#jobs
-      .filter((_, i) => snapshots[i]?.record.owner !== this.owner || !snapshots[i])
-      .map((job) => job.jobId);
-    if (missing.length > 0) {
-      this.#release();
-      onClose();
-      return { kind: 'not-found', jobIds: missing };
+    const missing = this.#jobs.filter((_, i) => !this.#snapshots[i]);
+    // Nothing to say about any job: a 404. (A multi-job client that has seen events of a job
+    // knows it existed: it is told `gone` instead.)
+    const known = (job: WatchedJob) => !this.#single && job.cursor > 0;
+    if (missing.length === this.#jobs.length && !this.#jobs.some(known)) {
+      this.release();
+      return { kind: 'not-found', jobIds: missing.map((job) => job.jobId) };
     }
-    const alreadyDone = (job: WatchedJob, i: number) => {
-      const dseq = Number((snapshots[i] as JobSnapshot).record.dseq ?? Number.POSITIVE_INFINITY);
-      return job.cursor >= dseq;
-    };
-    if (this.#jobs.every(alreadyDone)) {
-      this.#release();
-      onClose();
+    if (this.#jobs.every((job, i) => this.#alreadyDone(job, i))) {
+      this.release();
       return { kind: 'finished' };
     }
+    return { kind: 'ready' };
+  }
 
+  /** Starts streaming on `res` (after `prepare` said `ready`). `onClose` runs when the stream ends. */
+  start(res: NodeResponse, headers: Record<string, string>, onClose: () => void = () => {}): void {
     const connection = new SseConnection(res, this.#deps.connections, { ...headers, ...SSE_HEADERS });
     this.#connection = connection;
-    // Built outside this scope: a closure created here would share its context with
-    // `alreadyDone`, and so keep every job's snapshot (record and log lines) for the life of
-    // the stream. Measured: ~0.6 KB per idle stream, more for jobs with logs.
+    // Built outside this scope: a closure created here would share its context with the
+    // snapshots, and so keep every job's record and log lines for the life of the stream.
+    // Measured: ~0.6 KB per idle stream, more for jobs with logs.
     connection.onClose(this.#closer(onClose));
+    const snapshots = this.#snapshots;
+    this.#snapshots = [];
     this.#jobs.forEach((job, i) => {
-      if (alreadyDone(job, i)) this.#markDone(job);
-      else this.merge(job, snapshots[i] as JobSnapshot);
+      const snapshot = snapshots[i];
+      if (this.#alreadyDone(job, i, snapshot)) this.#markDone(job);
+      else if (snapshot) this.merge(job, snapshot);
+      else this.#sendGone(job);
     });
-    return { kind: 'streaming' };
+  }
+
+  /** True when the client already has everything of `job`: its `done`, or its `gone`. */
+  #alreadyDone(job: WatchedJob, i: number, snapshot = this.#snapshots[i]): boolean {
+    if (!snapshot) return job.cursor === GONE_CURSOR;
+    const dseq = Number(snapshot.record.dseq ?? Number.POSITIVE_INFINITY);
+    return job.cursor >= dseq;
   }
 
   #closer(onClose: () => void): () => void {
     return () => {
-      this.#release();
+      this.release();
       onClose();
     };
   }
@@ -158,9 +184,25 @@ export class WatchSession {
     if (event.event === 'done') this.#markDone(job);
   }
 
-  /** A watched job's record vanished (expired): end the stream; a reconnect gets 404. */
-  gone(): void {
-    this.#connection?.destroy('job no longer exists');
+  /**
+   * A watched job's record vanished (it expired, or was removed). A single-job stream ends (a
+   * reconnect gets 404); a multi-job stream says `gone` for that job and goes on.
+   */
+  gone(job: WatchedJob): void {
+    // Before the stream starts, the record read of `prepare` finds it missing anyway.
+    if (!this.#connection) return;
+    if (this.#single) this.#connection.destroy('job no longer exists');
+    else if (!job.done) this.#sendGone(job);
+  }
+
+  /** `gone` for a job of a multi-job stream that does not exist (any more); it is then done. */
+  #sendGone(job: WatchedJob): void {
+    const reason = job.cursor > 0 ? 'expired' : 'not-found';
+    job.cursor = GONE_CURSOR;
+    const data = JSON.stringify({ jobId: job.jobId, reason } satisfies GoneEvent);
+    this.#connection?.send(Buffer.from(encodeEvent({ id: this.#compositeId(), event: 'gone', data })));
+    this.#deps.counters?.sent('gone');
+    this.#markDone(job);
   }
 
   merge(job: WatchedJob, { record, logs }: JobSnapshot): void {
@@ -205,7 +247,8 @@ export class WatchSession {
     return this.#jobs.map((job) => job.cursor).join('.');
   }
 
-  #release(): void {
+  /** Stops watching every job (a stream that will not start, or has ended). */
+  release(): void {
     for (const job of this.#jobs) {
       job.unwatch?.();
       job.unwatch = undefined;

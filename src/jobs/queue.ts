@@ -14,8 +14,19 @@ export interface QueueSettings {
   retentionSeconds: number;
 }
 
+/**
+ * The API's queue. It neither waits for Redis to be ready nor reads its version first: BullMQ
+ * would otherwise hold every call until Redis first answers (forever, when the API starts
+ * without Redis), and a version check that timed out would break the queue for good. Calls go
+ * straight to the connection, whose command timeout turns an absent Redis into a 503.
+ */
 export function createQueue(connection: RedisClient, settings: QueueSettings): Queue {
-  return new Queue(settings.queueName, { connection, prefix: bullPrefix(settings.prefix) });
+  return new Queue(settings.queueName, {
+    connection,
+    prefix: bullPrefix(settings.prefix),
+    skipWaitingForReady: true,
+    skipVersionCheck: true,
+  });
 }
 
 /** BullMQ options of a job submitted with `options`. */

@@ -1,25 +1,70 @@
 /**
  * @module jobs/reconcile
- * Repairs the one gap between BullMQ and a job's record: BullMQ recorded the outcome but no
- * `done` was published — the worker died between the two, or BullMQ failed a job itself (a
- * job that stalled too often). Safe to call any time: `finish` is idempotent.
+ * Repairs the gap between BullMQ and a job's record: BullMQ recorded the outcome but no `done`
+ * was published — the worker died between the two, BullMQ failed a job itself (a job that
+ * stalled too often), or Redis refused the record's write (out of memory, a failover) — or
+ * BullMQ no longer has the job at all (Redis lost data). Safe to call any time, from any
+ * process: `finish` is idempotent.
  */
 import type { Queue } from 'bullmq';
-import type { JobStore } from './store.js';
+import { publicFailure } from '../redis-faults.js';
+import type { JobRecord, JobStore } from './store.js';
+
+/**
+ * What one check found:
+ * - `gone`: no record (expired, or never written): nothing to do.
+ * - `finished`: the record already has its `done`.
+ * - `repaired`: BullMQ had finished (or lost) the job: `done` is now published.
+ * - `pending`: BullMQ still has it waiting or running.
+ */
+export type ReconcileOutcome = 'gone' | 'finished' | 'repaired' | 'pending';
+
+export interface ReconcileOptions {
+  /**
+   * A record whose job BullMQ does not know is failed as lost once it is this old (ms); younger
+   * ones may still be on their way into the queue. Undefined: never.
+   */
+  lostAfterMs?: number | undefined;
+}
+
+/** Error of a job BullMQ no longer has (Redis lost data: a restart without persistence, a failover). */
+export const LOST_REASON = 'the queue lost this job (Redis lost data); submit it again';
 
 /** Publishes `done` for a job BullMQ has finished but its record has not. Returns true if it did. */
 export async function reconcile(store: JobStore, queue: Queue, id: string): Promise<boolean> {
   const record = await store.get(id);
-  if (!record || record.dseq) return false;
-  const job = await queue.getJob(id);
-  if (!job?.finishedOn) return false;
-  const state = await job.getState();
-  if (state === 'completed') {
-    return (await store.finish(id, 'completed', { result: job.returnvalue ?? null })) > 0;
+  return record ? (await reconcileRecord(store, queue, record)) === 'repaired' : false;
+}
+
+/** Compares `record` with BullMQ's job and finishes the record if BullMQ finished (or lost) the job. */
+export async function reconcileRecord(
+  store: JobStore,
+  queue: Queue,
+  record: JobRecord,
+  options: ReconcileOptions = {},
+): Promise<ReconcileOutcome> {
+  if (record.dseq) return 'finished';
+  const id = record.id;
+  const state = await queue.getJobState(id);
+  if (state === 'completed' || state === 'failed') {
+    const job = await queue.getJob(id);
+    // Removed between the two reads (its retention ran out): the next pass finds it unknown.
+    if (!job) return 'pending';
+    const repaired =
+      state === 'completed'
+        ? await store.finish(id, 'completed', { result: job.returnvalue ?? null })
+        : await store.finish(id, record.cancel ? 'cancelled' : 'failed', {
+            error: record.cancel ?? publicFailure(job.failedReason ?? 'failed'),
+          });
+    return repaired > 0 ? 'repaired' : 'finished';
   }
-  if (state === 'failed') {
-    const status = record.cancel ? 'cancelled' : 'failed';
-    return (await store.finish(id, status, { error: record.cancel ?? job.failedReason ?? 'failed' })) > 0;
+  const age = Date.now() - Number(record.createdAt);
+  if (state === 'unknown' && options.lostAfterMs !== undefined && age >= options.lostAfterMs) {
+    // Cancelled while queued: BullMQ's copy was removed, and only the record's finish was lost.
+    const finished = record.cancel
+      ? await store.finish(id, 'cancelled', { error: record.cancel })
+      : await store.finish(id, 'failed', { error: LOST_REASON });
+    return finished > 0 ? 'repaired' : 'finished';
   }
-  return false;
+  return 'pending';
 }

@@ -74,7 +74,7 @@ export const JobResource = z.object({
     .int()
     .min(0)
     .describe(
-      'Attempts started so far. A run restarted after its worker died or lost its lock counts too, so this can exceed maxAttempts.',
+      'Attempts started so far. A run restarted after its worker died or lost its lock counts too, so this can exceed maxAttempts; a job handed back to the queue (a worker shutting down) does not.',
     ),
   maxAttempts: z.int().min(1),
   createdAt: z.iso.datetime(),
@@ -121,7 +121,21 @@ export const ResetEvent = z
     '`event: reset` — the resume cursor was older than the events kept: some log lines were not replayed. The current state follows.',
   );
 
-export const StreamEventNames = ['progress', 'log', 'done', 'reset'] as const;
+export const GoneEvent = z
+  .object({
+    jobId: JobId,
+    reason: z
+      .enum(['not-found', 'expired'])
+      .describe(
+        '`not-found`: no such job (or not yours); `expired`: a job this stream had shown events of no longer exists (its retention ran out).',
+      ),
+  })
+  .describe(
+    "`event: gone` — multi-job streams only: this job does not exist (any more). It gets no `done`; the other jobs' events go on, and the stream ends after their `done`. Sent once: a resume from its `id:` does not repeat it.",
+  );
+export type GoneEvent = z.infer<typeof GoneEvent>;
+
+export const StreamEventNames = ['progress', 'log', 'done', 'reset', 'gone'] as const;
 export type StreamEventName = (typeof StreamEventNames)[number];
 
 // ---- RFC 9457 problem details ----

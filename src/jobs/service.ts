@@ -178,17 +178,23 @@ export class JobService {
     try {
       await Promise.all([written, added]);
     } catch (error) {
-      await Promise.all([
+      // Undone in the background: the client hears 503 now, not after one more command
+      // timeout on a frozen Redis. (What cannot be undone, the reconciler finishes later.)
+      Promise.all([
         this.store.discard(
           jobs.map(({ type }, i) => ({ id: ids[i] as string, type })),
           createdAt,
           owner,
         ),
-        // A batch is added job by job: take out those that made it.
-        ...(jobs.length > 1 ? ids.map((id) => this.queue.remove(id)) : []),
+        // A batch is added job by job: take out those that made it. And an add that timed out
+        // may still run once Redis thaws: the remove follows it on the same connection.
+        ...ids.map((id) => this.queue.remove(id)),
         idemKey ? this.redis.del(idemKey) : undefined,
       ]).catch(() => {});
-      throw new ProblemError('unavailable', `the ${kind} could not be enqueued; try again`, { cause: error });
+      throw new ProblemError('unavailable', `the ${kind} could not be enqueued; try again`, {
+        cause: error,
+        headers: { 'retry-after': '1' },
+      });
     }
     if (idemKey) {
       await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'EX', this.options.idempotencySeconds, 'XX');

@@ -110,6 +110,15 @@ export class JobStore {
     return `${this.#options.prefix}:bytype:${owner}:${type}`;
   }
 
+  /**
+   * Sorted set (scores 0, so ordered by id) of the jobs whose record has no `done` yet: what
+   * the background reconciler walks. Added at submit, removed at finish. A global key, apart
+   * from the jobs' own: on a Cluster no Lua script may touch it together with a record.
+   */
+  get unfinishedKey(): string {
+    return `${this.#options.prefix}:unfinished`;
+  }
+
   keys(id: string): JobKeys {
     return jobKeys(this.#options.prefix, id);
   }
@@ -145,6 +154,7 @@ export class JobStore {
     const written = Promise.all([
       ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
       ...this.#indexWrites(records, owner, createdAt, 'zadd'),
+      this.#redis.zadd(this.unfinishedKey, ...records.flatMap((r) => [0, r.id])),
     ]);
     return { records, written };
   }
@@ -155,6 +165,7 @@ export class JobStore {
       // One DEL per job: on a Cluster, different jobs' keys live in different slots.
       ...jobs.map(({ id }) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
       ...this.#indexWrites(jobs, owner, createdAt, 'zrem'),
+      this.#redis.zrem(this.unfinishedKey, ...jobs.map(({ id }) => id)),
     ]);
   }
 
@@ -176,6 +187,16 @@ export class JobStore {
     return [...byKey].map(([key, members]) =>
       op === 'zadd' ? this.#redis.zadd(key, ...members.flatMap((m) => [0, m])) : this.#redis.zrem(key, ...members),
     );
+  }
+
+  /** Drops jobs from the unfinished set (finished, or their records are gone). */
+  async forgetUnfinished(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.#redis.zrem(this.unfinishedKey, ...ids);
+  }
+
+  /** A page of unfinished job ids after `cursor` (by id); an empty cursor starts from the first. */
+  unfinishedPage(cursor: string, count: number): Promise<string[]> {
+    return this.#redis.zrange(this.unfinishedKey, cursor ? `(${cursor}` : '-', '+', 'BYLEX', 'LIMIT', 0, count);
   }
 
   /**
@@ -286,8 +307,19 @@ export class JobStore {
   /**
    * Ends a job: a final progress event, then `done`, then retention starts. Idempotent: the
    * first call wins and later ones return 0, so workers and reconcilers may both call it.
+   * The job then leaves the unfinished set (if that fails, the reconciler removes it later).
    */
-  finish(
+  async finish(
+    id: string,
+    status: TerminalStatus,
+    outcome: { result?: unknown; error?: string; message?: string },
+  ): Promise<number> {
+    const seq = await this.#finishRecord(id, status, outcome);
+    if (seq > 0) await this.forgetUnfinished([id]).catch(() => {});
+    return seq;
+  }
+
+  #finishRecord(
     id: string,
     status: TerminalStatus,
     outcome: { result?: unknown; error?: string; message?: string },

@@ -54,6 +54,7 @@ export const responseSchemas = {
   LogEvent: S.LogEvent,
   DoneEvent: S.DoneEvent,
   ResetEvent: S.ResetEvent,
+  GoneEvent: S.GoneEvent,
   Problem: S.Problem,
   StreamToken: S.StreamToken,
   HealthStatus: S.HealthStatus,

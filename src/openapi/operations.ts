@@ -310,7 +310,8 @@ export const operations = (): Operation[] => [
     path: '/readyz',
     operationId: 'getReadiness',
     summary: 'Readiness probe',
-    description: 'Ready when Redis answers a PING.',
+    description:
+      'Ready when Redis answers a PING within `REDIS_COMMAND_TIMEOUT_MS`. When not, a 503 problem whose `reason` says why: `unreachable`, `timeout` (frozen or overloaded), `out-of-memory`, `read-only`, `loading`, `busy`, `auth`, `cluster-down` or `error`. `/healthz` stays 200 whatever Redis does.',
     tag: 'health',
     responses: { 200: { description: 'Ready.', content: json(ref('schemas', 'ReadyStatus'), readyExamples) } },
     problems: [503],

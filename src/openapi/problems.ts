@@ -51,7 +51,12 @@ export const problemResponses = {
     description: 'Past a per-client limit: submissions or reads per minute, or open streams.',
     headers: { 'Retry-After': { ...retryAfter['Retry-After'], required: true } },
   },
-  503: { name: 'ServiceUnavailable', description: 'Redis is unreachable; retry shortly.', headers: retryAfter },
+  503: {
+    name: 'ServiceUnavailable',
+    description:
+      "Redis cannot serve the request — unreachable, not answering within `REDIS_COMMAND_TIMEOUT_MS` (frozen), out of memory, read-only or loading: any Redis failure, never a 500, in our words (never Redis's). Retry after `Retry-After` seconds; nothing was changed.",
+    headers: { 'Retry-After': { ...retryAfter['Retry-After'], required: true } },
+  },
 } as const satisfies Record<number, { name: string; description: string; headers?: Json }>;
 
 /** A status an operation may list among its problems. */

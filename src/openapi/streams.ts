@@ -22,6 +22,7 @@ const streamEventSchemas = {
   log: 'LogEvent',
   done: 'DoneEvent',
   reset: 'ResetEvent',
+  gone: 'GoneEvent',
 } as const satisfies Record<StreamEventName, keyof typeof responseSchemas>;
 
 /** The stream protocol, for the description of a 200 `text/event-stream` response. */
@@ -33,6 +34,7 @@ export function streamProtocol(ids: string, end: string): string {
 - \`event: log\`: a line the handler logged; never dropped.
 - \`event: reset\`: the resume cursor was older than the log lines kept; the current state follows.
 - \`event: done\`: the job finished (completed, failed or cancelled): its last event. ${end}
+- \`event: gone\` (multi-job streams): a job that does not exist (any more) — never existed, or expired after its retention; the other jobs go on. A stream none of whose jobs exists is a 404.
 - \`: ping\` comment lines keep an idle stream alive.
 - ${ids} Send the last one back in the \`Last-Event-ID\` header (EventSource does when it reconnects) or the \`lastEventId\` query parameter to resume: nothing already received comes again and \`done\` is never missed. Once \`done\` was received, a reconnect gets \`204 No Content\`, which makes EventSource stop.
 

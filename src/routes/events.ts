@@ -9,11 +9,12 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { assertTokenCovers } from '../auth/middleware.js';
 import type { SessionDeps } from '../events/session.js';
-import { parseCursors, WatchSession } from '../events/session.js';
+import { type OpenOutcome, parseCursors, WatchSession } from '../events/session.js';
 import { JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
 import { type JobService, jobNotFound } from '../jobs/service.js';
 import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
+import type { RedisFaultLog } from '../redis-faults.js';
 import type { AppEnv } from '../server-types.js';
 import { encodeComment, encodeRetry, SSE_HEADERS } from '../sse.js';
 import { readJsonBody } from './body.js';
@@ -22,6 +23,7 @@ export interface EventRouteDeps extends SessionDeps {
   jobs: JobService;
   slots: StreamSlots;
   maxBodyBytes: number;
+  faults?: RedisFaultLog | undefined;
 }
 
 export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
@@ -82,33 +84,27 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   c.newResponse(null).headers.forEach((value, key) => {
     headers[key] = value;
   });
-  let release: () => void = () => {};
-  let outcome: Awaited<ReturnType<WatchSession['open']>>;
+  // Unknown and finished jobs are answered before a stream slot is taken: a burst of requests
+  // for an unknown job is a burst of 404s, never of 429s, and costs no slot.
+  let outcome: OpenOutcome;
   try {
-    release = await deps.slots.acquire(principal.clientId);
-    outcome = await session.open(outgoing, headers, release);
+    outcome = await session.prepare();
   } catch (error) {
-    release();
-    if (error instanceof ProblemError) throw error;
-    // Any status but 200 stops an EventSource for good (WHATWG HTML §9.2): tell it instead to
-    // come back shortly, with its Last-Event-ID, by ending an empty stream.
-    if (c.req.header('accept')?.includes('text/event-stream')) {
-      deps.log.warn('event store unreachable; asking the client to reconnect', { error });
-      return c.body(
-        `${encodeRetry(deps.connections.limits.retryMs)}${encodeComment('the event store is unreachable; reconnect shortly')}`,
-        200,
-        {
-          ...SSE_HEADERS,
-        },
-      );
+    return unavailable(c, deps, error);
+  }
+  if (outcome.kind === 'ready') {
+    let release: () => void;
+    try {
+      release = await deps.slots.acquire(principal.clientId);
+    } catch (error) {
+      session.release();
+      if (error instanceof ProblemError) throw error;
+      return unavailable(c, deps, error);
     }
-    throw new ProblemError('unavailable', 'the event store is unreachable; retry shortly', {
-      cause: error,
-      headers: { 'retry-after': '1' },
-    });
+    session.start(outgoing, headers, release);
   }
   switch (outcome.kind) {
-    case 'streaming':
+    case 'ready':
       deps.counters?.opened(lastEventId ? 'resumed' : 'fresh');
       return RESPONSE_ALREADY_SENT;
     case 'finished':
@@ -118,4 +114,25 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
       deps.counters?.opened('not_found');
       throw jobNotFound(outcome.jobIds.join(','));
   }
+}
+
+/**
+ * Redis failed while a stream was opening. Any status but 200 stops an EventSource for good
+ * (WHATWG HTML §9.2): tell it instead to come back shortly, with its Last-Event-ID, by ending
+ * an empty stream. Other clients get a 503 problem.
+ */
+function unavailable(c: Context<AppEnv>, deps: EventRouteDeps, error: unknown): Response {
+  if (error instanceof ProblemError) throw error;
+  if (!deps.faults?.report(error)) deps.log.warn('event store unreachable; asking the client to reconnect', { error });
+  if (c.req.header('accept')?.includes('text/event-stream')) {
+    return c.body(
+      `${encodeRetry(deps.connections.limits.retryMs)}${encodeComment('the event store is unreachable; reconnect shortly')}`,
+      200,
+      SSE_HEADERS,
+    );
+  }
+  throw new ProblemError('unavailable', 'the event store is unreachable; retry shortly', {
+    cause: error,
+    headers: { 'retry-after': '1' },
+  });
 }

@@ -92,6 +92,8 @@ const stream = new SharedStream({
   onEvent: (event) => {
     const job = find(event.jobId);
     if (job && applyEvent(job, event)) draw(job);
+    // A job that no longer exists (its retention ran out) leaves the page, as on a 404.
+    if (event.type === 'gone') void refreshJobs([event.jobId]);
     persistSoon();
   },
   onConnection: (state) => {

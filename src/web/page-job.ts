@@ -66,6 +66,8 @@ export function applyEvent(job: PageJob, event: WatchEvent): boolean {
       return true;
     case 'log':
     case 'reset':
+    // The page drops a gone job (see app.ts): nothing to draw here.
+    case 'gone':
       return false;
   }
 }

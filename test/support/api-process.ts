@@ -40,7 +40,8 @@ export async function startApiProcess(env: Record<string, string>): Promise<ApiP
         );
       },
       'the API process to listen',
-      20_000,
+      // Starting node with tsx takes seconds, and many times that on a busy machine.
+      60_000,
     );
   } catch (error) {
     killIfAlive(p.pid);

@@ -101,7 +101,7 @@ export function createFleet(env: Record<string, string> & { REDIS_URL: string })
       const { LOG_LEVEL: _ignored, ...rest } = all;
       const worker: WorkerProcess = await startWorkerProcess(parseConfig(all), all.REDIS_URL as string, {
         env: rest,
-        timeoutMs: 30_000,
+        timeoutMs: 60_000,
       });
       const exited = new Promise<void>((resolve) => {
         if (worker.child.exitCode !== null || worker.child.signalCode !== null) resolve();

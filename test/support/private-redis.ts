@@ -15,8 +15,13 @@ export interface PrivateRedis {
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
+  return startPrivateRedisOn(await freePort());
+}
+
+/** The same on a given port (one a process was told about before Redis existed). */
+export async function startPrivateRedisOn(port: number): Promise<PrivateRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'jobcast-test-private-redis-'));
-  const server = await startLocalRedis({ port: await freePort(), dir, persistence: 'none' });
+  const server = await startLocalRedis({ port, dir, persistence: 'none' });
   return {
     url: server.url,
     server,

@@ -33,12 +33,18 @@ const OUTPUT_LIMIT = 200_000;
 /**
  * Spawns `command` in the repository root with exactly `env` (plus PATH and HOME, so `node`
  * and `npm` are found): nothing of the test runner's environment, such as a REDIS_URL, leaks in.
+ * `stdin: true` gives it a pipe to write to (`child.stdin`).
  */
-export function spawnProcess(command: string, args: string[], env: Record<string, string>): Spawned {
+export function spawnProcess(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { stdin?: boolean } = {},
+): Spawned {
   const child = spawn(command, args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';

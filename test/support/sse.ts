@@ -10,7 +10,7 @@ export interface ReceivedEvent {
   data: Record<string, unknown>;
 }
 
-export const STREAM_EVENTS = ['progress', 'log', 'done', 'reset'] as const;
+export const STREAM_EVENTS = ['progress', 'log', 'done', 'reset', 'gone'] as const;
 
 /**
  * Opens an EventSource and collects events until `done` (closing it then, as a client

@@ -1,0 +1,41 @@
+/**
+ * @module listen
+ * A server that cannot listen says why in one line, naming the setting to change: a port in
+ * use, a port that needs privileges, an address this machine does not have. Entry points print
+ * the message and exit 1 — no stack trace, nothing left running.
+ */
+
+/** A listen failure we can explain; its message is the advice. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+/**
+ * `error` (from a server's 'error' event while listening) as a {@link ListenError} when it is
+ * one we can explain; otherwise `error` itself.
+ *
+ * @example
+ * server.once('error', (e) => reject(listenError(e, { port: 3000, host: '127.0.0.1', portSetting: 'PORT' })));
+ */
+export function listenError(
+  error: unknown,
+  { port, host, portSetting }: { port: number; host: string; portSetting: string },
+): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new ListenError(
+        `port ${port} on ${host} is already in use: stop what listens there, or set ${portSetting} to a free port (e.g. ${portSetting}=${port + 1})`,
+      );
+    case 'EACCES':
+      return new ListenError(
+        `not allowed to listen on ${where}: ports below 1024 need privileges; set ${portSetting} to 1024 or above`,
+      );
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new ListenError(`cannot listen on ${where}: HOST=${host} is not an address of this machine; set HOST`);
+    default:
+      return error;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Redis frozen and Redis full, against real API and worker processes (default settings) and a
+ * redis-server of the test's own:
+ * - Frozen (SIGSTOP): /readyz turns 503 within 2 s and every Redis-backed request answers 503
+ *   within 3 s instead of hanging; an open stream stays open, and after SIGCONT it carries on
+ *   to its one `done`.
+ * - Full (`CONFIG SET maxmemory`, noeviction): submissions are refused with 503 (cancel and
+ *   Idempotency-Key submissions too: never a 500), no client sees Redis's text; once the limit
+ *   is lifted every accepted job reaches a terminal state — watched or not — that agrees with
+ *   BullMQ, and no job's `error` quotes Redis.
+ * Each test prints its figures.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bullPrefix } from '../src/jobs/keys.js';
+import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
+import { waitFor } from './support/harness.js';
+import { startPrivateRedis } from './support/private-redis.js';
+import { RecordingSource } from './support/recording-source.js';
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+}, 30_000);
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** Redis's own words, which must never reach a client. */
+const REDIS_TEXT = /OOM|maxmemory|script:|ReplyError|READONLY|LOADING|ECONNREFUSED|Command timed out/;
+
+async function setup(env: Record<string, string> = {}) {
+  const redis = await startPrivateRedis();
+  cleanups.push(() => redis.stop());
+  const fleet: Fleet = createFleet({ REDIS_URL: redis.url, LOG_FORMAT: 'json', SSE_RETRY_MS: '200', ...env });
+  cleanups.push(() => fleet.stopAll());
+  const [api] = await Promise.all([fleet.api(), fleet.worker({ WORKER_CONCURRENCY: '20' })]);
+  const admin = new Redis(redis.url);
+  cleanups.push(() => void admin.disconnect());
+  return { redis, fleet, api: api as FleetMember, admin, url: api?.url as string };
+}
+
+/** A request with its time to answer; never hangs the test (10 s client timeout). */
+async function timed(url: string, init: RequestInit = {}) {
+  const started = performance.now();
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  return { status: res.status, ms: performance.now() - started, text, headers: res.headers };
+}
+
+const post = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+describe('Redis frozen (SIGSTOP)', () => {
+  it('/readyz 503 within 2 s, requests 503 within 3 s, open streams stay open and resume', async () => {
+    const { redis, url } = await setup();
+    const submitted = await timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 30, stepMs: 150 } }));
+    const { id } = JSON.parse(submitted.text) as { id: string };
+    const stream = new RecordingSource(`${url}/jobs/${id}/events`);
+    cleanups.push(() => stream.close());
+    await stream.until((s) => s.events.some((e) => Number(e.data.progress) > 0), 'the job running', 15_000);
+
+    const pid = redis.server.process.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    cleanups.push(() => void process.kill(pid, 'SIGCONT'));
+    const frozenAt = performance.now();
+    const eventsAtFreeze = stream.events.length;
+
+    // /readyz, polled as a load balancer would, turns 503.
+    let readyMs = Number.NaN;
+    await waitFor(
+      async () => {
+        const r = await timed(`${url}/readyz`);
+        if (r.status !== 503) return false;
+        readyMs = performance.now() - frozenAt;
+        expect(JSON.parse(r.text)).toMatchObject({ status: 503, reason: 'timeout' });
+        return true;
+      },
+      '/readyz 503',
+      8_000,
+    );
+    // Every Redis-backed request answers, 503, in time.
+    const requests = await Promise.all([
+      timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 1 } })),
+      timed(`${url}/jobs/${id}`),
+      timed(`${url}/jobs?limit=5`),
+      timed(`${url}/jobs/${id}/cancel`, { method: 'POST' }),
+      timed(`${url}/jobs/${id}/logs`),
+      timed(`${url}/jobs/${crypto.randomUUID()}/events`),
+    ]);
+    const names = ['POST /jobs', 'GET /jobs/{id}', 'GET /jobs', 'POST cancel', 'GET logs', 'GET events'];
+    for (const [i, r] of requests.entries()) {
+      expect(r.status, `${names[i]}: ${r.text}`).toBe(503);
+      expect(r.headers.get('retry-after'), names[i]).toBe('1');
+      expect(r.ms, `${names[i]} answered in`).toBeLessThan(3_000);
+      expect(r.text, names[i]).not.toMatch(REDIS_TEXT);
+    }
+    const healthz = await timed(`${url}/healthz`);
+    expect(healthz.status).toBe(200);
+    // Frozen for 4 s in all: the open stream is still open (no error, no reconnect).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 4_000 - (performance.now() - frozenAt))));
+    expect(stream.readyState).toBe(1);
+    expect(stream.errors).toEqual([]);
+    expect(stream.events.length).toBe(eventsAtFreeze);
+
+    process.kill(pid, 'SIGCONT');
+    const thawedAt = performance.now();
+    await waitFor(async () => (await timed(`${url}/readyz`)).status === 200, '/readyz 200 again', 10_000);
+    const readyAgainMs = performance.now() - thawedAt;
+    await stream.until((s) => s.events.some((e) => e.type === 'done'), 'done after the thaw', 20_000);
+    const dones = stream.events.filter((e) => e.type === 'done');
+    expect(dones).toHaveLength(1);
+    expect(dones[0]?.data).toMatchObject({ jobId: id, status: 'completed' });
+    expect(stream.requests).toHaveLength(1);
+    console.log(
+      `[outages] Redis frozen: /readyz 503 after ${readyMs.toFixed(0)} ms; requests 503 in ` +
+        requests.map((r, i) => `${names[i]} ${r.ms.toFixed(0)} ms`).join(', ') +
+        `; the open stream stayed open (1 connection) and got its done; /readyz 200 ${readyAgainMs.toFixed(0)} ms after SIGCONT`,
+    );
+    expect(readyMs).toBeLessThan(2_000);
+  }, 150_000);
+});
+
+describe('Redis out of memory (maxmemory, noeviction), then the limit lifted', () => {
+  it('refuses with 503 (never 500, never Redis text), and leaves 0 accepted jobs stuck', async () => {
+    const { url, admin, fleet } = await setup({ RECONCILE_INTERVAL_MS: '500' });
+    const accepted: string[] = [];
+    const statuses: Record<number, number> = {};
+    const bodies: string[] = [];
+    const submit = async (data: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      const r = await timed(`${url}/jobs`, post({ type: 'simulate', data }, headers));
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (r.status === 202) accepted.push((JSON.parse(r.text) as { id: string }).id);
+      else bodies.push(r.text);
+      return r;
+    };
+    // Jobs running and queued when memory runs out.
+    for (let i = 0; i < 60; i++) await submit({ steps: 8, stepMs: 100 });
+
+    // Fill: a little headroom, then submissions until Redis refuses them for a while.
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
+    await admin.config('SET', 'maxmemory', String(used + 256 * 1024));
+    const fillStarted = performance.now();
+    let refusedInARow = 0;
+    while (refusedInARow < 30 && performance.now() - fillStarted < 15_000) {
+      const batch = await Promise.all(Array.from({ length: 8 }, () => submit({ steps: 8, stepMs: 100 })));
+      for (const r of batch) refusedInARow = r.status === 202 ? 0 : refusedInARow + 1;
+    }
+    // Then full for good while the rest is checked: cancel and an idempotent submit are 503s too.
+    await admin.config('SET', 'maxmemory', '1');
+    const running = accepted.at(-1) as string;
+    const cancel = await timed(`${url}/jobs/${running}/cancel`, { method: 'POST' });
+    const idempotent = await submit({ steps: 1 }, { 'idempotency-key': `oom-${Date.now()}` });
+    const batch = await timed(`${url}/jobs/batch`, post({ jobs: [{ type: 'simulate' }, { type: 'simulate' }] }));
+    for (const [what, r] of Object.entries({ cancel, idempotent, batch })) {
+      expect(r.status, `${what}: ${r.text}`).toBe(503);
+      expect(r.headers.get('retry-after'), what).toBe('1');
+      expect(r.text, what).not.toMatch(REDIS_TEXT);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const fullForMs = performance.now() - fillStarted;
+
+    await admin.config('SET', 'maxmemory', '0');
+    const liftedAt = performance.now();
+    // Nobody watches these jobs: only the reconciler can finish those whose records missed it.
+    const states = new Map<string, Record<string, unknown>>();
+    const poll = async () => {
+      await Promise.all(
+        accepted.map(async (id) => {
+          if (TERMINAL.has(String(states.get(id)?.state))) return;
+          const r = await timed(`${url}/jobs/${id}`);
+          if (r.status === 200) states.set(id, JSON.parse(r.text) as Record<string, unknown>);
+        }),
+      );
+      return accepted.filter((id) => !TERMINAL.has(String(states.get(id)?.state)));
+    };
+    await waitFor(
+      async () => (await poll()).length === 0,
+      'every accepted job to reach a terminal state',
+      60_000,
+    ).catch(() => undefined);
+    const stuck = await poll();
+    const settledMs = performance.now() - liftedAt;
+
+    // The records agree with BullMQ, and quote no Redis text.
+    const queue = new Queue(fleet.env.QUEUE_NAME as string, { connection: admin, prefix: bullPrefix(fleet.prefix) });
+    const disagree: string[] = [];
+    const counts: Record<string, number> = {};
+    for (const id of accepted) {
+      const job = states.get(id) as Record<string, unknown>;
+      counts[String(job?.state)] = (counts[String(job?.state)] ?? 0) + 1;
+      const bull = await queue.getJobState(id);
+      if (TERMINAL.has(String(job?.state)) && bull !== job.state && !(bull === 'failed' && job.state === 'cancelled')) {
+        disagree.push(`${id}: ${job.state} / BullMQ ${bull}`);
+      }
+      expect(String(job?.error ?? ''), id).not.toMatch(REDIS_TEXT);
+    }
+    await queue.close();
+    for (const body of bodies) expect(body).not.toMatch(REDIS_TEXT);
+    console.log(
+      `[outages] Redis full (${fullForMs.toFixed(0)} ms): submissions ${JSON.stringify(statuses)}; ` +
+        `cancel ${cancel.status}, Idempotency-Key ${idempotent.status}, batch ${batch.status}; after the limit was lifted: ` +
+        `${accepted.length} accepted jobs ${JSON.stringify(counts)}, stuck ${stuck.length}, disagreeing with BullMQ ${disagree.length}, ` +
+        `all terminal ${settledMs.toFixed(0)} ms later`,
+    );
+    expect(statuses[500]).toBeUndefined();
+    expect(statuses[503]).toBeGreaterThan(0);
+    expect(stuck).toEqual([]);
+    expect(disagree).toEqual([]);
+  }, 180_000);
+});

@@ -1,0 +1,165 @@
+/**
+ * First runs that go wrong, with the real entry points as processes:
+ * - The port is taken: one line naming the port and the variable to change, exit code 1, no
+ *   stack trace, nothing started (no worker, no Redis left behind).
+ * - Redis is unreachable: the API listens anyway — /healthz 200, /readyz 503 saying why, every
+ *   Redis-backed request a 503 problem with Retry-After — and logs one line of advice (the URL,
+ *   what to check) instead of a warning per connection per retry. When Redis appears, it
+ *   recovers by itself, and so does a worker started without Redis.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/global-setup.js';
+import { waitFor } from './support/harness.js';
+import { startPrivateRedisOn } from './support/private-redis.js';
+import { descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes.js';
+
+const spawned: Spawned[] = [];
+const cleanups: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const p of spawned) {
+    for (const d of descendants(p.pid)) killIfAlive(d.pid);
+    killIfAlive(p.pid);
+  }
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+function start(entry: string, env: Record<string, string>): Spawned {
+  const p = spawnProcess(process.execPath, ['--import', 'tsx', entry], {
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  spawned.push(p);
+  return p;
+}
+
+const output = (p: Spawned) => `${p.stdout()}${p.stderr()}`;
+
+/** The process's JSON log lines. */
+function logLines(p: Spawned): { level: string; msg: string; [field: string]: unknown }[] {
+  return output(p)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: string; msg: string });
+}
+
+async function occupy(port: number): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return server;
+}
+
+describe('a port already in use', () => {
+  it.concurrent.for([
+    ['npm start (scripts/start-all.ts), with its own Redis', 'scripts/start-all.ts', 'PORT'],
+    ['the API (src/main.ts)', 'src/main.ts', 'PORT'],
+    ['a worker (workers/main.ts), its metrics port', 'workers/main.ts', 'WORKER_METRICS_PORT'],
+  ] as const)(
+    'stops %s with one line naming the port and the variable, exit 1, no stack',
+    { timeout: 90_000 },
+    async ([, entry, variable]) => {
+      const [port, redisPort] = [await freePort(), await freePort()];
+      await occupy(port);
+      const p = start(entry, {
+        PORT: String(port),
+        WORKER_METRICS_PORT: String(port),
+        LOCAL_REDIS_PORT: String(redisPort),
+        LOCAL_REDIS_DIR: `/tmp/jobcast-test-startup-${redisPort}`,
+        // The API and worker alone need a Redis URL; nothing answers there, which is fine.
+        ...(entry === 'scripts/start-all.ts' ? {} : { REDIS_URL: `redis://127.0.0.1:${redisPort}` }),
+      });
+      const exit = await p.exited;
+      expect(exit.code, output(p)).toBe(1);
+      const errors = logLines(p).filter((l) => l.level === 'error');
+      expect(errors, output(p)).toHaveLength(1);
+      expect(errors[0]?.msg).toContain(`port ${port}`);
+      expect(errors[0]?.msg).toContain(`${variable}=`);
+      expect(output(p), 'a stack trace').not.toMatch(/^\s+at /m);
+      expect(output(p)).not.toContain('EADDRINUSE');
+      expect(logLines(p).map((l) => l.msg)).not.toContain('worker started');
+      expect(output(p)).not.toContain('is running at');
+      // Nothing left: the managed Redis (start-all) was stopped on the way out.
+      expect(await portOpen(redisPort)).toBe(false);
+    },
+  );
+});
+
+describe('Redis unreachable at start', () => {
+  it('the API listens, says 503 with the reason, logs one line of advice, and recovers when Redis appears; so does a worker', async () => {
+    const [port, redisPort] = [await freePort(), await freePort()];
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const url = `http://127.0.0.1:${port}`;
+    const shared = { REDIS_URL: redisUrl, KEY_PREFIX: `s${redisPort}`, RATE_LIMIT_PER_MINUTE: '0' };
+    const startedAt = performance.now();
+    const api = start('src/main.ts', { ...shared, PORT: String(port) });
+    const worker = start('workers/main.ts', { ...shared, WORKER_METRICS_PORT: '0' });
+    await waitFor(
+      async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
+      'the API to listen',
+      60_000,
+    );
+    const listeningMs = performance.now() - startedAt;
+
+    const timed = async (path: string, init?: RequestInit) => {
+      const t0 = performance.now();
+      const res = await fetch(`${url}${path}`, init);
+      return { res, ms: performance.now() - t0, body: (await res.json()) as Record<string, unknown> };
+    };
+    const ready = await timed('/readyz');
+    expect(ready.res.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 503, reason: 'unreachable', type: '/problems/unavailable' });
+    expect(ready.res.headers.get('retry-after')).toBe('1');
+    const submit = await timed('/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'simulate', data: { steps: 1 } }),
+    });
+    const read = await timed(`/jobs/${crypto.randomUUID()}`);
+    const list = await timed('/jobs');
+    const events = await timed(`/jobs/${crypto.randomUUID()}/events`);
+    for (const [what, r] of Object.entries({ submit, read, list, events })) {
+      expect(r.res.status, what).toBe(503);
+      expect(r.res.headers.get('retry-after'), what).toBe('1');
+      expect(r.res.headers.get('content-type'), what).toBe('application/problem+json');
+      expect(r.ms, `${what} answered in`).toBeLessThan(3_000);
+      expect(JSON.stringify(r.body), what).not.toMatch(/ECONNREFUSED|Connection is closed|MaxRetries/);
+    }
+    // A few seconds of retrying later (ioredis retries every ≤ 2 s): still one line of advice.
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const warnings = logLines(api).filter((l) => l.level === 'warn' && !l.msg.startsWith('NO API KEYS'));
+    expect(
+      warnings.map((l) => l.msg),
+      output(api),
+    ).toEqual([expect.stringContaining(`cannot reach Redis at ${redisUrl}`)]);
+    expect(warnings[0]?.msg).toContain('REDIS_URL');
+    const workerWarnings = logLines(worker).filter((l) => l.level === 'warn' || l.level === 'error');
+    expect(workerWarnings.map((l) => l.msg)).toEqual([expect.stringContaining(`cannot reach Redis at ${redisUrl}`)]);
+
+    // Redis appears: both recover without a restart.
+    const redis = await startPrivateRedisOn(redisPort);
+    cleanups.push(() => redis.stop());
+    const upAt = performance.now();
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, '/readyz 200', 15_000);
+    const readyMs = performance.now() - upAt;
+    const accepted = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'simulate', data: { steps: 2, stepMs: 10 } }),
+    });
+    expect(accepted.status).toBe(202);
+    const { id } = (await accepted.json()) as { id: string };
+    await waitFor(
+      async () => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state === 'completed',
+      'the job to complete on the worker that started without Redis',
+      20_000,
+    );
+    await waitFor(() => logLines(api).some((l) => l.msg.includes('is reachable again')), 'the all-clear', 5_000);
+    console.log(
+      `[startup] Redis unreachable: API listening ${listeningMs.toFixed(0)} ms after start; /readyz 503 in ${ready.ms.toFixed(0)} ms, ` +
+        `POST /jobs 503 in ${submit.ms.toFixed(0)} ms; ${warnings.length} line of advice in 4+ s; ` +
+        `/readyz 200 ${readyMs.toFixed(0)} ms after Redis appeared; the worker ran a job`,
+    );
+  }, 120_000);
+});
