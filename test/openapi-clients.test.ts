@@ -40,8 +40,8 @@ import type { components, paths } from './openapi-typescript/schema.js';
 
 type Job = components['schemas']['JobResource'];
 
-export async function run(baseUrl: string) {
-  const api = createClient<paths>({ baseUrl });
+export async function run(baseUrl: string, apiKey: string) {
+  const api = createClient<paths>({ baseUrl, headers: { authorization: \`Bearer \${apiKey}\` } });
   const submitted = await api.POST('/jobs', {
     body: { type: 'simulate', data: { steps: 3 }, options: { delayMs: 60_000 } },
   });
@@ -80,8 +80,8 @@ const HEY_API_PROGRAM = `import { createClient, createConfig } from './hey-api/c
 import { cancelJob, getJob, getJobLogs, listJobs, submitJob } from './hey-api/sdk.gen.js';
 import type { JobResource } from './hey-api/types.gen.js';
 
-export async function run(baseUrl: string) {
-  const client = createClient(createConfig({ baseUrl }));
+export async function run(baseUrl: string, apiKey: string) {
+  const client = createClient(createConfig({ baseUrl, headers: { authorization: \`Bearer \${apiKey}\` } }));
   const submitted = await submitJob({
     client,
     body: { type: 'simulate', data: { steps: 3 }, options: { delayMs: 60_000 } },
@@ -116,6 +116,8 @@ export function typeErrors(client: ReturnType<typeof createClient>) {
 }
 `;
 
+const API_KEY = 'generated-clients-key-0123456789';
+
 describe('clients generated from openapi.yaml', () => {
   let dir: string;
   let h: Harness;
@@ -127,7 +129,8 @@ describe('clients generated from openapi.yaml', () => {
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
     const spec = join(dir, 'openapi.yaml');
     writeFileSync(spec, openApiYaml());
-    h = await startHarness();
+    // Keyed: listing needs a key (an open service lists nothing).
+    h = await startHarness({ env: { API_KEYS: API_KEY } });
 
     // Default options of both generators: no flags.
     mkdirSync(join(dir, 'openapi-typescript'));
@@ -175,8 +178,10 @@ describe('clients generated from openapi.yaml', () => {
     ['openapi-typescript + openapi-fetch', 'openapi-fetch-program.ts'],
     ['@hey-api/openapi-ts', 'hey-api-program.ts'],
   ])('%s: submits, lists, reads, cancels and reads the logs of a job on a live server', async (_name, file) => {
-    const program = (await import(pathToFileURL(join(dir, file)).href)) as { run(url: string): Promise<Outcome> };
-    const outcome = await program.run(h.url);
+    const program = (await import(pathToFileURL(join(dir, file)).href)) as {
+      run(url: string, apiKey: string): Promise<Outcome>;
+    };
+    const outcome = await program.run(h.url, API_KEY);
     expect(outcome.submitted).toEqual({ state: 'queued', progress: 0, runAt: expect.any(String) });
     expect(outcome.read.state).toBe('queued');
     expect(outcome.listed).toContain(outcome.read.id);

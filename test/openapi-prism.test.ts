@@ -139,13 +139,18 @@ describe('Prism proxy --errors in front of a live jobcast', () => {
     expect(after.status, await after.clone().text()).toBe(204);
   });
 
-  it('passes the REST calls around them: read, list, logs, cancel (409 once finished), 404', async () => {
+  it('passes the REST calls around them: read, logs, list (403 when open), cancel (409 once finished), 404', async () => {
     const job = await submit({ steps: 1, stepMs: 0 });
     await readStream(job.links.events);
-    for (const path of [`/jobs/${job.id}`, '/jobs?limit=5', `/jobs/${job.id}/logs`]) {
+    for (const path of [`/jobs/${job.id}`, `/jobs/${job.id}/logs`]) {
       const res = await viaPrism(path);
       expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
     }
+    // This service runs open, where nothing lists jobs: the documented 403 passes Prism too.
+    // (Listing is documented as needing a key, so Prism wants one before it forwards.)
+    const list = await viaPrism('/jobs?limit=5', { headers: { authorization: 'Bearer any-key' } });
+    expect(list.status, await list.clone().text()).toBe(403);
+    expect(((await list.json()) as { type: string }).type).toBe('/problems/listing-needs-key');
     const cancel = await viaPrism(`/jobs/${job.id}/cancel`, { method: 'POST' });
     expect(cancel.status, await cancel.clone().text()).toBe(409);
     expect(cancel.headers.get('content-type')).toBe('application/problem+json');
