@@ -3,6 +3,7 @@
  * redis-server when REDIS_URL is unset. Everything stops on SIGTERM/SIGINT.
  */
 import { loadConfigOrExit } from '../src/config.js';
+import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { stopOnSignals } from '../src/lifecycle.js';
 import { LocalRedisError, startLocalRedis } from '../src/local-redis.js';
 import { createLogger } from '../src/log.js';
@@ -10,6 +11,8 @@ import { startApi } from '../src/server.js';
 import { startWorker } from '../workers/runner.js';
 
 const config = loadConfigOrExit(process.env);
+// Before a local Redis is started: a module that cannot be used stops everything at once.
+const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
 const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);
 
 let redisUrl = config.REDIS_URL;
@@ -29,8 +32,11 @@ if (!redisUrl) {
   });
 }
 
-const worker = await startWorker(config, redisUrl, log.child({ role: 'worker' }));
-const api = await startApi(config, redisUrl, log.child({ role: 'api' }), { extraMetrics: [worker.metrics.registry] });
+const worker = await startWorker(config, redisUrl, log.child({ role: 'worker' }), { jobTypes });
+const api = await startApi(config, redisUrl, log.child({ role: 'api' }), {
+  extraMetrics: [worker.metrics.registry],
+  jobTypes,
+});
 console.log(
   [
     '',

@@ -12,6 +12,7 @@ import { authenticate } from './auth/middleware.js';
 import type { StreamTokens } from './auth/stream-tokens.js';
 import type { ConnectionSet } from './events/connection.js';
 import type { EventHub } from './events/hub.js';
+import type { JobTypeRegistry } from './jobs/registry.js';
 import type { JobService } from './jobs/service.js';
 import type { JobStore } from './jobs/store.js';
 import type { RateLimiter, StreamSlots } from './limits.js';
@@ -30,6 +31,8 @@ import type { AppEnv } from './server-types.js';
 
 export interface AppDeps {
   jobs: JobService;
+  /** The job types `jobs` accepts, for the API description (default: the built-in ones). */
+  jobTypes?: JobTypeRegistry;
   store: JobStore;
   hub: EventHub;
   connections: ConnectionSet;
@@ -123,7 +126,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route('/', jobRoutes(deps.jobs, deps.limiter, deps.maxBodyBytes));
   app.route('/', eventRoutes(deps));
-  app.route('/', docsRoutes());
+  app.route('/', docsRoutes(deps.jobTypes));
   app.route('/', docsUiRoutes());
   app.route('/', healthRoutes(deps.ping));
   if (deps.admin) {

@@ -156,11 +156,13 @@ describe('a worker whose handler ignores its AbortSignal', () => {
     });
     let started = false;
     const worker = await startWorker(h.config, h.redisUrl, createLogger('silent'), {
-      // Never looks at ctx.signal: only `release` ends it.
-      simulate: async () => {
-        started = true;
-        await released;
-        return { steps: 1 };
+      handlers: {
+        // Never looks at ctx.signal: only `release` ends it.
+        simulate: async () => {
+          started = true;
+          await released;
+          return { steps: 1 };
+        },
       },
     });
     try {

@@ -5,14 +5,16 @@
  */
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../src/config.js';
+import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { requireRedisUrl, stopOnSignals } from '../src/lifecycle.js';
 import { createLogger } from '../src/log.js';
 import { metricsText } from '../src/metrics.js';
 import { startWorker } from './runner.js';
 
 const config = loadConfigOrExit(process.env);
+const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
 const log = createLogger(config.LOG_LEVEL, { role: 'worker' }, config.LOG_FORMAT);
-const worker = await startWorker(config, requireRedisUrl(config.REDIS_URL, log), log);
+const worker = await startWorker(config, requireRedisUrl(config.REDIS_URL, log), log, { jobTypes });
 
 const metricsServer =
   config.WORKER_METRICS_PORT > 0

@@ -6,16 +6,17 @@
  */
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
+import type { HandlerOverrides } from '../src/jobs/builtin/index.js';
+import type { JobContext } from '../src/jobs/job-type.js';
 import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
+import { loadJobTypes } from '../src/jobs/load.js';
 import { reconcile } from '../src/jobs/reconcile.js';
-import { isJobType, jobTypes } from '../src/jobs/registry.js';
+import type { JobTypeRegistry } from '../src/jobs/registry.js';
 import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import { closeRedis, createRedis, isRedisUnavailable, outageLogger, redisSettings } from '../src/redis.js';
-import type { HandlerMap, JobContext } from './handler.js';
-import { handlers as builtInHandlers } from './handlers/index.js';
 
 /** Thrown in place of the handler's error when the job was cancelled: never retried. */
 export class JobCancelledError extends UnrecoverableError {
@@ -49,12 +50,21 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** The job types to run; default: the built-in ones plus the module JOB_TYPES names. */
+  jobTypes?: JobTypeRegistry;
+  /** Handlers to run in place of those of `jobTypes` (tests script their jobs this way). */
+  handlers?: HandlerOverrides;
+}
+
 export async function startWorker(
   config: Config,
   redisUrl: string,
   log: Logger,
-  handlers: HandlerMap = builtInHandlers,
+  options: WorkerOptions = {},
 ): Promise<RunningWorker> {
+  const loaded = options.jobTypes ?? (await loadJobTypes(config.JOB_TYPES));
+  const jobTypes = options.handlers ? loaded.withHandlers(options.handlers) : loaded;
   const settings = redisSettings(config, redisUrl);
   const redis = createRedis(settings, 'worker', log);
   const subscriber = createRedis(settings, 'control', log);
@@ -81,9 +91,9 @@ export async function startWorker(
 
   const processor = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
     const id = job.id as string;
-    const type = job.name;
-    if (!isJobType(type)) throw new UnrecoverableError(`unknown job type ${JSON.stringify(type)}`);
-    const parsed = jobTypes[type].input.safeParse(job.data);
+    const jobType = jobTypes.get(job.name);
+    if (!jobType) throw new UnrecoverableError(`unknown job type ${JSON.stringify(job.name)}`);
+    const parsed = jobType.input.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.message}`);
 
     const attempt = job.attemptsStarted || job.attemptsMade + 1;
@@ -113,7 +123,7 @@ export async function startWorker(
         return report(store.log(id, String(line)), 'log line', id);
       },
     };
-    const handler = handlers[type] as (input: unknown, ctx: JobContext) => Promise<unknown>;
+    const handler = jobType.handler as (input: unknown, ctx: JobContext) => unknown;
     // This run renews its own lock as well. BullMQ tracks locks by job id, so when a stale run
     // of the same job (one cut off from Redis past its lock, see JobSupersededError) ends in
     // this process, BullMQ stops renewing the lock of the run that replaced it, which would
@@ -201,7 +211,11 @@ export async function startWorker(
   await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
 
   await worker.waitUntilReady();
-  log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
+  log.info('worker started', {
+    queue: config.QUEUE_NAME,
+    concurrency: config.WORKER_CONCURRENCY,
+    jobTypes: jobTypes.names,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () => {
