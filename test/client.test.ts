@@ -6,8 +6,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobcastClient, JobcastError, type WatchEvent } from '../src/client/index.js';
-import { SseParser } from '../src/client/sse-parser.js';
+import { JobcastClient, JobcastError, type WatchEvent } from '../packages/client/src/index.js';
+import { SseParser } from '../packages/client/src/sse-parser.js';
 import { encodeEvent } from '../src/sse.js';
 import { type Harness, startHarness } from './support/harness.js';
 

@@ -16,7 +16,7 @@ import { JobTypeError } from '../src/jobs/registry.js';
 import { call, expectProblem, submitJob } from './support/api.js';
 import { startApiProcess } from './support/api-process.js';
 import { type Harness, startHarness } from './support/harness.js';
-import { repoRoot, spawnProcess } from './support/processes.js';
+import { ENTRIES, repoRoot, spawnProcess } from './support/processes.js';
 import { watch } from './support/sse.js';
 import { startWorkerProcess } from './support/worker-process.js';
 
@@ -213,7 +213,7 @@ describe('a module that cannot be used', () => {
 
   it('stops the API process before it listens, with one line on stderr', async () => {
     const file = write('broken.mjs', `export default [{ name: 'x', input: {} }];\n`);
-    const p = spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const p = spawnProcess(process.execPath, [ENTRIES.api], {
       JOB_TYPES: file,
       REDIS_URL: 'redis://127.0.0.1:1',
       LOG_FORMAT: 'json',
