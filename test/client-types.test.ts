@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import type * as Client from '../packages/client/src/types.js';
-import type * as S from '../src/jobs/schemas.js';
 import { clientTypesSource } from '../scripts/client-types.js';
+import type * as S from '../src/jobs/schemas.js';
 
 describe('the client types', () => {
   it('are what `npm run openapi` generates from the zod schemas (run it when this fails)', () => {
