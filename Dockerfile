@@ -3,25 +3,23 @@
 # the compiled JavaScript and production dependencies only, and runs as the unprivileged `node`
 # user. Job types of your own: mount an ES module and set JOB_TYPES to its path (README).
 
+# The npm workspaces (packages/) are for client authors, not the service: --workspaces=false
+# keeps them, and React (a peer of @jobcast/react), out of both stages.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY packages/client/package.json packages/client/
-COPY packages/react/package.json packages/react/
-RUN npm ci --no-audit --no-fund
+RUN npm ci --workspaces=false --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
 COPY scripts ./scripts
-COPY packages/client ./packages/client
+COPY packages/client/src ./packages/client/src
 RUN npm run build -- --service
 
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY packages/client/package.json packages/client/
-COPY packages/react/package.json packages/react/
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --workspaces=false --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
