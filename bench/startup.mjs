@@ -4,7 +4,10 @@
  * its idle RSS, and the CLI's `jobcast --help`, for each way of running them that exists in this
  * checkout (TypeScript through tsx, as in development; the compiled build in dist/).
  *
- *   node bench/startup.mjs [--runs 10]
+ *   node bench/startup.mjs [--runs 10] [--before DIR]
+ *
+ * `--before DIR` adds the same measurements of another checkout (e.g. `git archive <commit>`
+ * unpacked in DIR, with a node_modules link), run as that checkout ran them.
  *
  * Needs `redis-server` on PATH (a private one is started on a free port) and, for the compiled
  * rows, `npm run build` first. Runs alternate between the ways so that a busy machine slows
@@ -19,18 +22,26 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, before: { type: 'string' } } });
 const runs = Number(values.runs);
 /** How long the API sits idle before its RSS is read. */
 const IDLE_MS = 3_000;
 
+/** [name, command, working directory] */
 const apiWays = [
-  ['tsx (src/main.ts)', [process.execPath, '--import', 'tsx', 'src/main.ts']],
-  ['compiled (dist/main.js)', [process.execPath, 'dist/main.js']],
-].filter(([, [, ...args]]) => existsSync(join(root, args.at(-1))));
+  ...(values.before
+    ? [['before: tsx (src/main.ts)', [process.execPath, '--import', 'tsx', 'src/main.ts'], values.before]]
+    : []),
+  ['tsx (src/main.ts)', [process.execPath, '--import', 'tsx', 'src/main.ts'], root],
+  ['compiled (dist/main.js)', [process.execPath, 'dist/main.js'], root],
+].filter(([, command, cwd]) => existsSync(join(cwd, command.at(-1))));
 const cliWays = [
-  ['tsx (src/cli/main.ts)', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', '--help']],
-  ['bin/jobcast.mjs', [process.execPath, 'bin/jobcast.mjs', '--help']],
+  ['node -e 0 (Node itself, for scale)', [process.execPath, '-e', '0'], root],
+  ...(values.before
+    ? [['before: bin/jobcast.mjs', [process.execPath, 'bin/jobcast.mjs', '--help'], values.before]]
+    : []),
+  ['tsx (src/cli/main.ts)', [process.execPath, '--import', 'tsx', 'src/cli/main.ts', '--help'], root],
+  ['bin/jobcast.mjs (dist/cli.js)', [process.execPath, 'bin/jobcast.mjs', '--help'], root],
 ];
 
 const freePort = () =>
@@ -46,11 +57,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const min = (xs) => Math.min(...xs);
 
 /** Spawns the API, resolves with ms until it logged "api listening" and its RSS after IDLE_MS. */
-function startApi(command, env) {
+function startApi(command, cwd, env) {
   return new Promise((resolve, reject) => {
     const began = performance.now();
     const [file, ...args] = command;
-    const child = spawn(file, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let readyMs;
     // Logs go to stderr.
@@ -73,10 +84,10 @@ function startApi(command, env) {
   });
 }
 
-function timeCli(command) {
+function timeCli(command, cwd) {
   const began = performance.now();
   const [file, ...args] = command;
-  const result = spawnSync(file, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(file, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.status !== 0) throw new Error(`${command.join(' ')} exited ${result.status}: ${result.stderr}`);
   return performance.now() - began;
 }
@@ -99,12 +110,12 @@ try {
   const api = new Map(apiWays.map(([name]) => [name, { readyMs: [], rssMiB: [] }]));
   const cli = new Map(cliWays.map(([name]) => [name, []]));
   for (let i = 0; i < runs; i++) {
-    for (const [name, command] of apiWays) {
-      const { readyMs, rssMiB } = await startApi(command, env);
+    for (const [name, command, cwd] of apiWays) {
+      const { readyMs, rssMiB } = await startApi(command, cwd, env);
       api.get(name).readyMs.push(readyMs);
       api.get(name).rssMiB.push(rssMiB);
     }
-    for (const [name, command] of cliWays) cli.get(name).push(timeCli(command));
+    for (const [name, command, cwd] of cliWays) cli.get(name).push(timeCli(command, cwd));
   }
   console.log(`API cold start (spawn → listening) and idle RSS after ${IDLE_MS / 1000} s, ${runs} runs each`);
   console.log('| way | cold start median (min) | idle RSS median |');
