@@ -116,7 +116,7 @@ export class ScriptedJobs {
 export const simulateScript =
   (steps: number, stepMs: number): Script =>
   async (ctx) =>
-    simulate.handler({ steps, stepMs, logSteps: false }, ctx);
+    simulate.handler({ steps, stepMs }, ctx);
 
 /** A script that logs `lines` lines, each followed by a progress report, `pauseMs` apart. */
 export const logAndProgressScript =

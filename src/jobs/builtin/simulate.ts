@@ -17,7 +17,7 @@ export const simulate = defineJobType({
       steps: z.int().min(1).max(10_000).default(10).describe('Number of steps to run.'),
       stepMs: z.int().min(0).max(60_000).default(200).describe('Milliseconds each step takes.'),
       failAtStep: z.int().min(1).optional().describe('Fail (throw) when this step is reached.'),
-      logSteps: z.boolean().default(false).describe('Log a line (`event: log`) at every step.'),
+      logSteps: z.boolean().optional().describe('Log a line (`event: log`) at every step.'),
     })
     .strict(),
   result: z.object({ steps: z.int() }),
