@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * Set-up that `npm start` and `npm test` do by themselves on a fresh machine, in plain Node
- * (nothing installed yet): install npm dependencies when missing or stale, and redis-server when
- * it is needed and missing (apt-get, when root; otherwise say exactly how).
+ * (nothing installed yet): install npm dependencies when missing or stale, build the service
+ * (dist/) when missing or stale, and install redis-server when it is needed and missing
+ * (apt-get, when root; otherwise say exactly how).
  *
- *   node scripts/bootstrap.mjs start   → the whole service (API + worker [+ local Redis])
+ *   node scripts/bootstrap.mjs start   → the whole service, compiled (API + worker [+ local Redis])
  *   node scripts/bootstrap.mjs test    → lint, typecheck, the test suite
  *   node scripts/bootstrap.mjs bench   → the benchmarks (bench/run.ts; `-- --quick` for a short run)
  */
@@ -12,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from './build-state.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mode = process.argv[2];
@@ -86,9 +88,11 @@ if (mode === 'start') {
   ensureDependencies();
   if (!process.env.REDIS_URL)
     ensureDebianPackages([['redis-server', 'redis-server']], 'REDIS_URL is unset, so jobcast runs a local Redis');
-  forwardSignals(
-    spawn(process.execPath, [...tsx, join(root, 'scripts/start-all.ts')], { cwd: root, stdio: 'inherit' }),
-  );
+  if (ensureBuilt(root) !== 0) {
+    say('the build failed; see above.');
+    process.exit(1);
+  }
+  forwardSignals(spawn(process.execPath, [join(root, 'dist/start-all.js')], { cwd: root, stdio: 'inherit' }));
 } else if (mode === 'test') {
   ensureDependencies();
   ensureDebianPackages([['redis-server', 'redis-server']], 'the tests run against a real Redis');
@@ -99,6 +103,11 @@ if (mode === 'start') {
   for (const [label, cmd, args] of [
     ['lint + format (biome)', bin('biome'), ['check', '.']],
     ['typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']],
+    [
+      'typecheck and build the packages (tsc -b packages/client packages/react)',
+      bin('tsc'),
+      ['-b', 'packages/client', 'packages/react'],
+    ],
     ['tests (vitest)', bin('vitest'), ['run', ...process.argv.slice(3)]],
   ]) {
     say(`${label}…`);

@@ -7,6 +7,7 @@
  */
 import type { Registry } from 'prom-client';
 import { loadConfigOrExit } from '../src/config.js';
+import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { startOrExit, stopOnSignals } from '../src/lifecycle.js';
 import { type LocalRedis, LocalRedisError, startLocalRedis } from '../src/local-redis.js';
 import { createLogger } from '../src/log.js';
@@ -14,6 +15,8 @@ import { startApi } from '../src/server.js';
 import { createWorker } from '../workers/runner.js';
 
 const config = loadConfigOrExit(process.env);
+// Before a local Redis is started: a module that cannot be used stops everything at once.
+const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
 const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);
 
 /** What runs, once started; stopping waits for start-up to finish first (it is bounded). */
@@ -60,11 +63,11 @@ async function start() {
   // The worker's metrics join the API's /metrics once the worker exists.
   const extraMetrics: Registry[] = [];
   const api = await startOrExit(
-    () => startApi(config, url, log.child({ role: 'api' }), { extraMetrics }),
+    () => startApi(config, url, log.child({ role: 'api' }), { extraMetrics, jobTypes }),
     log,
     async () => localRedis?.stop(),
   );
-  const worker = createWorker(config, url, log.child({ role: 'worker' }));
+  const worker = createWorker(config, url, log.child({ role: 'worker' }), { jobTypes });
   extraMetrics.push(worker.metrics.registry);
   console.log(
     [

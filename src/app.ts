@@ -13,6 +13,7 @@ import type { StreamTokens } from './auth/stream-tokens.js';
 import type { ClientAddresses } from './client-address.js';
 import type { ConnectionSet } from './events/connection.js';
 import type { EventHub } from './events/hub.js';
+import type { JobTypeRegistry } from './jobs/registry.js';
 import type { JobService } from './jobs/service.js';
 import type { JobStore } from './jobs/store.js';
 import type { RateLimiter, StreamSlots } from './limits.js';
@@ -34,6 +35,8 @@ import type { AppEnv } from './server-types.js';
 
 export interface AppDeps {
   jobs: JobService;
+  /** The job types `jobs` accepts, for the API description (default: the built-in ones). */
+  jobTypes?: JobTypeRegistry;
   store: JobStore;
   hub: EventHub;
   connections: ConnectionSet;
@@ -168,7 +171,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     jobRoutes(deps.jobs, { submissions: deps.limiter, reads: deps.readLimiter, maxBodyBytes: deps.maxBodyBytes }),
   );
   app.route('/', eventRoutes(deps));
-  app.route('/', docsRoutes());
+  app.route('/', docsRoutes(deps.jobTypes));
   app.route('/', docsUiRoutes());
   app.route('/', problemPageRoutes());
   app.route('/', healthRoutes(deps.ping, deps.faults));

@@ -74,6 +74,11 @@ const ConfigSchema = z.object({
   JOB_LOG_MAX_LINES: int(1, 100_000).default(1_000),
   /** Finished jobs (state, result, logs) are kept this long, then removed. */
   JOB_RETENTION_SECONDS: int(1, 365 * 86_400).default(86_400),
+  /**
+   * An ES module whose default export is an array of job types (`jobs/job-type`), added to the
+   * built-in ones; the API and the workers load the same module. Relative to the working directory.
+   */
+  JOB_TYPES: z.string().min(1).optional(),
   /** How long an Idempotency-Key is remembered (the IETF draft suggests 24 h). */
   IDEMPOTENCY_KEY_TTL_SECONDS: int(1, 30 * 86_400).default(86_400),
   MAX_BODY_BYTES: int(64, 64 * 1024 * 1024).default(1024 * 1024),

@@ -17,9 +17,11 @@ import { ClientAddresses } from './client-address.js';
 import type { Config } from './config.js';
 import { ConnectionSet } from './events/connection.js';
 import { EventHub } from './events/hub.js';
+import { loadJobTypes } from './jobs/load.js';
 import { createQueue } from './jobs/queue.js';
 import { reconcile } from './jobs/reconcile.js';
 import { Reconciler } from './jobs/reconciler.js';
+import type { JobTypeRegistry } from './jobs/registry.js';
 import { JobService } from './jobs/service.js';
 import { JobStore } from './jobs/store.js';
 import { RateLimiter, StreamSlots } from './limits.js';
@@ -40,6 +42,8 @@ export interface RunningApi {
 export interface ApiOptions {
   /** More metrics to serve on /metrics (the in-process worker's, under `npm start`). */
   extraMetrics?: Registry[];
+  /** The job types to accept; default: the built-in ones plus the module JOB_TYPES names. */
+  jobTypes?: JobTypeRegistry;
 }
 
 export async function startApi(
@@ -48,6 +52,7 @@ export async function startApi(
   log: Logger,
   options: ApiOptions = {},
 ): Promise<RunningApi> {
+  const jobTypes = options.jobTypes ?? (await loadJobTypes(config.JOB_TYPES));
   const redis = redisSettings(config, redisUrl);
   const faults = faultLog(redis, log);
   const command = createRedis(redis, 'command', log);
@@ -108,9 +113,11 @@ export async function startApi(
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     idempotencySeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
     streamTokens: apiKeys.enabled ? streamTokens : undefined,
+    jobTypes,
   });
   const app = createApp({
     jobs,
+    jobTypes,
     store,
     hub,
     connections,

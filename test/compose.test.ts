@@ -59,8 +59,9 @@ describe('docker-compose.yml', () => {
     }
     expect(api.environment?.HOST).toBe('0.0.0.0');
     expect(worker.ports).toBeUndefined();
-    expect(api.command?.join(' ')).toContain('src/main.ts');
-    expect(worker.command?.join(' ')).toContain('workers/main.ts');
+    // Compiled JavaScript, as built into the image: no TypeScript at run time.
+    expect(api.command).toEqual(['node', 'dist/main.js']);
+    expect(worker.command).toEqual(['node', 'dist/worker.js']);
   });
 
   it("api's healthcheck probes an endpoint that answers 200 when ready", async () => {
@@ -80,9 +81,13 @@ describe('Dockerfile', () => {
     expect(health).toContain('/readyz');
   });
 
-  it('copies everything the service imports at run time', () => {
-    for (const path of ['src', 'workers', 'package.json', 'package-lock.json']) {
+  it('builds the service in a stage of its own and runs the compiled JavaScript, not TypeScript', () => {
+    expect(dockerfile).toMatch(/^RUN npm run build -- --service$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build .*\/app\/dist \.\/dist$/m);
+    for (const path of ['package.json', 'package-lock.json']) {
       expect(dockerfile).toMatch(new RegExp(`^COPY .*\\b${path.replace('.', '\\.')}\\b`, 'm'));
     }
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(dockerfile).not.toMatch(/tsx/);
   });
 });

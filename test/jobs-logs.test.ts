@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HandlerOverrides } from '../src/jobs/builtin/index.js';
 import { createLogger } from '../src/log.js';
-import type { HandlerMap } from '../workers/handler.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
 import { call, expectProblem, submitJob, UNKNOWN_ID } from './support/api.js';
 import { type Harness, startHarness } from './support/harness.js';
@@ -17,7 +17,7 @@ import { type ReceivedEvent, watch } from './support/sse.js';
 const LINES = 5;
 
 /** `simulate`, but logging `line i` before reporting each step. */
-const logging: HandlerMap = {
+const logging: HandlerOverrides = {
   simulate: async ({ steps, stepMs }, ctx) => {
     for (let step = 1; step <= steps; step++) {
       await sleepFor(stepMs, undefined, { signal: ctx.signal });
@@ -45,7 +45,7 @@ const logEvents = (events: ReceivedEvent[]) => events.filter((e) => e.type === '
 /** A harness whose worker runs the logging handler (started after the API, as in production). */
 async function startLoggingHarness(env: Record<string, string> = {}): Promise<{ h: Harness; worker: RunningWorker }> {
   const h = await startHarness({ worker: false, env });
-  const worker = await startWorker(h.config, h.redisUrl, createLogger('warn'), logging);
+  const worker = await startWorker(h.config, h.redisUrl, createLogger('warn'), { handlers: logging });
   return { h, worker };
 }
 

@@ -9,7 +9,7 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type AppDeps, createApp } from '../src/app.js';
-import { jobTypes } from '../src/jobs/registry.js';
+import { JobTypeRegistry } from '../src/jobs/registry.js';
 import { StreamEventNames } from '../src/jobs/schemas.js';
 import { openApiDocument, openApiYaml } from '../src/openapi/index.js';
 import {
@@ -87,7 +87,7 @@ describe('openapi.yaml', () => {
 
   it('documents every registered job type as a POST /jobs body, and every stream event', () => {
     const submit = doc.components.schemas.SubmitJob as { oneOf: { $ref: string }[]; discriminator: Json };
-    const types = Object.keys(jobTypes);
+    const types = JobTypeRegistry.builtIn().names;
     expect(submit.oneOf).toHaveLength(types.length);
     expect(Object.keys((submit.discriminator as { mapping: Json }).mapping)).toEqual(types);
     for (const path of ['/jobs/{id}/events', '/events']) {

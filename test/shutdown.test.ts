@@ -17,7 +17,7 @@ import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
 import { freePort } from './support/global-setup.js';
 import { startHarness, waitFor } from './support/harness.js';
-import { alive, descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes.js';
+import { alive, descendants, ENTRIES, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes.js';
 import { openStream, type RawStream } from './support/raw-sse.js';
 
 const SHUTDOWN_TIMEOUT_MS = 2_000;
@@ -58,11 +58,11 @@ const output = (p: Spawned) => `--- stdout\n${p.stdout()}\n--- stderr\n${p.stder
 const deadline = (ms: number, what: string) =>
   new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms).unref());
 
-describe('npm start (scripts/start-all.ts) with a managed redis-server', () => {
+describe('npm start (dist/start-all.js) with a managed redis-server', () => {
   it('on SIGTERM ends open streams, exits 0 in time, and leaves nothing running', async () => {
     const [port, redisPort] = [await freePort(), await freePort()];
     const redisDir = join(tempDir(), 'redis');
-    const p = start(process.execPath, ['--import', 'tsx', 'scripts/start-all.ts'], {
+    const p = start(process.execPath, [ENTRIES.all], {
       PORT: String(port),
       LOCAL_REDIS_PORT: String(redisPort),
       LOCAL_REDIS_DIR: redisDir,
@@ -156,11 +156,13 @@ describe('a worker whose handler ignores its AbortSignal', () => {
     });
     let started = false;
     const worker = await startWorker(h.config, h.redisUrl, createLogger('silent'), {
-      // Never looks at ctx.signal: only `release` ends it.
-      simulate: async () => {
-        started = true;
-        await released;
-        return { steps: 1 };
+      handlers: {
+        // Never looks at ctx.signal: only `release` ends it.
+        simulate: async () => {
+          started = true;
+          await released;
+          return { steps: 1 };
+        },
       },
     });
     try {
@@ -193,16 +195,16 @@ describe('a worker whose handler ignores its AbortSignal', () => {
 // Start-up checks need no timing, so their processes run side by side.
 describe('an invalid configuration', () => {
   it.concurrent.for([
-    ['npm start (scripts/start-all.ts)', 'scripts/start-all.ts'],
-    ['the API (src/main.ts)', 'src/main.ts'],
-    ['a worker (workers/main.ts)', 'workers/main.ts'],
+    ['npm start (dist/start-all.js)', ENTRIES.all],
+    ['the API (dist/main.js)', ENTRIES.api],
+    ['a worker (dist/worker.js)', ENTRIES.worker],
   ] as const)(
     'stops %s before anything starts, naming every bad variable',
     { timeout: 90_000 },
     async ([, entry], { expect }) => {
       const redisPort = await freePort();
       const redisDir = join(tempDir(), 'never-created');
-      const p = start(process.execPath, ['--import', 'tsx', entry], {
+      const p = start(process.execPath, [entry], {
         PORT: 'abc',
         SSE_HEARTBEAT_MS: '-5',
         LOCAL_REDIS_PORT: String(redisPort),

@@ -188,6 +188,24 @@ describe('the page', () => {
     });
   });
 
+  it("shows a job's log lines and result on demand, live while it runs", async () => {
+    await withPage(async ({ page }) => {
+      await fillForm(page, { steps: 6, stepMs: 300 });
+      expect(await page.isChecked('#log-steps')).toBe(true);
+      const [id] = (await startJobs(page, 1)) as [string];
+      const row = page.locator(`li[data-job-id="${id}"]`);
+      await until(page, 'the job running', (all) => all[0]?.state === 'active');
+      await row.locator('summary').click();
+      await expect.poll(() => row.locator('.result').textContent()).toBe('No result yet: the job has not finished.');
+      // Lines already logged, then the next ones as they come.
+      await expect.poll(() => row.locator('.log li').count(), { timeout: 15_000 }).toBe(6);
+      await expect.poll(() => row.locator('.result').textContent(), { timeout: 15_000 }).toBe('{\n  "steps": 6\n}');
+      expect(await row.locator('.log li').allTextContents()).toEqual(
+        [1, 2, 3, 4, 5, 6].map((step) => `step ${step} of 6 done after ${step * 300} ms`),
+      );
+    });
+  });
+
   it('cancels a running job', async () => {
     await withPage(async ({ page }) => {
       await fillForm(page, { steps: 100, stepMs: 100 });

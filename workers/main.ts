@@ -5,6 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../src/config.js';
+import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { requireRedisUrl, startOrExit, stopOnSignals } from '../src/lifecycle.js';
 import { listenError } from '../src/listen.js';
 import { createLogger } from '../src/log.js';
@@ -12,6 +13,7 @@ import { metricsText } from '../src/metrics.js';
 import { createWorker, type RunningWorker } from './runner.js';
 
 const config = loadConfigOrExit(process.env);
+const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
 const log = createLogger(config.LOG_LEVEL, { role: 'worker' }, config.LOG_FORMAT);
 const redisUrl = requireRedisUrl(config.REDIS_URL, log);
 
@@ -51,7 +53,7 @@ if (metricsServer) {
   );
   log.info('worker metrics listening', { port: config.WORKER_METRICS_PORT });
 }
-const running = createWorker(config, redisUrl, log);
+const running = createWorker(config, redisUrl, log, { jobTypes });
 worker = running;
 
 stopOnSignals({

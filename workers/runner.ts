@@ -6,17 +6,18 @@
  */
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
+import type { HandlerOverrides } from '../src/jobs/builtin/index.js';
+import type { JobContext } from '../src/jobs/job-type.js';
 import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
+import { loadJobTypes } from '../src/jobs/load.js';
 import { reconcile } from '../src/jobs/reconcile.js';
-import { isJobType, jobTypes } from '../src/jobs/registry.js';
+import type { JobTypeRegistry } from '../src/jobs/registry.js';
 import { CANCEL_REASON } from '../src/jobs/service.js';
 import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import { closeRedis, createRedis, faultLog, redisSettings } from '../src/redis.js';
 import { isRedisFault, publicFailure, REDIS_FAILURE_REASON } from '../src/redis-faults.js';
-import type { HandlerMap, JobContext } from './handler.js';
-import { handlers as builtInHandlers } from './handlers/index.js';
 
 /** Thrown in place of the handler's error when the job was cancelled: never retried. */
 export class JobCancelledError extends UnrecoverableError {
@@ -60,14 +61,22 @@ export interface RunningWorker {
   hurry(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** The job types to run; default: the built-in ones plus the module JOB_TYPES names. */
+  jobTypes?: JobTypeRegistry;
+  /** Handlers to run in place of those of `jobTypes` (tests script their jobs this way). */
+  handlers?: HandlerOverrides;
+}
+
 /** A worker that takes jobs: resolves once Redis answered (see {@link createWorker}). */
 export async function startWorker(
   config: Config,
   redisUrl: string,
   log: Logger,
-  handlers: HandlerMap = builtInHandlers,
+  options: WorkerOptions = {},
 ): Promise<RunningWorker> {
-  const running = createWorker(config, redisUrl, log, handlers);
+  const jobTypes = options.jobTypes ?? (await loadJobTypes(config.JOB_TYPES));
+  const running = createWorker(config, redisUrl, log, { ...options, jobTypes });
   await running.ready;
   return running;
 }
@@ -80,8 +89,9 @@ export function createWorker(
   config: Config,
   redisUrl: string,
   log: Logger,
-  handlers: HandlerMap = builtInHandlers,
+  options: WorkerOptions & { jobTypes: JobTypeRegistry },
 ): RunningWorker {
+  const jobTypes = options.handlers ? options.jobTypes.withHandlers(options.handlers) : options.jobTypes;
   const settings = redisSettings(config, redisUrl);
   const faults = faultLog(settings, log);
   const redis = createRedis(settings, 'worker', log);
@@ -125,9 +135,9 @@ export function createWorker(
   };
   const runJob = async (job: Job, token?: string, bullSignal?: AbortSignal): Promise<unknown> => {
     const id = job.id as string;
-    const type = job.name;
-    if (!isJobType(type)) throw new UnrecoverableError(`unknown job type ${JSON.stringify(type)}`);
-    const parsed = jobTypes[type].input.safeParse(job.data);
+    const jobType = jobTypes.get(job.name);
+    if (!jobType) throw new UnrecoverableError(`unknown job type ${JSON.stringify(job.name)}`);
+    const parsed = jobType.input.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.message}`);
 
     // Failed attempts (retries) and runs restarted after a stall count; hand-backs (shutdown, a
@@ -173,7 +183,7 @@ export function createWorker(
         return report(store.log(id, String(line)), 'log line', id);
       },
     };
-    const handler = handlers[type] as (input: unknown, ctx: JobContext) => Promise<unknown>;
+    const handler = jobType.handler as (input: unknown, ctx: JobContext) => unknown;
     // A re-run after a stall renews its own lock as well. BullMQ tracks locks by job id, so
     // when a stale run of the same job (one cut off from Redis past its lock, see
     // JobSupersededError) ends in this process, BullMQ stops renewing the lock of the run that
@@ -266,7 +276,11 @@ export function createWorker(
   const ready = (async () => {
     await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
     await worker.waitUntilReady();
-    log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
+    log.info('worker started', {
+      queue: config.QUEUE_NAME,
+      concurrency: config.WORKER_CONCURRENCY,
+      jobTypes: jobTypes.names,
+    });
   })();
   // Closed before Redis ever answered: nobody waits for `ready` any more.
   ready.catch(() => {});

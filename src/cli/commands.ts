@@ -5,7 +5,7 @@
  * prints them all the same way.
  */
 import { readFile } from 'node:fs/promises';
-import type { JobcastClient, JobResource } from '../client/index.js';
+import type { JobcastClient, JobResource } from '../../packages/client/src/index.js';
 import type { Command } from './args.js';
 import { ExitCode, UsageError } from './exit.js';
 import { JsonView, PlainView, percent, sanitize, TtyView, type WatchView } from './render.js';

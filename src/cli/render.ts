@@ -9,7 +9,7 @@
  * Text from the server (messages, log lines, errors) is stripped of control characters before
  * it reaches the terminal: a job must not be able to move the cursor or retitle the window.
  */
-import type { WatchEvent } from '../client/index.js';
+import type { WatchEvent } from '../../packages/client/src/index.js';
 import type { DoneEvent, JobState } from '../jobs/schemas.js';
 
 export type ConnectionState = 'live' | 'reconnecting';

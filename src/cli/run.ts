@@ -3,13 +3,12 @@
  * `jobcast <command> …` → exit code: parse the command line, run the command, and report every
  * kind of failure in one place, each with its own exit code (see `cli/exit`).
  */
-import { JobcastClient, JobcastError } from '../client/index.js';
+import type { JobcastError } from '../../packages/client/src/index.js';
 import { parseInvocation, usage } from './args.js';
-import * as commands from './commands.js';
+import type * as Commands from './commands.js';
 import { ExitCode, UsageError } from './exit.js';
-import { sanitize } from './render.js';
 
-export async function runCli(argv: string[], io: commands.Io): Promise<ExitCode> {
+export async function runCli(argv: string[], io: Commands.Io): Promise<ExitCode> {
   const say = (line: string) => io.stderr.write(`jobcast: ${line}\n`);
   // Known once the command line is parsed; error messages name it.
   let url = '';
@@ -20,8 +19,13 @@ export async function runCli(argv: string[], io: commands.Io): Promise<ExitCode>
       io.stdout.write(usage(command.topic));
       return ExitCode.ok;
     }
+    // Loaded only for a command that talks to a server: `--help` and usage errors stay fast.
+    const [{ JobcastClient }, commands] = await Promise.all([
+      import('../../packages/client/src/index.js'),
+      import('./commands.js'),
+    ]);
     const client = new JobcastClient({ baseUrl: url, ...(apiKey ? { apiKey } : {}) });
-    const ctx: commands.Context = { client, url, json, giveUpMs, io };
+    const ctx: Commands.Context = { client, url, json, giveUpMs, io };
     switch (command.name) {
       case 'submit':
         return await commands.submit(command, ctx);
@@ -44,8 +48,8 @@ export async function runCli(argv: string[], io: commands.Io): Promise<ExitCode>
       io.stderr.write(`\n${usage(error.command)}`);
       return ExitCode.usage;
     }
-    if (error instanceof JobcastError) {
-      say(describeProblem(error));
+    if (error instanceof Error && error.name === 'JobcastError') {
+      say(await describeProblem(error as JobcastError));
       return ExitCode.api;
     }
     // fetch reports a failed connection as TypeError('fetch failed') with the socket error as cause.
@@ -62,7 +66,8 @@ export async function runCli(argv: string[], io: commands.Io): Promise<ExitCode>
 }
 
 /** `Job not found (404): no job with id "…"`, then one line per field error. */
-function describeProblem({ status, problem }: JobcastError): string {
+async function describeProblem({ status, problem }: JobcastError): Promise<string> {
+  const { sanitize } = await import('./render.js');
   let text = `${sanitize(problem.title ?? 'HTTP error')} (${status})`;
   if (problem.detail) text += `: ${sanitize(problem.detail)}`;
   if (Array.isArray(problem.errors)) {

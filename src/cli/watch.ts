@@ -5,7 +5,7 @@
  * - no connection for `giveUpMs` in a row (the client would retry forever) → exit 5;
  * - Ctrl-C → exit 130; the job keeps running, and the user is told how to resume.
  */
-import { type JobcastClient, JobcastError } from '../client/index.js';
+import { type JobcastClient, JobcastError } from '../../packages/client/src/index.js';
 import { ExitCode } from './exit.js';
 import type { WatchView } from './render.js';
 

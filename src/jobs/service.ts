@@ -12,7 +12,7 @@ import { type FieldError, fieldErrors, fieldProblem, ProblemError, validationPro
 import type { RedisClient } from '../redis.js';
 import { cancelChannel } from './keys.js';
 import { bullJobOptions } from './queue.js';
-import { isJobType, type JobType, jobTypeNames, jobTypes } from './registry.js';
+import type { JobTypeRegistry } from './registry.js';
 import {
   type JobBatch,
   JobId,
@@ -32,6 +32,8 @@ export interface ServiceOptions {
   idempotencySeconds: number;
   /** Set when API keys are on: events links then carry a stream token. */
   streamTokens?: StreamTokens | undefined;
+  /** The job types submissions are checked against. */
+  jobTypes: JobTypeRegistry;
 }
 
 export interface Submitted {
@@ -58,7 +60,7 @@ export const CANCEL_REASON = 'cancelled by request';
 
 /** A submission that passed every check: what gets enqueued. */
 interface ValidJob {
-  type: JobType;
+  type: string;
   data: unknown;
   options: JobOptions;
 }
@@ -82,11 +84,12 @@ export class JobService {
    * Idempotency-Key draft), and the same key with another body is refused.
    */
   async submit(body: unknown, by: Submitter): Promise<Submitted> {
-    const checked = checkJob(body, '');
+    const { jobTypes } = this.options;
+    const checked = checkJob(body, '', jobTypes);
     if (checked.errors) {
       if (checked.unknownType === undefined) throw fieldProblem(checked.errors);
-      throw new ProblemError('unknown-job-type', unknownTypeMessage(checked.unknownType), {
-        extensions: { knownTypes: jobTypeNames },
+      throw new ProblemError('unknown-job-type', unknownTypeMessage(checked.unknownType, jobTypes), {
+        extensions: { knownTypes: jobTypes.names },
       });
     }
     const { records, replayed } = await this.#enqueue([checked.job], by, body);
@@ -99,7 +102,7 @@ export class JobService {
    * unless every job passes. Idempotency keys work as for one job.
    */
   async submitBatch(body: unknown, by: Submitter): Promise<SubmittedBatch> {
-    const jobs = batchJobs(body);
+    const jobs = batchJobs(body, this.options.jobTypes);
     const { records, replayed } = await this.#enqueue(jobs, by, body, 'batch');
     const ids = records.map((r) => r.id);
     return {
@@ -251,7 +254,7 @@ export class JobService {
   /** A page of the owner's jobs (jobs submitted without a key are never listed). */
   async list(owner: string, filter: ListFilter, limit: number, cursor?: string) {
     // No job has a type the registry does not know: nothing to look up.
-    if (filter.type !== undefined && !isJobType(filter.type)) return { items: [], nextCursor: null };
+    if (filter.type !== undefined && !this.options.jobTypes.get(filter.type)) return { items: [], nextCursor: null };
     const page = await this.store.list(owner, filter, limit, cursor);
     return { items: page.records.map((r) => this.#resource(r)), nextCursor: page.nextCursor ?? null };
   }
@@ -336,26 +339,29 @@ const eventsUrl = (ids: string[], token?: string) =>
  * Checks one submission: the envelope, then the type, then the data against the type's
  * schema. Field paths start with `where` (`jobs.3` in a batch).
  */
-function checkJob(body: unknown, where: string): Checked {
+function checkJob(body: unknown, where: string, jobTypes: JobTypeRegistry): Checked {
   const at = (field: string) => (where ? `${where}.${field}` : field);
   const envelope = SubmitJobEnvelope.safeParse(body);
   if (!envelope.success) return { errors: fieldErrors(envelope.error, where) };
   const { type } = envelope.data;
-  if (!isJobType(type)) return { errors: [{ path: at('type'), message: unknownTypeMessage(type) }], unknownType: type };
+  const jobType = jobTypes.get(type);
+  if (!jobType) {
+    return { errors: [{ path: at('type'), message: unknownTypeMessage(type, jobTypes) }], unknownType: type };
+  }
   // Absent data means "all defaults"; null is a value, and the schema judges it.
-  const data = jobTypes[type].input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
+  const data = jobType.input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
   if (!data.success) return { errors: fieldErrors(data.error, at('data')) };
   return { job: { type, data: data.data, options: envelope.data.options ?? DEFAULT_OPTIONS } };
 }
 
 /** The jobs of a batch body, every one checked; one problem lists what is wrong with all. */
-function batchJobs(body: unknown): ValidJob[] {
+function batchJobs(body: unknown, jobTypes: JobTypeRegistry): ValidJob[] {
   const envelope = SubmitBatchEnvelope.safeParse(body);
   if (!envelope.success) throw validationProblem(envelope.error, '');
   const jobs: ValidJob[] = [];
   const errors: FieldError[] = [];
   envelope.data.jobs.forEach((job, i) => {
-    const checked = checkJob(job, `jobs.${i}`);
+    const checked = checkJob(job, `jobs.${i}`, jobTypes);
     if (checked.errors) errors.push(...checked.errors);
     else jobs.push(checked.job);
   });
@@ -363,8 +369,8 @@ function batchJobs(body: unknown): ValidJob[] {
   return jobs;
 }
 
-const unknownTypeMessage = (type: string) =>
-  `unknown job type ${JSON.stringify(type)}; known types: ${jobTypeNames.join(', ')}`;
+const unknownTypeMessage = (type: string, jobTypes: JobTypeRegistry) =>
+  `unknown job type ${JSON.stringify(type)}; known types: ${jobTypes.names.join(', ')}`;
 
 export function jobNotFound(id: string): ProblemError {
   return new ProblemError('job-not-found', `no job with id ${JSON.stringify(id)}`);

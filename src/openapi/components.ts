@@ -1,15 +1,15 @@
 /**
  * @module openapi/components
  * `components.schemas`: the zod schemas of `jobs/schemas`, and one `POST /jobs` body per job
- * type of `jobs/registry`, converted to JSON Schema 2020-12. A schema used inside another
+ * type of a `jobs/registry`, converted to JSON Schema 2020-12. A schema used inside another
  * becomes a `$ref` to its component, so each shape is described once.
  *
  * @example
- * componentSchemas().JobResource.properties // { id: { $ref: '#/components/schemas/JobId' }, … }
+ * componentSchemas(JobTypeRegistry.builtIn()).JobResource.properties // { id: { $ref: '#/components/schemas/JobId' }, … }
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { jobTypes } from '../jobs/registry.js';
+import type { JobTypeRegistry } from '../jobs/registry.js';
 import * as S from '../jobs/schemas.js';
 import { type Json, ref } from './refs.js';
 
@@ -25,15 +25,13 @@ const submitSchemaName = (type: string) =>
  * `type` fixed and `data` replaced by that type's input schema. The route reads a missing
  * `data` as `{}`, so `data` is required only where `{}` is not valid input.
  */
-function submitSchemas(): Record<string, z.ZodType> {
+function submitSchemas(jobTypes: JobTypeRegistry): Record<string, z.ZodType> {
   return Object.fromEntries(
-    Object.entries(jobTypes).map(([type, definition]) => {
-      const input: z.ZodType = definition.input;
+    jobTypes.names.map((type) => {
+      const { input, description } = jobTypes.get(type) as NonNullable<ReturnType<JobTypeRegistry['get']>>;
       const data = input.safeParse({}).success ? input.optional() : input;
-      const schema = S.SubmitJobEnvelope.extend({ type: z.literal(type).describe('The job type.'), data }).describe(
-        definition.description,
-      );
-      return [submitSchemaName(type), schema];
+      const envelope = S.SubmitJobEnvelope.extend({ type: z.literal(type).describe('The job type.'), data });
+      return [submitSchemaName(type), description ? envelope.describe(description) : envelope];
     }),
   );
 }
@@ -88,11 +86,16 @@ export function toComponents(schemas: Record<string, z.ZodType>, io: 'input' | '
  * with their defaults in prose (a name in both must convert the same both ways), `SubmitJob`, the `oneOf` of the job
  * types' bodies, discriminated by `type`, and `SubmitJobBatch`, a list of those.
  */
-export function componentSchemas(): Record<string, Json> {
+export function componentSchemas(jobTypes: JobTypeRegistry): Record<string, Json> {
   const schemas = toComponents(responseSchemas, 'output');
   const requests = mapValues(
     toComponents(
-      { ...sharedSchemas, JobOptions: S.JobOptions, StreamTokenRequest: S.StreamTokenRequest, ...submitSchemas() },
+      {
+        ...sharedSchemas,
+        JobOptions: S.JobOptions,
+        StreamTokenRequest: S.StreamTokenRequest,
+        ...submitSchemas(jobTypes),
+      },
       'input',
     ),
     defaultsInProse,
@@ -103,7 +106,7 @@ export function componentSchemas(): Record<string, Json> {
     }
     schemas[id] = schema;
   }
-  const types = Object.keys(jobTypes);
+  const types = jobTypes.names;
   schemas.SubmitJob = {
     description: `A job to run: its \`type\` (${types.map((t) => `\`${t}\``).join(', ')}), the input \`data\` that type takes, and queue \`options\`.`,
     oneOf: types.map((type) => ref('schemas', submitSchemaName(type))),

@@ -5,9 +5,10 @@
  * responses, 401 added wherever credentials are taken), and the components.
  *
  * @example
- * (buildDocument().paths as any)['/jobs'].post.operationId // 'submitJob'
+ * (buildDocument(JobTypeRegistry.builtIn()).paths as any)['/jobs'].post.operationId // 'submitJob'
  */
 import pkg from '../../package.json' with { type: 'json' };
+import type { JobTypeRegistry } from '../jobs/registry.js';
 import { MAX_LISTED_ERRORS } from '../problems.js';
 import { componentSchemas } from './components.js';
 import { tags } from './operation.js';
@@ -25,11 +26,11 @@ const DESCRIPTION = `jobcast tracks long-running jobs. Clients submit a job with
 
 **Access.** With API keys configured (\`API_KEYS\`), every job and event endpoint needs \`Authorization: Bearer <key>\`, and a key sees only its own jobs; event streams also take a short-lived \`?token=\` (EventSource cannot send headers). Without keys the service is open, and ids are capabilities: job ids are random UUIDs, knowing one is what lets one read or cancel a job, and nothing lists them (\`GET /jobs\` needs a key). Every response carries an \`X-Request-Id\`.`;
 
-/** The whole document, built afresh (`openApiDocument()` caches it). */
-export function buildDocument(): Json {
+/** The whole document for `jobTypes`, built afresh (`openApiDocument()` caches it). */
+export function buildDocument(jobTypes: JobTypeRegistry): Json {
   const paths: Record<string, Record<string, Json>> = {};
   const usedProblems = new Set<ProblemStatus>();
-  for (const op of operations()) {
+  for (const op of operations(jobTypes)) {
     const responses: Json = { ...op.responses };
     const problems = new Set(op.problems);
     if (op.security?.some((s) => s !== 'open')) problems.add(401);
@@ -71,7 +72,7 @@ export function buildDocument(): Json {
     tags,
     paths,
     components: {
-      schemas: componentSchemas(),
+      schemas: componentSchemas(jobTypes),
       responses,
       parameters: sharedParameters(),
       securitySchemes,

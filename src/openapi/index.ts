@@ -1,9 +1,10 @@
 /**
  * @module openapi
  * The OpenAPI 3.1 description of jobcast, generated from the zod schemas the routes validate
- * with (`jobs/schemas`), the job-type registry (`jobs/registry`) and the problem catalogue
- * (`problems`), so it cannot drift from the code. `npm run openapi` writes it to
- * `openapi.yaml`; `GET /openapi.yaml` and `GET /openapi.json` serve it.
+ * with (`jobs/schemas`), a job-type registry (`jobs/registry`) and the problem catalogue
+ * (`problems`), so it cannot drift from the code. `npm run openapi` writes the document of the
+ * built-in job types to `openapi.yaml`; `GET /openapi.yaml` and `GET /openapi.json` serve the
+ * document of the job types the service loaded.
  *
  * The parts: `components` (schemas), `problems` (shared problem responses), `parameters`,
  * `security`, `streams` (SSE), `examples` (an example of every request and response),
@@ -14,6 +15,7 @@
  * (openApiDocument().paths as any)['/jobs'].post.operationId // 'submitJob'
  */
 import { stringify } from 'yaml';
+import { JobTypeRegistry } from '../jobs/registry.js';
 import { buildDocument } from './document.js';
 import type { Json } from './refs.js';
 
@@ -25,23 +27,31 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-let cachedDocument: Json | undefined;
-let cachedYaml: string | undefined;
+const documents = new WeakMap<JobTypeRegistry, Json>();
+const yamls = new WeakMap<JobTypeRegistry, string>();
 
-/** The OpenAPI document, built on first use and frozen (clone it for code that mutates). */
-export function openApiDocument(): Record<string, unknown> {
-  cachedDocument ??= deepFreeze(buildDocument());
-  return cachedDocument;
+/**
+ * The OpenAPI document of a service running `jobTypes` (the built-in ones by default: the
+ * committed `openapi.yaml`), built on first use and frozen (clone it for code that mutates).
+ */
+export function openApiDocument(jobTypes = JobTypeRegistry.builtIn()): Record<string, unknown> {
+  let document = documents.get(jobTypes);
+  if (!document) {
+    document = deepFreeze(buildDocument(jobTypes));
+    documents.set(jobTypes, document);
+  }
+  return document;
 }
 
 /** The header line of `openapi.yaml`. */
 const HEADER = '# Generated from src/openapi/ by `npm run openapi`: do not edit.\n';
 
-/** The document as YAML: exactly the text of the committed `openapi.yaml`. */
-export function openApiYaml(): string {
-  cachedYaml ??= `${HEADER}${stringify(openApiDocument(), {
-    aliasDuplicateObjects: false,
-    lineWidth: 0,
-  })}`;
-  return cachedYaml;
+/** The document as YAML; for the built-in job types, exactly the text of the committed `openapi.yaml`. */
+export function openApiYaml(jobTypes = JobTypeRegistry.builtIn()): string {
+  let yaml = yamls.get(jobTypes);
+  if (yaml === undefined) {
+    yaml = `${HEADER}${stringify(openApiDocument(jobTypes), { aliasDuplicateObjects: false, lineWidth: 0 })}`;
+    yamls.set(jobTypes, yaml);
+  }
+  return yaml;
 }

@@ -5,9 +5,9 @@
  * route of the app is missing from this table.
  *
  * @example
- * operations().find((op) => op.path === '/jobs' && op.method === 'post')?.operationId // 'submitJob'
+ * operations(JobTypeRegistry.builtIn()).find((op) => op.path === '/jobs' && op.method === 'post')?.operationId // 'submitJob'
  */
-import { jobTypes } from '../jobs/registry.js';
+import type { JobTypeRegistry } from '../jobs/registry.js';
 import { ListJobsQuery, MAX_JOBS_PER_BATCH, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
 import { problemTypes } from '../problems.js';
 import {
@@ -34,17 +34,15 @@ import { REST, STREAM } from './security.js';
 import { eventStreamResponse, finishedResponse, streamProtocol } from './streams.js';
 import { assetVersion, webFile } from './web.js';
 
-/** Every route of the API. */
-export const operations = (): Operation[] => [
+/** Every route of the API; `POST /jobs` lists `jobTypes`. */
+export const operations = (jobTypes: JobTypeRegistry): Operation[] => [
   {
     method: 'post',
     path: '/jobs',
     operationId: 'submitJob',
     summary: 'Submit a job',
-    description: `Validates the job against its type's schema and queues it; nothing is written unless every check passes. Job types:\n\n${Object.entries(
-      jobTypes,
-    )
-      .map(([type, d]) => `- \`${type}\`: ${d.description}`)
+    description: `Validates the job against its type's schema and queues it; nothing is written unless every check passes. Job types:\n\n${jobTypes.names
+      .map((type) => `- \`${type}\`${jobTypes.get(type)?.description ? `: ${jobTypes.get(type)?.description}` : ''}`)
       .join('\n')}`,
     tag: 'jobs',
     parameters: ['IdempotencyKey'],

@@ -11,7 +11,7 @@
  *
  * Browser code: bundled by `web/assets`, never imported by the server.
  */
-import { JobcastError } from '../client/index.js';
+import { JobcastError } from '../../packages/client/src/index.js';
 
 const STORAGE_KEY = 'jobcast.page.apiKey.v1';
 /** What `Authorization: Bearer <key>` can carry (RFC 6750 allows no spaces; fetch only Latin-1). */

@@ -1,18 +1,20 @@
 /**
  * @module web/app
- * The page at `/`: start `simulate` jobs, watch every one of them live over one shared event
- * stream, cancel them, and find them again after a reload.
+ * The page at `/`: start `simulate` jobs, watch every one of them live, cancel them, read their
+ * log lines and results, and find them again after a reload.
  *
  * Browser code, the entry point `web/assets` bundles into `/app.js`. It talks to jobcast only
- * through the typed client (`client/index`), as any other program would. Against a service that
- * requires API keys, every call goes through the sign-in gate (`web/api-key`): a refused call
- * waits for a key, then runs again.
+ * through `@jobcast/client`, as any other page would: each job's row shows a
+ * `<jobcast-progress>` element, and the elements share the page's client, so every job on the
+ * page is watched over one event stream; the page follows their DOM events. Against a service
+ * that requires API keys, every call goes through the sign-in gate (`web/api-key`): a refused
+ * call waits for a key, then runs again.
  */
-import { JobcastClient, JobcastError } from '../client/index.js';
+import { JobcastClient, JobcastError, type WatchEvent } from '../../packages/client/src/index.js';
+import type { ConnectionState } from '../../packages/client/src/shared-stream.js';
 import { ApiKeyGate, isUnauthorized } from './api-key.js';
 import { JobList } from './job-list.js';
 import { applyEvent, fromResource, isFinished, loadJobs, type PageJob, refresh, saveJobs } from './page-job.js';
-import { type ConnectionState, SharedStream } from './shared-stream.js';
 
 /** What the indicator shows: the stream's state, or `locked` while the page waits for a key. */
 type Indicator = ConnectionState | 'locked';
@@ -49,7 +51,7 @@ const empty = element<HTMLDivElement>('empty');
 const clearFinished = element<HTMLButtonElement>('clear-finished');
 const connection = element<HTMLDivElement>('connection');
 const connectionLabel = element<HTMLSpanElement>('connection-label');
-const list = new JobList(element('job-list'), element('job-template'), (id) => void cancel(id));
+const listElement = element<HTMLOListElement>('job-list');
 
 const gate = new ApiKeyGate({
   storage: sessionStorage,
@@ -64,9 +66,8 @@ const gate = new ApiKeyGate({
   check: (key) => connect(key).list({ limit: 1 }),
   onKey: (key) => {
     client = connect(key);
-    // A stream keeps the key it was opened with: reopen it with the new one, or close it.
-    if (key) stream.restart();
-    else stream.stop();
+    // A stream keeps the key it was opened with: the rows reopen it with the new one.
+    list.setClient(client);
   },
   onWaiting: (waiting) => {
     launcher.hidden = waiting;
@@ -83,33 +84,44 @@ const gate = new ApiKeyGate({
 });
 let client = connect(gate.key);
 
-const stream = new SharedStream({
-  client: () => client,
-  targets: () => {
-    const open = jobs.filter(isUnfinished);
-    return { ids: open.map((job) => job.id), cursors: Object.fromEntries(open.map((job) => [job.id, job.cursor])) };
-  },
-  onEvent: (event) => {
-    const job = find(event.jobId);
-    if (job && applyEvent(job, event)) draw(job);
-    // A job that no longer exists (its retention ran out) leaves the page, as on a 404.
-    if (event.type === 'gone') void refreshJobs([event.jobId]);
-    persistSoon();
-  },
-  onConnection: (state) => {
-    showConnection(state);
-    if (state === 'live' && streamTrouble) showFormError(undefined);
-  },
-  onNotFound: (ids) => refreshJobs(ids),
-  onEnded: (ids) => refreshJobs(ids.filter((id) => isUnfinished(find(id)))),
-  onError: (error) => {
+const list = new JobList(listElement, element('job-template'), {
+  onCancel: (id) => void cancel(id),
+  details: (id) =>
+    gate.authorized(async () => {
+      const [job, logs] = await Promise.all([client.get(id), client.logs(id)]);
+      return { job, logs };
+    }),
+});
+
+// ---- what the rows' <jobcast-progress> elements report (their events bubble to the list) ----
+
+const onStreamEvent = (event: Event) => {
+  const watched = (event as CustomEvent<WatchEvent>).detail;
+  const job = find(watched.jobId);
+  if (job && applyEvent(job, watched)) draw(job);
+  persistSoon();
+};
+listElement.addEventListener('jobcast-progress', onStreamEvent);
+listElement.addEventListener('jobcast-done', onStreamEvent);
+listElement.addEventListener('jobcast-log', onStreamEvent);
+listElement.addEventListener('jobcast-connection', (event) => {
+  const { state } = (event as CustomEvent<{ state: ConnectionState }>).detail;
+  showConnection(state);
+  if (state === 'live' && streamTrouble) showFormError(undefined);
+});
+listElement.addEventListener('jobcast-error', (event) => {
+  const { error, jobId } = (event as CustomEvent<{ error: unknown; jobId?: string }>).detail;
+  const from = (event.target as { client?: JobcastClient }).client;
+  if (isUnauthorized(error)) {
+    // Refused with the key of the moment: ask for one (signing in reopens the stream).
+    if (from === client) void gate.refused(gate.key);
+  } else if (error instanceof JobcastError && error.status === 404 && jobId) {
+    // Expired (or never existed): forget it.
+    void refreshJobs([jobId]);
+  } else {
     showFormError(`Live updates stopped: ${reason(error)}. Retrying…`);
     streamTrouble = true;
-  },
-  // Refused with the key of the moment: ask for one (signing in restarts the stream).
-  onUnauthorized: (used) => {
-    if (used === client) void gate.refused(gate.key);
-  },
+  }
 });
 
 // ---- starting and cancelling ----
@@ -138,7 +150,6 @@ async function start(): Promise<void> {
     jobs.unshift(job);
     draw(job);
     persistSoon();
-    stream.restart();
   } catch (error) {
     showFormError(`Could not start the job: ${reason(error)}`);
   }
@@ -170,11 +181,13 @@ clearFinished.addEventListener('click', () => {
 function dropJobs(which: (job: PageJob) => boolean): void {
   for (const job of jobs) if (which(job)) list.remove(job.id);
   jobs = jobs.filter((job) => !which(job));
+  // Nothing left to watch: the rows' stream closed with them.
+  if (!jobs.some(isUnfinished)) showConnection('idle');
   updateSummary();
 }
 
 /** The form's values, or undefined (with the problem shown) when one is out of range. */
-function readForm(): { steps: number; stepMs: number; failAtStep?: number } | undefined {
+function readForm(): { steps: number; stepMs: number; failAtStep?: number; logSteps: boolean } | undefined {
   for (const input of Array.from(form.querySelectorAll('input'))) {
     const valid = input.checkValidity();
     input.setAttribute('aria-invalid', String(!valid));
@@ -191,6 +204,7 @@ function readForm(): { steps: number; stepMs: number; failAtStep?: number } | un
     steps: Number(value('steps')),
     stepMs: Number(value('stepMs')),
     ...(failAtStep ? { failAtStep: Number(failAtStep) } : {}),
+    logSteps: (form.elements.namedItem('logSteps') as HTMLInputElement).checked,
   };
 }
 
@@ -275,13 +289,10 @@ function reason(error: unknown): string {
 
 // ---- start-up: bring back the jobs of the last visit, then watch the unfinished ones ----
 
-addEventListener('pagehide', () => {
-  persistNow();
-  stream.stop();
-});
-// Back from the back-forward cache: the stream was closed on the way out.
+addEventListener('pagehide', () => persistNow());
+// Back from the back-forward cache: reopen the rows' stream (it was closed on the way out).
 addEventListener('pageshow', (event) => {
-  if (event.persisted) stream.restart();
+  if (event.persisted) list.setClient(client);
 });
 
 jobs = loadJobs(localStorage);
@@ -304,5 +315,7 @@ if (
     });
   }
 }
+// Jobs the service no longer has are forgotten before the rows open their stream: a stream
+// that names an unknown job is refused whole.
 await refreshJobs(jobs.map((job) => job.id));
-stream.restart();
+list.setClient(client);

@@ -1,17 +1,18 @@
 /**
  * @module web/assets
  * The page's three files — `index.html`, the browser code bundled into `app.js`, and
- * `styles.css` — built in memory once per process, on first request, and kept. The page's
- * TypeScript (and the typed client it imports) is bundled by esbuild, the same compiler `tsx`
- * runs the service with, so there is no build step and nothing is fetched from a CDN.
+ * `styles.css` — read once per process, on first request, and kept. The compiled service
+ * (`npm run build`) reads the files the build wrote beside it, in `dist/web/`; run from source
+ * (tsx, in development), the page's TypeScript and the typed client it imports are bundled here
+ * by esbuild, in memory. Nothing is fetched from a CDN.
  *
  * @example
  * const { html, script, styles } = await webAssets();
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build, transform } from 'esbuild';
 
 export interface Asset {
   body: string;
@@ -28,18 +29,37 @@ export interface WebAssets {
 
 const source = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
+/**
+ * Where the build put the page's files: `dist/web/`, beside the compiled module this code is
+ * bundled into. From source, this names `src/web/web/`, which never exists.
+ */
+const PREBUILT = source('./web/');
+
 let built: Promise<WebAssets> | undefined;
 
-/** The page's files, built on first call; a failed build is retried on the next call. */
+/** The page's files, read or built on first call; a failed attempt is retried on the next call. */
 export function webAssets(): Promise<WebAssets> {
-  built ??= buildAssets().catch((error: unknown) => {
+  built ??= (existsSync(PREBUILT) ? readPrebuilt() : buildAssets()).catch((error: unknown) => {
     built = undefined;
     throw error;
   });
   return built;
 }
 
-async function buildAssets(): Promise<WebAssets> {
+async function readPrebuilt(): Promise<WebAssets> {
+  const [html, script, styles] = await Promise.all(
+    ['index.html', 'app.js', 'styles.css'].map((name) => readFile(`${PREBUILT}${name}`, 'utf8')),
+  );
+  return {
+    html: asset(html as string, 'text/html; charset=utf-8'),
+    script: asset(script as string, 'text/javascript; charset=utf-8'),
+    styles: asset(styles as string, 'text/css; charset=utf-8'),
+  };
+}
+
+/** Bundles the page from its sources (esbuild, a development dependency: loaded only here). */
+export async function buildAssets(): Promise<WebAssets> {
+  const { transform } = await import('esbuild');
   const [script, styles, template] = await Promise.all([
     bundleScript(),
     readFile(source('./styles.css'), 'utf8').then((css) =>
@@ -57,6 +77,7 @@ async function buildAssets(): Promise<WebAssets> {
 }
 
 async function bundleScript(): Promise<string> {
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [source('./app.ts')],
     bundle: true,

@@ -5,7 +5,7 @@
  *
  * Browser code: bundled by `web/assets`, never imported by the server.
  */
-import type { JobResource, JobState, WatchEvent } from '../client/index.js';
+import type { JobResource, JobState, WatchEvent } from '../../packages/client/src/index.js';
 
 export interface PageJob {
   id: string;

@@ -1,12 +1,12 @@
 /**
- * The API as its own process (`src/main.ts`), for tests that read what it logs: the logger
+ * The API as its own process (compiled `src/main.ts`: `dist/main.js`), for tests that read what it logs: the logger
  * writes straight to file descriptor 2, which only a parent process can capture whole.
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { freePort } from './global-setup.js';
 import { waitFor } from './harness.js';
-import { killIfAlive, type Spawned, spawnProcess } from './processes.js';
+import { ENTRIES, killIfAlive, type Spawned, spawnProcess } from './processes.js';
 
 export interface ApiProcess {
   url: string;
@@ -17,11 +17,11 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `src/main.ts` against the run's Redis with `env` (plus a free port, a host and a key prefix of its own). */
+/** Starts the API (`dist/main.js`) against the run's Redis with `env` (plus a free port, a host and a key prefix of its own). */
 export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const p = spawnProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const p = spawnProcess(process.execPath, [ENTRIES.api], {
     REDIS_URL: inject('redisUrl'),
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -11,6 +11,12 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/**
+ * The compiled entry points, as production runs them (`npm start`, `start:api`, `start:worker`,
+ * the image). The run's global setup builds `dist/` when it is missing or stale.
+ */
+export const ENTRIES = { all: 'dist/start-all.js', api: 'dist/main.js', worker: 'dist/worker.js' } as const;
+
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;

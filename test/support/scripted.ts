@@ -8,9 +8,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../src/config.js';
+import type { HandlerOverrides } from '../../src/jobs/builtin/index.js';
+import { simulate } from '../../src/jobs/builtin/simulate.js';
+import type { JobContext } from '../../src/jobs/job-type.js';
 import { createLogger } from '../../src/log.js';
-import type { HandlerMap, JobContext } from '../../workers/handler.js';
-import { simulate } from '../../workers/handlers/simulate.js';
 import { type RunningWorker, startWorker } from '../../workers/runner.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -59,7 +60,7 @@ export class ScriptedJobs {
   readonly #gates = new Set<Gate>();
 
   /** The worker's handler map: every `simulate` job runs the script registered for its id. */
-  readonly handlers: HandlerMap = {
+  readonly handlers: HandlerOverrides = {
     simulate: async (_input, ctx) => {
       const script = await this.#scriptOf(ctx.jobId);
       await script(ctx);
@@ -114,8 +115,8 @@ export class ScriptedJobs {
 /** The built-in `simulate` handler as a script. */
 export const simulateScript =
   (steps: number, stepMs: number): Script =>
-  (ctx) =>
-    simulate({ steps, stepMs }, ctx);
+  async (ctx) =>
+    simulate.handler({ steps, stepMs }, ctx);
 
 /** A script that logs `lines` lines, each followed by a progress report, `pauseMs` apart. */
 export const logAndProgressScript =
@@ -160,5 +161,5 @@ export async function startScriptedHarness(env: Record<string, string> = {}): Pr
 }
 
 export function startScriptedWorker(config: Config, redisUrl: string, scripts: ScriptedJobs): Promise<RunningWorker> {
-  return startWorker(config, redisUrl, createLogger(config.LOG_LEVEL), scripts.handlers);
+  return startWorker(config, redisUrl, createLogger(config.LOG_LEVEL), { handlers: scripts.handlers });
 }

@@ -1,11 +1,12 @@
 /**
- * A worker in a process of its own (`node --import tsx workers/main.ts`), as it runs in
+ * A worker in a process of its own (`node dist/worker.js`, compiled from `workers/main.ts`), as it runs in
  * production beside the API: for tests that must prove something crosses processes (a cancel
  * request reaching the worker that runs the job).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../src/config.js';
+import { ENTRIES } from './processes.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,7 +27,7 @@ export async function startWorkerProcess(
   redisUrl: string,
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+  const child = spawn(process.execPath, [ENTRIES.worker], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

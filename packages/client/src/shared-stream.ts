@@ -1,19 +1,18 @@
 /**
- * @module web/shared-stream
- * The page's one event stream: every unfinished job of the page watched over a single
- * connection with `JobcastClient.watchMany`. Browsers allow about six HTTP/1.1 connections per
- * origin, so a stream per job would stall the page at the seventh job.
+ * @module shared-stream
+ * One event stream for many jobs that come and go (the `<jobcast-progress>` elements of a page):
+ * every job still to watch, over a single connection with `JobcastClient.watchMany`. Browsers
+ * allow about six HTTP/1.1 connections per origin, so a stream per job would stall a page at
+ * the seventh job.
  *
  * When the set of jobs changes (a job is started), the stream is restarted with the new id list
  * and each job's cursor, so the server sends only what is new. At most one connection is open at
  * a time: a restart waits until the previous stream has let go of its connection.
  *
- * A refused stream (401: the service needs an API key) is not retried: the page is told, and
+ * A refused stream (401: the service needs an API key) is not retried: the owner is told, and
  * restarts the stream once it has a key.
- *
- * Browser code: bundled by `web/assets`, never imported by the server.
  */
-import { type JobcastClient, JobcastError, type WatchEvent } from '../client/index.js';
+import { type JobcastClient, JobcastError, type WatchEvent } from './index.js';
 
 /** `connecting` until the first response, `idle` when nothing needs watching. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting';

@@ -15,15 +15,23 @@
  *   if (event.type === 'done') console.log(event.data.status);
  * }
  */
-import type { DoneEvent, JobBatch, JobResource, JobState, LogEvent, ProgressEvent } from '../jobs/schemas.js';
 import { SseParser } from './sse-parser.js';
+import type {
+  DoneEvent,
+  JobBatch,
+  JobList,
+  JobLogs,
+  JobOptionsInput,
+  JobResource,
+  JobState,
+  LogEvent,
+  Problem,
+  ProgressEvent,
+  ResetEvent,
+} from './types.js';
 
-export type { DoneEvent, JobBatch, JobResource, JobState, LogEvent, ProgressEvent };
-
-export interface ResetEvent {
-  jobId: string;
-  reason: string;
-}
+export { type ConnectionState, SharedStream, type SharedStreamOptions } from './shared-stream.js';
+export type * from './types.js';
 
 /** Multi-job streams: the job does not exist (any more); it gets no `done`. */
 export interface GoneEvent {
@@ -44,6 +52,11 @@ export interface ClientOptions {
   baseUrl: string;
   /** Sent as `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
+  /**
+   * A stream token (`links.events` carries one, or `POST /events/tokens`): sent as `?token=` on
+   * event streams, for a page that holds no key. REST calls do not take it.
+   */
+  streamToken?: string;
   fetch?: typeof fetch;
 }
 
@@ -78,13 +91,6 @@ export interface SubmitOptions extends CallOptions {
   idempotencyKey?: string;
 }
 
-export interface JobOptionsInput {
-  attempts?: number;
-  backoffMs?: number;
-  delayMs?: number;
-  priority?: number;
-}
-
 /** One job of a batch: what `submit` takes, as an object. */
 export interface BatchJob {
   type: string;
@@ -97,7 +103,8 @@ export class JobcastError extends Error {
   override name = 'JobcastError';
   constructor(
     readonly status: number,
-    readonly problem: { type?: string; title?: string; detail?: string; [key: string]: unknown },
+    /** The problem details; fields may be missing when the answer came from something else (a proxy). */
+    readonly problem: Partial<Problem>,
   ) {
     super(problem.detail ?? problem.title ?? `HTTP ${status}`);
   }
@@ -107,6 +114,7 @@ export class JobcastClient {
   readonly #base: string;
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
+  readonly #streamToken: string | undefined;
 
   constructor(options: ClientOptions) {
     // Fail now on a URL fetch could never use, rather than retrying it forever in watch().
@@ -114,6 +122,7 @@ export class JobcastClient {
     this.#base = options.baseUrl.replace(/\/+$/, '');
     this.#headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {};
     this.#fetch = options.fetch ?? ((...args) => fetch(...args));
+    this.#streamToken = options.streamToken;
   }
 
   submit(
@@ -155,10 +164,7 @@ export class JobcastClient {
   list(
     query: { state?: JobState; type?: string; limit?: number; cursor?: string } = {},
     { signal }: CallOptions = {},
-  ): Promise<{
-    items: JobResource[];
-    nextCursor: string | null;
-  }> {
+  ): Promise<JobList> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     return this.#json('GET', `/jobs${params.size ? `?${params}` : ''}`, undefined, {}, signal);
@@ -168,10 +174,7 @@ export class JobcastClient {
     return this.#json('POST', `/jobs/${encodeURIComponent(id)}/cancel`, undefined, {}, signal);
   }
 
-  logs(
-    id: string,
-    { signal }: CallOptions = {},
-  ): Promise<{ items: { seq: number; line: string; at: string }[]; truncated: boolean }> {
+  logs(id: string, { signal }: CallOptions = {}): Promise<JobLogs> {
     return this.#json('GET', `/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
   }
 
@@ -188,10 +191,11 @@ export class JobcastClient {
     if (ids.length === 0) return;
     const cursors = ids.map((id) => options.cursors?.[id] ?? 0);
     const finished = new Set<string>();
+    const token = this.#streamToken === undefined ? '' : `token=${encodeURIComponent(this.#streamToken)}`;
     const path =
       ids.length === 1
-        ? `/jobs/${encodeURIComponent(ids[0] as string)}/events`
-        : `/events?jobs=${ids.map(encodeURIComponent).join(',')}`;
+        ? `/jobs/${encodeURIComponent(ids[0] as string)}/events${token ? `?${token}` : ''}`
+        : `/events?jobs=${ids.map(encodeURIComponent).join(',')}${token ? `&${token}` : ''}`;
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     let retryMs = 1_000;
     let failures = 0;

@@ -1,0 +1,146 @@
+/**
+ * @module types
+ * The shapes jobcast sends and takes, generated from the service's zod schemas by
+ * `npm run openapi` (scripts/client-types.ts): do not edit.
+ */
+
+/** Random, unguessable job id (UUID). */
+export type JobId = string;
+
+/** queued (waiting, delayed or retrying) → active → completed | failed | cancelled */
+export type JobState = 'queued' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+export type TerminalStatus = 'completed' | 'failed' | 'cancelled';
+
+export interface JobLinks {
+  self: string;
+  /** The job's Server-Sent Events stream. */
+  events: string;
+  /** POST here to cancel the job. */
+  cancel: string;
+  /** The job's log lines. */
+  logs: string;
+}
+
+export interface JobResource {
+  id: JobId;
+  type: string;
+  state: JobState;
+  /** Percent complete, 0–100. */
+  progress: number;
+  /** The latest progress message. */
+  message?: string;
+  /** The handler's return value (completed jobs). */
+  result?: unknown;
+  /** Why the job failed or was cancelled. */
+  error?: string;
+  /** Attempts started so far. A run restarted after its worker died or lost its lock counts too, so this can exceed maxAttempts; a job handed back to the queue (a worker shutting down) does not. */
+  attempts: number;
+  maxAttempts: number;
+  createdAt: string;
+  /** When a delayed job is due (queued jobs submitted with delayMs). */
+  runAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  links: JobLinks;
+}
+
+export interface JobList {
+  items: JobResource[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** The jobs of a batch, all queued. */
+export interface JobBatch {
+  /** The jobs, in the order they were sent. */
+  items: JobResource[];
+  links: {
+    /** One event stream (`GET /events`) for all the jobs of the batch. */
+    events: string;
+  };
+}
+
+export interface JobLogLine {
+  /** The event id this line had on the stream. */
+  seq: number;
+  line: string;
+  at: string;
+}
+
+export interface JobLogs {
+  items: JobLogLine[];
+  /** True when older lines were dropped (JOB_LOG_MAX_LINES). */
+  truncated: boolean;
+}
+
+/** `event: progress` — the job's current state. Sent on connect and on every change. */
+export interface ProgressEvent {
+  jobId: JobId;
+  state: JobState;
+  progress: number;
+  message?: string;
+  attempt?: number;
+  /** When the worker reported it (ISO 8601, milliseconds). */
+  at: string;
+}
+
+/** `event: log` — a line the handler logged. Never dropped; replayed once on resume. */
+export interface LogEvent {
+  jobId: JobId;
+  line: string;
+  at: string;
+}
+
+/** `event: done` — the last event of a job; the server then ends the stream. */
+export interface DoneEvent {
+  jobId: JobId;
+  status: TerminalStatus;
+  result?: unknown;
+  error?: string;
+  at: string;
+}
+
+/** `event: reset` — the resume cursor was older than the events kept: some log lines were not replayed. The current state follows. */
+export interface ResetEvent {
+  jobId: JobId;
+  reason: string;
+}
+
+/** RFC 9457 problem details (`application/problem+json`). */
+export interface Problem {
+  /** A URI reference naming the kind of problem. */
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  /** Field errors of a validation failure: the first 100. */
+  errors?: Array<{
+    path: string;
+    message: string;
+  }>;
+  /** How many field errors there were in all (`errors` lists at most the first 100). */
+  totalErrors?: number;
+  [key: string]: unknown;
+}
+
+/** A stream token for several jobs. */
+export interface StreamToken {
+  /** Pass as `?token=` on the event stream. */
+  token: string;
+  expiresAt: string;
+  /** The `/events` stream of the jobs, token included. */
+  url: string;
+}
+
+export interface JobOptionsInput {
+  /** Attempts before the job fails. */
+  attempts?: number;
+  /** Delay before a retry; doubles on each further attempt. */
+  backoffMs?: number;
+  /** Run no earlier than this. */
+  delayMs?: number;
+  /** 0 = none (first in, first out); otherwise 1 is the highest priority. */
+  priority?: number;
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm run build`: the compiled jobcast in `dist/` — the service's entry points bundled with
+ * esbuild (dependencies stay in node_modules), the page's files, the CLI as one file with no
+ * dependencies, and `defineJobType` with its types for `import { defineJobType } from 'jobcast'`
+ * — then the packages in `packages/` (`tsc -b`: ESM and .d.ts in each one's `dist/`).
+ *
+ *   npm run build                  → everything
+ *   npm run build -- --service     → only what `npm start` and the tests run (no packages)
+ *
+ * `scripts/build-state.mjs` decides when a build is stale; this script records what it built.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+import { buildAssets } from '../src/web/assets.js';
+import { recordBuild } from './build-state.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+const serviceOnly = process.argv.includes('--service');
+const started = performance.now();
+
+const node: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+rmSync(dist, { recursive: true, force: true });
+await Promise.all([
+  // The service. Dependencies stay external: bullmq reads its Lua scripts from its own files,
+  // pino starts workers by file name.
+  build({
+    ...node,
+    entryPoints: { main: 'src/main.ts', worker: 'workers/main.ts', 'start-all': 'scripts/start-all.ts' },
+    outdir: dist,
+    packages: 'external',
+    splitting: true,
+    // Chunks beside the entries: `web/assets` finds the page's files from its own location.
+    chunkNames: '[name]-[hash]',
+  }),
+  // The CLI: one file, nothing external, so `jobcast --help` loads one module.
+  build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: dist, splitting: true, chunkNames: 'cli-[hash]' }),
+  // `import { defineJobType } from 'jobcast'` (types below).
+  build({ ...node, entryPoints: { 'job-type': 'src/jobs/job-type.ts' }, outdir: dist, packages: 'external' }),
+  // The page, built once here instead of on the first request.
+  buildAssets().then((assets) => {
+    mkdirSync(join(dist, 'web'));
+    writeFileSync(join(dist, 'web', 'index.html'), assets.html.body);
+    writeFileSync(join(dist, 'web', 'app.js'), assets.script.body);
+    writeFileSync(join(dist, 'web', 'styles.css'), assets.styles.body);
+  }),
+]);
+
+const tsc = (args: string[]) => {
+  const result = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), ...args], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+};
+tsc([
+  'src/jobs/job-type.ts',
+  ...['--declaration', '--emitDeclarationOnly', '--skipLibCheck', '--strict'],
+  ...['--module', 'nodenext', '--target', 'es2022', '--outDir', join(dist, 'types')],
+]);
+if (!serviceOnly) tsc(['-b', 'packages/client', 'packages/react']);
+
+recordBuild(root, serviceOnly ? 'service' : 'all');
+console.log(
+  `jobcast: built ${serviceOnly ? 'the service' : 'everything'} in ${Math.round(performance.now() - started)} ms`,
+);
