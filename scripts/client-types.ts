@@ -24,6 +24,7 @@ const RESPONSES = [
   'LogEvent',
   'DoneEvent',
   'ResetEvent',
+  'GoneEvent',
   'Problem',
   'StreamToken',
 ] as const satisfies readonly (keyof typeof responseSchemas)[];

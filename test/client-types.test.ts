@@ -26,6 +26,7 @@ describe('the client types', () => {
     expectTypeOf<Client.LogEvent>().toEqualTypeOf<z.output<typeof S.LogEvent>>();
     expectTypeOf<Client.DoneEvent>().toEqualTypeOf<z.output<typeof S.DoneEvent>>();
     expectTypeOf<Client.ResetEvent>().toEqualTypeOf<z.output<typeof S.ResetEvent>>();
+    expectTypeOf<Client.GoneEvent>().toEqualTypeOf<z.output<typeof S.GoneEvent>>();
     expectTypeOf<Client.StreamToken>().toEqualTypeOf<z.output<typeof S.StreamToken>>();
     expectTypeOf<Client.JobOptionsInput>().toEqualTypeOf<z.input<typeof S.JobOptions>>();
     expectTypeOf<Client.JobState>().toEqualTypeOf<z.output<typeof S.JobState>>();

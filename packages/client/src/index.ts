@@ -18,6 +18,7 @@
 import { SseParser } from './sse-parser.js';
 import type {
   DoneEvent,
+  GoneEvent,
   JobBatch,
   JobList,
   JobLogs,
@@ -32,12 +33,6 @@ import type {
 
 export { type ConnectionState, SharedStream, type SharedStreamOptions } from './shared-stream.js';
 export type * from './types.js';
-
-/** Multi-job streams: the job does not exist (any more); it gets no `done`. */
-export interface GoneEvent {
-  jobId: string;
-  reason: 'not-found' | 'expired';
-}
 
 /** One event of a watched job. `seq` is the job's event sequence number (its resume cursor). */
 export type WatchEvent =

@@ -107,6 +107,13 @@ export interface ResetEvent {
   reason: string;
 }
 
+/** `event: gone` — multi-job streams only: this job does not exist (any more). It gets no `done`; the other jobs' events go on, and the stream ends after their `done`. Sent once: a resume from its `id:` does not repeat it. */
+export interface GoneEvent {
+  jobId: JobId;
+  /** `not-found`: no such job (or not yours); `expired`: a job this stream had shown events of no longer exists (its retention ran out). */
+  reason: 'not-found' | 'expired';
+}
+
 /** RFC 9457 problem details (`application/problem+json`). */
 export interface Problem {
   /** A URI reference naming the kind of problem. */

@@ -14,7 +14,15 @@
  *   return <progress max={100} value={job?.progress ?? 0} aria-label={`${job?.state} (${connection})`} />;
  * }
  */
-import type { DoneEvent, JobcastClient, JobResource, LogEvent, ProgressEvent, WatchEvent } from '@jobcast/client';
+import type {
+  DoneEvent,
+  GoneEvent,
+  JobcastClient,
+  JobResource,
+  LogEvent,
+  ProgressEvent,
+  WatchEvent,
+} from '@jobcast/client';
 import { createContext, createElement, type ReactNode, useContext, useEffect, useMemo, useState } from 'react';
 
 /** `connecting` until the stream answers, `closed` once every job has finished (or on error). */
@@ -28,6 +36,8 @@ export interface LiveJob {
   progress: ProgressEvent | undefined;
   /** The `done` event, once the job finished. */
   done: DoneEvent | undefined;
+  /** Set when the stream says the job does not exist (any more): it gets no `done`. */
+  gone: GoneEvent | undefined;
   /** The latest log lines (at most `maxLogLines`), oldest first. */
   logs: LogEvent[];
 }
@@ -54,7 +64,7 @@ export function JobcastProvider({ client, children }: { client: JobcastClient; c
   return createElement(ClientContext.Provider, { value: client }, children);
 }
 
-const blank = (): LiveJob => ({ job: undefined, progress: undefined, done: undefined, logs: [] });
+const blank = (): LiveJob => ({ job: undefined, progress: undefined, done: undefined, gone: undefined, logs: [] });
 
 /**
  * Watches `ids` over one stream. The stream is opened when the component mounts (or the ids
@@ -157,6 +167,8 @@ function apply(live: LiveJob, event: WatchEvent, maxLogLines: number): LiveJob {
         },
       };
     }
+    case 'gone':
+      return { ...live, gone: event.data };
     case 'reset':
       return live;
   }
