@@ -26,6 +26,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { webRoutes } from './routes/web.js';
+import { type DeliveryReader, webhookRoutes } from './routes/webhooks.js';
 import type { AppEnv } from './server-types.js';
 
 export interface AppDeps {
@@ -50,9 +51,13 @@ export interface AppDeps {
   counters?: StreamCounters;
   /** The operator view (bull-board); left out, e.g., where routes are only listed. */
   admin?: { queue: Queue; password: string | undefined };
+  /** A job's webhook deliveries (#17); left out, none are listed. */
+  webhookDeliveries?: DeliveryReader;
 }
 
 const JOB_EVENTS_PATH = /^\/jobs\/[^/]+\/events$/;
+
+const noDeliveries: DeliveryReader = { list: async () => ({ items: [], truncated: false }) };
 
 /** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -122,6 +127,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
 
   app.route('/', jobRoutes(deps.jobs, deps.limiter, deps.maxBodyBytes));
+  app.route('/', webhookRoutes(deps.jobs, deps.webhookDeliveries ?? noDeliveries));
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', docsUiRoutes());

@@ -24,6 +24,9 @@ import { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import { ApiMetrics, metricsText } from './metrics.js';
 import { closeRedis, createRedis, outageLogger, redisSettings } from './redis.js';
+import { DeliveryLog } from './webhooks/deliveries.js';
+import { createWebhookIntake, createWebhooks, webhooksEnabled } from './webhooks/index.js';
+import { registerWebhookBacklog } from './webhooks/metrics.js';
 
 export interface RunningApi {
   port: number;
@@ -48,11 +51,15 @@ export async function startApi(
   const redis = redisSettings(config, redisUrl);
   const command = createRedis(redis, 'command', log);
   const subscriber = createRedis(redis, 'subscriber', log);
+  // webhooks (#17): jobs the API finishes (a queued job cancelled, a reconciled outcome) queue
+  // their deliveries too; submissions are checked by the intake.
+  const webhooks = webhooksEnabled(config) ? createWebhooks(config, command, log) : undefined;
   const store = new JobStore(command, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
+    observer: webhooks?.outbox,
   });
   const queue = createQueue(command, {
     prefix: config.KEY_PREFIX,
@@ -77,6 +84,7 @@ export async function startApi(
     subscribedJobs: () => hub.topicCount,
     queue,
   });
+  if (webhooks) registerWebhookBacklog(metrics.registry, webhooks.queue);
   metrics.watchReconnects(command, 'command');
   metrics.watchReconnects(subscriber, 'subscriber');
   const keyList = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
@@ -101,6 +109,7 @@ export async function startApi(
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     idempotencySeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
     streamTokens: apiKeys.enabled ? streamTokens : undefined,
+    webhooks: createWebhookIntake(config, webhooks),
   });
   const app = createApp({
     jobs,
@@ -120,6 +129,7 @@ export async function startApi(
     ping: () => command.ping(),
     counters: metrics,
     admin: { queue, password: config.ADMIN_PASSWORD },
+    webhookDeliveries: webhooks?.deliveries ?? new DeliveryLog(command, config.KEY_PREFIX),
     metrics: () => metricsText([metrics.registry, ...(options.extraMetrics ?? [])]),
   });
 
@@ -195,6 +205,7 @@ export async function startApi(
       await closed;
       clearTimeout(grace);
       await queue.close();
+      await webhooks?.queue.close();
       await Promise.all([closeRedis(command), closeRedis(subscriber)]);
       log.info('api stopped');
     })();

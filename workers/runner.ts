@@ -14,8 +14,10 @@ import { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import { closeRedis, createRedis, isRedisUnavailable, outageLogger, redisSettings } from '../src/redis.js';
+import { createWebhooks, webhooksEnabled } from '../src/webhooks/index.js';
 import type { HandlerMap, JobContext } from './handler.js';
 import { handlers as builtInHandlers } from './handlers/index.js';
+import { startWebhookWorker } from './webhooks.js';
 
 /** Thrown in place of the handler's error when the job was cancelled: never retried. */
 export class JobCancelledError extends UnrecoverableError {
@@ -66,11 +68,14 @@ export async function startWorker(
   const observe = (job: Job, status: string) => {
     if (job.processedOn) metrics.duration.labels(job.name, status).observe((Date.now() - job.processedOn) / 1000);
   };
+  // webhooks (#17): events this worker records queue their deliveries (see src/webhooks/outbox).
+  const webhooks = webhooksEnabled(config) ? createWebhooks(config, redis, log) : undefined;
   const store = new JobStore(redis, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
+    observer: webhooks?.outbox,
   });
 
   const report = (promise: Promise<unknown>, what: string, jobId: string): Promise<void> =>
@@ -201,6 +206,10 @@ export async function startWorker(
   await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
 
   await worker.waitUntilReady();
+  // webhooks (#17): this process also sends deliveries.
+  const webhookWorker = webhooks
+    ? await startWebhookWorker(config, redis, store, webhooks, log, metrics.registry)
+    : undefined;
   log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
 
   let closing: Promise<void> | undefined;
@@ -219,6 +228,9 @@ export async function startWorker(
         force = (await Promise.race([drained, after(3_000)])) === 'timeout';
       }
       await worker.close(force);
+      // After the job worker: jobs finishing during shutdown still queue their deliveries.
+      await webhookWorker?.close();
+      await webhooks?.queue.close();
       await queue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
       log.info('worker stopped');

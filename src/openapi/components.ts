@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { jobTypes } from '../jobs/registry.js';
 import * as S from '../jobs/schemas.js';
+import * as W from '../webhooks/schemas.js';
 import { type Json, ref } from './refs.js';
 
 /** Component name of the `POST /jobs` body of one job type: `simulate` → `SubmitSimulateJob`. */
@@ -39,7 +40,12 @@ function submitSchemas(): Record<string, z.ZodType> {
 }
 
 /** Schemas that read the same as input and as output; others refer to them by name. */
-export const sharedSchemas = { JobId: S.JobId, JobState: S.JobState, TerminalStatus: S.TerminalStatus };
+export const sharedSchemas = {
+  JobId: S.JobId,
+  JobState: S.JobState,
+  TerminalStatus: S.TerminalStatus,
+  WebhookEventName: W.WebhookEventName,
+};
 
 /** Converted as what the server sends (`io: 'output'`: defaults are always present). */
 export const responseSchemas = {
@@ -58,6 +64,10 @@ export const responseSchemas = {
   StreamToken: S.StreamToken,
   HealthStatus: S.HealthStatus,
   ReadyStatus: S.ReadyStatus,
+  Webhook: W.Webhook,
+  WebhookDelivery: W.WebhookDelivery,
+  WebhookDeliveries: W.WebhookDeliveries,
+  WebhookPayload: W.WebhookPayload,
 } satisfies Record<string, z.ZodType>;
 
 /**
@@ -90,7 +100,13 @@ export function toComponents(schemas: Record<string, z.ZodType>, io: 'input' | '
 export function componentSchemas(): Record<string, Json> {
   const schemas = toComponents(responseSchemas, 'output');
   const requests = toComponents(
-    { ...sharedSchemas, JobOptions: S.JobOptions, StreamTokenRequest: S.StreamTokenRequest, ...submitSchemas() },
+    {
+      ...sharedSchemas,
+      JobOptions: S.JobOptions,
+      WebhookRequest: W.WebhookRequest,
+      StreamTokenRequest: S.StreamTokenRequest,
+      ...submitSchemas(),
+    },
     'input',
   );
   for (const [id, schema] of Object.entries(requests)) {

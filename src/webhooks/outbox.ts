@@ -1,0 +1,293 @@
+/**
+ * @module webhooks/outbox
+ * Turns a job's recorded events into queued deliveries, wherever the event was recorded: in a
+ * worker (progress, logs, the outcome), in the API (a queued job cancelled), or by a reconciler
+ * (an outcome nobody announced). The job store tells the outbox of every event it recorded
+ * (`JobEventObserver`); the outbox queues what the job's webhook asks for.
+ *
+ * Nothing is lost when a process dies between recording an event and queuing its delivery:
+ * - Delivery ids are deterministic (`webhooks/keys`), so queuing a delivery again is a no-op.
+ * - A job with a webhook is listed in an "open" set from its submission until its end is
+ *   queued: `done`, its last progress, and every log line it kept (queued again, idempotently).
+ *   A crash leaves the job listed, and the sweep (run by workers every WEBHOOK_SWEEP_MS)
+ *   queues its end then.
+ *
+ * Progress is throttled on a grid that starts when the job starts: every progress event
+ * between two ticks maps to the delivery of the later tick, and that delivery reads the job's
+ * state when it is sent. So a job gets at most one progress delivery per WEBHOOK_PROGRESS_MIN_MS,
+ * each with the latest state, whichever process reported it.
+ */
+import type { Queue } from 'bullmq';
+import { jobKeys } from '../jobs/keys.js';
+import type { JobEventObserver } from '../jobs/store.js';
+import type { Logger } from '../log.js';
+import type { RedisClient } from '../redis.js';
+import type { DeliveryLog } from './deliveries.js';
+import { deliveryId, openWebhooksKey, sweepLockKey } from './keys.js';
+import { type DeliveryData, deliveryJobOptions, deliveryName } from './queue.js';
+import type { WebhookEventName } from './schemas.js';
+import { parseStoredWebhook } from './view.js';
+
+export interface OutboxOptions {
+  prefix: string;
+  progressMinMs: number;
+  maxAttempts: number;
+  retentionSeconds: number;
+  log: Logger;
+}
+
+/** What the outbox remembers of a job it has seen an event of. */
+interface Watched {
+  url: string;
+  events: ReadonlySet<WebhookEventName>;
+  /** Where the progress grid starts (ms): the job's first start, or its creation. */
+  anchor: number;
+  /** The last progress tick this process queued, so a busy job costs one queue call per tick. */
+  lastTick: number;
+}
+
+/** Jobs whose webhook this process remembers; beyond this the oldest is forgotten (and read again if needed). */
+const WATCHED_MAX = 10_000;
+
+/** Jobs one sweep looks at, so a backlog is worked through in bounded steps. */
+const SWEEP_BATCH = 500;
+
+/** A queued delivery: its id and BullMQ data, and when it is due. */
+interface Planned {
+  id: string;
+  data: DeliveryData;
+  dueAt: number;
+}
+
+export type FinalizeOutcome = 'queued' | 'running' | 'gone' | 'none';
+
+export class WebhookOutbox implements JobEventObserver {
+  readonly #redis: RedisClient;
+  readonly #queue: Queue<DeliveryData>;
+  readonly #deliveries: DeliveryLog;
+  readonly #options: OutboxOptions;
+  /** Promises, so that concurrent events of one job read its webhook once. */
+  readonly #watched = new Map<string, Promise<Watched | null>>();
+
+  constructor(redis: RedisClient, queue: Queue<DeliveryData>, deliveries: DeliveryLog, options: OutboxOptions) {
+    this.#redis = redis;
+    this.#queue = queue;
+    this.#deliveries = deliveries;
+    this.#options = options;
+  }
+
+  /** Lists jobs just submitted with a webhook as open (written with their records). */
+  track(ids: string[], createdAt: number): Promise<unknown> {
+    if (ids.length === 0) return Promise.resolve();
+    return this.#redis.zadd(openWebhooksKey(this.#options.prefix), ...ids.flatMap((id) => [createdAt, id]));
+  }
+
+  recorded(jobId: string, event: WebhookEventName, seq: number, data?: string): void {
+    const queued = event === 'done' ? this.#finished(jobId) : this.#live(jobId, event, seq, data);
+    // A failure here is repaired by the sweep (done, last progress, logs) or by the next tick.
+    queued.catch((error: unknown) =>
+      this.#options.log.warn('could not queue a webhook delivery (the sweep retries it)', { jobId, event, error }),
+    );
+  }
+
+  async #live(jobId: string, event: WebhookEventName, seq: number, data: string | undefined): Promise<void> {
+    const watched = await this.#watch(jobId);
+    if (!watched?.events.has(event)) return;
+    const now = Date.now();
+    if (event === 'log' && data !== undefined) {
+      await this.#queueAll(jobId, [this.#logDelivery(jobId, watched.url, seq, data, now)]);
+      return;
+    }
+    if (event === 'progress') {
+      const tick = this.#tickAt(now, watched.anchor);
+      if (tick <= watched.lastTick) return;
+      watched.lastTick = tick;
+      await this.#queueAll(jobId, [this.#progressDelivery(jobId, watched, tick)]);
+    }
+  }
+
+  async #finished(jobId: string): Promise<void> {
+    const watched = this.#watched.get(jobId);
+    // A job seen before without a webhook (the usual case) costs nothing more.
+    if (watched && (await watched) === null) {
+      this.#watched.delete(jobId);
+      return;
+    }
+    await this.finalize(jobId);
+  }
+
+  /**
+   * Queues the end of a finished job (its `done`, its last progress, its log lines, as its
+   * webhook asks) and takes it off the open set. Idempotent: the fast path after `done` and
+   * the sweep may both call it. 'running' for a job not finished yet, 'gone' for one whose
+   * record expired, 'none' for a job without a webhook.
+   */
+  async finalize(jobId: string): Promise<FinalizeOutcome> {
+    const record = jobKeys(this.#options.prefix, jobId).record;
+    const [stored, createdAt, startedAt, finishedAt, done, disabled] = await this.#redis.hmget(
+      record,
+      'webhook',
+      'createdAt',
+      'startedAt',
+      'finishedAt',
+      'done',
+      'whOff',
+    );
+    if (!createdAt) {
+      await this.#close(jobId);
+      return 'gone';
+    }
+    const webhook = stored ? parseStoredWebhook(stored) : undefined;
+    if (!webhook) return 'none';
+    if (!done || !finishedAt) return 'running';
+    if (!disabled) {
+      const end = Number(finishedAt);
+      const planned: Planned[] = [];
+      const backfill: Planned[] = [];
+      if (webhook.events.includes('done')) {
+        planned.push({
+          id: deliveryId(jobId, 'done'),
+          data: { jobId, event: 'done', url: webhook.url, data: done, at: end },
+          dueAt: end,
+        });
+      }
+      if (webhook.events.includes('progress')) {
+        const watched = { url: webhook.url, events: new Set(webhook.events), anchor: Number(startedAt ?? createdAt) };
+        planned.push(this.#progressDelivery(jobId, { ...watched, lastTick: -1 }, this.#tickAt(end, watched.anchor)));
+      }
+      if (webhook.events.includes('log')) {
+        // Every kept line again: those queued already are no-ops, one lost to a crash is not.
+        const lines = await this.#redis.lrange(jobKeys(this.#options.prefix, jobId).log, 0, -1);
+        for (const entry of lines) {
+          const cut = entry.indexOf('\n');
+          backfill.push(this.#logDelivery(jobId, webhook.url, Number(entry.slice(0, cut)), entry.slice(cut + 1), end));
+        }
+      }
+      await this.#queueAll(jobId, planned);
+      // Not noted: a line whose listing was trimmed must not come back as pending; a line
+      // that was really lost is listed by its first attempt.
+      for (let i = 0; i < backfill.length; i += 100) await this.#add(backfill.slice(i, i + 100));
+    }
+    await this.#deliveries.followRecord(jobId);
+    await this.#close(jobId);
+    return 'queued';
+  }
+
+  /**
+   * Looks at open jobs not looked at for a sweep period: queues the end of those that
+   * finished (their fast path was lost to a crash) and comes back later for the others. Workers
+   * take turns (a lock held for a period). Returns how many jobs it finished off.
+   */
+  async sweep(periodMs: number): Promise<number> {
+    const { prefix } = this.#options;
+    const locked = await this.#redis.set(sweepLockKey(prefix), '1', 'PX', Math.max(1, periodMs - 50), 'NX');
+    if (locked !== 'OK') return 0;
+    const now = Date.now();
+    const ids = await this.#redis.zrangebyscore(
+      openWebhooksKey(prefix),
+      '-inf',
+      now - periodMs,
+      'LIMIT',
+      0,
+      SWEEP_BATCH,
+    );
+    let repaired = 0;
+    for (const id of ids) {
+      const outcome = await this.finalize(id);
+      if (outcome === 'queued') repaired++;
+      // Still running: look again a period from now.
+      if (outcome === 'running') await this.#redis.zadd(openWebhooksKey(prefix), 'XX', now, id);
+      if (outcome === 'none') await this.#close(id);
+    }
+    return repaired;
+  }
+
+  /** The tick of the progress grid at or after `at`: tick n is due at anchor + n × WEBHOOK_PROGRESS_MIN_MS. */
+  #tickAt(at: number, anchor: number): number {
+    return Math.max(0, Math.ceil((at - anchor) / this.#options.progressMinMs));
+  }
+
+  #progressDelivery(jobId: string, watched: Watched, tick: number): Planned {
+    return {
+      id: deliveryId(jobId, 'progress', tick),
+      data: { jobId, event: 'progress', url: watched.url },
+      dueAt: watched.anchor + tick * this.#options.progressMinMs,
+    };
+  }
+
+  #logDelivery(jobId: string, url: string, seq: number, data: string, fallbackAt: number): Planned {
+    const at = Date.parse((JSON.parse(data) as { at?: string }).at ?? '');
+    return {
+      id: deliveryId(jobId, 'log', seq),
+      data: { jobId, event: 'log', url, data, at: Number.isNaN(at) ? fallbackAt : at },
+      dueAt: 0,
+    };
+  }
+
+  /** Queues deliveries and lists them for `GET /jobs/{id}/webhooks`. */
+  async #queueAll(jobId: string, planned: Planned[]): Promise<void> {
+    if (planned.length === 0) return;
+    const now = Date.now();
+    await Promise.all([
+      this.#add(planned),
+      ...planned.map((p) =>
+        this.#deliveries.queued(jobId, p.id, {
+          type: deliveryName(p.data.event),
+          status: 'pending',
+          attempts: 0,
+          createdAt: now,
+          nextAttemptAt: Math.max(now, p.dueAt),
+        }),
+      ),
+    ]);
+  }
+
+  #add(planned: Planned[]): Promise<unknown> {
+    const now = Date.now();
+    const jobs = planned.map((p) => ({
+      name: deliveryName(p.data.event),
+      data: p.data,
+      opts: deliveryJobOptions(p.id, {
+        maxAttempts: this.#options.maxAttempts,
+        retentionSeconds: this.#options.retentionSeconds,
+        delayMs: p.dueAt - now,
+      }),
+    }));
+    const [one] = jobs;
+    return jobs.length === 1 && one ? this.#queue.add(one.name, one.data, one.opts) : this.#queue.addBulk(jobs);
+  }
+
+  #watch(jobId: string): Promise<Watched | null> {
+    let watched = this.#watched.get(jobId);
+    if (!watched) {
+      watched = this.#read(jobId);
+      this.#watched.set(jobId, watched);
+      if (this.#watched.size > WATCHED_MAX) this.#watched.delete(this.#watched.keys().next().value as string);
+      // A failed read is not remembered.
+      watched.catch(() => this.#watched.delete(jobId));
+    }
+    return watched;
+  }
+
+  async #read(jobId: string): Promise<Watched | null> {
+    const [stored, createdAt, startedAt] = await this.#redis.hmget(
+      jobKeys(this.#options.prefix, jobId).record,
+      'webhook',
+      'createdAt',
+      'startedAt',
+    );
+    const webhook = stored ? parseStoredWebhook(stored) : undefined;
+    if (!webhook) return null;
+    return {
+      url: webhook.url,
+      events: new Set(webhook.events),
+      anchor: Number(startedAt ?? createdAt ?? Date.now()),
+      lastTick: -1,
+    };
+  }
+
+  async #close(jobId: string): Promise<void> {
+    this.#watched.delete(jobId);
+    await this.#redis.zrem(openWebhooksKey(this.#options.prefix), jobId);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * @module webhooks/url-policy
+ * Which webhook URLs jobcast may call. A webhook makes the service send requests where a
+ * client says: without rules, that is a way into the service's own network (server-side
+ * request forgery). By default only `https://` URLs whose host resolves to public addresses
+ * only; `WEBHOOK_ALLOW_PRIVATE=1` lifts both rules (tests, internal networks), and
+ * `WEBHOOK_ALLOWED_HOSTS` lifts them for listed hosts and address ranges.
+ *
+ * The host is resolved once per attempt and the connection goes to the very address checked
+ * (see `workers/webhook-http`): a name that resolves to a public address when checked and to a
+ * private one when connected (DNS rebinding) never reaches the private one.
+ */
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { MAX_WEBHOOK_URL_LENGTH } from './schemas.js';
+
+/** A URL the policy refuses, whatever happens later: a 422 at submit. */
+export class WebhookUrlRefused extends Error {
+  override name = 'WebhookUrlRefused';
+}
+
+/** The host did not resolve: permanent (no such name) or not (a DNS failure or timeout). */
+export class WebhookHostUnresolved extends Error {
+  override name = 'WebhookHostUnresolved';
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** An address to connect to, checked. */
+export interface CheckedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+export type Lookup = (hostname: string) => Promise<{ address: string; family: number }[]>;
+
+export interface UrlPolicyOptions {
+  /** WEBHOOK_ALLOW_PRIVATE: http and private addresses allowed everywhere. */
+  allowPrivate: boolean;
+  /** WEBHOOK_ALLOWED_HOSTS: comma-separated host names, `.domain` suffixes, addresses and CIDRs. */
+  allowedHosts: string;
+  /** How names are resolved (default: the system resolver, every address). */
+  lookup?: Lookup;
+}
+
+/**
+ * Addresses that are not the public internet: IANA's special-purpose registries (RFC 6890 and
+ * successors), which cover loopback, private networks, carrier-grade NAT, link-local (cloud
+ * metadata services live at 169.254.169.254), documentation, benchmarking, multicast and
+ * reserved space. IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are checked as IPv4 by
+ * BlockList; NAT64 and 6to4 addresses are checked by the IPv4 address they embed.
+ */
+const SPECIAL_PURPOSE: [string, number, 'ipv4' | 'ipv6'][] = [
+  ['0.0.0.0', 8, 'ipv4'],
+  ['10.0.0.0', 8, 'ipv4'],
+  ['100.64.0.0', 10, 'ipv4'],
+  ['127.0.0.0', 8, 'ipv4'],
+  ['169.254.0.0', 16, 'ipv4'],
+  ['172.16.0.0', 12, 'ipv4'],
+  ['192.0.0.0', 24, 'ipv4'],
+  ['192.0.2.0', 24, 'ipv4'],
+  ['192.88.99.0', 24, 'ipv4'],
+  ['192.168.0.0', 16, 'ipv4'],
+  ['198.18.0.0', 15, 'ipv4'],
+  ['198.51.100.0', 24, 'ipv4'],
+  ['203.0.113.0', 24, 'ipv4'],
+  ['224.0.0.0', 4, 'ipv4'],
+  ['240.0.0.0', 4, 'ipv4'],
+  ['::', 128, 'ipv6'],
+  ['::1', 128, 'ipv6'],
+  ['64:ff9b:1::', 48, 'ipv6'],
+  ['100::', 64, 'ipv6'],
+  ['2001::', 32, 'ipv6'],
+  ['2001:2::', 48, 'ipv6'],
+  ['2001:db8::', 32, 'ipv6'],
+  ['fc00::', 7, 'ipv6'],
+  ['fe80::', 10, 'ipv6'],
+  ['fec0::', 10, 'ipv6'],
+  ['ff00::', 8, 'ipv6'],
+];
+
+const specialPurpose = new BlockList();
+for (const [network, prefix, type] of SPECIAL_PURPOSE) specialPurpose.addSubnet(network, prefix, type);
+
+/** True for an address outside the public internet (see SPECIAL_PURPOSE). */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return specialPurpose.check(address, 'ipv4');
+  if (family !== 6) return true;
+  if (specialPurpose.check(address, 'ipv6')) return true;
+  const embedded = embeddedIpv4(address);
+  return embedded !== undefined && specialPurpose.check(embedded, 'ipv4');
+}
+
+/** The IPv4 address inside a NAT64 (`64:ff9b::/96`) or 6to4 (`2002::/16`) address. */
+function embeddedIpv4(address: string): string | undefined {
+  const groups = expandIpv6(address);
+  if (!groups) return undefined;
+  const quad = (hi: number, lo: number) => [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) {
+    return quad(groups[6] as number, groups[7] as number);
+  }
+  if (groups[0] === 0x2002) return quad(groups[1] as number, groups[2] as number);
+  return undefined;
+}
+
+/** An IPv6 address as its eight 16-bit groups (a dotted IPv4 tail included). */
+function expandIpv6(address: string): number[] | undefined {
+  let text = address.split('%')[0] as string;
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = (dotted[1] as string).split('.').map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const parse = (part: string) => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const missing = 8 - left.length - right.length;
+  if (missing < 0 || (tail === undefined && missing !== 0)) return undefined;
+  return [...left, ...new Array<number>(missing).fill(0), ...right];
+}
+
+/** A URL's host as a resolver and a socket take it (`[::1]` → `::1`). */
+export const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
+
+export class UrlPolicy {
+  readonly #allowPrivate: boolean;
+  readonly #names = new Set<string>();
+  readonly #suffixes: string[] = [];
+  readonly #ranges = new BlockList();
+  readonly #lookup: Lookup;
+
+  constructor(options: UrlPolicyOptions) {
+    this.#allowPrivate = options.allowPrivate;
+    this.#lookup = options.lookup ?? ((hostname) => dnsLookup(hostname, { all: true, verbatim: true }));
+    for (const entry of options.allowedHosts.split(',').map((e) => e.trim().toLowerCase())) {
+      if (!entry) continue;
+      const [network, prefix] = entry.split('/') as [string, string | undefined];
+      const family = isIP(network);
+      if (family === 0) {
+        if (entry.startsWith('.')) this.#suffixes.push(entry);
+        else this.#names.add(entry);
+        continue;
+      }
+      const type = family === 4 ? 'ipv4' : 'ipv6';
+      this.#ranges.addSubnet(network, prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix), type);
+    }
+  }
+
+  /**
+   * Checks what can be checked without the network: a parseable http(s) URL, not too long,
+   * and, for an address literal, the address itself. Returns the URL; throws
+   * {@link WebhookUrlRefused} with a message a client can act on.
+   */
+  parse(text: string): URL {
+    if (text.length > MAX_WEBHOOK_URL_LENGTH)
+      throw new WebhookUrlRefused(`longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new WebhookUrlRefused('not a URL');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new WebhookUrlRefused(`use an https:// URL, not ${url.protocol}`);
+    }
+    if (!url.hostname) throw new WebhookUrlRefused('the URL has no host');
+    const host = bareHost(url);
+    if (isIP(host)) this.#checkAddresses(url, [host]);
+    else if (url.protocol === 'http:' && !this.#allowPrivate && !this.#nameAllowed(host)) {
+      // Checked again after resolving (an allowed address range permits http too), but a
+      // name outside every allowance can be refused now.
+      if (this.#rangesEmpty())
+        throw new WebhookUrlRefused('use an https:// URL (http:// is allowed only for allowed hosts)');
+    }
+    return url;
+  }
+
+  /**
+   * Resolves the URL's host once and checks every address it has; returns the one to connect
+   * to. Throws {@link WebhookUrlRefused} or {@link WebhookHostUnresolved}.
+   */
+  async resolve(url: URL, timeoutMs: number): Promise<CheckedAddress> {
+    const host = bareHost(url);
+    const literal = isIP(host);
+    if (literal) {
+      this.#checkAddresses(url, [host]);
+      return { address: host, family: literal as 4 | 6 };
+    }
+    let found: { address: string; family: number }[];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      found = await Promise.race([
+        this.#lookup(host),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEOUT' })), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const permanent = code === 'ENOTFOUND' || code === 'ENODATA';
+      throw new WebhookHostUnresolved(
+        permanent ? `${host} does not resolve` : `${host} could not be resolved (${code ?? (error as Error).message})`,
+        permanent,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    if (found.length === 0) throw new WebhookHostUnresolved(`${host} does not resolve`, true);
+    this.#checkAddresses(
+      url,
+      found.map((a) => a.address),
+    );
+    const first = found[0] as { address: string; family: number };
+    return { address: first.address, family: first.family === 6 ? 6 : 4 };
+  }
+
+  /** Every address must be allowed (one private address among public ones is refused too). */
+  #checkAddresses(url: URL, addresses: string[]): void {
+    if (this.#allowPrivate) return;
+    const host = bareHost(url);
+    const nameAllowed = !isIP(host) && this.#nameAllowed(host);
+    const listed = addresses.every((a) => this.#ranges.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
+    if (nameAllowed || listed) return;
+    const inside = addresses.find(isPrivateAddress);
+    if (inside !== undefined) {
+      const what = isIP(host) ? 'is' : `resolves to ${inside}, which is`;
+      throw new WebhookUrlRefused(
+        `${host} ${what} a private, loopback or reserved address; webhooks go to public addresses only (set WEBHOOK_ALLOW_PRIVATE=1 or WEBHOOK_ALLOWED_HOSTS to allow it)`,
+      );
+    }
+    if (url.protocol === 'http:')
+      throw new WebhookUrlRefused('use an https:// URL (http:// is allowed only for allowed hosts)');
+  }
+
+  #nameAllowed(host: string): boolean {
+    const name = host.toLowerCase().replace(/\.$/, '');
+    return this.#names.has(name) || this.#suffixes.some((suffix) => name.endsWith(suffix));
+  }
+
+  #rangesEmpty(): boolean {
+    return this.#ranges.rules.length === 0;
+  }
+}
