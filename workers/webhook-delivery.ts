@@ -13,7 +13,6 @@ import { type Job, type MinimalJob, UnrecoverableError } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { iso } from '../src/jobs/events.js';
 import { type JobStore, recordProgressEvent } from '../src/jobs/store.js';
-import type { Logger } from '../src/log.js';
 import type { DeliveryEntry, DeliveryLog } from '../src/webhooks/deliveries.js';
 import type { AttemptResult, WebhookMetrics } from '../src/webhooks/metrics.js';
 import { type DeliveryData, deliveryName, retryDelayMs } from '../src/webhooks/queue.js';
@@ -37,7 +36,6 @@ export interface SenderDeps {
   policy: UrlPolicy;
   http: WebhookHttp;
   metrics: WebhookMetrics;
-  log: Logger;
 }
 
 export class WebhookSender {
@@ -70,17 +68,19 @@ export class WebhookSender {
       ...fields,
     });
 
-    const record = await store.get(delivery.jobId);
-    if (record?.whOff) {
+    let { data, at } = delivery;
+    // A progress delivery's first attempt reads the whole record; others only the one field.
+    const record = data === undefined ? await store.get(delivery.jobId) : undefined;
+    const disabled = record ? record.whOff : await deliveries.disabled(delivery.jobId);
+    if (disabled) {
       await deliveries.attempted(
         delivery.jobId,
         id,
-        entry({ status: 'disabled', lastError: `not sent: the webhook was disabled (${record.whOff})` }),
+        entry({ status: 'disabled', lastError: `not sent: the webhook was disabled (${disabled})` }),
       );
       metrics.ended('disabled');
       return { skipped: 'webhook disabled' };
     }
-    let { data, at } = delivery;
     if (data === undefined) {
       // A progress delivery's first attempt: the job's state now is what it reports.
       if (!record) {

@@ -47,7 +47,6 @@ export async function startWebhookWorker(
     policy: createUrlPolicy(config),
     http,
     metrics: new WebhookMetrics(registry),
-    log,
   });
   const worker = new Worker<DeliveryData>(webhookQueueName(config.QUEUE_NAME), sender.deliver, {
     connection: redis,

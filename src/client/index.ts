@@ -17,7 +17,9 @@
  */
 import type { DoneEvent, JobBatch, JobResource, JobState, LogEvent, ProgressEvent } from '../jobs/schemas.js';
 import { SseParser } from './sse-parser.js';
+import type { WebhookDeliveries } from './webhooks.js';
 
+export * from './webhooks.js';
 export type { DoneEvent, JobBatch, JobResource, JobState, LogEvent, ProgressEvent };
 
 export interface ResetEvent {
@@ -162,6 +164,11 @@ export class JobcastClient {
     { signal }: CallOptions = {},
   ): Promise<{ items: { seq: number; line: string; at: string }[]; truncated: boolean }> {
     return this.#json('GET', `/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
+  }
+
+  /** A job's webhook deliveries: status, attempts, last response code, next attempt. */
+  webhooks(id: string, { signal }: CallOptions = {}): Promise<WebhookDeliveries> {
+    return this.#json('GET', `/jobs/${encodeURIComponent(id)}/webhooks`, undefined, {}, signal);
   }
 
   /** Watches one job until `done`. */

@@ -101,12 +101,14 @@ function defineScript<T>(redis: RedisClient, name: string, lua: string): Runner<
 }
 
 export class DeliveryLog {
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #note: Runner<number>;
   readonly #follow: Runner<number>;
   readonly #list: Runner<[string[], (string | null)[], string]>;
 
   constructor(redis: RedisClient, prefix: string) {
+    this.#redis = redis;
     this.#prefix = prefix;
     this.#note = defineScript(redis, 'jobcastWebhookNote', NOTE);
     this.#follow = defineScript(redis, 'jobcastWebhookFollowTtl', FOLLOW_RECORD_TTL);
@@ -144,6 +146,11 @@ export class DeliveryLog {
       disable ?? '',
       MAX_DELIVERIES_LISTED,
     ]);
+  }
+
+  /** Why the job's webhook was disabled (a 410 Gone), or null while it is active (or the job is gone). */
+  disabled(jobId: string): Promise<string | null> {
+    return this.#redis.hget(jobKeys(this.#prefix, jobId).record, 'whOff');
   }
 
   /** The delivery list expires with the finished job's record. */

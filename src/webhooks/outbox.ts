@@ -163,12 +163,15 @@ export class WebhookOutbox implements JobEventObserver {
           backfill.push(this.#logDelivery(jobId, webhook.url, Number(entry.slice(0, cut)), entry.slice(cut + 1), end));
         }
       }
+      // Noting them also gives the delivery list the finished record's lifetime.
       await this.#queueAll(jobId, planned);
       // Not noted: a line whose listing was trimmed must not come back as pending; a line
       // that was really lost is listed by its first attempt.
       for (let i = 0; i < backfill.length; i += 100) await this.#add(backfill.slice(i, i + 100));
+      if (planned.length === 0) await this.#deliveries.followRecord(jobId);
+    } else {
+      await this.#deliveries.followRecord(jobId);
     }
-    await this.#deliveries.followRecord(jobId);
     await this.#close(jobId);
     return 'queued';
   }

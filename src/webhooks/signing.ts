@@ -36,11 +36,11 @@ export function secretBytes(secret: string): Buffer {
 }
 
 /** The headers that make a delivery verifiable. */
-export interface SignatureHeaders {
+export type SignatureHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export class WebhookSigner {
   readonly #keys: Buffer[];
