@@ -3,7 +3,7 @@
  * package, both ways, for any body), the client's `verifyWebhook` (WebCrypto), the URL policy
  * (which addresses are private; a name resolving to a private address among public ones is
  * refused), the HTTP attempt (it connects to the checked address, never re-resolves), and the
- * retry schedule.
+ * retry schedule; and the typed client bundled for browsers, verifying a delivery in Chromium.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

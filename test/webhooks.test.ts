@@ -4,14 +4,23 @@
  * its body's `data` is exactly the stream event's JSON; a receiver that fails gets the same
  * `webhook-id` on every attempt until it answers 2xx; 410 disables the job's webhook; progress
  * is throttled; a job cancelled in the API and a `done` whose delivery a crash never queued
- * are delivered too; `GET /jobs/{id}/webhooks` and the job resource tell where each delivery is.
+ * are delivered too; `GET /jobs/{id}/webhooks` and the job resource tell where each delivery is
+ * (another key's job is a 404); per-key defaults; private URLs refused with a 422 by default;
+ * the metrics; `jobcast webhooks <id>`.
  * Retry delays are scaled down here (WEBHOOK_RETRY_BASE_MS=100); the real ones run in
  * webhooks-durable.test.ts.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { JobStore } from '../src/jobs/store.js';
 import { createLogger } from '../src/log.js';
+import { metricsText } from '../src/metrics.js';
+import { loadWebhookDefaults } from '../src/webhooks/defaults.js';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
 import { call, getJob, submitJob } from './support/api.js';
@@ -79,7 +88,7 @@ async function deliveries(id: string): Promise<WebhookDeliveries> {
 describe('a delivery', () => {
   it('verifies with standardwebhooks under either secret of a rotation, and carries the stream event as is', async () => {
     receiver.respond(() => 200);
-    const job = await submitJob(h, { data: { steps: 2, stepMs: 10 }, webhook: { url: receiver.url } } as never);
+    const job = await submitJob(h, { data: { steps: 2, stepMs: 10 }, webhook: { url: receiver.url } });
     expect(job.webhook).toMatchObject({ url: receiver.url, events: ['done'], status: 'active' });
     expect(job.links.webhooks).toBe(`/jobs/${job.id}/webhooks`);
     const stream = await watch(`${h.url}${job.links.events}`);
@@ -118,7 +127,7 @@ describe('a delivery', () => {
 
   it('a receiver that answers 500 three times then 200 gets the done, with one webhook-id on all four attempts', async () => {
     receiver.respond((d, attempt) => (d.payload.type === 'job.done' && attempt <= 3 ? 500 : 200));
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } } as never);
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
     await waitFor(() => doneOf(job.id).some((d) => d.answered === 200), 'a 2xx for the done', 15_000);
     const attempts = doneOf(job.id);
     expect(attempts.map((a) => a.answered)).toEqual([500, 500, 500, 200]);
@@ -138,7 +147,7 @@ describe('a delivery', () => {
 
   it('while retrying, the list shows the last answer and when the next attempt is due', async () => {
     receiver.respond((d) => (d.payload.type === 'job.done' ? { status: 503, body: 'busy\n\u0007now' } : 200));
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } } as never);
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
     await waitFor(async () => ((await deliveries(job.id)).items[0]?.attempts ?? 0) >= 2, 'two attempts', 10_000);
     const [item] = (await deliveries(job.id)).items;
     expect(item).toMatchObject({
@@ -159,7 +168,7 @@ describe('a delivery', () => {
       { status: 302, headers: { location: `${receiver.url}/elsewhere` } },
     ];
     receiver.respond((d, attempt) => (d.payload.type === 'job.done' ? (answers[attempt - 1] ?? 200) : 200));
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } } as never);
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
     await waitFor(() => doneOf(job.id).some((d) => d.answered === 200), 'a 2xx after three failures', 15_000);
     expect(doneOf(job.id)).toHaveLength(4);
     expect(receiver.received.some((d) => d.path.endsWith('/elsewhere'))).toBe(false);
@@ -171,7 +180,7 @@ describe('a delivery', () => {
     receiver.respond((d, attempt) =>
       d.payload.type === 'job.done' && attempt === 1 ? { status: 500, body: 'x'.repeat(2_000_000) } : 200,
     );
-    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } } as never);
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
     await waitFor(() => doneOf(job.id).some((d) => d.answered === 200), 'the retry', 10_000);
     const [first, second] = doneOf(job.id) as [ReceivedDelivery, ReceivedDelivery];
     // Retried after its backoff (~100 ms), not after reading 2 MB or timing out (500 ms).
@@ -183,7 +192,7 @@ describe('a delivery', () => {
     const job = await submitJob(h, {
       data: { steps: 6, stepMs: 200 },
       webhook: { url: receiver.url, events: ['progress', 'log', 'done'] },
-    } as never);
+    });
     await waitFor(() => forJob(job.id).some((d) => d.answered === 410), 'the 410');
     await watch(`${h.url}${job.links.events}`);
     await waitFor(async () => (await getJob(h, job.id)).webhook?.status === 'disabled', 'the webhook disabled');
@@ -210,7 +219,7 @@ describe('events', () => {
     const job = await submitJob(h, {
       data: { steps: 30, stepMs: 50 },
       webhook: { url: receiver.url, events: ['progress', 'log', 'done'] },
-    } as never);
+    });
     const stream = await watch(`${h.url}${job.links.events}`, { timeoutMs: 15_000 });
     await waitFor(() => doneOf(job.id).length === 1, 'done');
     await waitFor(
@@ -248,12 +257,12 @@ describe('events', () => {
     const failing = await submitJob(h, {
       data: { steps: 2, stepMs: 0, failAtStep: 1 },
       webhook: { url: receiver.url },
-    } as never);
+    });
     const delayed = await submitJob(h, {
       data: { steps: 1, stepMs: 0 },
       options: { delayMs: 60_000 },
       webhook: { url: receiver.url },
-    } as never);
+    });
     expect((await call(h, 'POST', `/jobs/${delayed.id}/cancel`)).status).toBe(202);
     await waitFor(() => doneOf(failing.id).length === 1 && doneOf(delayed.id).length === 1, 'both dones');
     expect(doneOf(failing.id)[0]?.payload.data).toMatchObject({ status: 'failed' });
@@ -268,7 +277,7 @@ describe('events', () => {
       data: { steps: 1, stepMs: 0 },
       options: { delayMs: 60_000 },
       webhook: { url: receiver.url, events: ['log', 'done'] },
-    } as never);
+    });
     const bare = new JobStore(h.redis, {
       prefix: h.config.KEY_PREFIX,
       logMaxLines: 100,
@@ -401,3 +410,111 @@ it('parseConfig checks the webhook settings', () => {
   expect(() => parseConfig({ WEBHOOK_DEFAULTS_FILE: '/tmp/x.json' })).toThrow(/WEBHOOK_DEFAULTS_FILE/);
   expect(parseConfig({ WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}` }).WEBHOOK_SECRET).toBe(`${SECRET},${OLD_SECRET}`);
 });
+
+describe('keys, defaults, metrics and the CLI', () => {
+  let dir: string;
+  let keyed: Harness;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jobcast-webhook-defaults-'));
+    const defaults = join(dir, 'webhooks.json');
+    // Key A's jobs default to progress and done at the receiver; every other key to done only.
+    writeFileSync(
+      defaults,
+      JSON.stringify({
+        'key-a': { url: `${receiver.url}/a`, events: ['progress', 'done'] },
+        '*': { url: `${receiver.url}/others` },
+      }),
+    );
+    keyed = await startHarness({
+      env: {
+        API_KEYS: 'key-a,key-b,key-c',
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_ALLOW_PRIVATE: '1',
+        WEBHOOK_DEFAULTS_FILE: defaults,
+      },
+    });
+  });
+  afterAll(async () => {
+    await keyed?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+
+  it('a key sees only its own jobs’ deliveries: another key gets 404', async () => {
+    receiver.respond(() => 200);
+    const job = await submitJob(keyed, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } }, as('key-a'));
+    await waitFor(() => doneOf(job.id).length === 1, 'the done');
+    const own = await call(keyed, 'GET', `/jobs/${job.id}/webhooks`, { headers: as('key-a') });
+    expect(own.status).toBe(200);
+    expect((own.body.items as unknown[]).length).toBe(1);
+    const other = await call(keyed, 'GET', `/jobs/${job.id}/webhooks`, { headers: as('key-b') });
+    expect(other.status).toBe(404);
+    expect(other.body).toMatchObject({ type: '/problems/job-not-found' });
+    expect((await call(keyed, 'GET', `/jobs/${job.id}/webhooks`)).status).toBe(401);
+  });
+
+  it('per-key defaults apply to jobs submitted without a webhook; null opts out; a job’s own webhook wins', async () => {
+    receiver.respond(() => 200);
+    const a = await submitJob(keyed, { data: { steps: 2, stepMs: 0 } }, as('key-a'));
+    const b = await submitJob(keyed, { data: { steps: 1, stepMs: 0 } }, as('key-b'));
+    const none = await submitJob(keyed, { data: { steps: 1, stepMs: 0 }, webhook: null }, as('key-a'));
+    const own = await submitJob(
+      keyed,
+      { data: { steps: 1, stepMs: 0 }, webhook: { url: `${receiver.url}/own` } },
+      as('key-c'),
+    );
+    expect(a.webhook).toMatchObject({ url: `${receiver.url}/a`, events: ['progress', 'done'] });
+    expect(b.webhook).toMatchObject({ url: `${receiver.url}/others`, events: ['done'] });
+    expect(none.webhook).toBeUndefined();
+    expect(own.webhook).toMatchObject({ url: `${receiver.url}/own` });
+    await waitFor(() => [a, b, own].every((j) => doneOf(j.id).length === 1), 'three dones');
+    expect(doneOf(a.id)[0]?.path).toBe('/hooks/a');
+    expect(doneOf(b.id)[0]?.path).toBe('/hooks/others');
+    expect(doneOf(own.id)[0]?.path).toBe('/hooks/own');
+    await waitFor(() => forJob(a.id).some((d) => d.payload.type === 'job.progress'), 'a progress for key A');
+    expect(forJob(none.id)).toEqual([]);
+  });
+
+  it('a defaults file that is not right stops the start with a message that says why', async () => {
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, JSON.stringify({ 'secret-key': { url: 'https://x.example', events: ['nope'] } }));
+    expect(() => loadWebhookDefaults(broken)).toThrow(/entry 1: events\.0/);
+    expect(() => loadWebhookDefaults(broken)).not.toThrow(/secret-key/);
+    expect(() => loadWebhookDefaults(join(dir, 'missing.json'))).toThrow(/WEBHOOK_DEFAULTS_FILE/);
+  });
+
+  it('/metrics counts deliveries by outcome and attempts by result, their latency, and the queue backlog', async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    expect(text).toMatch(/^jobcast_webhook_queue\{state="delayed"\} \d+$/m);
+    // The in-process worker's registry (as under npm start, where both are served together).
+    const worker = (await metricsText([workerMetrics()])).text;
+    expect(worker).toMatch(/^jobcast_webhook_deliveries_total\{outcome="delivered"\} [1-9]\d*$/m);
+    expect(worker).toMatch(/^jobcast_webhook_deliveries_total\{outcome="disabled"\} [1-9]\d*$/m);
+    expect(worker).toMatch(/^jobcast_webhook_attempts_total\{result="5xx"\} [1-9]\d*$/m);
+    expect(worker).toMatch(/^jobcast_webhook_attempts_total\{result="timeout"\} [1-9]\d*$/m);
+    expect(worker).toMatch(/^jobcast_webhook_delivery_latency_seconds_count\{event="done"\} [1-9]\d*$/m);
+  });
+
+  it('jobcast webhooks <id> lists the deliveries; jobcast get shows the webhook', async () => {
+    receiver.respond((_d, attempt) => (attempt === 1 ? 502 : 200));
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
+    await waitFor(async () => (await deliveries(job.id)).items[0]?.status === 'delivered', 'delivery', 10_000);
+    const bin = new URL('../bin/jobcast.mjs', import.meta.url).pathname;
+    const run = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [bin, ...args], {
+        env: { ...process.env, JOBCAST_URL: h.url, JOBCAST_API_KEY: '' },
+      });
+    const table = await run('webhooks', job.id);
+    const [header, row] = table.stdout.trim().split('\n');
+    expect(header).toMatch(/^WEBHOOK-ID\s+EVENT\s+STATUS\s+ATTEMPTS\s+LAST\s+WHEN\s+ERROR$/);
+    expect(row).toMatch(new RegExp(`^${job.id}\\.done\\s+job\\.done\\s+delivered\\s+2\\s+200\\s+delivered \\d{4}-`));
+    const json = JSON.parse((await run('webhooks', job.id, '--json')).stdout) as WebhookDeliveries;
+    expect(json.items[0]).toMatchObject({ id: `${job.id}.done`, status: 'delivered', attempts: 2 });
+    const described = (await run('get', job.id)).stdout;
+    expect(described).toMatch(
+      /webhook\s+http:\/\/127\.0\.0\.1:\d+\/hooks \[done\] active: 1 delivered, 0 pending, 0 failed/,
+    );
+  });
+});
+
+const workerMetrics = () => worker.metrics.registry;
