@@ -50,6 +50,7 @@ beforeAll(async () => {
       WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}`,
       WEBHOOK_ALLOW_PRIVATE: '1',
       WEBHOOK_RETRY_BASE_MS: '100',
+      WEBHOOK_MAX_ATTEMPTS: '5',
       WEBHOOK_TIMEOUT_MS: '500',
       WEBHOOK_PROGRESS_MIN_MS: '300',
       WEBHOOK_SWEEP_MS: '300',
@@ -174,6 +175,26 @@ describe('a delivery', () => {
     expect(receiver.received.some((d) => d.path.endsWith('/elsewhere'))).toBe(false);
     const history = (await deliveries(job.id)).items[0];
     expect(history).toMatchObject({ status: 'delivered', attempts: 4 });
+  });
+
+  it('is given up after WEBHOOK_MAX_ATTEMPTS', async () => {
+    receiver.respond((d) => (d.payload.type === 'job.done' ? 500 : 200));
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
+    await waitFor(
+      async () => (await deliveries(job.id)).items[0]?.status === 'failed',
+      'the delivery given up',
+      10_000,
+    );
+    expect(doneOf(job.id)).toHaveLength(5);
+    const [item] = (await deliveries(job.id)).items;
+    expect(item).toMatchObject({ attempts: 5, lastResponseCode: 500 });
+    expect(item?.nextAttemptAt).toBeUndefined();
+    expect((await getJob(h, job.id)).webhook).toMatchObject({
+      status: 'active',
+      deliveries: { pending: 0, delivered: 0, failed: 1 },
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(doneOf(job.id)).toHaveLength(5);
   });
 
   it('a large answer is read only in part: the attempt ends at once', async () => {
@@ -490,6 +511,7 @@ describe('keys, defaults, metrics and the CLI', () => {
     const worker = (await metricsText([workerMetrics()])).text;
     expect(worker).toMatch(/^jobcast_webhook_deliveries_total\{outcome="delivered"\} [1-9]\d*$/m);
     expect(worker).toMatch(/^jobcast_webhook_deliveries_total\{outcome="disabled"\} [1-9]\d*$/m);
+    expect(worker).toMatch(/^jobcast_webhook_deliveries_total\{outcome="failed"\} [1-9]\d*$/m);
     expect(worker).toMatch(/^jobcast_webhook_attempts_total\{result="5xx"\} [1-9]\d*$/m);
     expect(worker).toMatch(/^jobcast_webhook_attempts_total\{result="timeout"\} [1-9]\d*$/m);
     expect(worker).toMatch(/^jobcast_webhook_delivery_latency_seconds_count\{event="done"\} [1-9]\d*$/m);
