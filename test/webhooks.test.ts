@@ -273,6 +273,36 @@ describe('events', () => {
     expect(new Set(logs.map((d) => d.id)).size).toBe(30);
   });
 
+  it('a failed progress delivery is not retried once a newer one is queued: a receiver back up gets the latest state only', async () => {
+    let down = true;
+    receiver.respond((d) => (d.payload.type === 'job.progress' && down ? 503 : 200));
+    const job = await submitJob(h, {
+      data: { steps: 10, stepMs: 100 },
+      webhook: { url: receiver.url, events: ['progress', 'done'] },
+    });
+    await waitFor(() => doneOf(job.id).length === 1, 'done');
+    await waitFor(
+      () => forJob(job.id).some((d) => d.payload.type === 'job.progress' && d.payload.data.state === 'completed'),
+      'an attempt of the final progress',
+    );
+    const failedBefore = forJob(job.id).filter((d) => d.answered === 503).length;
+    down = false;
+    await waitFor(
+      async () => (await deliveries(job.id)).items.every((i) => i.status !== 'pending'),
+      'every delivery settled',
+      10_000,
+    );
+    const got = forJob(job.id).filter((d) => d.payload.type === 'job.progress' && d.answered === 200);
+    expect(got.map((d) => d.payload.data.state)).toEqual(['completed']);
+    const listed = (await deliveries(job.id)).items.filter((i) => i.type === 'job.progress');
+    expect(listed.at(-1)).toMatchObject({ status: 'delivered' });
+    expect(listed.slice(0, -1).every((i) => i.status === 'superseded')).toBe(true);
+    const resource = await getJob(h, job.id);
+    expect(resource.webhook?.deliveries).toMatchObject({ pending: 0, delivered: 2, failed: 0 });
+    expect(resource.webhook?.deliveries.superseded).toBe(listed.length - 1);
+    expect(failedBefore).toBeGreaterThanOrEqual(listed.length);
+  });
+
   it('a failed job and a queued job cancelled in the API both deliver their done', async () => {
     receiver.respond(() => 200);
     const failing = await submitJob(h, {

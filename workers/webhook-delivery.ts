@@ -69,9 +69,11 @@ export class WebhookSender {
     });
 
     let { data, at } = delivery;
-    // A progress delivery's first attempt reads the whole record; others only the one field.
+    // A progress delivery's first attempt reads the whole record; others only two fields.
     const record = data === undefined ? await store.get(delivery.jobId) : undefined;
-    const disabled = record ? record.whOff : await deliveries.disabled(delivery.jobId);
+    const { disabled, newestTick } = record
+      ? { disabled: record.whOff, newestTick: record.whP === undefined ? undefined : Number(record.whP) }
+      : await deliveries.state(delivery.jobId);
     if (disabled) {
       await deliveries.attempted(
         delivery.jobId,
@@ -80,6 +82,19 @@ export class WebhookSender {
       );
       metrics.ended('disabled');
       return { skipped: 'webhook disabled' };
+    }
+    // Progress is state: a failed progress delivery is not retried once a newer one is queued
+    // (a receiver that was down gets the latest state, not a backlog of old ones). A first
+    // attempt always goes: it reads the state as it is now.
+    const retry = job.attemptsMade > 0;
+    if (retry && delivery.tick !== undefined && newestTick !== undefined && newestTick > delivery.tick) {
+      await deliveries.attempted(
+        delivery.jobId,
+        id,
+        entry({ status: 'superseded', lastError: 'not retried: a newer progress delivery replaces it' }),
+      );
+      metrics.ended('superseded');
+      return { skipped: 'superseded' };
     }
     if (data === undefined) {
       // A progress delivery's first attempt: the job's state now is what it reports.

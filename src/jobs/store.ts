@@ -336,17 +336,18 @@ export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
     createdAt: iso(record.createdAt),
     links: { self, events: `${self}/events${eventsQuery}`, cancel: `${self}/cancel`, logs: `${self}/logs` },
   };
-  const webhook = webhookView(record);
-  if (webhook) {
-    resource.webhook = webhook;
-    resource.links.webhooks = `${self}/webhooks`;
-  }
   if (record.message) resource.message = record.message;
   if (done.result !== undefined) resource.result = done.result;
   if (done.error !== undefined) resource.error = done.error;
   if (record.runAt && record.state === 'queued' && !record.startedAt) resource.runAt = iso(record.runAt);
   if (record.startedAt) resource.startedAt = iso(record.startedAt);
   if (record.finishedAt) resource.finishedAt = iso(record.finishedAt);
+  // webhooks (#17): the job's webhook (never its secret) and where its deliveries stand.
+  const webhook = webhookView(record);
+  if (webhook) {
+    resource.webhook = webhook;
+    resource.links.webhooks = `${self}/webhooks`;
+  }
   return resource;
 }
 

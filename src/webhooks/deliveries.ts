@@ -5,8 +5,9 @@
  * for the job resource. Kept beside the record, in its hash slot, for as long as the record.
  *
  * Record fields written here (see `webhooks/view`): `whN` deliveries known, `whOk` delivered,
- * `whFail` given up or not sent, `whCode` and `whAt` the latest attempt's status code and time,
- * `whOff` why the webhook was disabled (a 410 Gone).
+ * `whFail` given up or not sent, `whSup` progress superseded, `whCode` and `whAt` the latest
+ * attempt's status code and time, `whOff` why the webhook was disabled (a 410 Gone), `whP` the
+ * newest progress tick queued (an older progress delivery is superseded by it).
  */
 import { iso } from '../jobs/events.js';
 import { jobKeys } from '../jobs/keys.js';
@@ -32,12 +33,15 @@ export interface DeliveryEntry {
  * KEYS: [1] job record, [2] deliveries hash, [3] order set.
  * ARGV: [1] delivery id, [2] entry JSON, [3] created (ms), [4] 'new' (only if unknown) or
  * 'attempt', [5] the attempt's response code or '', [6] its time (ms) or '', [7] why the webhook
- * is disabled or '', [8] entries kept.
+ * is disabled or '', [8] entries kept, [9] the progress tick of a progress delivery or ''.
  * Returns 1 when written; 0 for a job that is gone, a delivery already noted ('new'), or one
  * already settled (a late duplicate attempt changes nothing).
  */
 const NOTE = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[9] ~= '' and tonumber(ARGV[9]) > tonumber(redis.call('HGET', KEYS[1], 'whP') or '-1') then
+  redis.call('HSET', KEYS[1], 'whP', ARGV[9])
+end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
 if old then
   if ARGV[4] == 'new' then return 0 end
@@ -49,6 +53,7 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 local status = cjson.decode(ARGV[2]).status
 if status == 'delivered' then redis.call('HINCRBY', KEYS[1], 'whOk', 1)
+elseif status == 'superseded' then redis.call('HINCRBY', KEYS[1], 'whSup', 1)
 elseif status ~= 'pending' then redis.call('HINCRBY', KEYS[1], 'whFail', 1) end
 if ARGV[6] ~= '' then
   redis.call('HSET', KEYS[1], 'whAt', ARGV[6])
@@ -120,8 +125,8 @@ export class DeliveryLog {
     return [jobKeys(this.#prefix, jobId).record, deliveries, order];
   }
 
-  /** Lists a delivery just queued, unless it is known already. */
-  queued(jobId: string, id: string, entry: DeliveryEntry): Promise<number> {
+  /** Lists a delivery just queued, unless it is known already; `tick`: a progress delivery's. */
+  queued(jobId: string, id: string, entry: DeliveryEntry, tick?: number): Promise<number> {
     return this.#note(this.#keys(jobId), [
       id,
       JSON.stringify(entry),
@@ -131,6 +136,7 @@ export class DeliveryLog {
       '',
       '',
       MAX_DELIVERIES_LISTED,
+      tick ?? '',
     ]);
   }
 
@@ -145,12 +151,17 @@ export class DeliveryLog {
       entry.lastAttemptAt ?? '',
       disable ?? '',
       MAX_DELIVERIES_LISTED,
+      '',
     ]);
   }
 
-  /** Why the job's webhook was disabled (a 410 Gone), or null while it is active (or the job is gone). */
-  disabled(jobId: string): Promise<string | null> {
-    return this.#redis.hget(jobKeys(this.#prefix, jobId).record, 'whOff');
+  /**
+   * What decides whether a delivery is still to be sent: why the job's webhook was disabled
+   * (a 410 Gone), and the newest progress tick queued for it.
+   */
+  async state(jobId: string): Promise<{ disabled: string | undefined; newestTick: number | undefined }> {
+    const [disabled, tick] = await this.#redis.hmget(jobKeys(this.#prefix, jobId).record, 'whOff', 'whP');
+    return { disabled: disabled ?? undefined, newestTick: tick ? Number(tick) : undefined };
   }
 
   /** The delivery list expires with the finished job's record. */

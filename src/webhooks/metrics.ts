@@ -9,8 +9,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DeliveryData } from './queue.js';
 import type { WebhookEventName } from './schemas.js';
 
-/** How a delivery ended. `skipped`: not sent, the job's record was gone (a progress delivery). */
-export type DeliveryOutcome = 'delivered' | 'failed' | 'disabled' | 'skipped';
+/**
+ * How a delivery ended. `superseded`: a progress delivery a newer one replaced; `skipped`: not
+ * sent, the job's record was gone (a progress delivery).
+ */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'disabled' | 'superseded' | 'skipped';
 
 /** What one attempt got: the class of the receiver's status, or why there was none. */
 export type AttemptResult = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network' | 'refused';
@@ -23,7 +26,7 @@ export class WebhookMetrics {
   constructor(registry: Registry) {
     this.#deliveries = new Counter({
       name: 'jobcast_webhook_deliveries_total',
-      help: 'Webhook deliveries that ended, by outcome: delivered (2xx), failed (attempts used up), disabled (410 Gone, or not sent after one), skipped.',
+      help: 'Webhook deliveries that ended, by outcome: delivered (2xx), failed (attempts used up), disabled (410 Gone, or not sent after one), superseded (progress replaced by newer progress), skipped.',
       labelNames: ['outcome'],
       registers: [registry],
     });

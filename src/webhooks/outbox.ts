@@ -213,7 +213,7 @@ export class WebhookOutbox implements JobEventObserver {
   #progressDelivery(jobId: string, watched: Watched, tick: number): Planned {
     return {
       id: deliveryId(jobId, 'progress', tick),
-      data: { jobId, event: 'progress', url: watched.url },
+      data: { jobId, event: 'progress', url: watched.url, tick },
       dueAt: watched.anchor + tick * this.#options.progressMinMs,
     };
   }
@@ -234,13 +234,18 @@ export class WebhookOutbox implements JobEventObserver {
     await Promise.all([
       this.#add(planned),
       ...planned.map((p) =>
-        this.#deliveries.queued(jobId, p.id, {
-          type: deliveryName(p.data.event),
-          status: 'pending',
-          attempts: 0,
-          createdAt: now,
-          nextAttemptAt: Math.max(now, p.dueAt),
-        }),
+        this.#deliveries.queued(
+          jobId,
+          p.id,
+          {
+            type: deliveryName(p.data.event),
+            status: 'pending',
+            attempts: 0,
+            createdAt: now,
+            nextAttemptAt: Math.max(now, p.dueAt),
+          },
+          p.data.tick,
+        ),
       ),
     ]);
   }

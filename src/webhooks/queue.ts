@@ -23,6 +23,8 @@ export interface DeliveryData {
   data?: string;
   /** When the event happened (ms): the body's `timestamp`, and where delivery latency starts. */
   at?: number;
+  /** A progress delivery's tick (see `webhooks/outbox`): a newer tick supersedes it. */
+  tick?: number;
 }
 
 /** Delays grow to this and no further. */

@@ -48,9 +48,9 @@ export const WebhookRequest = z
 export type WebhookRequest = z.output<typeof WebhookRequest>;
 
 export const DeliveryStatus = z
-  .enum(['pending', 'delivered', 'failed', 'disabled'])
+  .enum(['pending', 'delivered', 'failed', 'disabled', 'superseded'])
   .describe(
-    'pending (queued, or waiting for a retry) → delivered (a 2xx) | failed (attempts used up) | disabled (the receiver answered 410 Gone, for this or an earlier delivery).',
+    'pending (queued, or waiting for a retry) → delivered (a 2xx) | failed (attempts used up) | disabled (the receiver answered 410 Gone, for this or an earlier delivery) | superseded (a failed progress delivery not retried because a newer one carries a later state).',
   );
 export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
 
@@ -68,6 +68,7 @@ export const Webhook = z
         pending: z.int().min(0),
         delivered: z.int().min(0),
         failed: z.int().min(0).describe('Given up, or not sent because the webhook was disabled.'),
+        superseded: z.int().min(0).describe('Progress deliveries replaced by a newer one before they got through.'),
       })
       .describe('Deliveries so far, by outcome.'),
     lastResponseCode: z.int().optional().describe("The receiver's status code at the latest attempt."),

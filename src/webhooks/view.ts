@@ -19,6 +19,8 @@ export interface WebhookRecordFields {
   whN?: string;
   whOk?: string;
   whFail?: string;
+  whSup?: string;
+  whP?: string;
   whCode?: string;
   whAt?: string;
   whOff?: string;
@@ -57,11 +59,12 @@ export function webhookView(record: WebhookRecordFields): Webhook | undefined {
   const known = Number(record.whN ?? 0);
   const delivered = Number(record.whOk ?? 0);
   const failed = Number(record.whFail ?? 0);
+  const superseded = Number(record.whSup ?? 0);
   const view: Webhook = {
     url: displayUrl(stored.url),
     events: stored.events,
     status: record.whOff ? 'disabled' : 'active',
-    deliveries: { pending: Math.max(0, known - delivered - failed), delivered, failed },
+    deliveries: { pending: Math.max(0, known - delivered - failed - superseded), delivered, failed, superseded },
   };
   if (record.whOff) view.disabledReason = record.whOff;
   if (record.whCode) view.lastResponseCode = Number(record.whCode);
