@@ -112,9 +112,11 @@ export class WebhookHttp {
         finish(error);
         request.destroy(error);
       }, timeoutMs);
-      request.on('error', (error: NodeJS.ErrnoException) =>
-        finish(new AttemptError(error.code ? `${error.code}: ${error.message}` : error.message, 'network')),
-      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        const message =
+          !error.code || error.message.includes(error.code) ? error.message : `${error.code}: ${error.message}`;
+        finish(new AttemptError(message, 'network'));
+      });
       request.end(body);
     });
   }

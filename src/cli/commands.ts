@@ -190,9 +190,10 @@ function describeJob(job: JobResource): string {
 }
 
 function describeWebhook(webhook: NonNullable<JobResource['webhook']>): string {
-  const { pending, delivered, failed } = webhook.deliveries;
+  const { pending, delivered, failed, superseded } = webhook.deliveries;
   const state = webhook.status === 'disabled' ? `disabled (${sanitize(webhook.disabledReason ?? '')})` : 'active';
-  return `${sanitize(webhook.url)} [${webhook.events.join(', ')}] ${state}: ${delivered} delivered, ${pending} pending, ${failed} failed (jobcast webhooks <id>)`;
+  const replaced = superseded > 0 ? `, ${superseded} superseded` : '';
+  return `${sanitize(webhook.url)} [${webhook.events.join(', ')}] ${state}: ${delivered} delivered, ${pending} pending, ${failed} failed${replaced} (jobcast webhooks <id>)`;
 }
 
 function table(rows: string[][]): string {
