@@ -5,12 +5,14 @@
  * - `kill -9` of the worker process mid-retry (one delivery waiting for its next attempt,
  *   another in the middle of one) and of the API process: a new worker delivers both, with the
  *   same `webhook-id` as before;
- * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry.
+ * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry;
+ * - and on a Redis Cluster, where each job's delivery list lives in its record's slot.
  * The process tests scale the retry delays down (WEBHOOK_RETRY_BASE_MS=500) to stay short;
  * the 30 s case shows the real schedule. Every delivery verifies with `standardwebhooks`.
  */
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
+import { startRedisCluster } from './support/cluster.js';
 import { startCrashableRedis } from './support/crashable-redis.js';
 import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
 import { startHarness, waitFor } from './support/harness.js';
@@ -190,6 +192,42 @@ describe('processes killed mid-retry', () => {
       'the progress too',
       10_000,
     );
+    for (const d of receiver.received) verifyWithStandardWebhooks(SECRET, d);
+  }, 60_000);
+});
+
+describe('on a Redis Cluster', () => {
+  it('delivers the events of jobs whose records live on every shard, and lists them', async () => {
+    const receiver = await startedReceiver();
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.stop());
+    const fleet = fleetOn({ REDIS_URL: cluster.url, REDIS_CLUSTER: '1' });
+    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    receiver.respond((_d, attempt) => (attempt === 1 ? 500 : 200));
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        submit(api.url as string, {
+          type: 'simulate',
+          data: { steps: 3, stepMs: 100 },
+          webhook: { url: receiver.url, events: ['progress', 'done'] },
+        }),
+      ),
+    );
+    const shards = new Set(
+      await Promise.all(
+        ids.map(async (id) => (await cluster.nodeOfSlot(await cluster.keySlot(`${fleet.prefix}:{${id}}`))).port),
+      ),
+    );
+    expect(shards.size).toBeGreaterThan(1);
+    await waitFor(
+      () => ids.every((id) => delivered(receiver, id).length === 1),
+      'every done, after a retry each',
+      30_000,
+    );
+    for (const id of ids) {
+      const listed = await deliveries(api.url as string, id);
+      expect(listed.items.find((i) => i.type === 'job.done')).toMatchObject({ status: 'delivered', attempts: 2 });
+    }
     for (const d of receiver.received) verifyWithStandardWebhooks(SECRET, d);
   }, 60_000);
 });
