@@ -153,6 +153,10 @@ describe('URL policy', () => {
     });
     expect(() => policy.parse('https://10.10.0.1/x')).toThrow(WebhookUrlRefused);
     expect(lookups).toBe(5);
+    // A name's checked addresses are reused for a while; they are checked again every time.
+    await policy.resolve(policy.parse('https://public.test/y'), 1_000);
+    await expect(policy.resolve(policy.parse('https://mixed.test/y'), 1_000)).rejects.toBeInstanceOf(WebhookUrlRefused);
+    expect(lookups).toBe(5);
   });
 
   it('a slow resolver is a temporary failure, not a refusal', async () => {

@@ -125,6 +125,14 @@ function expandIpv6(address: string): number[] | undefined {
   return [...left, ...new Array<number>(missing).fill(0), ...right];
 }
 
+/**
+ * How long a name's addresses are reused. Node's resolver (getaddrinfo on a small thread pool)
+ * caches nothing; a busy receiver would otherwise cost a lookup per attempt. Reusing checked
+ * addresses keeps the rule that matters: the connection goes to an address that was checked.
+ */
+const RESOLVED_TTL_MS = 30_000;
+const RESOLVED_MAX = 1_000;
+
 /** A URL's host as a resolver and a socket take it (`[::1]` → `::1`). */
 export const bareHost = (url: URL): string => url.hostname.replace(/^\[(.*)\]$/, '$1');
 
@@ -134,6 +142,7 @@ export class UrlPolicy {
   readonly #suffixes: string[] = [];
   readonly #ranges = new BlockList();
   readonly #lookup: Lookup;
+  readonly #resolved = new Map<string, { addresses: { address: string; family: number }[]; until: number }>();
 
   constructor(options: UrlPolicyOptions) {
     this.#allowPrivate = options.allowPrivate;
@@ -192,6 +201,8 @@ export class UrlPolicy {
       this.#checkAddresses(url, [host]);
       return { address: host, family: literal as 4 | 6 };
     }
+    const cached = this.#resolved.get(host);
+    if (cached && cached.until > Date.now()) return this.#pick(url, cached.addresses);
     let found: { address: string; family: number }[];
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -212,6 +223,14 @@ export class UrlPolicy {
       clearTimeout(timer);
     }
     if (found.length === 0) throw new WebhookHostUnresolved(`${host} does not resolve`, true);
+    this.#resolved.delete(host);
+    this.#resolved.set(host, { addresses: found, until: Date.now() + RESOLVED_TTL_MS });
+    if (this.#resolved.size > RESOLVED_MAX) this.#resolved.delete(this.#resolved.keys().next().value as string);
+    return this.#pick(url, found);
+  }
+
+  /** Checks every address of the URL's host, and returns the first. */
+  #pick(url: URL, found: { address: string; family: number }[]): CheckedAddress {
     this.#checkAddresses(
       url,
       found.map((a) => a.address),
