@@ -5,6 +5,9 @@
  * asked for (counted by `webhook-id`: exactly one 2xx each). Prints delivery latency (from the
  * job's `done` to the receiver) p50/p99 and throughput on this machine.
  */
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, expect, inject, it } from 'vitest';
@@ -32,14 +35,23 @@ afterAll(async () => {
   await receiver?.stop();
 });
 
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 it(`delivers the done of ${JOBS} jobs: none missing, no duplicate beyond the retries asked for`, async () => {
   let firsts = 0;
   receiver = await startReceiver((_d, attempt) => (attempt === 1 && ++firsts % FAIL_EVERY === 0 ? 500 : 200));
-  const [api] = await Promise.all([fleet.api(), fleet.worker()]);
+  const [api, worker] = await Promise.all([fleet.api(), fleet.worker()]);
   const url = receiver.url;
+  const cpu = { api: cpuSeconds(api.pid), worker: cpuSeconds(worker.pid) };
 
   const started = Date.now();
   const ids: string[] = [];
@@ -83,6 +95,7 @@ it(`delivers the done of ${JOBS} jobs: none missing, no duplicate beyond the ret
     .map((all) => (all[0]?.receivedAt ?? 0) - Date.parse(String(all[0]?.payload.data.at)))
     .sort((a, b) => a - b);
   const lastAt = Math.max(...ok().map((d) => d.receivedAt));
+  const used = { api: cpuSeconds(api.pid) - cpu.api, worker: cpuSeconds(worker.pid) - cpu.worker };
   const bad = received.filter((d) => {
     try {
       verifyWithStandardWebhooks(SECRET, d);
@@ -118,7 +131,9 @@ it(`delivers the done of ${JOBS} jobs: none missing, no duplicate beyond the ret
       `requests ${received.length} = ${JOBS} + ${failedFirst} retried after a 500; missing ${missing.length}, unknown ${unknown.length}, ` +
       `2xx twice ${twice.length}, unverifiable ${bad.length}; latency done→receiver: first-attempt p50 ${quantile(direct, 0.5)} ms, ` +
       `p99 ${quantile(direct, 0.99)} ms; all p50 ${quantile(latencies, 0.5)} ms, p99 ${quantile(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; ` +
-      `medians: done → queued ${median(stages.queued)} ms, queued → taken ${median(stages.waited)} ms, taken → received ${median(stages.sent)} ms`,
+      `medians: done → queued ${median(stages.queued)} ms, queued → taken ${median(stages.waited)} ms, taken → received ${median(stages.sent)} ms; ` +
+      `CPU: API ${used.api.toFixed(2)} s, worker ${used.worker.toFixed(2)} s (${((used.worker * 1000) / JOBS).toFixed(2)} ms per job, its run and its delivery), ` +
+      `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]} on ${availableParallelism()} cores`,
   );
   expect(missing).toEqual([]);
   expect(unknown).toEqual([]);

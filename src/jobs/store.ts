@@ -25,7 +25,8 @@ export interface StoreOptions {
 
 /**
  * Told of each event a script recorded, after Redis answered, whichever process recorded it
- * (worker, API, reconciler). `done` stands for the job's end (its last progress and `done`).
+ * (worker, API, reconciler). `done` stands for the job's end (its last progress and `done`);
+ * `data` is the event's JSON for `log` and `done`.
  */
 export interface JobEventObserver {
   recorded(jobId: string, event: 'progress' | 'log' | 'done', seq: number, data?: string): void;
@@ -272,6 +273,7 @@ export class JobStore {
   ): Promise<number> {
     const keys = this.keys(id);
     const now = Date.now();
+    const done = doneData(id, status, outcome, now);
     const recorded = this.#finish(
       [keys.record, keys.log],
       [
@@ -281,11 +283,11 @@ export class JobStore {
         status === 'completed' ? 100 : '',
         outcome.message ?? '',
         now,
-        doneData(id, status, outcome, now),
+        done,
         this.#options.retentionSeconds,
       ],
     );
-    return this.#tell(recorded, id, 'done');
+    return this.#tell(recorded, id, 'done', done);
   }
 
   /** Passes a recorded event (seq > 0) to the observer; the caller gets the seq either way. */

@@ -83,7 +83,7 @@ export class WebhookOutbox implements JobEventObserver {
   }
 
   recorded(jobId: string, event: WebhookEventName, seq: number, data?: string): void {
-    const queued = event === 'done' ? this.#finished(jobId) : this.#live(jobId, event, seq, data);
+    const queued = event === 'done' ? this.#finished(jobId, data) : this.#live(jobId, event, seq, data);
     // A failure here is repaired by the sweep (done, last progress, logs) or by the next tick.
     queued.catch((error: unknown) =>
       this.#options.log.warn('could not queue a webhook delivery (the sweep retries it)', { jobId, event, error }),
@@ -106,20 +106,27 @@ export class WebhookOutbox implements JobEventObserver {
     }
   }
 
-  async #finished(jobId: string): Promise<void> {
-    const watched = this.#watched.get(jobId);
+  /**
+   * The fast path, right after `done` was recorded: a job seen before (its first event read
+   * its webhook) is finished off from memory and `done`'s own data; any other is read.
+   */
+  async #finished(jobId: string, done: string | undefined): Promise<void> {
+    const watched = await this.#watched.get(jobId);
+    this.#watched.delete(jobId);
     // A job seen before without a webhook (the usual case) costs nothing more.
-    if (watched && (await watched) === null) {
-      this.#watched.delete(jobId);
+    if (watched === null) return;
+    if (!watched || done === undefined) {
+      await this.finalize(jobId);
       return;
     }
-    await this.finalize(jobId);
+    const end = Date.parse((JSON.parse(done) as { at: string }).at);
+    await this.#queueEnd(jobId, watched, done, end);
   }
 
   /**
    * Queues the end of a finished job (its `done`, its last progress, its log lines, as its
    * webhook asks) and takes it off the open set. Idempotent: the fast path after `done` and
-   * the sweep may both call it. 'running' for a job not finished yet, 'gone' for one whose
+   * the sweep may both do it. 'running' for a job not finished yet, 'gone' for one whose
    * record expired, 'none' for a job without a webhook.
    */
   async finalize(jobId: string): Promise<FinalizeOutcome> {
@@ -140,40 +147,52 @@ export class WebhookOutbox implements JobEventObserver {
     const webhook = stored ? parseStoredWebhook(stored) : undefined;
     if (!webhook) return 'none';
     if (!done || !finishedAt) return 'running';
-    if (!disabled) {
-      const end = Number(finishedAt);
-      const planned: Planned[] = [];
-      const backfill: Planned[] = [];
-      if (webhook.events.includes('done')) {
-        planned.push({
-          id: deliveryId(jobId, 'done'),
-          data: { jobId, event: 'done', url: webhook.url, data: done, at: end },
-          dueAt: end,
-        });
-      }
-      if (webhook.events.includes('progress')) {
-        const watched = { url: webhook.url, events: new Set(webhook.events), anchor: Number(startedAt ?? createdAt) };
-        planned.push(this.#progressDelivery(jobId, { ...watched, lastTick: -1 }, this.#tickAt(end, watched.anchor)));
-      }
-      if (webhook.events.includes('log')) {
-        // Every kept line again: those queued already are no-ops, one lost to a crash is not.
-        const lines = await this.#redis.lrange(jobKeys(this.#options.prefix, jobId).log, 0, -1);
-        for (const entry of lines) {
-          const cut = entry.indexOf('\n');
-          backfill.push(this.#logDelivery(jobId, webhook.url, Number(entry.slice(0, cut)), entry.slice(cut + 1), end));
-        }
-      }
-      // Noting them also gives the delivery list the finished record's lifetime.
-      await this.#queueAll(jobId, planned);
-      // Not noted: a line whose listing was trimmed must not come back as pending; a line
-      // that was really lost is listed by its first attempt.
-      for (let i = 0; i < backfill.length; i += 100) await this.#add(backfill.slice(i, i + 100));
-      if (planned.length === 0) await this.#deliveries.followRecord(jobId);
-    } else {
+    if (disabled) {
+      // A 410 Gone stopped the webhook: nothing more to queue.
       await this.#deliveries.followRecord(jobId);
+      await this.#close(jobId);
+      return 'queued';
     }
-    await this.#close(jobId);
+    const watched = {
+      url: webhook.url,
+      events: new Set(webhook.events),
+      anchor: Number(startedAt ?? createdAt),
+      lastTick: -1,
+    };
+    await this.#queueEnd(jobId, watched, done, Number(finishedAt));
     return 'queued';
+  }
+
+  /** Queues `done`, the last progress tick and every kept log line, as asked, then closes the job. */
+  async #queueEnd(jobId: string, watched: Watched, done: string, end: number): Promise<void> {
+    const planned: Planned[] = [];
+    const backfill: Planned[] = [];
+    if (watched.events.has('done')) {
+      planned.push({
+        id: deliveryId(jobId, 'done'),
+        data: { jobId, event: 'done', url: watched.url, data: done, at: end },
+        dueAt: end,
+      });
+    }
+    if (watched.events.has('progress')) {
+      planned.push(this.#progressDelivery(jobId, watched, this.#tickAt(end, watched.anchor)));
+    }
+    if (watched.events.has('log')) {
+      // Every kept line again: those queued already are no-ops, one lost to a crash is not.
+      const lines = await this.#redis.lrange(jobKeys(this.#options.prefix, jobId).log, 0, -1);
+      for (const entry of lines) {
+        const cut = entry.indexOf('\n');
+        backfill.push(this.#logDelivery(jobId, watched.url, Number(entry.slice(0, cut)), entry.slice(cut + 1), end));
+      }
+    }
+    // Noting them also gives the delivery list the finished record's lifetime.
+    await this.#queueAll(jobId, planned);
+    // Not noted: a line whose listing was trimmed must not come back as pending; a line
+    // that was really lost is listed by its first attempt.
+    for (let i = 0; i < backfill.length; i += 100) await this.#add(backfill.slice(i, i + 100));
+    if (planned.length === 0) await this.#deliveries.followRecord(jobId);
+    // Only once everything is queued: until then the sweep would find the job.
+    await this.#close(jobId);
   }
 
   /**
