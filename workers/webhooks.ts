@@ -19,6 +19,7 @@ import { webhookQueueName } from '../src/webhooks/keys.js';
 import { WebhookMetrics } from '../src/webhooks/metrics.js';
 import type { DeliveryData } from '../src/webhooks/queue.js';
 import { WebhookSigner } from '../src/webhooks/signing.js';
+import { sweepOpenWebhooks } from '../src/webhooks/sweep.js';
 import { AttemptFailed, WebhookSender } from './webhook-delivery.js';
 import { WebhookHttp } from './webhook-http.js';
 
@@ -75,8 +76,7 @@ export async function startWebhookWorker(
   const sweeper = setInterval(() => {
     if (sweeping) return;
     sweeping = true;
-    webhooks.outbox
-      .sweep(config.WEBHOOK_SWEEP_MS)
+    sweepOpenWebhooks(redis, webhooks.outbox, config.KEY_PREFIX, config.WEBHOOK_SWEEP_MS)
       .then((repaired) => {
         if (repaired > 0) log.info('webhook sweep queued deliveries a crash had left out', { jobs: repaired });
       })

@@ -3,19 +3,13 @@
  * Turns a job's recorded events into queued deliveries, wherever the event was recorded: in a
  * worker (progress, logs, the outcome), in the API (a queued job cancelled), or by a reconciler
  * (an outcome nobody announced). The job store tells the outbox of every event it recorded
- * (`JobEventObserver`); the outbox queues what the job's webhook asks for.
+ * (`JobEventObserver`); the outbox queues what the job's webhook asks for (`webhooks/plan`).
  *
  * Nothing is lost when a process dies between recording an event and queuing its delivery:
  * - Delivery ids are deterministic (`webhooks/keys`), so queuing a delivery again is a no-op.
  * - A job with a webhook is listed in an "open" set from its submission until its end is
  *   queued: `done`, its last progress, and every log line it kept (queued again, idempotently).
- *   A crash leaves the job listed, and the sweep (run by workers every WEBHOOK_SWEEP_MS)
- *   queues its end then.
- *
- * Progress is throttled on a grid that starts when the job starts: every progress event
- * between two ticks maps to the delivery of the later tick, and that delivery reads the job's
- * state when it is sent. So a job gets at most one progress delivery per WEBHOOK_PROGRESS_MIN_MS,
- * each with the latest state, whichever process reported it.
+ *   A crash leaves the job listed, and the workers' sweep (`webhooks/sweep`) queues its end.
  */
 import type { Queue } from 'bullmq';
 import { jobKeys } from '../jobs/keys.js';
@@ -23,7 +17,16 @@ import type { JobEventObserver } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
 import type { DeliveryLog } from './deliveries.js';
-import { deliveryId, openWebhooksKey, sweepLockKey } from './keys.js';
+import { openWebhooksKey } from './keys.js';
+import {
+  endDeliveries,
+  logDelivery,
+  logEntry,
+  type Planned,
+  progressDelivery,
+  tickAt,
+  type WebhookTarget,
+} from './plan.js';
 import { type DeliveryData, deliveryJobOptions, deliveryName } from './queue.js';
 import type { WebhookEventName } from './schemas.js';
 import { parseStoredWebhook } from './view.js';
@@ -37,27 +40,13 @@ export interface OutboxOptions {
 }
 
 /** What the outbox remembers of a job it has seen an event of. */
-interface Watched {
-  url: string;
-  events: ReadonlySet<WebhookEventName>;
-  /** Where the progress grid starts (ms): the job's first start, or its creation. */
-  anchor: number;
+interface Watched extends WebhookTarget {
   /** The last progress tick this process queued, so a busy job costs one queue call per tick. */
   lastTick: number;
 }
 
 /** Jobs whose webhook this process remembers; beyond this the oldest is forgotten (and read again if needed). */
 const WATCHED_MAX = 10_000;
-
-/** Jobs one sweep looks at, so a backlog is worked through in bounded steps. */
-const SWEEP_BATCH = 500;
-
-/** A queued delivery: its id and BullMQ data, and when it is due. */
-interface Planned {
-  id: string;
-  data: DeliveryData;
-  dueAt: number;
-}
 
 export type FinalizeOutcome = 'queued' | 'running' | 'gone' | 'none';
 
@@ -95,14 +84,15 @@ export class WebhookOutbox implements JobEventObserver {
     if (!watched?.events.has(event)) return;
     const now = Date.now();
     if (event === 'log' && data !== undefined) {
-      await this.#queueAll(jobId, [this.#logDelivery(jobId, watched.url, seq, data, now)]);
+      await this.#queueAll(jobId, [logDelivery(jobId, watched.url, seq, data, now)]);
       return;
     }
     if (event === 'progress') {
-      const tick = this.#tickAt(now, watched.anchor);
+      const { progressMinMs } = this.#options;
+      const tick = tickAt(now, watched.anchor, progressMinMs);
       if (tick <= watched.lastTick) return;
       watched.lastTick = tick;
-      await this.#queueAll(jobId, [this.#progressDelivery(jobId, watched, tick)]);
+      await this.#queueAll(jobId, [progressDelivery(jobId, watched, tick, progressMinMs)]);
     }
   }
 
@@ -111,7 +101,7 @@ export class WebhookOutbox implements JobEventObserver {
    * its webhook) is finished off from memory and `done`'s own data; any other is read.
    */
   async #finished(jobId: string, done: string | undefined): Promise<void> {
-    const watched = await this.#watched.get(jobId);
+    const watched = await this.#watched.get(jobId)?.catch(() => undefined);
     this.#watched.delete(jobId);
     // A job seen before without a webhook (the usual case) costs nothing more.
     if (watched === null) return;
@@ -153,97 +143,27 @@ export class WebhookOutbox implements JobEventObserver {
       await this.#close(jobId);
       return 'queued';
     }
-    const watched = {
-      url: webhook.url,
-      events: new Set(webhook.events),
-      anchor: Number(startedAt ?? createdAt),
-      lastTick: -1,
-    };
-    await this.#queueEnd(jobId, watched, done, Number(finishedAt));
+    const target = { url: webhook.url, events: new Set(webhook.events), anchor: Number(startedAt ?? createdAt) };
+    await this.#queueEnd(jobId, target, done, Number(finishedAt));
     return 'queued';
   }
 
   /** Queues `done`, the last progress tick and every kept log line, as asked, then closes the job. */
-  async #queueEnd(jobId: string, watched: Watched, done: string, end: number): Promise<void> {
-    const planned: Planned[] = [];
-    const backfill: Planned[] = [];
-    if (watched.events.has('done')) {
-      planned.push({
-        id: deliveryId(jobId, 'done'),
-        data: { jobId, event: 'done', url: watched.url, data: done, at: end },
-        dueAt: end,
-      });
-    }
-    if (watched.events.has('progress')) {
-      planned.push(this.#progressDelivery(jobId, watched, this.#tickAt(end, watched.anchor)));
-    }
-    if (watched.events.has('log')) {
-      // Every kept line again: those queued already are no-ops, one lost to a crash is not.
-      const lines = await this.#redis.lrange(jobKeys(this.#options.prefix, jobId).log, 0, -1);
-      for (const entry of lines) {
-        const cut = entry.indexOf('\n');
-        backfill.push(this.#logDelivery(jobId, watched.url, Number(entry.slice(0, cut)), entry.slice(cut + 1), end));
-      }
-    }
+  async #queueEnd(jobId: string, target: WebhookTarget, done: string, end: number): Promise<void> {
+    const planned = endDeliveries(jobId, target, done, end, this.#options.progressMinMs);
     // Noting them also gives the delivery list the finished record's lifetime.
     await this.#queueAll(jobId, planned);
-    // Not noted: a line whose listing was trimmed must not come back as pending; a line
-    // that was really lost is listed by its first attempt.
-    for (let i = 0; i < backfill.length; i += 100) await this.#add(backfill.slice(i, i + 100));
+    if (target.events.has('log')) {
+      // Every kept line again: those queued already are no-ops, one lost to a crash is not.
+      // Not noted: a line whose listing was trimmed must not come back as pending; a line
+      // that was really lost is listed by its first attempt.
+      const lines = await this.#redis.lrange(jobKeys(this.#options.prefix, jobId).log, 0, -1);
+      const backfill = lines.map(logEntry).map(({ seq, data }) => logDelivery(jobId, target.url, seq, data, end));
+      for (let i = 0; i < backfill.length; i += 100) await this.#add(backfill.slice(i, i + 100));
+    }
     if (planned.length === 0) await this.#deliveries.followRecord(jobId);
     // Only once everything is queued: until then the sweep would find the job.
     await this.#close(jobId);
-  }
-
-  /**
-   * Looks at open jobs not looked at for a sweep period: queues the end of those that
-   * finished (their fast path was lost to a crash) and comes back later for the others. Workers
-   * take turns (a lock held for a period). Returns how many jobs it finished off.
-   */
-  async sweep(periodMs: number): Promise<number> {
-    const { prefix } = this.#options;
-    const locked = await this.#redis.set(sweepLockKey(prefix), '1', 'PX', Math.max(1, periodMs - 50), 'NX');
-    if (locked !== 'OK') return 0;
-    const now = Date.now();
-    const ids = await this.#redis.zrangebyscore(
-      openWebhooksKey(prefix),
-      '-inf',
-      now - periodMs,
-      'LIMIT',
-      0,
-      SWEEP_BATCH,
-    );
-    let repaired = 0;
-    for (const id of ids) {
-      const outcome = await this.finalize(id);
-      if (outcome === 'queued') repaired++;
-      // Still running: look again a period from now.
-      if (outcome === 'running') await this.#redis.zadd(openWebhooksKey(prefix), 'XX', now, id);
-      if (outcome === 'none') await this.#close(id);
-    }
-    return repaired;
-  }
-
-  /** The tick of the progress grid at or after `at`: tick n is due at anchor + n × WEBHOOK_PROGRESS_MIN_MS. */
-  #tickAt(at: number, anchor: number): number {
-    return Math.max(0, Math.ceil((at - anchor) / this.#options.progressMinMs));
-  }
-
-  #progressDelivery(jobId: string, watched: Watched, tick: number): Planned {
-    return {
-      id: deliveryId(jobId, 'progress', tick),
-      data: { jobId, event: 'progress', url: watched.url, tick },
-      dueAt: watched.anchor + tick * this.#options.progressMinMs,
-    };
-  }
-
-  #logDelivery(jobId: string, url: string, seq: number, data: string, fallbackAt: number): Planned {
-    const at = Date.parse((JSON.parse(data) as { at?: string }).at ?? '');
-    return {
-      id: deliveryId(jobId, 'log', seq),
-      data: { jobId, event: 'log', url, data, at: Number.isNaN(at) ? fallbackAt : at },
-      dueAt: 0,
-    };
   }
 
   /** Queues deliveries and lists them for `GET /jobs/{id}/webhooks`. */
