@@ -4,8 +4,10 @@
  * specification, queued in Redis (a BullMQ queue of their own) and sent by the workers, retried
  * with exponential backoff. This module wires the parts for the API and the workers:
  * - `schemas`: the contract; `view`: the job resource's `webhook`.
- * - `intake` (API): each submitted job's webhook, checked by `url-policy`, per-key `defaults`.
- * - `outbox` (API and workers): recorded events → queued deliveries, and the sweep.
+ * - `intake` (API): each submitted job's webhook, checked by `url-policy` (`addresses`), per-key
+ *   `defaults`.
+ * - `outbox` (API and workers): recorded events → queued deliveries (`plan`); `sweep` (workers)
+ *   repairs what a crash left out.
  * - `queue`, `keys`: the delivery queue, delivery ids, the retry schedule.
  * - `deliveries`: each delivery's state, for `GET /jobs/{id}/webhooks`.
  * - `signing`, `metrics`. Sending is `workers/webhooks`.
