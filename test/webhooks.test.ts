@@ -570,4 +570,13 @@ describe('keys, defaults, metrics and the CLI', () => {
   });
 });
 
+it('every delivery this file received verifies with standardwebhooks, and carries a stream event', () => {
+  expect(receiver.received.length).toBeGreaterThan(50);
+  for (const d of receiver.received) {
+    expect(verifyWithStandardWebhooks(SECRET, d)).toEqual(d.payload);
+    expect(d.payload.type).toMatch(/^job\.(progress|log|done)$/);
+    expect(d.payload.timestamp).toBe(d.payload.data.at);
+  }
+});
+
 const workerMetrics = () => worker.metrics.registry;
