@@ -22,13 +22,22 @@ export interface ReceivedDelivery {
   /** The status this receiver answered. */
   answered: number;
   path: string;
+  /** For a streamed answer: bytes of body written before the client went away, and whether it did. */
+  bytesSent?: number;
+  cut?: boolean;
 }
 
 /**
- * How to answer one request: a status (and optional body/headers), 'hang' (never answer),
- * or 'destroy' (drop the connection).
+ * How to answer one request: a status (and optional body/headers), a status and a body of
+ * `stream` bytes written 1 KB at a time (for as long as the client reads), 'hang' (never
+ * answer), or 'destroy' (drop the connection).
  */
-export type Answer = number | { status: number; body?: string; headers?: Record<string, string> } | 'hang' | 'destroy';
+export type Answer =
+  | number
+  | { status: number; body?: string; headers?: Record<string, string> }
+  | { status: number; stream: number }
+  | 'hang'
+  | 'destroy';
 
 /** Decides the answer to a delivery; `attempt` is 1 for the first request with its webhook-id. */
 export type Responder = (delivery: Omit<ReceivedDelivery, 'answered'>, attempt: number) => Answer;
@@ -90,6 +99,26 @@ export async function startReceiver(responder: Responder = () => 200, port = 0):
       }
       if (answer === 'destroy') {
         req.socket.destroy();
+        return;
+      }
+      if (typeof answer === 'object' && 'stream' in answer) {
+        delivery.answered = answer.status;
+        delivery.bytesSent = 0;
+        res.writeHead(answer.status, { 'content-type': 'text/plain' });
+        const chunk = Buffer.alloc(1024, 'x');
+        const writer = setInterval(() => {
+          if ((delivery.bytesSent ?? 0) >= answer.stream) {
+            clearInterval(writer);
+            res.end();
+          } else if (!res.destroyed) {
+            res.write(chunk);
+            delivery.bytesSent = (delivery.bytesSent ?? 0) + chunk.length;
+          }
+        }, 5);
+        res.on('close', () => {
+          clearInterval(writer);
+          delivery.cut = !res.writableFinished;
+        });
         return;
       }
       const { status, body: text = '', headers = {} } = typeof answer === 'number' ? { status: answer } : answer;
