@@ -16,6 +16,7 @@ import { isPrivateAddress } from '../src/webhooks/addresses.js';
 import { MAX_RETRY_DELAY_MS, retryDelayMs } from '../src/webhooks/queue.js';
 import { WebhookSigner } from '../src/webhooks/signing.js';
 import { UrlPolicy, WebhookHostUnresolved, WebhookUrlRefused } from '../src/webhooks/url-policy.js';
+import { displayUrl, storeWebhook, webhookView } from '../src/webhooks/view.js';
 import { WebhookHttp } from '../workers/webhook-http.js';
 import { launchChromium } from './support/browser.js';
 import { newSecret, type Receiver, startReceiver } from './support/webhook-receiver.js';
@@ -197,6 +198,38 @@ describe('an attempt over HTTP', () => {
     ).rejects.toMatchObject({ kind: 'timeout' });
     expect(Date.now() - started).toBeLessThan(1_000);
     receiver.respond(() => 200);
+  });
+});
+
+describe('the job resource’s webhook', () => {
+  it('shows the URL with any password masked, and the delivery counts; never a secret', () => {
+    expect(displayUrl('https://user:s3cret@hooks.example.com/x?y=1')).toBe('https://user:***@hooks.example.com/x?y=1');
+    expect(displayUrl('https://hooks.example.com/x')).toBe('https://hooks.example.com/x');
+    const view = webhookView({
+      webhook: storeWebhook({ url: 'https://user:s3cret@hooks.example.com/x', events: ['done'] }),
+      whN: '5',
+      whOk: '2',
+      whFail: '1',
+      whSup: '1',
+      whCode: '503',
+      whAt: '1764950400000',
+    });
+    expect(view).toEqual({
+      url: 'https://user:***@hooks.example.com/x',
+      events: ['done'],
+      status: 'active',
+      deliveries: { pending: 1, delivered: 2, failed: 1, superseded: 1 },
+      lastResponseCode: 503,
+      lastAttemptAt: '2025-12-05T16:00:00.000Z',
+    });
+    expect(JSON.stringify(view)).not.toContain('s3cret');
+    expect(webhookView({ whOff: 'gone', webhook: storeWebhook({ url: 'https://h/', events: ['log'] }) })).toMatchObject(
+      {
+        status: 'disabled',
+        disabledReason: 'gone',
+      },
+    );
+    expect(webhookView({})).toBeUndefined();
   });
 });
 
