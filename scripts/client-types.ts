@@ -27,6 +27,10 @@ const RESPONSES = [
   'GoneEvent',
   'Problem',
   'StreamToken',
+  'WebhookEventName',
+  'Webhook',
+  'WebhookDelivery',
+  'WebhookDeliveries',
 ] as const satisfies readonly (keyof typeof responseSchemas)[];
 
 const HEADER = `/**

@@ -31,6 +31,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { RouteMethods } from './routes/methods.js';
 import { problemPageRoutes } from './routes/problem-pages.js';
 import { webRoutes } from './routes/web.js';
+import { type DeliveryReader, webhookRoutes } from './routes/webhooks.js';
 import type { AppEnv } from './server-types.js';
 
 export interface AppDeps {
@@ -64,9 +65,13 @@ export interface AppDeps {
   counters?: StreamCounters;
   /** The operator view (bull-board); left out, e.g., where routes are only listed. */
   admin?: { queue: Queue; password: string | undefined };
+  /** A job's webhook deliveries (#17); left out, none are listed. */
+  webhookDeliveries?: DeliveryReader;
 }
 
 const JOB_EVENTS_PATH = /^\/jobs\/[^/]+\/events$/;
+
+const noDeliveries: DeliveryReader = { list: async () => ({ items: [], truncated: false }) };
 
 /** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -170,6 +175,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     '/',
     jobRoutes(deps.jobs, { submissions: deps.limiter, reads: deps.readLimiter, maxBodyBytes: deps.maxBodyBytes }),
   );
+  app.route('/', webhookRoutes(deps.jobs, deps.webhookDeliveries ?? noDeliveries, deps.readLimiter));
   app.route('/', eventRoutes(deps));
   app.route('/', docsRoutes(deps.jobTypes));
   app.route('/', docsUiRoutes());

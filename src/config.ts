@@ -8,6 +8,11 @@ import { z } from 'zod';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** One or two Standard Webhooks secrets (`whsec_` + base64 of 24–64 bytes), comma-separated. */
+/** An entry of WEBHOOK_ALLOWED_HOSTS: a host name, `.domain`, an address or a CIDR. */
+const ALLOWED_HOST = /^(\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*|[0-9A-Fa-f:.]+(\/\d{1,3})?)$/;
+const WEBHOOK_SECRETS = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}(,whsec_[A-Za-z0-9+/]{32,88}={0,2})?$/;
+
 /** Every setting, its default and its bounds. Units are in the names. */
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(3000),
@@ -125,6 +130,44 @@ const ConfigSchema = z.object({
   /** PEM files; when both are set the API serves HTTPS with HTTP/2 (and HTTP/1.1 fallback). */
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
+
+  // ---- Webhooks (src/webhooks, workers/webhooks.ts) ----
+  /**
+   * Signs webhook deliveries (Standard Webhooks): `whsec_` + base64 of 24–64 random bytes. During a
+   * rotation give two, comma-separated, the new one first: every delivery is signed with both.
+   * Unset: submissions with a webhook are refused.
+   */
+  WEBHOOK_SECRET: z
+    .string()
+    .regex(WEBHOOK_SECRETS, 'use whsec_<base64 of 24–64 bytes>, or two of them separated by a comma')
+    .optional(),
+  /** At most one progress delivery per job per this long (the latest state wins); `done` is never throttled. */
+  WEBHOOK_PROGRESS_MIN_MS: int(50, 3_600_000).default(1_000),
+  /** Attempts of one delivery before it is given up. */
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(20),
+  /** The first retry's delay; it doubles per attempt up to one hour, each shortened by up to 20 % (jitter). */
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5_000),
+  /** One attempt (connect, answer, a few KB of body) must finish within this. */
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /** `1`: webhooks may use http:// and private, loopback or link-local addresses (tests, internal networks). */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['0', '1', 'true', 'false'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
+  /** Comma-separated hosts (`hooks.internal`, `.internal` for a domain) and CIDRs (`10.1.0.0/16`) allowed although private. */
+  WEBHOOK_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .refine(
+      (list) => list.split(',').every((entry) => entry.trim() === '' || ALLOWED_HOST.test(entry.trim())),
+      'use host names (hooks.internal, .internal for a whole domain), addresses or CIDRs (10.1.0.0/16), comma-separated',
+    ),
+  /** Deliveries one worker process sends at once. */
+  WEBHOOK_CONCURRENCY: int(1, 1000).default(50),
+  /** How often workers look for finished jobs whose deliveries a crash kept from being queued. */
+  WEBHOOK_SWEEP_MS: int(100, 3_600_000).default(30_000),
+  /** A JSON file of per-key default webhooks: `{"<api key>" | "*": {"url", "events"?}}`. */
+  WEBHOOK_DEFAULTS_FILE: z.string().min(1).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
@@ -184,7 +227,12 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const parsed = ConfigSchema.refine((c) => (c.TLS_CERT === undefined) === (c.TLS_KEY === undefined), {
     path: ['TLS_CERT'],
     message: 'set TLS_CERT and TLS_KEY together (or neither)',
-  }).safeParse(present);
+  })
+    .refine((c) => c.WEBHOOK_DEFAULTS_FILE === undefined || c.WEBHOOK_SECRET !== undefined, {
+      path: ['WEBHOOK_DEFAULTS_FILE'],
+      message: 'default webhooks need WEBHOOK_SECRET to sign their deliveries',
+    })
+    .safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {

@@ -29,6 +29,9 @@ import { listenError } from './listen.js';
 import type { Logger } from './log.js';
 import { ApiMetrics, metricsText } from './metrics.js';
 import { closeRedis, createRedis, faultLog, redisSettings } from './redis.js';
+import { DeliveryLog } from './webhooks/deliveries.js';
+import { createWebhookIntake, createWebhooks, webhooksEnabled } from './webhooks/index.js';
+import { registerWebhookBacklog } from './webhooks/metrics.js';
 
 export interface RunningApi {
   port: number;
@@ -57,11 +60,15 @@ export async function startApi(
   const faults = faultLog(redis, log);
   const command = createRedis(redis, 'command', log);
   const subscriber = createRedis(redis, 'subscriber', log);
+  // webhooks (#17): jobs the API finishes (a queued job cancelled, a reconciled outcome) queue
+  // their deliveries too; submissions are checked by the intake.
+  const webhooks = webhooksEnabled(config) ? createWebhooks(config, command, log, faults) : undefined;
   const store = new JobStore(command, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
+    observer: webhooks?.outbox,
   });
   const queue = createQueue(command, {
     prefix: config.KEY_PREFIX,
@@ -89,6 +96,7 @@ export async function startApi(
     subscribedJobs: () => hub.topicCount,
     queue,
   });
+  if (webhooks) registerWebhookBacklog(metrics.registry, webhooks.queue);
   metrics.watchReconnects(command, 'command');
   metrics.watchReconnects(subscriber, 'subscriber');
   const keyList = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
@@ -114,6 +122,7 @@ export async function startApi(
     idempotencySeconds: config.IDEMPOTENCY_KEY_TTL_SECONDS,
     streamTokens: apiKeys.enabled ? streamTokens : undefined,
     jobTypes,
+    webhooks: createWebhookIntake(config, webhooks),
   });
   const app = createApp({
     jobs,
@@ -137,6 +146,7 @@ export async function startApi(
     faults,
     counters: metrics,
     admin: { queue, password: config.ADMIN_PASSWORD },
+    webhookDeliveries: webhooks?.deliveries ?? new DeliveryLog(command, config.KEY_PREFIX),
     metrics: () => metricsText([metrics.registry, ...(options.extraMetrics ?? [])]),
   });
 
@@ -233,6 +243,7 @@ export async function startApi(
       await closed;
       clearTimeout(grace);
       await queue.close();
+      await webhooks?.queue.close();
       await Promise.all([closeRedis(command), closeRedis(subscriber)]);
       log.info('api stopped');
     })();

@@ -290,13 +290,14 @@ describe('the running API', () => {
     expect(schemaErrors('#/components/schemas/SubmitJobBatch', { jobs: Array(101).fill(quick) })).not.toEqual([]);
   });
 
-  it('read, logs: 200; unknown job: 404; list without keys: 403', async () => {
+  it('read, logs, webhook deliveries: 200; unknown job: 404; list without keys: 403', async () => {
     const job = (await (await submit(quick)).json()) as { id: string };
     await expectMatchesSpec('get', '/jobs/{id}', await fetch(`${h.url}/jobs/${job.id}`));
     await expectMatchesSpec('get', '/jobs/{id}/logs', await fetch(`${h.url}/jobs/${job.id}/logs`));
+    await expectMatchesSpec('get', '/jobs/{id}/webhooks', await fetch(`${h.url}/jobs/${job.id}/webhooks`));
 
     const unknown = crypto.randomUUID();
-    for (const path of ['/jobs/{id}', '/jobs/{id}/logs', '/jobs/{id}/events']) {
+    for (const path of ['/jobs/{id}', '/jobs/{id}/logs', '/jobs/{id}/webhooks', '/jobs/{id}/events']) {
       const res = await fetch(`${h.url}${path.replace('{id}', unknown)}`);
       expect(res.status, path).toBe(404);
       await expectMatchesSpec('get', path, res);

@@ -18,6 +18,8 @@ import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import { closeRedis, createRedis, faultLog, redisSettings } from '../src/redis.js';
 import { isRedisFault, publicFailure, REDIS_FAILURE_REASON } from '../src/redis-faults.js';
+import { createWebhooks, webhooksEnabled } from '../src/webhooks/index.js';
+import { startWebhookWorker } from './webhooks.js';
 
 /** Thrown in place of the handler's error when the job was cancelled: never retried. */
 export class JobCancelledError extends UnrecoverableError {
@@ -106,11 +108,14 @@ export function createWorker(
   const observe = (job: Job, status: string) => {
     if (job.processedOn) metrics.duration.labels(job.name, status).observe((Date.now() - job.processedOn) / 1000);
   };
+  // webhooks (#17): events this worker records queue their deliveries (see src/webhooks/outbox).
+  const webhooks = webhooksEnabled(config) ? createWebhooks(config, redis, log, faults) : undefined;
   const store = new JobStore(redis, {
     prefix: config.KEY_PREFIX,
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
+    observer: webhooks?.outbox,
   });
 
   // A record write that fails is logged, never thrown: the job goes on, and the reconciler
@@ -273,9 +278,13 @@ export function createWorker(
   });
 
   subscriber.on('message', (_channel: string, id: string) => worker.cancelJob(id, CANCEL_REASON));
+  // webhooks (#17): this process also sends deliveries, once Redis answers.
+  let webhookWorker: Awaited<ReturnType<typeof startWebhookWorker>> | undefined;
   const ready = (async () => {
     await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
     await worker.waitUntilReady();
+    if (webhooks)
+      webhookWorker = await startWebhookWorker(config, redis, store, webhooks, log, metrics.registry, faults);
     log.info('worker started', {
       queue: config.QUEUE_NAME,
       concurrency: config.WORKER_CONCURRENCY,
@@ -308,6 +317,9 @@ export function createWorker(
         force = (await Promise.race([drained, after(3_000)])) === 'timeout';
       }
       await worker.close(force);
+      // After the job worker: jobs finishing during shutdown still queue their deliveries.
+      await webhookWorker?.close();
+      await webhooks?.queue.close();
       await queue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
       log.info('worker stopped');

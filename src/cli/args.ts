@@ -55,6 +55,7 @@ const commandOptions = {
   get: {},
   cancel: {},
   logs: {},
+  webhooks: {},
   list: {
     state: { type: 'string' },
     type: { type: 'string' },
@@ -88,6 +89,7 @@ export type Command =
   | { name: 'get'; id: string }
   | { name: 'cancel'; id: string }
   | { name: 'logs'; id: string }
+  | { name: 'webhooks'; id: string }
   | { name: 'list'; query: { state?: JobState; type?: string; limit?: number; cursor?: string } };
 
 export interface Invocation {
@@ -266,6 +268,9 @@ const COMMAND_HELP: Record<CommandName, string> = {
   Cancels a queued or running job (a running job stops at its next check).`,
   logs: `jobcast logs <id>
   Prints the lines a job logged (--json: {"items":[{"seq","line","at"}],"truncated"}).`,
+  webhooks: `jobcast webhooks <id>
+  Prints a job's webhook deliveries: webhook-id, event, status, attempts, the receiver's last
+  answer, when the next attempt is due (--json: {"items":[…],"truncated"}).`,
   list: `jobcast list [--state <state>] [--type <type>] [--limit <n>] [--cursor <c>]
   Lists the API key's jobs, newest first (--json: {"items":[…],"nextCursor"}). Needs an API key:
   a service without keys lists nothing (a job id is the only way to a job there).

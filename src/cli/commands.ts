@@ -115,6 +115,30 @@ export async function logs(command: Of<'logs'>, ctx: Context): Promise<ExitCode>
   return ExitCode.ok;
 }
 
+export async function webhooks(command: Of<'webhooks'>, ctx: Context): Promise<ExitCode> {
+  const page = await ctx.client.webhooks(command.id);
+  if (ctx.json) {
+    ctx.io.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  if (page.truncated) ctx.io.stderr.write('(older deliveries are no longer listed)\n');
+  if (page.items.length === 0) {
+    ctx.io.stderr.write('no webhook deliveries\n');
+    return ExitCode.ok;
+  }
+  const rows = page.items.map((d) => [
+    d.id,
+    d.type,
+    d.status,
+    String(d.attempts),
+    d.lastResponseCode === undefined ? '-' : String(d.lastResponseCode),
+    d.status === 'delivered' ? `delivered ${d.deliveredAt ?? ''}` : d.nextAttemptAt ? `next ${d.nextAttemptAt}` : '-',
+    sanitize(d.lastError ?? ''),
+  ]);
+  ctx.io.stdout.write(table([['WEBHOOK-ID', 'EVENT', 'STATUS', 'ATTEMPTS', 'LAST', 'WHEN', 'ERROR'], ...rows]));
+  return ExitCode.ok;
+}
+
 function chooseView({ json, io }: Context): WatchView {
   if (json) return new JsonView(io.stdout);
   if (!io.stdout.isTTY) return new PlainView(io.stdout);
@@ -160,8 +184,16 @@ function describeJob(job: JobResource): string {
     ['finished', job.finishedAt],
     ['result', job.result === undefined ? undefined : JSON.stringify(job.result)],
     ['error', job.error === undefined ? undefined : sanitize(job.error)],
+    ['webhook', job.webhook ? describeWebhook(job.webhook) : undefined],
   ];
   return table(fields.filter((f): f is [string, string] => f[1] !== undefined));
+}
+
+function describeWebhook(webhook: NonNullable<JobResource['webhook']>): string {
+  const { pending, delivered, failed, superseded } = webhook.deliveries;
+  const state = webhook.status === 'disabled' ? `disabled (${sanitize(webhook.disabledReason ?? '')})` : 'active';
+  const replaced = superseded > 0 ? `, ${superseded} superseded` : '';
+  return `${sanitize(webhook.url)} [${webhook.events.join(', ')}] ${state}: ${delivered} delivered, ${pending} pending, ${failed} failed${replaced} (jobcast webhooks <id>)`;
 }
 
 function table(rows: string[][]): string {

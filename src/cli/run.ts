@@ -41,6 +41,8 @@ export async function runCli(argv: string[], io: Commands.Io): Promise<ExitCode>
         return await commands.list(command, ctx);
       case 'logs':
         return await commands.logs(command, ctx);
+      case 'webhooks':
+        return await commands.webhooks(command, ctx);
     }
   } catch (error) {
     if (error instanceof UsageError) {

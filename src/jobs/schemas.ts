@@ -11,6 +11,8 @@
  */
 import { z } from 'zod';
 import { MAX_LISTED_ERRORS } from '../problems.js';
+// webhooks (#17): a submission's `webhook` and the resource's `webhook`, defined in their module.
+import { Webhook, WebhookRequest } from '../webhooks/schemas.js';
 
 export const JobState = z
   .enum(['queued', 'active', 'completed', 'failed', 'cancelled'])
@@ -52,6 +54,7 @@ export const SubmitJobEnvelope = z
     type: z.string().min(1).max(100).describe('A registered job type, e.g. `simulate`.'),
     data: z.unknown().optional().describe("Input of the job, validated by the type's schema."),
     options: JobOptions.optional(),
+    webhook: WebhookRequest.nullable().optional(),
   })
   .strict();
 
@@ -60,6 +63,7 @@ export const JobLinks = z.object({
   events: z.string().describe("The job's Server-Sent Events stream."),
   cancel: z.string().describe('POST here to cancel the job.'),
   logs: z.string().describe("The job's log lines."),
+  webhooks: z.string().optional().describe("The job's webhook deliveries (jobs with a webhook)."),
 });
 
 export const JobResource = z.object({
@@ -81,6 +85,7 @@ export const JobResource = z.object({
   runAt: z.iso.datetime().optional().describe('When a delayed job is due (queued jobs submitted with delayMs).'),
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
+  webhook: Webhook.optional(),
   links: JobLinks,
 });
 export type JobResource = z.infer<typeof JobResource>;

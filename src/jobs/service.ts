@@ -10,6 +10,9 @@ import type { Queue } from 'bullmq';
 import type { StreamTokens } from '../auth/stream-tokens.js';
 import { type FieldError, fieldErrors, fieldProblem, ProblemError, validationProblem } from '../problems.js';
 import type { RedisClient } from '../redis.js';
+// webhooks (#17)
+import type { RequestedWebhook, WebhookIntake } from '../webhooks/intake.js';
+import { type StoredWebhook, storeWebhook } from '../webhooks/view.js';
 import { cancelChannel } from './keys.js';
 import { bullJobOptions } from './queue.js';
 import type { JobTypeRegistry } from './registry.js';
@@ -34,6 +37,8 @@ export interface ServiceOptions {
   streamTokens?: StreamTokens | undefined;
   /** The job types submissions are checked against. */
   jobTypes: JobTypeRegistry;
+  /** Checks and keeps each job's webhook (#17); without it a job asking for one is refused. */
+  webhooks?: WebhookIntake | undefined;
 }
 
 export interface Submitted {
@@ -63,6 +68,8 @@ interface ValidJob {
   type: string;
   data: unknown;
   options: JobOptions;
+  /** As submitted: absent (the key's default applies), null (none), or a webhook. */
+  webhook: RequestedWebhook;
 }
 
 type Checked = { job: ValidJob; errors?: undefined } | { errors: FieldError[]; unknownType?: string };
@@ -92,7 +99,8 @@ export class JobService {
         extensions: { knownTypes: jobTypes.names },
       });
     }
-    const { records, replayed } = await this.#enqueue([checked.job], by, body);
+    const webhooks = await this.#webhooks([checked.job], [''], by.owner);
+    const { records, replayed } = await this.#enqueue([checked.job], webhooks, by, body);
     return { job: this.#resource(records[0] as JobRecord), replayed };
   }
 
@@ -103,7 +111,12 @@ export class JobService {
    */
   async submitBatch(body: unknown, by: Submitter): Promise<SubmittedBatch> {
     const jobs = batchJobs(body, this.options.jobTypes);
-    const { records, replayed } = await this.#enqueue(jobs, by, body, 'batch');
+    const webhooks = await this.#webhooks(
+      jobs,
+      jobs.map((_, i) => `jobs.${i}`),
+      by.owner,
+    );
+    const { records, replayed } = await this.#enqueue(jobs, webhooks, by, body, 'batch');
     const ids = records.map((r) => r.id);
     return {
       batch: { items: records.map((r) => this.#resource(r)), links: { events: this.#eventsUrl(ids, by.owner) } },
@@ -118,6 +131,7 @@ export class JobService {
    */
   async #enqueue(
     jobs: ValidJob[],
+    webhooks: (StoredWebhook | undefined)[],
     { owner, idempotencyKey, admit }: Submitter,
     body: unknown,
     kind: 'job' | 'batch' = 'job',
@@ -165,10 +179,14 @@ export class JobService {
         type,
         maxAttempts: options.attempts,
         runAt: options.delayMs > 0 ? createdAt + options.delayMs : undefined,
+        webhook: webhooks[i] && storeWebhook(webhooks[i]),
       })),
       owner,
       createdAt,
     );
+    // webhooks (#17): jobs with one are listed as open, before they are queued (see webhooks/outbox).
+    const withWebhook = ids.filter((_, i) => webhooks[i] !== undefined);
+    const tracked = withWebhook.length > 0 ? this.options.webhooks?.track(withWebhook, createdAt) : undefined;
     const retention = this.options.retentionSeconds;
     const bulk = jobs.map(({ type, data, options }, i) => ({
       name: type,
@@ -179,7 +197,7 @@ export class JobService {
     const [one] = bulk;
     const added = bulk.length === 1 && one ? this.queue.add(one.name, one.data, one.opts) : this.queue.addBulk(bulk);
     try {
-      await Promise.all([written, added]);
+      await Promise.all([written, tracked, added]);
     } catch (error) {
       // Undone in the background: the client hears 503 now, not after one more command
       // timeout on a frozen Redis. (What cannot be undone, the reconciler finishes later.)
@@ -310,6 +328,27 @@ export class JobService {
     };
   }
 
+  /**
+   * webhooks (#17): each job's webhook — the one it asks for or its key's default — checked
+   * before anything is written (see webhooks/intake). `where` are the jobs' places in the body.
+   */
+  async #webhooks(jobs: ValidJob[], where: string[], owner: Owner): Promise<(StoredWebhook | undefined)[]> {
+    const intake = this.options.webhooks;
+    if (intake)
+      return intake.resolve(
+        jobs.map((j) => j.webhook),
+        where,
+        owner,
+      );
+    const asked = jobs.flatMap((j, i) =>
+      j.webhook
+        ? [{ path: [where[i], 'webhook'].filter(Boolean).join('.'), message: 'webhooks are off on this server' }]
+        : [],
+    );
+    if (asked.length > 0) throw fieldProblem(asked);
+    return jobs.map(() => undefined);
+  }
+
   /** The record of a job the owner may see, or a 404 that says nothing more. */
   async #owned(id: string, owner: Owner): Promise<JobRecord> {
     const record = JobId.safeParse(id).success ? await this.store.get(id) : undefined;
@@ -351,7 +390,9 @@ function checkJob(body: unknown, where: string, jobTypes: JobTypeRegistry): Chec
   // Absent data means "all defaults"; null is a value, and the schema judges it.
   const data = jobType.input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
   if (!data.success) return { errors: fieldErrors(data.error, at('data')) };
-  return { job: { type, data: data.data, options: envelope.data.options ?? DEFAULT_OPTIONS } };
+  return {
+    job: { type, data: data.data, options: envelope.data.options ?? DEFAULT_OPTIONS, webhook: envelope.data.webhook },
+  };
 }
 
 /** The jobs of a batch body, every one checked; one problem lists what is wrong with all. */

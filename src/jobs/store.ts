@@ -5,6 +5,7 @@
  * BullMQ runs the job; this record is what clients see of it.
  */
 import type { RedisClient } from '../redis.js';
+import { type WebhookRecordFields, webhookView } from '../webhooks/view.js';
 import { doneData, iso, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import type { JobResource, JobState, TerminalStatus } from './schemas.js';
@@ -18,10 +19,21 @@ export interface StoreOptions {
   retentionSeconds: number;
   /** `PUBLISH`, or `SPUBLISH` for sharded pub/sub on RedisClient Cluster. */
   publishCommand?: 'PUBLISH' | 'SPUBLISH';
+  /** Told of every event recorded (webhooks, #17: the outbox queues deliveries from here). */
+  observer?: JobEventObserver | undefined;
 }
 
-/** A job record as stored (hash fields, all strings). */
-export interface JobRecord {
+/**
+ * Told of each event a script recorded, after Redis answered, whichever process recorded it
+ * (worker, API, reconciler). `done` stands for the job's end (its last progress and `done`);
+ * `data` is the event's JSON for `log` and `done`.
+ */
+export interface JobEventObserver {
+  recorded(jobId: string, event: 'progress' | 'log' | 'done', seq: number, data?: string): void;
+}
+
+/** A job record as stored (hash fields, all strings); the webhook fields are `webhooks/view`'s. */
+export interface JobRecord extends WebhookRecordFields {
   id: string;
   type: string;
   createdAt: string;
@@ -80,7 +92,8 @@ type ScriptRunner<T = number> = (keys: string[], args: (string | number)[]) => P
 
 export class JobStore {
   readonly #redis: RedisClient;
-  readonly #options: Required<StoreOptions>;
+  readonly #options: Required<Omit<StoreOptions, 'observer'>>;
+  readonly #observer: JobEventObserver | undefined;
   readonly #report: ScriptRunner;
   readonly #log: ScriptRunner;
   readonly #finish: ScriptRunner;
@@ -89,7 +102,9 @@ export class JobStore {
 
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
-    this.#options = { publishCommand: 'PUBLISH', ...options };
+    const { observer, ...rest } = options;
+    this.#options = { publishCommand: 'PUBLISH', ...rest };
+    this.#observer = observer;
     this.#report = defineScript(redis, 'jobcastReport', reportScript);
     this.#log = defineScript(redis, 'jobcastLog', logScript);
     this.#finish = defineScript(redis, 'jobcastFinish', finishScript);
@@ -129,7 +144,7 @@ export class JobStore {
    * pending writes (one HSET per job, one ZADD for all and one per type among them).
    */
   create(
-    jobs: { id: string; type: string; maxAttempts: number; runAt?: number | undefined }[],
+    jobs: { id: string; type: string; maxAttempts: number; runAt?: number | undefined; webhook?: string | undefined }[],
     owner: string | undefined,
     createdAt: number,
   ): { records: JobRecord[]; written: Promise<unknown> } {
@@ -148,6 +163,7 @@ export class JobStore {
         at: created,
       };
       if (job.runAt !== undefined) record.runAt = String(job.runAt);
+      if (job.webhook !== undefined) record.webhook = job.webhook;
       if (owner !== undefined) record.owner = owner;
       return record;
     });
@@ -279,7 +295,7 @@ export class JobStore {
     change: { state: JobState; progress: number; message?: string; attempt: number; startedAt?: number },
   ): Promise<number> {
     const keys = this.keys(id);
-    return this.#report(
+    const recorded = this.#report(
       [keys.record, keys.log],
       [
         this.#options.publishCommand,
@@ -292,16 +308,18 @@ export class JobStore {
         change.startedAt ?? '',
       ],
     );
+    return this.#tell(recorded, id, 'progress');
   }
 
   /** Appends a log line and publishes it. Returns its seq, or 0 if the job is gone or finished. */
   log(id: string, line: string): Promise<number> {
     const keys = this.keys(id);
     const data = logData(id, line, Date.now());
-    return this.#log(
+    const recorded = this.#log(
       [keys.record, keys.log],
       [this.#options.publishCommand, keys.channel, data, this.#options.logMaxLines],
     );
+    return this.#tell(recorded, id, 'log', data);
   }
 
   /**
@@ -326,7 +344,8 @@ export class JobStore {
   ): Promise<number> {
     const keys = this.keys(id);
     const now = Date.now();
-    return this.#finish(
+    const done = doneData(id, status, outcome, now);
+    const recorded = this.#finish(
       [keys.record, keys.log],
       [
         this.#options.publishCommand,
@@ -335,10 +354,21 @@ export class JobStore {
         status === 'completed' ? 100 : '',
         outcome.message ?? '',
         now,
-        doneData(id, status, outcome, now),
+        done,
         this.#options.retentionSeconds,
       ],
     );
+    return this.#tell(recorded, id, 'done', done);
+  }
+
+  /** Passes a recorded event (seq > 0) to the observer; the caller gets the seq either way. */
+  #tell(recorded: Promise<number>, id: string, event: 'progress' | 'log' | 'done', data?: string): Promise<number> {
+    const observer = this.#observer;
+    if (!observer) return recorded;
+    return recorded.then((seq) => {
+      if (seq > 0) observer.recorded(id, event, seq, data);
+      return seq;
+    });
   }
 }
 
@@ -385,6 +415,12 @@ export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
   if (record.runAt && record.state === 'queued' && !record.startedAt) resource.runAt = iso(record.runAt);
   if (record.startedAt) resource.startedAt = iso(record.startedAt);
   if (record.finishedAt) resource.finishedAt = iso(record.finishedAt);
+  // webhooks (#17): the job's webhook (never its secret) and where its deliveries stand.
+  const webhook = webhookView(record);
+  if (webhook) {
+    resource.webhook = webhook;
+    resource.links.webhooks = `${self}/webhooks`;
+  }
   return resource;
 }
 

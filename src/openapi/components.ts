@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { JobTypeRegistry } from '../jobs/registry.js';
 import * as S from '../jobs/schemas.js';
+import * as W from '../webhooks/schemas.js';
 import { type Json, ref } from './refs.js';
 
 /** Component name of the `POST /jobs` body of one job type: `simulate` → `SubmitSimulateJob`. */
@@ -37,7 +38,12 @@ function submitSchemas(jobTypes: JobTypeRegistry): Record<string, z.ZodType> {
 }
 
 /** Schemas that read the same as input and as output; others refer to them by name. */
-export const sharedSchemas = { JobId: S.JobId, JobState: S.JobState, TerminalStatus: S.TerminalStatus };
+export const sharedSchemas = {
+  JobId: S.JobId,
+  JobState: S.JobState,
+  TerminalStatus: S.TerminalStatus,
+  WebhookEventName: W.WebhookEventName,
+};
 
 /** Converted as what the server sends (`io: 'output'`: defaults are always present). */
 export const responseSchemas = {
@@ -57,6 +63,10 @@ export const responseSchemas = {
   StreamToken: S.StreamToken,
   HealthStatus: S.HealthStatus,
   ReadyStatus: S.ReadyStatus,
+  Webhook: W.Webhook,
+  WebhookDelivery: W.WebhookDelivery,
+  WebhookDeliveries: W.WebhookDeliveries,
+  WebhookPayload: W.WebhookPayload,
 } satisfies Record<string, z.ZodType>;
 
 /**
@@ -93,6 +103,7 @@ export function componentSchemas(jobTypes: JobTypeRegistry): Record<string, Json
       {
         ...sharedSchemas,
         JobOptions: S.JobOptions,
+        WebhookRequest: W.WebhookRequest,
         StreamTokenRequest: S.StreamTokenRequest,
         ...submitSchemas(jobTypes),
       },

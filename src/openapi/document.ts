@@ -17,6 +17,7 @@ import { sharedParameters } from './parameters.js';
 import { type ProblemStatus, problemResponse, problemResponses } from './problems.js';
 import { type Json, ref } from './refs.js';
 import { securityRequirements, securitySchemes } from './security.js';
+import { webhookItems } from './webhooks.js';
 
 const DESCRIPTION = `jobcast tracks long-running jobs. Clients submit a job with \`POST /jobs\`; workers run it and report percentage progress; any number of clients watch it live on \`GET /jobs/{id}/events\` (or many jobs on one connection, \`GET /events?jobs=…\`).
 
@@ -71,6 +72,7 @@ export function buildDocument(jobTypes: JobTypeRegistry): Json {
     servers: [{ url: '/' }],
     tags,
     paths,
+    webhooks: webhookItems(),
     components: {
       schemas: componentSchemas(jobTypes),
       responses,

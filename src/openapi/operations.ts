@@ -127,6 +127,21 @@ export const operations = (jobTypes: JobTypeRegistry): Operation[] => [
     problems: [404, 429],
   },
   {
+    method: 'get',
+    path: '/jobs/{id}/webhooks',
+    operationId: 'listJobWebhookDeliveries',
+    summary: "List a job's webhook deliveries",
+    description:
+      "Each delivery of the job's webhook (one per `done`, per throttled progress tick, per log line, as the webhook asks): its status, attempts, the receiver's last status code and error, and when the next attempt is due. A delivery's `id` is the `webhook-id` header its receiver got, the same on every attempt. Empty for a job without a webhook. Receivers get `WebhookPayload` bodies (see the schema).",
+    tag: 'jobs',
+    parameters: ['JobIdPath'],
+    security: [...REST, 'open'],
+    responses: {
+      200: { description: 'The deliveries, oldest first.', content: json(ref('schemas', 'WebhookDeliveries')) },
+    },
+    problems: [404],
+  },
+  {
     method: 'post',
     path: '/jobs/{id}/cancel',
     operationId: 'cancelJob',

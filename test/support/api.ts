@@ -44,7 +44,7 @@ export async function call(
 /** POSTs a job (202 expected) and returns the resource, checked against the contract's schema. */
 export async function submitJob(
   h: Harness,
-  body: { type?: string; data?: unknown; options?: Record<string, unknown> },
+  body: { type?: string; data?: unknown; options?: Record<string, unknown>; webhook?: unknown },
   headers: Record<string, string> = {},
 ): Promise<Job> {
   const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate', ...body }, headers });

@@ -29,10 +29,12 @@ import type {
   Problem,
   ProgressEvent,
   ResetEvent,
+  WebhookDeliveries,
 } from './types.js';
 
 export { type ConnectionState, SharedStream, type SharedStreamOptions } from './shared-stream.js';
 export type * from './types.js';
+export * from './webhooks.js';
 
 /** One event of a watched job. `seq` is the job's event sequence number (its resume cursor). */
 export type WatchEvent =
@@ -171,6 +173,11 @@ export class JobcastClient {
 
   logs(id: string, { signal }: CallOptions = {}): Promise<JobLogs> {
     return this.#json('GET', `/jobs/${encodeURIComponent(id)}/logs`, undefined, {}, signal);
+  }
+
+  /** A job's webhook deliveries: status, attempts, last response code, next attempt. */
+  webhooks(id: string, { signal }: CallOptions = {}): Promise<WebhookDeliveries> {
+    return this.#json('GET', `/jobs/${encodeURIComponent(id)}/webhooks`, undefined, {}, signal);
   }
 
   /** Watches one job until `done`. */

@@ -20,6 +20,8 @@ export interface JobLinks {
   cancel: string;
   /** The job's log lines. */
   logs: string;
+  /** The job's webhook deliveries (jobs with a webhook). */
+  webhooks?: string;
 }
 
 export interface JobResource {
@@ -42,6 +44,7 @@ export interface JobResource {
   runAt?: string;
   startedAt?: string;
   finishedAt?: string;
+  webhook?: Webhook;
   links: JobLinks;
 }
 
@@ -139,6 +142,56 @@ export interface StreamToken {
   expiresAt: string;
   /** The `/events` stream of the jobs, token included. */
   url: string;
+}
+
+export type WebhookEventName = 'progress' | 'log' | 'done';
+
+/** The job's webhook and the state of its deliveries; `links.webhooks` lists them. */
+export interface Webhook {
+  /** The receiver, with any password in it masked. */
+  url: string;
+  events: WebhookEventName[];
+  /** disabled once the receiver answered 410 Gone: nothing more is sent for this job. */
+  status: 'active' | 'disabled';
+  disabledReason?: string;
+  /** Deliveries so far, by outcome. */
+  deliveries: {
+    pending: number;
+    delivered: number;
+    /** Given up, or not sent because the webhook was disabled. */
+    failed: number;
+    /** Progress deliveries replaced by a newer one before they got through. */
+    superseded: number;
+  };
+  /** The receiver's status code at the latest attempt. */
+  lastResponseCode?: number;
+  lastAttemptAt?: string;
+}
+
+export interface WebhookDelivery {
+  /** The `webhook-id` header: the same on every attempt of this delivery. */
+  id: string;
+  type: 'job.progress' | 'job.log' | 'job.done';
+  /** pending (queued, or waiting for a retry) → delivered (a 2xx) | failed (attempts used up) | disabled (the receiver answered 410 Gone, for this or an earlier delivery) | superseded (a failed progress delivery not retried because a newer one carries a later state). */
+  status: 'pending' | 'delivered' | 'failed' | 'disabled' | 'superseded';
+  /** Attempts made so far. */
+  attempts: number;
+  createdAt: string;
+  lastAttemptAt?: string;
+  /** The receiver's status code at the latest attempt, if it answered. */
+  lastResponseCode?: number;
+  /** Why the latest attempt failed (timeout, connection refused, status). */
+  lastError?: string;
+  /** When the next attempt is due (pending deliveries). */
+  nextAttemptAt?: string;
+  deliveredAt?: string;
+}
+
+export interface WebhookDeliveries {
+  /** Oldest first. */
+  items: WebhookDelivery[];
+  /** True when older deliveries are no longer listed (only the newest 200 are). */
+  truncated: boolean;
 }
 
 export interface JobOptionsInput {

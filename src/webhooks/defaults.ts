@@ -1,0 +1,52 @@
+/**
+ * @module webhooks/defaults
+ * Per-key default webhooks (`WEBHOOK_DEFAULTS_FILE`): a JSON object from API key (or `*`, for
+ * every caller without an entry of its own, the open service included) to a webhook, used for
+ * each job submitted without a `webhook` field. Keys are turned into owner ids at once and
+ * never kept, like API keys themselves.
+ *
+ * @example
+ * // webhooks.json
+ * { "*": { "url": "https://hooks.example.com/jobcast" },
+ *   "key-of-team-a": { "url": "https://a.example.com/hook", "events": ["progress", "done"] } }
+ */
+import { readFileSync } from 'node:fs';
+import { ownerId } from '../auth/api-keys.js';
+import { WebhookRequest } from './schemas.js';
+import type { StoredWebhook } from './view.js';
+
+export interface WebhookDefaults {
+  /** The default webhook of an owner (undefined when the service runs open), if any. */
+  forOwner(owner: string | undefined): StoredWebhook | undefined;
+}
+
+export const noWebhookDefaults: WebhookDefaults = { forOwner: () => undefined };
+
+/** Reads and checks the defaults file; throws an Error that says what is wrong with it. */
+export function loadWebhookDefaults(file: string | undefined): WebhookDefaults {
+  if (!file) return noWebhookDefaults;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`WEBHOOK_DEFAULTS_FILE ${file}: ${(error as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`WEBHOOK_DEFAULTS_FILE ${file}: expected an object of API key → {"url", "events"?}`);
+  }
+  const byOwner = new Map<string, StoredWebhook>();
+  let fallback: StoredWebhook | undefined;
+  for (const [key, value] of Object.entries(parsed)) {
+    const webhook = WebhookRequest.safeParse(value);
+    if (!webhook.success) {
+      // The key itself is a secret: name the entry by its position, not by the key.
+      const at = key === '*' ? '"*"' : `entry ${Object.keys(parsed).indexOf(key) + 1}`;
+      throw new Error(
+        `WEBHOOK_DEFAULTS_FILE ${file}, ${at}: ${webhook.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`,
+      );
+    }
+    if (key === '*') fallback = webhook.data;
+    else byOwner.set(ownerId(key), webhook.data);
+  }
+  return { forOwner: (owner) => (owner === undefined ? undefined : byOwner.get(owner)) ?? fallback };
+}

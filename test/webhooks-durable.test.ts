@@ -1,0 +1,233 @@
+/**
+ * Webhook deliveries survive what kills processes (#17, "at least once, durably"):
+ * - a receiver down for 30 s, with the real retry delays (WEBHOOK_RETRY_BASE_MS=5000 doubling:
+ *   attempts at about 0, 5, 15, 35, 75 s) still gets the `done`;
+ * - `kill -9` of the worker process mid-retry (one delivery waiting for its next attempt,
+ *   another in the middle of one) and of the API process: a new worker delivers both, with the
+ *   same `webhook-id` as before;
+ * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry;
+ * - and on a Redis Cluster, where each job's delivery list lives in its record's slot.
+ * The process tests scale the retry delays down (WEBHOOK_RETRY_BASE_MS=500) to stay short;
+ * the 30 s case shows the real schedule. Every delivery verifies with `standardwebhooks`.
+ */
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
+import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
+import { startRedisCluster } from './support/cluster.js';
+import { startCrashableRedis } from './support/crashable-redis.js';
+import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
+import { startHarness, waitFor } from './support/harness.js';
+import { descendants } from './support/processes.js';
+import {
+  newSecret,
+  type ReceivedDelivery,
+  type Receiver,
+  startReceiver,
+  verifyWithStandardWebhooks,
+} from './support/webhook-receiver.js';
+
+const SECRET = newSecret();
+const WEBHOOK_ENV = { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: '1' };
+
+let cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  cleanups = [];
+}, 30_000);
+afterAll(async () => {
+  await waitFor(() => descendants(process.pid).length === 0, 'every child process to be gone', 5_000);
+});
+
+async function startedReceiver(): Promise<Receiver> {
+  const started = await startReceiver();
+  cleanups.push(() => started.stop());
+  return started;
+}
+
+async function submit(url: string, body: unknown): Promise<string> {
+  const res = await fetch(`${url}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function deliveries(url: string, id: string): Promise<WebhookDeliveries> {
+  return (await (await fetch(`${url}/jobs/${id}/webhooks`)).json()) as WebhookDeliveries;
+}
+
+const doneOf = (receiver: Receiver, id: string) => receiver.attempts(`${id}.done`);
+const delivered = (receiver: Receiver, id: string) => doneOf(receiver, id).filter((d) => d.answered === 200);
+
+describe('a receiver that is down', () => {
+  it('for 30 s still gets the done, on the real retry schedule (base 5 s, doubling, jitter)', async () => {
+    const receiver = await startedReceiver();
+    const port = receiver.port;
+    await receiver.stop();
+    const h = await startHarness({ env: { ...WEBHOOK_ENV, LOG_LEVEL: 'error' } });
+    cleanups.push(() => h.close());
+    const started = Date.now();
+    const id = await submit(h.url, { type: 'simulate', data: { steps: 1, stepMs: 0 }, webhook: { url: receiver.url } });
+    // Down for 30 s from the job's submission: every attempt meanwhile is refused.
+    await waitFor(
+      async () => ((await deliveries(h.url, id)).items[0]?.attempts ?? 0) >= 2,
+      'two refused attempts',
+      20_000,
+    );
+    const whileDown = (await deliveries(h.url, id)).items[0];
+    expect(whileDown).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/ECONNREFUSED/) });
+    await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - started))));
+    await receiver.start();
+    expect(receiver.port).toBe(port);
+    const upAt = Date.now();
+    await waitFor(() => delivered(receiver, id).length === 1, 'the done after the receiver came back', 90_000);
+    const [got] = delivered(receiver, id) as [ReceivedDelivery];
+    verifyWithStandardWebhooks(SECRET, got);
+    expect(got.id).toBe(`${id}.done`);
+    const history = (await deliveries(h.url, id)).items[0];
+    expect(history).toMatchObject({ status: 'delivered', lastResponseCode: 200 });
+    // 0, ~5, ~15, ~35 (, ~75) s: the attempt that got through is the first after 30 s.
+    const attempts = history?.attempts ?? 0;
+    expect(attempts).toBeGreaterThanOrEqual(4);
+    expect(attempts).toBeLessThanOrEqual(5);
+    console.log(
+      `[webhooks] receiver down 30 s: delivered ${((got.receivedAt - started) / 1000).toFixed(1)} s after submission, ` +
+        `${((got.receivedAt - upAt) / 1000).toFixed(1)} s after the receiver came back, on attempt ${attempts}`,
+    );
+  }, 150_000);
+});
+
+function fleetOn(env: Record<string, string> & { REDIS_URL: string }): Fleet {
+  const fleet = createFleet({
+    ...WEBHOOK_ENV,
+    WEBHOOK_RETRY_BASE_MS: '500',
+    WORKER_LOCK_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    ...env,
+  });
+  cleanups.push(() => fleet.stopAll());
+  return fleet;
+}
+
+describe('processes killed mid-retry', () => {
+  it('kill -9 of the worker (one delivery between attempts, one mid-attempt) and of the API loses nothing', async () => {
+    const receiver = await startedReceiver();
+    const fleet = fleetOn({ REDIS_URL: inject('redisUrl') });
+    const [api, worker] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    // `waiting` fails until told otherwise; `hanging` hangs on its first attempt.
+    let healthy = false;
+    const ids: { waiting?: string; hanging?: string } = {};
+    receiver.respond((d, attempt) => {
+      if (healthy) return 200;
+      if (d.id === `${ids.hanging}.done` && attempt === 1) return 'hang';
+      return 500;
+    });
+    ids.waiting = await submit(api.url as string, {
+      type: 'simulate',
+      data: { steps: 1, stepMs: 0 },
+      webhook: { url: receiver.url },
+    });
+    await waitFor(() => doneOf(receiver, ids.waiting as string).length >= 2, 'two failed attempts');
+    ids.hanging = await submit(api.url as string, {
+      type: 'simulate',
+      data: { steps: 1, stepMs: 0 },
+      webhook: { url: receiver.url },
+    });
+    await waitFor(() => doneOf(receiver, ids.hanging as string).length === 1, 'an attempt in flight');
+
+    const before = {
+      waiting: doneOf(receiver, ids.waiting).length,
+      hanging: doneOf(receiver, ids.hanging).length,
+    };
+    await worker.kill9();
+    await api.kill9();
+    healthy = true;
+    // A new worker and API: no state but Redis.
+    const [api2] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    await waitFor(
+      () =>
+        delivered(receiver, ids.waiting as string).length === 1 &&
+        delivered(receiver, ids.hanging as string).length === 1,
+      'both dones delivered by the new worker',
+      20_000,
+    );
+    for (const id of [ids.waiting, ids.hanging] as string[]) {
+      const all = doneOf(receiver, id);
+      // One webhook-id across every attempt, before and after the kill; one 2xx.
+      expect(new Set(all.map((d) => d.id))).toEqual(new Set([`${id}.done`]));
+      expect(new Set(all.map((d) => d.body)).size).toBe(1);
+      for (const d of all) verifyWithStandardWebhooks(SECRET, d);
+      const listed = await deliveries(api2.url as string, id);
+      expect(listed.items[0]).toMatchObject({ status: 'delivered', lastResponseCode: 200 });
+    }
+    console.log(
+      `[webhooks] kill -9 worker + API mid-retry: attempts before the kill ${JSON.stringify(before)}, ` +
+        `after ${JSON.stringify({ waiting: doneOf(receiver, ids.waiting).length, hanging: doneOf(receiver, ids.hanging).length })}; both delivered`,
+    );
+  }, 60_000);
+
+  it('Redis killed with SIGKILL and restarted (append-only) mid-retry: the done is still delivered', async () => {
+    const receiver = await startedReceiver();
+    const redis = await startCrashableRedis();
+    cleanups.push(() => redis.stop());
+    const fleet = fleetOn({ REDIS_URL: redis.url, WORKER_LOCK_MS: '10000' });
+    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    let healthy = false;
+    receiver.respond(() => (healthy ? 200 : 500));
+    const id = await submit(api.url as string, {
+      type: 'simulate',
+      data: { steps: 1, stepMs: 0 },
+      webhook: { url: receiver.url, events: ['progress', 'done'] },
+    });
+    await waitFor(() => doneOf(receiver, id).length >= 2, 'two failed attempts');
+    await redis.kill9();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await redis.restart();
+    healthy = true;
+    await waitFor(() => delivered(receiver, id).length === 1, 'the done after Redis came back', 30_000);
+    expect(new Set(doneOf(receiver, id).map((d) => d.id)).size).toBe(1);
+    await waitFor(
+      () => receiver.received.some((d) => d.payload.type === 'job.progress' && d.answered === 200),
+      'the progress too',
+      10_000,
+    );
+    for (const d of receiver.received) verifyWithStandardWebhooks(SECRET, d);
+  }, 60_000);
+});
+
+describe('on a Redis Cluster', () => {
+  it('delivers the events of jobs whose records live on every shard, and lists them', async () => {
+    const receiver = await startedReceiver();
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.stop());
+    const fleet = fleetOn({ REDIS_URL: cluster.url, REDIS_CLUSTER: '1' });
+    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    receiver.respond((_d, attempt) => (attempt === 1 ? 500 : 200));
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        submit(api.url as string, {
+          type: 'simulate',
+          data: { steps: 3, stepMs: 100 },
+          webhook: { url: receiver.url, events: ['progress', 'done'] },
+        }),
+      ),
+    );
+    const shards = new Set(
+      await Promise.all(
+        ids.map(async (id) => (await cluster.nodeOfSlot(await cluster.keySlot(`${fleet.prefix}:{${id}}`))).port),
+      ),
+    );
+    expect(shards.size).toBeGreaterThan(1);
+    await waitFor(
+      () => ids.every((id) => delivered(receiver, id).length === 1),
+      'every done, after a retry each',
+      30_000,
+    );
+    for (const id of ids) {
+      const listed = await deliveries(api.url as string, id);
+      expect(listed.items.find((i) => i.type === 'job.done')).toMatchObject({ status: 'delivered', attempts: 2 });
+    }
+    for (const d of receiver.received) verifyWithStandardWebhooks(SECRET, d);
+  }, 60_000);
+});

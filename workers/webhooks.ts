@@ -1,0 +1,101 @@
+/**
+ * @module workers/webhooks
+ * The webhook side of a worker process: a BullMQ worker that sends deliveries (see
+ * `workers/webhook-delivery`), and the sweep that queues the deliveries a crash kept from
+ * being queued (see `webhooks/outbox`). Deliveries are BullMQ jobs, so they outlive any process:
+ * a worker killed mid-attempt loses its lock and the attempt runs again elsewhere (BullMQ's
+ * stalled-job check); one killed between attempts leaves the delivery waiting in Redis for
+ * whichever worker is there when it is due.
+ */
+import { Worker } from 'bullmq';
+import type { Registry } from 'prom-client';
+import type { Config } from '../src/config.js';
+import { bullPrefix } from '../src/jobs/keys.js';
+import type { JobStore } from '../src/jobs/store.js';
+import type { Logger } from '../src/log.js';
+import type { RedisClient } from '../src/redis.js';
+import type { RedisFaultLog } from '../src/redis-faults.js';
+import { createUrlPolicy, type Webhooks } from '../src/webhooks/index.js';
+import { webhookQueueName } from '../src/webhooks/keys.js';
+import { WebhookMetrics } from '../src/webhooks/metrics.js';
+import type { DeliveryData } from '../src/webhooks/queue.js';
+import { WebhookSigner } from '../src/webhooks/signing.js';
+import { sweepOpenWebhooks } from '../src/webhooks/sweep.js';
+import { AttemptFailed, WebhookSender } from './webhook-delivery.js';
+import { WebhookHttp } from './webhook-http.js';
+
+export interface RunningWebhookWorker {
+  worker: Worker<DeliveryData>;
+  /** Lets attempts in flight finish (each is bounded by WEBHOOK_TIMEOUT_MS), then stops. */
+  close(): Promise<void>;
+}
+
+export async function startWebhookWorker(
+  config: Config,
+  redis: RedisClient,
+  store: JobStore,
+  webhooks: Webhooks,
+  log: Logger,
+  registry: Registry,
+  faults?: RedisFaultLog,
+): Promise<RunningWebhookWorker> {
+  const secret = config.WEBHOOK_SECRET;
+  if (!secret) throw new Error('webhooks need WEBHOOK_SECRET');
+  const http = new WebhookHttp();
+  const sender = new WebhookSender({
+    config,
+    store,
+    deliveries: webhooks.deliveries,
+    signer: new WebhookSigner(secret),
+    policy: createUrlPolicy(config),
+    http,
+    metrics: new WebhookMetrics(registry),
+  });
+  const worker = new Worker<DeliveryData>(webhookQueueName(config.QUEUE_NAME), sender.deliver, {
+    connection: redis,
+    prefix: bullPrefix(config.KEY_PREFIX),
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    lockDuration: config.WORKER_LOCK_MS,
+    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+    // An attempt cut short by a dying worker is one more attempt, not a reason to give up.
+    maxStalledCount: config.WEBHOOK_MAX_ATTEMPTS,
+    settings: { backoffStrategy: sender.backoff },
+  });
+  worker.on('failed', (job, error) => {
+    if (error instanceof AttemptFailed || error.name === 'UnrecoverableError') return;
+    log.warn('webhook delivery error', { delivery: job?.id, error });
+  });
+  worker.on('error', (error) => {
+    // A Redis outage is the process's fault log's to tell (one line of advice, not a flood).
+    if (!faults?.report(error)) log.error('webhook worker error', { error });
+  });
+
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    sweepOpenWebhooks(redis, webhooks.outbox, config.KEY_PREFIX, config.WEBHOOK_SWEEP_MS)
+      .then((repaired) => {
+        if (repaired > 0) log.info('webhook sweep queued deliveries a crash had left out', { jobs: repaired });
+      })
+      .catch((error: unknown) => log.debug('webhook sweep failed (next period retries)', { error }))
+      .finally(() => {
+        sweeping = false;
+      });
+  }, config.WEBHOOK_SWEEP_MS);
+  sweeper.unref();
+
+  await worker.waitUntilReady();
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweeper);
+        await worker.close();
+        http.close();
+      })();
+      return closing;
+    },
+  };
+}
