@@ -117,9 +117,9 @@ describe('Redis unreachable at start', () => {
       body: JSON.stringify({ type: 'simulate', data: { steps: 1 } }),
     });
     const read = await timed(`/jobs/${crypto.randomUUID()}`);
-    const list = await timed('/jobs');
+    const logs = await timed(`/jobs/${crypto.randomUUID()}/logs`);
     const events = await timed(`/jobs/${crypto.randomUUID()}/events`);
-    for (const [what, r] of Object.entries({ submit, read, list, events })) {
+    for (const [what, r] of Object.entries({ submit, read, logs, events })) {
       expect(r.res.status, what).toBe(503);
       expect(r.res.headers.get('retry-after'), what).toBe('1');
       expect(r.res.headers.get('content-type'), what).toBe('application/problem+json');
