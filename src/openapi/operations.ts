@@ -26,6 +26,7 @@ import {
   submittedExamples,
   tokenExamples,
   tokenRequestExamples,
+  webhookDeliveryExamples,
 } from './examples.js';
 import type { Operation } from './operation.js';
 import { queryParameters } from './parameters.js';
@@ -137,9 +138,12 @@ export const operations = (jobTypes: JobTypeRegistry): Operation[] => [
     parameters: ['JobIdPath'],
     security: [...REST, 'open'],
     responses: {
-      200: { description: 'The deliveries, oldest first.', content: json(ref('schemas', 'WebhookDeliveries')) },
+      200: {
+        description: 'The deliveries, oldest first.',
+        content: json(ref('schemas', 'WebhookDeliveries'), webhookDeliveryExamples),
+      },
     },
-    problems: [404],
+    problems: [404, 429],
   },
   {
     method: 'post',
