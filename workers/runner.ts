@@ -6,7 +6,10 @@
  */
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
+import { recordRunTime, WorkerAnnouncement } from '../src/jobs/capacity.js';
+import { serializeDetails } from '../src/jobs/details.js';
 import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
+import { ProgressPace } from '../src/jobs/pace.js';
 import { reconcile } from '../src/jobs/reconcile.js';
 import { isJobType, jobTypes } from '../src/jobs/registry.js';
 import { CANCEL_REASON } from '../src/jobs/service.js';
@@ -101,6 +104,7 @@ export function createWorker(
     logMaxLines: config.JOB_LOG_MAX_LINES,
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
+    feedMaxEvents: config.FEED_MAX_EVENTS,
   });
 
   // A record write that fails is logged, never thrown: the job goes on, and the reconciler
@@ -142,8 +146,11 @@ export function createWorker(
       if (seq === -1) cancelled.abort(CANCEL_REASON);
       if (seq === -2) cancelled.abort(SUPERSEDED_REASON);
     };
+    const startedAt = Date.now();
+    // Issue #16: the attempt's pace (rate, ETA, usual interval), worked out here, once per report.
+    const pace = new ProgressPace(startedAt);
     try {
-      noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt: Date.now() }));
+      noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt }, startedAt));
     } catch (error) {
       if (!isRedisFault(error)) throw error;
       // Redis refused to record the start (out of memory, read-only…): hand the job back
@@ -161,10 +168,14 @@ export function createWorker(
       jobId: id,
       attempt,
       signal,
-      progress(percent, message) {
+      progress(percent, message, details) {
         const progress = Math.round(Math.min(100, Math.max(0, Number(percent) || 0)) * 100) / 100;
+        // Thrown to the handler, before anything is sent (jobs/details).
+        const detailsJson = details === undefined ? undefined : serializeDetails(details);
+        const at = Date.now();
+        const change = { state: 'active' as const, progress, message, attempt, details: detailsJson };
         return report(
-          store.report(id, { state: 'active', progress, message, attempt }).then(noteCancel),
+          store.report(id, { ...change, pace: pace.observe(progress, at) }, at).then(noteCancel),
           'progress',
           id,
         );
@@ -233,6 +244,14 @@ export function createWorker(
   // outcome BullMQ has not recorded.
   worker.on('completed', (job, result) => {
     observe(job, 'completed');
+    // Issue #16: recent run times make the expected start of queued jobs.
+    if (job.processedOn) {
+      void report(
+        recordRunTime(redis, config.KEY_PREFIX, job.name, Date.now() - job.processedOn),
+        'run time',
+        job.id as string,
+      );
+    }
     void report(store.finish(job.id as string, 'completed', { result }), 'completion', job.id as string);
   });
   worker.on('failed', (job, error) => {
@@ -263,9 +282,12 @@ export function createWorker(
   });
 
   subscriber.on('message', (_channel: string, id: string) => worker.cancelJob(id, CANCEL_REASON));
+  // Issue #16: the slots this process offers, for the expected start of queued jobs.
+  const announcement = new WorkerAnnouncement(redis, config.KEY_PREFIX, config.WORKER_CONCURRENCY);
   const ready = (async () => {
     await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
     await worker.waitUntilReady();
+    announcement.start();
     log.info('worker started', { queue: config.QUEUE_NAME, concurrency: config.WORKER_CONCURRENCY });
   })();
   // Closed before Redis ever answered: nobody waits for `ready` any more.
@@ -283,6 +305,7 @@ export function createWorker(
       // signal is abandoned: its lock expires and BullMQ's stalled-job check gives the job to
       // another worker.
       // (pause, not close: BullMQ closes a worker once, so a later close(true) would be ignored.)
+      const announced = announcement.stop();
       const drained = worker.pause().then(() => 'drained' as const);
       const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
       // Without Redis nothing runs, and pausing would wait for Redis: nothing to drain.
@@ -294,6 +317,7 @@ export function createWorker(
         force = (await Promise.race([drained, after(3_000)])) === 'timeout';
       }
       await worker.close(force);
+      await announced;
       await queue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
       log.info('worker stopped');

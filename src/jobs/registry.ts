@@ -21,6 +21,14 @@ const SimulateInput = z
     steps: z.int().min(1).max(10_000).default(10).describe('Number of steps to run.'),
     stepMs: z.int().min(0).max(60_000).default(200).describe('Milliseconds each step takes.'),
     failAtStep: z.int().min(1).optional().describe('Fail (throw) when this step is reached.'),
+    jitter: z
+      .number()
+      .min(0)
+      .max(1)
+      .optional()
+      .describe(
+        'Uneven steps: each step takes `stepMs` × a factor between 1 − jitter and 1 + jitter (a fixed sequence, the same on every run).',
+      ),
   })
   .strict();
 

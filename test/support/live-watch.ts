@@ -34,7 +34,11 @@ interface Waiter {
  * await w.live(2_000);
  * const done = await w.done(5_000);
  */
-export function liveWatch(url: string, options: { headers?: Record<string, string> } = {}): LiveWatch {
+export function liveWatch(
+  url: string,
+  /** `endless`: a stream that never ends (the feed): a `done` does not close it. */
+  options: { headers?: Record<string, string>; endless?: boolean } = {},
+): LiveWatch {
   const events: ReceivedEvent[] = [];
   const waiters = new Set<Waiter>();
   let failure: Error | undefined;
@@ -51,7 +55,7 @@ export function liveWatch(url: string, options: { headers?: Record<string, strin
         data: JSON.parse(event.data) as Record<string, unknown>,
       };
       events.push(received);
-      if (type === 'done') source.close();
+      if (type === 'done' && !options.endless) source.close();
       for (const waiter of [...waiters]) {
         if (waiter.predicate(received)) {
           waiters.delete(waiter);
