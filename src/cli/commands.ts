@@ -33,6 +33,7 @@ export async function submit(command: Of<'submit'>, ctx: Context): Promise<ExitC
   const job = await ctx.client.submit(command.type, data, {
     ...(command.options ? { options: command.options } : {}),
     ...(command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {}),
+    ...(command.tags ? { tags: command.tags } : {}),
   });
   if (!command.watch) {
     ctx.io.stdout.write(ctx.json ? `${JSON.stringify(job, null, 2)}\n` : `${job.id}\n`);
