@@ -60,7 +60,9 @@ describe('details reported by a handler', () => {
       await w.done(10_000);
       // (The stream starts from the state at connect: 25% or 50%.)
       const details = new Map(
-        w.events.filter((e) => e.type === 'progress').map((e) => [`${e.data.progress}:${e.data.state}`, e.data.details]),
+        w.events
+          .filter((e) => e.type === 'progress')
+          .map((e) => [`${e.data.progress}:${e.data.state}`, e.data.details]),
       );
       expect(details.get('50:active')).toEqual({ file: 'a.png', bytes: 1024 });
       expect(details.get('75:active')).toEqual({ file: 'a.png', url: 'https://example.com/a.png' });

@@ -183,7 +183,7 @@ export class JobService {
     const bulk = jobs.map(({ type, data, options }, i) => ({
       name: type,
       data,
-      opts: bullJobOptions(ids[i] as string, options, retention),
+      opts: bullJobOptions(ids[i] as string, options, retention, createdAt),
     }));
     // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
     const [one] = bulk;

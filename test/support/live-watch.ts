@@ -7,7 +7,7 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
-import { type ReceivedEvent, STREAM_EVENTS } from './sse.js';
+import { type ReceivedEvent, STREAM_EVENTS, withoutRestatements } from './sse.js';
 
 export interface LiveWatch {
   /** Every event so far, in arrival order. */
@@ -110,9 +110,14 @@ export function liveWatch(
   };
 }
 
-/** The progress events of a stream, as `state@attempt` strings, for readable assertions. */
+/**
+ * The progress events of a stream, as `state@attempt` strings, for readable assertions; a
+ * restatement (a new place in the queue, the stall signal) is not a change of state.
+ */
 export function stateTrail(events: ReceivedEvent[]): string[] {
-  return events.filter((e) => e.type === 'progress').map((e) => `${e.data.state}@${e.data.attempt}`);
+  return withoutRestatements(events)
+    .filter((e) => e.type === 'progress')
+    .map((e) => `${e.data.state}@${e.data.attempt}`);
 }
 
 export interface WatchedHarness {

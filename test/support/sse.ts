@@ -86,3 +86,18 @@ export async function readStreamUntil(
   }
   return { response, text };
 }
+
+/**
+ * Whether `event` restates the state before it: a `progress` event with the same id as the
+ * event before it, which says only that the job's place in the queue or its stall signal
+ * changed (README, "What progress tells beyond the percentage"). Ids never go back; they repeat
+ * only for these.
+ */
+export function isRestatement(event: { type: string; id: string }, previous: { id: string } | undefined): boolean {
+  return event.type === 'progress' && previous !== undefined && event.id === previous.id;
+}
+
+/** The events without restatements (see {@link isRestatement}): one event per state change. */
+export function withoutRestatements<T extends { type: string; id: string }>(events: readonly T[]): T[] {
+  return events.filter((event, i) => !isRestatement(event, events[i - 1]));
+}
