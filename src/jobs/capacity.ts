@@ -91,7 +91,8 @@ export class CapacityReader {
       entry !== undefined && now - entry.readAt < CAPACITY_CACHE_MS;
     const stale = [...new Set(types)].filter((type) => !fresh(this.#runTimes.get(type)));
     await Promise.all([
-      fresh(this.#slots) ? undefined : this.#readSlots(now),
+      // No worker yet: asked again next time, so the first one counts at once.
+      fresh(this.#slots) && this.#slots?.value ? undefined : this.#readSlots(now),
       ...stale.map(async (type) => {
         const times = (await this.redis.lrange(runTimesKey(this.prefix, type), 0, -1))
           .map(Number)

@@ -15,9 +15,9 @@
  *   when that ends.
  *
  * One script reads all of it for a list of jobs, in the queue's slot, so the cost is one call
- * whatever the number of jobs asked for: O(position) per job in the wait list (LPOS scans from
- * the right end, where the next jobs are), O(log n) in the sorted sets; past 16 jobs, one LRANGE
- * of the wait list indexes them all at once instead.
+ * whatever the number of jobs asked for: O(log n) per job in the sorted sets, and a scan of
+ * the wait list from the end the next jobs leave from, bounded by {@link SCAN_BUDGET} entries
+ * per call however many jobs are asked for and however long the line.
  *
  * Expected start: with S slots (see `jobs/capacity`), of which `free` are idle, and T the
  * recent mean run time of the job's type, the p-th job starts when the (p − free)-th running
@@ -30,45 +30,53 @@ import { bullPrefix } from './keys.js';
 import { defineScript, type ScriptRunner } from './script-runner.js';
 
 /**
- * KEYS[1] wait, [2] prioritized, [3] delayed, [4] active; ARGV[1] now (ms), ARGV[2…] job ids.
+ * KEYS[1] wait, [2] prioritized, [3] delayed, [4] active; ARGV[1] now (ms), ARGV[2] how many
+ * wait-list entries the call may scan in all, ARGV[3…] job ids.
  * Returns {wait length, active count, then per job: position or -1, due time (ms) or -1}.
+ * The sorted sets are looked at first (O(log n)); the wait list is scanned from the end the
+ * next jobs leave from, within the budget: one LRANGE indexes it all when it fits and many
+ * jobs are asked for, else one LPOS per job. A job further back than the budget reaches gets no
+ * position this time.
  */
 const positionsScript = `
 local waitLen = redis.call('LLEN', KEYS[1])
 local active = redis.call('LLEN', KEYS[4])
 local now = tonumber(ARGV[1])
+local budget = tonumber(ARGV[2])
 local dueMax = (now + 1) * 4096 - 1
 local dueCount = redis.call('ZCOUNT', KEYS[3], 0, dueMax)
 local index
-if #ARGV - 1 > 16 then
+if #ARGV - 2 > 16 and waitLen <= budget then
   index = {}
   local all = redis.call('LRANGE', KEYS[1], 0, -1)
   for i, id in ipairs(all) do index[id] = waitLen - i + 1 end
 end
 local out = {waitLen, active}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local id = ARGV[i]
   local position = -1
   local due = -1
-  if index then
-    position = index[id] or -1
-  else
-    local at = redis.call('LPOS', KEYS[1], id, 'RANK', -1)
-    if at then position = waitLen - at end
-  end
-  if position == -1 then
-    local raw = redis.call('ZSCORE', KEYS[3], id)
-    if raw then
-      -- Scores are <due ms> × 4096 + a counter; the raw text keeps every digit of one.
-      local score = tonumber(raw)
-      if score <= dueMax then
-        position = waitLen + redis.call('ZCOUNT', KEYS[3], 0, '(' .. raw) + 1
-      else
-        due = math.floor(score / 4096)
-      end
+  local rank = redis.call('ZRANK', KEYS[2], id)
+  local raw = not rank and redis.call('ZSCORE', KEYS[3], id)
+  if rank then
+    position = waitLen + dueCount + rank + 1
+  elseif raw then
+    -- Scores are <due ms> × 4096 + a counter; the raw text keeps every digit of one.
+    local score = tonumber(raw)
+    if score <= dueMax then
+      position = waitLen + redis.call('ZCOUNT', KEYS[3], 0, '(' .. raw) + 1
     else
-      local rank = redis.call('ZRANK', KEYS[2], id)
-      if rank then position = waitLen + dueCount + rank + 1 end
+      due = math.floor(score / 4096)
+    end
+  elseif index then
+    position = index[id] or -1
+  elseif budget > 0 and waitLen > 0 then
+    local at = redis.call('LPOS', KEYS[1], id, 'RANK', -1, 'MAXLEN', budget)
+    if at then
+      position = waitLen - at
+      budget = budget - position
+    else
+      budget = budget - math.min(budget, waitLen)
     end
   end
   out[#out + 1] = position
@@ -76,6 +84,13 @@ for i = 2, #ARGV do
 end
 return out
 `;
+
+/**
+ * Wait-list entries one call may scan: about a millisecond of Redis time. A job further back in
+ * a longer line than this has no position until it comes within it (its expected start still
+ * shows once it does).
+ */
+export const SCAN_BUDGET = 100_000;
 
 export interface QueuedJob {
   id: string;
@@ -104,7 +119,7 @@ export class QueuePositions {
     const found = new Map<string, DerivedProgress>();
     if (jobs.length === 0) return found;
     const [reply, capacity] = await Promise.all([
-      this.#run(this.#keys, [now, ...jobs.map((job) => job.id)]),
+      this.#run(this.#keys, [now, SCAN_BUDGET, ...jobs.map((job) => job.id)]),
       this.capacity.read(
         jobs.map((job) => job.type),
         now,
