@@ -102,8 +102,8 @@ describe('ETA of simulate jobs run by a real worker', () => {
   }
 
   it('even steps: the ETA at 50% is within ±15% of the real finish', async () => {
-    const { error, events } = await etaErrorAt50({ steps: 20, stepMs: 100 });
-    console.log(`ETA error at 50%, even steps (20 × 100 ms): ${(error * 100).toFixed(1)}%`);
+    const { error, events } = await etaErrorAt50({ steps: 30, stepMs: 100 });
+    console.log(`ETA error at 50%, even steps (30 × 100 ms): ${(error * 100).toFixed(1)}%`);
     expect(Math.abs(error)).toBeLessThanOrEqual(0.15);
     // Rate and ETA on every running report after the start; none once finished.
     for (const e of events.filter((e) => e.type === 'progress')) {

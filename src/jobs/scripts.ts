@@ -58,16 +58,17 @@ export const reportScript = `${guardAndPublish}
 if redis.call('HEXISTS', KEYS[1], 'cancel') == 1 then return -1 end
 if tonumber(ARGV[6]) < tonumber(redis.call('HGET', KEYS[1], 'attempt') or '0') then return -2 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('HSET', KEYS[1], 'pseq', seq, 'state', ARGV[3], 'progress', ARGV[4], 'attempt', ARGV[6], 'at', ARGV[7])
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'message', ARGV[5]) end
-if ARGV[8] ~= '' then redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[8]) end
-if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'details', ARGV[11]) end
-local function keep(field, value)
-  if value == '' then redis.call('HDEL', KEYS[1], field) else redis.call('HSET', KEYS[1], field, value) end
+local set = {'pseq', seq, 'state', ARGV[3], 'progress', ARGV[4], 'attempt', ARGV[6], 'at', ARGV[7]}
+local unset = {}
+if ARGV[5] ~= '' then set[#set + 1] = 'message'; set[#set + 1] = ARGV[5] end
+if ARGV[11] ~= '' then set[#set + 1] = 'details'; set[#set + 1] = ARGV[11] end
+for i, field in ipairs({'rate', 'eta', 'ivl'}) do
+  local value = ARGV[({9, 10, 12})[i]]
+  if value == '' then unset[#unset + 1] = field else set[#set + 1] = field; set[#set + 1] = value end
 end
-keep('rate', ARGV[9])
-keep('eta', ARGV[10])
-keep('ivl', ARGV[12])
+redis.call('HSET', KEYS[1], unpack(set))
+if #unset > 0 then redis.call('HDEL', KEYS[1], unpack(unset)) end
+if ARGV[8] ~= '' then redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[8]) end
 publishProgress(seq)
 return result(seq)
 `;
