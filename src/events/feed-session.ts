@@ -56,6 +56,8 @@ export class FeedSession implements FeedWatcher {
   #missed: SharedFeedEntry[] = [];
   #trimmed = false;
   #startAnnounced = false;
+  /** The subscription was rebuilt before the stream started: read again once it has. */
+  #rereadAtStart = false;
 
   constructor(deps: FeedSessionDeps, owner: string, filter: FeedFilter, lastEventId: string | undefined) {
     this.#deps = deps;
@@ -101,6 +103,7 @@ export class FeedSession implements FeedWatcher {
     const missed = this.#missed;
     this.#missed = [];
     this.#catchUp(missed);
+    if (this.#rereadAtStart) this.resubscribed();
   }
 
   entry(entry: SharedFeedEntry): void {
@@ -113,7 +116,11 @@ export class FeedSession implements FeedWatcher {
   }
 
   resubscribed(): void {
-    if (!this.#connection || this.#held) return;
+    if (!this.#connection) {
+      this.#rereadAtStart = true;
+      return;
+    }
+    if (this.#held) return;
     this.#held = [];
     this.#readAfter(this.#cursor).then(
       (missed) => this.#catchUp(missed),
