@@ -122,10 +122,15 @@ export class DerivedTicker {
       );
       for (const topic of queued) {
         const place = found.get(topic.jobId);
-        // It started (or changed) meanwhile: its own event says so.
+        // It left the line (started, cancelled) or changed meanwhile: its own event says so.
         if (!place || topic.latest?.tuple[0] !== 'queued') continue;
+        if (place.queuePosition === undefined && place.expectedStartAt === undefined) continue;
         if (!moved(topic.derived, place, now)) continue;
-        topic.derived = { ...topic.derived, ...place };
+        topic.derived = {
+          ...topic.derived,
+          queuePosition: place.queuePosition,
+          expectedStartAt: place.expectedStartAt,
+        };
         target.changed(topic);
       }
     } catch (error) {
