@@ -169,6 +169,30 @@ describe('the feed of an API key', () => {
   });
 });
 
+describe('the feed counts as a stream', () => {
+  it('takes a stream slot: past MAX_STREAMS_PER_CLIENT it is a 429; its slot is given back when it closes', async () => {
+    const h = await startHarness({ worker: false, env: { API_KEYS: KEY_A, MAX_STREAMS_PER_CLIENT: '1' } });
+    try {
+      const first = liveWatch(`${h.url}/events/feed`, { headers: as(KEY_A), endless: true });
+      await waitFor(() => h.api.connections.size === 1, 'the first feed to open');
+      const second = await call(h, 'GET', '/events/feed', { headers: as(KEY_A) });
+      expect(second.status).toBe(429);
+      first.close();
+      await waitFor(async () => {
+        const again = await fetch(`${h.url}/events/feed`, {
+          headers: as(KEY_A),
+          signal: AbortSignal.timeout(500),
+        }).catch(() => undefined);
+        const ok = again?.status === 200;
+        await again?.body?.cancel().catch(() => {});
+        return ok;
+      }, 'a slot for a new feed');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('tags', () => {
   let h: Harness;
   beforeAll(async () => {
