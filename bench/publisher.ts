@@ -10,6 +10,7 @@
  * different times would be; every run bounded in count and time.
  */
 import { Redis } from 'ioredis';
+import { ProgressPace } from '../src/jobs/pace.js';
 import { JobStore } from '../src/jobs/store.js';
 import { serve } from './lib/ipc.js';
 
@@ -24,9 +25,22 @@ export interface PaceArgs {
   timeoutMs?: number;
 }
 
-export function progressFrame(jobId: string, seq: number, step: number, steps: number, at: number): string {
+/**
+ * A running job's progress frame as jobcast writes it, rate, ETA and stall signal included
+ * (the bare server pays for the same bytes).
+ */
+export function progressFrame(
+  jobId: string,
+  seq: number,
+  step: number,
+  steps: number,
+  at: number,
+  pace: { rate?: number; etaMs?: number } = {},
+): string {
   const progress = Math.round((step / steps) * 10_000) / 100;
-  const data = `{"jobId":"${jobId}","state":"active","progress":${progress},"message":"step ${step} of ${steps}","attempt":1,"at":"${new Date(at).toISOString()}"}`;
+  const paced =
+    pace.rate === undefined ? '' : `,"rate":${pace.rate},"eta":"${new Date(pace.etaMs ?? at).toISOString()}"`;
+  const data = `{"jobId":"${jobId}","state":"active","progress":${progress},"message":"step ${step} of ${steps}","attempt":1,"at":"${new Date(at).toISOString()}"${paced},"stalled":false}`;
   return `id: ${seq}\nevent: progress\ndata: ${data}\n\n`;
 }
 
@@ -68,11 +82,15 @@ async function pace(
 
 async function publish(args: PaceArgs) {
   let pipeline = redis.pipeline();
+  const started = Date.now();
+  const paces = args.jobIds.map(() => new ProgressPace(started));
   const result = await pace(
     args,
     (i, step) => {
       const jobId = args.jobIds[i] as string;
-      pipeline.publish(`bare:${jobId}`, progressFrame(jobId, step + 1, step, args.count, Date.now()));
+      const at = Date.now();
+      const paced = (paces[i] as ProgressPace).observe((step / args.count) * 100, at);
+      pipeline.publish(`bare:${jobId}`, progressFrame(jobId, step + 1, step, args.count, at, paced));
     },
     () => {
       const batch = pipeline;
@@ -91,13 +109,19 @@ async function report(args: PaceArgs & { prefix: string }) {
   const store = new JobStore(redis, { prefix: args.prefix, logMaxLines: 1000, retentionSeconds: 3600 });
   const startedAt = Date.now();
   await Promise.all(args.jobIds.map((id) => store.report(id, { state: 'active', progress: 0, attempt: 1, startedAt })));
+  // What a worker's ctx.progress() does: the pace of each job, worked out at each report.
+  const paces = args.jobIds.map(() => new ProgressPace(startedAt));
   let pending: Promise<number>[] = [];
   const result = await pace(
     args,
     (i, step) => {
       const progress = Math.round((step / args.count) * 10_000) / 100;
       const message = `step ${step} of ${args.count}`;
-      pending.push(store.report(args.jobIds[i] as string, { state: 'active', progress, message, attempt: 1 }));
+      const at = Date.now();
+      const paced = (paces[i] as ProgressPace).observe(progress, at);
+      pending.push(
+        store.report(args.jobIds[i] as string, { state: 'active', progress, message, attempt: 1, pace: paced }, at),
+      );
     },
     () => {
       const batch = pending;
