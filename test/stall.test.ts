@@ -13,7 +13,9 @@ import { liveWatch } from './support/live-watch.js';
 import { type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
 import type { ReceivedEvent } from './support/sse.js';
 
-const STALL_AFTER_MS = 400;
+// Wide margins: on a busy machine a 400 ms sleep may take 600, and a gap between two reports of
+// a job without a usual interval must stay under STALL_AFTER_MS.
+const STALL_AFTER_MS = 1_000;
 
 describe('the stall rule (jobs/stall)', () => {
   it('STALL_AFTER_MS alone before a usual interval; then the larger of it and 5 intervals', () => {
@@ -70,11 +72,11 @@ describe('a running job that goes quiet', () => {
     let paused = false;
     const id = await s.scripts.submit(s.h.url, async (ctx) => {
       for (const p of [10, 20, 30, 40]) {
-        await sleep(300, undefined, { signal: ctx.signal });
+        await sleep(400, undefined, { signal: ctx.signal });
         await ctx.progress(p);
       }
-      // ≥ 300 ms usual interval: 5 × that is ≥ 1,500 ms. 800 ms of silence is not a stall.
-      await sleep(800, undefined, { signal: ctx.signal });
+      // ≥ 400 ms usual interval: 5 × that is ≥ 2,000 ms. 1,300 ms of silence is not a stall.
+      await sleep(1_300, undefined, { signal: ctx.signal });
       paused = true;
       await ctx.progress(50);
       await resumed.wait(ctx.signal);
