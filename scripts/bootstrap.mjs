@@ -102,7 +102,11 @@ if (mode === 'start') {
   const bin = (name) => join(root, 'node_modules', '.bin', name);
   for (const [label, cmd, args] of [
     ['lint + format (biome)', bin('biome'), ['check', '.']],
-    ['typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']],
+    // Three type environments: the service (Node, no DOM), the page (DOM, no Node) and the tests
+    // (Node, and the DOM for the code they run in a browser page).
+    ['typecheck the service (tsc --noEmit -p .)', bin('tsc'), ['--noEmit', '-p', '.']],
+    ['typecheck the page (tsc --noEmit -p src/web)', bin('tsc'), ['--noEmit', '-p', 'src/web']],
+    ['typecheck the tests (tsc --noEmit -p test)', bin('tsc'), ['--noEmit', '-p', 'test']],
     [
       'typecheck and build the packages (tsc -b packages/client packages/react)',
       bin('tsc'),
