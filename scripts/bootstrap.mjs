@@ -102,15 +102,16 @@ if (mode === 'start') {
   const bin = (name) => join(root, 'node_modules', '.bin', name);
   for (const [label, cmd, args] of [
     ['lint + format (biome)', bin('biome'), ['check', '.']],
-    // Three type environments: the service (Node, no DOM), the page (DOM, no Node) and the tests
-    // (Node, and the DOM for the code they run in a browser page).
-    ['typecheck the service (tsc --noEmit -p .)', bin('tsc'), ['--noEmit', '-p', '.']],
-    ['typecheck the page (tsc --noEmit -p src/web)', bin('tsc'), ['--noEmit', '-p', 'src/web']],
-    ['typecheck the tests (tsc --noEmit -p test)', bin('tsc'), ['--noEmit', '-p', 'test']],
     [
       'typecheck and build the packages (tsc -b packages/client packages/react)',
       bin('tsc'),
       ['-b', 'packages/client', 'packages/react'],
+    ],
+    // After the packages' build: @jobcast/react's program reads @jobcast/client's declarations.
+    [
+      'typecheck the service, the page and the tests, and lint promises (scripts/check-types.ts)',
+      process.execPath,
+      [...tsx, join(root, 'scripts/check-types.ts')],
     ],
     ['tests (vitest)', bin('vitest'), ['run', ...process.argv.slice(3)]],
   ]) {
