@@ -5,7 +5,7 @@
  * Starts a private redis-server, the jobcast API and workers as separate processes, the bare
  * baseline server and its publisher, and load clients in processes of their own; runs each
  * scenario on jobcast and on its baseline one after the other; prints a table of ratios
- * (jobcast ÷ baseline) against the targets, and writes bench/results.json and bench/chart.png.
+ * (jobcast ÷ baseline) against the targets, and writes bench/results.json and bench/chart.svg.
  * Every load is bounded in count and time. --profile writes CPU profiles of the API processes
  * to bench/profiles/.
  */
@@ -234,7 +234,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
         });
       }
       writeFileSync(
-        join(repoRoot, 'bench', 'chart.png'),
+        join(repoRoot, 'bench', 'chart.svg'),
         drawChart(
           points.map((p) => ({ streams: p.streams, jobcast: p.jobcast, bare: p.bare })),
           `${rate} progress updates/s for ${seconds} s · ${cpus().length}-core machine shared with other work · ${new Date().toISOString().slice(0, 10)}`,
@@ -527,7 +527,7 @@ writeFileSync(
     2,
   )}\n`,
 );
-if (wants('broadcast')) console.log('\nwrote bench/results.json and bench/chart.png');
+if (wants('broadcast')) console.log('\nwrote bench/results.json and bench/chart.svg');
 else console.log('\nwrote bench/results.json');
 const missed = rows.filter((r) => r.pass === false);
 if (missed.length > 0) console.log(`missed: ${missed.map((r) => `${r.scenario} ${r.metric}`).join('; ')}`);

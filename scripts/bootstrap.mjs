@@ -102,11 +102,16 @@ if (mode === 'start') {
   const bin = (name) => join(root, 'node_modules', '.bin', name);
   for (const [label, cmd, args] of [
     ['lint + format (biome)', bin('biome'), ['check', '.']],
-    ['typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']],
     [
       'typecheck and build the packages (tsc -b packages/client packages/react)',
       bin('tsc'),
       ['-b', 'packages/client', 'packages/react'],
+    ],
+    // After the packages' build: @jobcast/react's program reads @jobcast/client's declarations.
+    [
+      'typecheck the service, the page and the tests, and lint promises (scripts/check-types.ts)',
+      process.execPath,
+      [...tsx, join(root, 'scripts/check-types.ts')],
     ],
     ['tests (vitest)', bin('vitest'), ['run', ...process.argv.slice(3)]],
   ]) {

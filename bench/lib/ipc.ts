@@ -67,7 +67,8 @@ export class Child {
       else waiter.reject(new Error(`${this.name}: ${reply.error}`));
     });
     this.#exited = new Promise((resolve) => this.process.once('exit', () => resolve()));
-    this.#exited.then(() => {
+    // Never rejects (it only resolves on exit): nothing to catch.
+    void this.#exited.then(() => {
       for (const waiter of this.#waiting.values()) waiter.reject(new Error(`${this.name} exited`));
       this.#waiting.clear();
     });

@@ -46,7 +46,8 @@ export class Gate {
       }
       const onAbort = () => reject(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#opened.then(() => {
+      // Never rejects (it only resolves when the gate opens): nothing to catch.
+      void this.#opened.then(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
       });

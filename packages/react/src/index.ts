@@ -96,7 +96,9 @@ export function useJobs(ids: readonly string[], options: UseJobsOptions = {}): L
         () => {},
       );
     }
-    (async () => {
+    // Fire and forget: the effect cannot await, and every failure is caught inside and
+    // becomes the hook's `error`.
+    void (async () => {
       update((s) => ({ ...s, connection: 'connecting' }));
       try {
         for await (const event of client.watchMany(list, {
