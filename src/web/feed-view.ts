@@ -161,10 +161,9 @@ export class FeedView {
   #heard(id: string, data: ProgressEvent): void {
     if (this.#rows.has(id)) this.#setState(id, data.state);
     else {
-      this.#add(
-        { id, state: data.state, progress: data.progress, message: data.message, type: data.type, tags: data.tags },
-        'top',
-      );
+      // A job's first event is its creation (a job seen later, mid-run, shows no time).
+      const createdAt = data.state === 'queued' && data.progress === 0 ? data.at : undefined;
+      this.#add({ id, ...data, createdAt }, 'top');
       this.#draw();
     }
   }
