@@ -4,7 +4,8 @@
  * outside the repository (offline, from npm's cache), then
  * - a `tsc --strict` program using the client, run against a live server;
  * - `<jobcast-progress>` in Chromium, served from another origin, driven to `done`;
- * - `useJob` / `useJobs` in a React page in Chromium, driven to `done`, closed on unmount;
+ * - `useJob` / `useJobs` in a React page in Chromium, driven to `done`, closed on unmount; what
+ *   they tell beyond the percentage (eta, expected start, tags, the group summary) and `useFeed`;
  * and the root package: what it ships, and `jobcast` on PATH after `npm i -g`.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -374,6 +375,95 @@ createRoot(document.getElementById('root')).render(h(App));
       const paths = t.streams.urls.map((u) => new URL(u).pathname);
       expect(paths.filter((p) => p === '/events')).toHaveLength(1);
       expect(paths).toHaveLength(3);
+      expect(t.errors).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('what progress tells beyond the percentage, and the feed, from @jobcast/react in Chromium', () => {
+  it("useJob/useJobs carry eta, expected start, tags; useJobs(ids, { summary: true }) the summary; useFeed the key's jobs", async () => {
+    const tag = `react-${Math.random().toString(36).slice(2, 8)}`;
+    const post = async (body: object) => {
+      const res = await fetch(`${h.url}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(KEY_A) },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const url = serve(
+      'react-derived',
+      `<!doctype html><html lang="en"><title>react</title><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="/react-derived.js"></script></html>`,
+      await bundle(`import { createElement as h } from 'react';
+import { createRoot } from 'react-dom/client';
+import { JobcastClient } from '@jobcast/client';
+import { JobcastProvider, useFeed, useJob, useJobs } from '@jobcast/react';
+
+const client = new JobcastClient({ baseUrl: '${h.url}', apiKey: '${KEY_A}' });
+// The jobs, submitted once the page is built (a job must not be over before it is watched).
+const ids = Object.fromEntries(new URLSearchParams(location.search));
+const seen = (window.seen = { eta: [], expectedStartAt: [], summaries: [] });
+function Running() {
+  const { eta, rate, tags, stalled, job } = useJob(ids.running);
+  if (eta && rate > 0) seen.eta.push(eta);
+  return h('output', { id: 'running', 'data-tags': (tags ?? []).join(','), 'data-stalled': String(stalled), 'data-state': job?.state ?? '' });
+}
+function Delayed() {
+  const { expectedStartAt, queuePosition, job } = useJob(ids.delayed);
+  if (expectedStartAt) seen.expectedStartAt.push(expectedStartAt);
+  return h('output', { id: 'delayed', 'data-state': job?.state ?? '', 'data-place': String(queuePosition) });
+}
+function Group() {
+  const { summary } = useJobs([ids.a, ids.b], { summary: true });
+  if (summary) seen.summaries.push(summary);
+  return h('output', { id: 'group', 'data-summary': summary ? summary.completed + '/' + summary.total + ' ' + summary.progress : '' });
+}
+function Feed() {
+  const { jobs, connection } = useFeed({ tag: [ids.tag], maxJobs: 2 });
+  return h('output', { id: 'feed', 'data-connection': connection, 'data-jobs': jobs.map((j) => j.id + ':' + j.state + ':' + (j.type ?? '')).join(',') });
+}
+createRoot(document.getElementById('root')).render(h(JobcastProvider, { client }, h(Running), h(Delayed), h(Group), h(Feed)));
+`),
+    );
+    const running = await post({ type: 'simulate', data: { steps: 20, stepMs: 200 }, tags: [tag] });
+    const delayed = await post({ type: 'simulate', data: { steps: 1, stepMs: 0 }, options: { delayMs: 8000 } });
+    const { items } = await submit([
+      { steps: 3, stepMs: 100 },
+      { steps: 5, stepMs: 100 },
+    ]);
+    const [a, b] = items.map((job) => job.id) as [string, string];
+    const t = await openPage(browser, `${url}?${new URLSearchParams({ running, delayed, a, b, tag })}`);
+    try {
+      const attr = (selector: string, name: string) => t.page.getAttribute(selector, name);
+      type Seen = { eta: string[]; expectedStartAt: string[]; summaries: { total: number; completed: number }[] };
+      const seen = () => t.page.evaluate('window.seen') as Promise<Seen>;
+      await waitFor(async () => (await attr('#running', 'data-state')) === 'completed', 'the running job done', 20_000);
+      expect((await seen()).eta.length).toBeGreaterThan(0);
+      expect(await attr('#running', 'data-tags')).toBe(tag);
+      // Done: nothing is stalled, nothing is left.
+      expect(await attr('#running', 'data-stalled')).toBe('undefined');
+      // While its delay runs it has no place yet, but an expected start: the end of the delay.
+      await waitFor(async () => (await seen()).expectedStartAt.length > 0, 'the delayed job expected to start');
+      expect(await attr('#delayed', 'data-state')).toBe('queued');
+      expect(await attr('#delayed', 'data-place')).toBe('undefined');
+      await waitFor(async () => (await attr('#group', 'data-summary')) === '2/2 100', 'the group summary at 2/2');
+      expect((await seen()).summaries.every((s) => s.total === 2)).toBe(true);
+
+      // The feed: new jobs with the tag, from another client, appear; at most 2 are kept.
+      await waitFor(async () => (await attr('#feed', 'data-connection')) === 'live', 'the feed live');
+      const first = await post({ type: 'simulate', data: { steps: 1, stepMs: 0 }, tags: [tag] });
+      const untagged = await post({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+      const second = await post({ type: 'simulate', data: { steps: 1, stepMs: 0 }, tags: [tag] });
+      const third = await post({ type: 'simulate', data: { steps: 1, stepMs: 0 }, tags: [tag] });
+      await waitFor(
+        async () => (await attr('#feed', 'data-jobs')) === `${third}:completed:simulate,${second}:completed:simulate`,
+        'the two newest tagged jobs, completed',
+      );
+      expect(await attr('#feed', 'data-jobs')).not.toContain(untagged);
+      expect(await attr('#feed', 'data-jobs')).not.toContain(first);
       expect(t.errors).toEqual([]);
     } finally {
       await t.close();

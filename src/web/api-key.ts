@@ -107,6 +107,20 @@ export class ApiKeyGate {
     return this.#ask();
   }
 
+  /**
+   * On a service that needs a key, asks for one at once rather than at the first refused call:
+   * when this tab keeps none, or keeps one the service no longer takes.
+   */
+  askEarly(): void {
+    const used = this.#key;
+    if (used === undefined) void this.refused(undefined);
+    else {
+      this.#options.check(used).catch((error: unknown) => {
+        if (isUnauthorized(error)) void this.refused(used);
+      });
+    }
+  }
+
   /** Forgets the key, and the page the jobs it kept, and shows the sign-in form. */
   signOut(): void {
     if (this.#key === undefined) return;

@@ -142,7 +142,8 @@ function appendLine(log: HTMLOListElement, line: string): void {
   log.dataset.empty = 'false';
 }
 
-function formatTime(iso: string): string {
+/** A time of day as this browser writes it, e.g. `14:03:27`; empty for an unreadable time. */
+export function formatTime(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime())
     ? ''

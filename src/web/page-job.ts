@@ -25,6 +25,19 @@ export interface PageJob {
 export const isFinished = (job: Pick<PageJob, 'state'>): boolean =>
   job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled';
 
+/** "2 running · 1 completed · 1 failed", or "No jobs yet": a list's jobs by state. */
+export function summarize(states: readonly JobState[]): string {
+  const count = (...which: JobState[]) => states.filter((state) => which.includes(state)).length;
+  const parts: [number, string][] = [
+    [count('queued', 'active'), 'running'],
+    [count('completed'), 'completed'],
+    [count('failed'), 'failed'],
+    [count('cancelled'), 'cancelled'],
+  ];
+  const said = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  return said.length ? said.join(' · ') : 'No jobs yet';
+}
+
 export function fromResource(resource: JobResource, label: string, cursor = 0): PageJob {
   return {
     id: resource.id,

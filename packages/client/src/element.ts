@@ -1,8 +1,9 @@
 /**
  * @module element
  * `<jobcast-progress>`: a framework-free custom element that shows jobs live — an accessible
- * progress bar, the state, the latest message, and the time left or the place in the queue when
- * the service reports them — and resumes by itself after a lost connection.
+ * progress bar, the state, the latest message, the time left or the place in the queue and the
+ * expected start when the service reports them, a stall note, the handler's details — and
+ * resumes by itself after a lost connection.
  *
  * Attributes: `job="ID"` or `jobs="ID1,ID2"`, `base-url` (default: the page's origin), `token`
  * (a stream token, for a page without a key), `label` (what the bar is called; default: the
@@ -13,18 +14,33 @@
  * however many there are: browsers allow about six HTTP/1.1 connections per origin.
  *
  * It renders into its own light DOM (no shadow root, no inline styles: it runs under a strict
- * Content-Security-Policy and the page's CSS styles it): `.jobcast-job` per job with
- * `progress.bar`, `.percent`, `.badge`, `.message` and `.eta`. Events (bubbling, composed):
+ * Content-Security-Policy and the page's CSS styles it): `.jobcast-job` per job (with
+ * `data-job-id`, `data-state`, and the class `stalled` while a running job has gone quiet) holding
+ * `progress.bar`, `.percent`, `.badge` (the state, a polite live region: it says "Stalled" while
+ * stalled), `.message`, `.eta` (time left, or place in the queue and expected start), `.stall`
+ * ("no report for 12 s") and `.details` (the handler's details, a few fields as one line of
+ * text); the last three are `hidden` when empty. Events (bubbling, composed):
  * `jobcast-progress`, `jobcast-log`, `jobcast-done` (detail: the client's `WatchEvent`,
- * `{ type, jobId, seq, data }`), `jobcast-connection` (detail: `{ state }`), `jobcast-error`
- * (detail: `{ error, jobId? }`: 404 for a job the service does not know, 401 for a refused key).
+ * `{ type, jobId, seq, data }`; a progress event's data carries `rate`, `eta`, `queuePosition`,
+ * `expectedStartAt`, `stalled`, `details` when they apply), `jobcast-connection` (detail:
+ * `{ state }`), `jobcast-error` (detail: `{ error, jobId? }`: 404 for a job the service does not
+ * know, 401 for a refused key).
  *
  * @example
  * <script type="module">import '@jobcast/client/element';</script>
  * <jobcast-progress job="0b6f3e9c-…"></jobcast-progress>
  */
 import { JobcastClient, JobcastError, type WatchEvent } from './index.js';
-import { applyDone, applyProgress, createRow, isFinished, type JobView, renderRow } from './job-view.js';
+import {
+  applyDerived,
+  applyDone,
+  applyProgress,
+  createRow,
+  type Derived,
+  isFinished,
+  type JobView,
+  renderRow,
+} from './job-view.js';
 import type { ConnectionState } from './shared-stream.js';
 import { type GroupMember, StreamGroup } from './stream-group.js';
 import type { JobResource } from './types.js';
@@ -145,7 +161,9 @@ export class JobcastProgressElement extends HTMLElement implements GroupMember {
    * until the stream says more. A finished job is not watched; an unfinished one resumes after
    * `cursor` (the seq of the last event seen).
    */
-  seed(job: Pick<JobResource, 'id' | 'state' | 'progress' | 'message' | 'error'> & { cursor?: number }): void {
+  seed(
+    job: Pick<JobResource, 'id' | 'state' | 'progress' | 'message' | 'error'> & Derived & { cursor?: number },
+  ): void {
     const view = this.#jobs.get(job.id);
     if (view?.state !== 'unknown') return;
     Object.assign(view, {
@@ -155,6 +173,7 @@ export class JobcastProgressElement extends HTMLElement implements GroupMember {
       error: job.error,
       cursor: job.cursor ?? 0,
     });
+    applyDerived(view, job);
     this.#render();
     this.#group?.changed();
   }
@@ -167,6 +186,7 @@ export class JobcastProgressElement extends HTMLElement implements GroupMember {
     job.progress = resource.progress;
     job.message = resource.message ?? job.message;
     job.error = resource.error;
+    applyDerived(job, resource);
     this.#render();
   }
 
@@ -230,8 +250,10 @@ export class JobcastProgressElement extends HTMLElement implements GroupMember {
       const row = rows[i] ?? this.appendChild(createRow());
       renderRow(row as HTMLElement, job, this.getAttribute('label'), views.length);
     });
-    // An estimate ages: redraw it every second while one is shown.
-    const ticking = views.some((job) => job.eta && !isFinished(job));
+    // An estimate ages, and so does a silence: redraw every second while one is shown.
+    const ticking = views.some(
+      (job) => !isFinished(job) && (job.eta !== undefined || job.expectedStartAt !== undefined || job.stalled),
+    );
     if (ticking && !this.#ticker) this.#ticker = setInterval(() => this.#render(), 1_000);
     if (!ticking && this.#ticker) {
       clearInterval(this.#ticker);
