@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import type { JobcastClient, JobResource } from '../../packages/client/src/index.js';
 import type { Command } from './args.js';
 import { ExitCode, UsageError } from './exit.js';
-import { JsonView, PlainView, percent, sanitize, TtyView, type WatchView } from './render.js';
+import { JsonView, PlainView, type WatchView } from './render.js';
+import { percent, sanitize } from './text.js';
+import { TtyView } from './tty-view.js';
 import { watchJob } from './watch.js';
 
 export interface Io {

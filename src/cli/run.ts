@@ -4,9 +4,10 @@
  * kind of failure in one place, each with its own exit code (see `cli/exit`).
  */
 import type { JobcastError } from '../../packages/client/src/index.js';
-import { parseInvocation, usage } from './args.js';
+import { parseInvocation } from './args.js';
 import type * as Commands from './commands.js';
 import { ExitCode, UsageError } from './exit.js';
+import { usage } from './help.js';
 
 export async function runCli(argv: string[], io: Commands.Io): Promise<ExitCode> {
   const say = (line: string) => io.stderr.write(`jobcast: ${line}\n`);
@@ -69,7 +70,7 @@ export async function runCli(argv: string[], io: Commands.Io): Promise<ExitCode>
 
 /** `Job not found (404): no job with id "…"`, then one line per field error. */
 async function describeProblem({ status, problem }: JobcastError): Promise<string> {
-  const { sanitize } = await import('./render.js');
+  const { sanitize } = await import('./text.js');
   let text = `${sanitize(problem.title ?? 'HTTP error')} (${status})`;
   if (problem.detail) text += `: ${sanitize(problem.detail)}`;
   if (Array.isArray(problem.errors)) {

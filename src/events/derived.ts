@@ -15,7 +15,7 @@ import type { QueuePositions } from '../jobs/queue-positions.js';
 import { isStalled, type StallFacts } from '../jobs/stall.js';
 import type { Logger } from '../log.js';
 import type { RedisFaultLog } from '../redis-faults.js';
-import type { Topic } from './hub.js';
+import type { Topic } from './topic.js';
 
 /** How soon a newly watched queued job's place is read (coalescing many that arrive together). */
 const SOON_MS = 50;

@@ -12,73 +12,21 @@
  * the hub remembers each watched job's latest state, and one shared ticker checks running jobs
  * for a stall and reads the queue positions of queued ones. A change goes to the watchers as a
  * `progress` event with the id of the state it updates (a {@link SharedEvent} marked `derived`).
+ *
+ * What the hub keeps per job is a `Topic` (`events/topic`); what it hands out, a
+ * `SharedEvent` (`events/shared-event`).
  */
 
-import type { JobEvent } from '../jobs/events.js';
 import { type DerivedProgress, type ProgressTuple, progressData, readTuple, splitMessage } from '../jobs/events.js';
 import type { JobKeys } from '../jobs/keys.js';
 import { recordStallFacts, recordTuple } from '../jobs/resource.js';
 import type { JobRecord, JobSnapshot } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { RedisFaultLog } from '../redis-faults.js';
-import { encodeEvent } from '../sse.js';
 import type { Channels } from './channels.js';
 import type { DerivedTicker } from './derived.js';
-
-/** A job event shared by every stream that receives it. */
-export class SharedEvent implements JobEvent {
-  #frame: Buffer | undefined;
-  constructor(
-    readonly jobId: string,
-    readonly seq: number,
-    readonly event: JobEvent['event'],
-    readonly data: string,
-    /**
-     * A progress event worked out by the hub (queue position, stall) rather than published by
-     * the worker: it restates the state of `seq` and advances no cursor.
-     */
-    readonly derived = false,
-  ) {}
-
-  static of(event: JobEvent): SharedEvent {
-    return event instanceof SharedEvent ? event : new SharedEvent(event.jobId, event.seq, event.event, event.data);
-  }
-
-  /** The frame of a single-job stream (`id:` = seq), encoded once for all such streams. */
-  get frame(): Buffer {
-    this.#frame ??= Buffer.from(encodeEvent({ id: String(this.seq), event: this.event, data: this.data }));
-    return this.#frame;
-  }
-}
-
-export interface HubWatcher {
-  /** A live event of the watched job. Must not throw. */
-  event(event: SharedEvent): void;
-  /**
-   * A fresh read of the job, after events may have been missed (the subscription was
-   * re-established, or the job was quiet for long): deliver what is newer than seen.
-   */
-  snapshot(snapshot: JobSnapshot): void;
-  /** The job's record is gone (it expired) while watched. */
-  gone(): void;
-}
-
-/** A watched job: its watchers, and what the hub knows and worked out about it. */
-export interface Topic {
-  jobId: string;
-  watchers: Set<HubWatcher>;
-  subscribed: Promise<unknown>;
-  /** When the last event arrived (or the topic was created). */
-  lastEventAt: number;
-  /** Live events held while the job is re-read, so they reach watchers after the read. */
-  holding: SharedEvent[] | undefined;
-  /** The job's type (from its record), for estimating its start. */
-  type: string | undefined;
-  /** Its latest known progress: from a live event or a record read, whichever is newer. */
-  latest: { seq: number; tuple: ProgressTuple } | undefined;
-  /** What was worked out about that state and last sent. */
-  derived: DerivedProgress;
-}
+import { SharedEvent } from './shared-event.js';
+import { type HubWatcher, newTopic, type Topic } from './topic.js';
 
 /** How long after a reported re-subscription the jobs are read a second time. */
 const RESUBSCRIBE_SETTLE_MS = 1_000;
@@ -141,16 +89,7 @@ export class EventHub {
     const channel = this.#options.keys(jobId).channel;
     let topic = this.#topics.get(channel);
     if (!topic) {
-      const created: Topic = {
-        jobId,
-        watchers: new Set(),
-        subscribed: Promise.resolve(),
-        lastEventAt: Date.now(),
-        holding: undefined,
-        type: undefined,
-        latest: undefined,
-        derived: {},
-      };
+      const created = newTopic(jobId);
       created.subscribed = this.#channels.subscribe(channel, (message) => this.#dispatch(created, message));
       topic = created;
       this.#topics.set(channel, topic);

@@ -3,12 +3,8 @@
  * One client watching one or more jobs: subscribe first, then read each job's record, merge
  * the two by `seq`, and write events in order with ids the client can resume from.
  *
- * Resume cursors: every event of a job has a `seq`. A single-job stream's `id:` is the seq of
- * the event; a multi-job stream's `id:` is the cursors of all its jobs joined by `.`, in the
- * order of the `jobs` parameter, so one Last-Event-ID resumes all of them. On (re)connect a
- * job sends only what is newer than its cursor: missed log lines in order, the current state
- * if it changed, and `done` if it finished. Log lines dropped by the per-job cap are announced
- * by a `reset` event instead of being skipped silently. A job of a multi-job stream that does not
+ * The stream's ids are resume cursors (`events/cursors`). On (re)connect a job sends only what
+ * is newer than its cursor (`events/catch-up`). A job of a multi-job stream that does not
  * exist (any more) gets one `gone` event and counts as done: it never costs the others their
  * events or their `done`.
  *
@@ -17,15 +13,19 @@
  * state it restates, with the client's cursor as its id, and advances nothing. A stream that
  * asks for it also carries the group's `summary` (`events/summary`) after every change.
  */
-import type { DoneEvent, GoneEvent, TerminalStatus } from '../jobs/schemas.js';
-import { type JobSnapshot, type JobStore, recordDoneEvent, recordProgressEvent } from '../jobs/store.js';
+import type { GoneEvent } from '../jobs/schemas.js';
+import { type JobSnapshot, type JobStore, recordDoneEvent } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { StreamCounters } from '../metrics.js';
 import { encodeEvent, SSE_HEADERS } from '../sse.js';
+import { cursorReset, owedEvents } from './catch-up.js';
 import type { ConnectionSet, NodeResponse } from './connection.js';
 import { SseConnection } from './connection.js';
-import { type EventHub, type HubWatcher, SharedEvent } from './hub.js';
-import { GroupSummary } from './summary.js';
+import { GONE_CURSOR } from './cursors.js';
+import type { EventHub } from './hub.js';
+import type { SharedEvent } from './shared-event.js';
+import { StreamSummary } from './summary.js';
+import { WatchedJob, type WatchedJobStream } from './watched-job.js';
 
 export interface SessionDeps {
   hub: EventHub;
@@ -33,45 +33,6 @@ export interface SessionDeps {
   connections: ConnectionSet;
   log: Logger;
   counters?: StreamCounters;
-}
-
-/** How many live events a job may collect while its record is being read. */
-const MAX_BUFFERED_WHILE_READING = 10_000;
-
-class WatchedJob implements HubWatcher {
-  /** seq of the last event handed to the connection (or known to the client). */
-  cursor: number;
-  /** seq of the last progress event handed to the connection: the state the client shows. */
-  progressSeq = 0;
-  done = false;
-  /** Live events held while the record is being read; undefined when delivering directly. */
-  buffer: SharedEvent[] | undefined = [];
-  unwatch: (() => void) | undefined;
-
-  constructor(
-    readonly jobId: string,
-    cursor: number,
-    private readonly session: WatchSession,
-  ) {
-    this.cursor = cursor;
-  }
-
-  event(event: SharedEvent): void {
-    if (this.buffer) {
-      if (this.buffer.length < MAX_BUFFERED_WHILE_READING) this.buffer.push(event);
-      return;
-    }
-    this.session.deliver(this, event);
-  }
-
-  snapshot(snapshot: JobSnapshot): void {
-    // While the stream is still opening, its own read is on the way.
-    if (!this.buffer) this.session.merge(this, snapshot);
-  }
-
-  gone(): void {
-    this.session.gone(this);
-  }
 }
 
 export type OpenOutcome =
@@ -85,21 +46,14 @@ export type OpenOutcome =
 /** The conflation key of summary events (no job id looks like it). */
 const SUMMARY_KEY = '\0summary';
 
-/**
- * The cursor of a job whose `gone` event was delivered: beyond any real event, so the job is
- * done for that client and a resume does not say `gone` again (cursors have ≤ 15 digits).
- */
-export const GONE_CURSOR = 999_999_999_999_999;
-
-export class WatchSession {
+export class WatchSession implements WatchedJobStream {
   readonly #deps: SessionDeps;
   readonly #jobs: WatchedJob[];
   readonly #single: boolean;
   #connection: SseConnection | undefined;
   #snapshots: (JobSnapshot | undefined)[] = [];
-  /** The group's summary, when the stream asked for it; held back until every job has started. */
-  readonly #summary: GroupSummary | undefined;
-  #summaryLive = false;
+  /** The group's summary, when the stream asked for it. */
+  readonly #summary: StreamSummary | undefined;
 
   /**
    * @param cursors the client's last seen seq per job (0 = nothing yet), same order as jobIds.
@@ -115,7 +69,8 @@ export class WatchSession {
     this.#deps = deps;
     this.#single = jobIds.length === 1;
     this.#jobs = jobIds.map((id, i) => new WatchedJob(id, cursors[i] ?? 0, this));
-    this.#summary = options.summary && !this.#single ? new GroupSummary() : undefined;
+    // Bound, not an arrow: a closure here would keep `cursors` for the life of the stream.
+    this.#summary = options.summary && !this.#single ? new StreamSummary(this.#writeSummary.bind(this)) : undefined;
   }
 
   /**
@@ -168,13 +123,12 @@ export class WatchSession {
     this.#jobs.forEach((job, i) => {
       const snapshot = snapshots[i];
       if (this.#alreadyDone(job, i, snapshot)) {
-        if (snapshot) this.#summarize(job, recordDoneEvent(snapshot.record));
+        if (snapshot) this.#summary?.event(job.jobId, recordDoneEvent(snapshot.record));
         this.#markDone(job);
       } else if (snapshot) this.merge(job, snapshot);
       else this.#sendGone(job);
     });
-    this.#summaryLive = true;
-    this.#sendSummary();
+    this.#summary?.live();
   }
 
   /** True when the client already has everything of `job`: its `done`, or its `gone`. */
@@ -202,51 +156,24 @@ export class WatchSession {
     if (event.seq <= job.cursor) return;
     job.cursor = event.seq;
     if (event.event === 'progress') job.progressSeq = event.seq;
-    const frame = this.#single
-      ? event.frame
-      : Buffer.from(encodeEvent({ id: this.#compositeId(), event: event.event, data: event.data }));
+    const frame = this.#single ? event.frame : this.#frame(event.event, event.data);
     connection.send(frame, event.event === 'progress' ? job.jobId : undefined);
     this.#deps.counters?.sent(event.event);
-    this.#summarize(job, event);
+    this.#summary?.event(job.jobId, event);
     if (event.event === 'done') this.#markDone(job);
   }
 
   /** A restated progress (see the module): only over the state the client shows, cursor unchanged. */
   #deliverDerived(connection: SseConnection, job: WatchedJob, event: SharedEvent): void {
     if (event.seq !== job.progressSeq) return;
-    const frame =
-      this.#single && job.cursor === event.seq
-        ? event.frame
-        : Buffer.from(
-            encodeEvent({
-              id: this.#single ? String(job.cursor) : this.#compositeId(),
-              event: 'progress',
-              data: event.data,
-            }),
-          );
+    const frame = this.#single && job.cursor === event.seq ? event.frame : this.#frame('progress', event.data);
     connection.send(frame, job.jobId);
     this.#deps.counters?.sent('progress');
   }
 
-  /** Feeds a delivered event of `job` to the group's summary, and sends the summary if it changed. */
-  #summarize(job: WatchedJob, event: { event: string; data: string } | undefined): void {
-    const summary = this.#summary;
-    if (!summary || !event) return;
-    if (event.event === 'progress')
-      summary.progress(job.jobId, (JSON.parse(event.data) as { progress: number }).progress);
-    else if (event.event === 'done')
-      summary.done(job.jobId, (JSON.parse(event.data) as DoneEvent).status as TerminalStatus);
-    else if (event.event === 'gone') summary.gone(job.jobId);
-    else return;
-    this.#sendSummary();
-  }
-
-  #sendSummary(): void {
-    if (!this.#summaryLive) return;
-    const data = this.#summary?.take();
-    if (data === undefined) return;
+  #writeSummary(data: string): void {
     // Conflated like progress: a client that cannot keep up gets the group's latest.
-    this.#connection?.send(Buffer.from(encodeEvent({ id: this.#compositeId(), event: 'summary', data })), SUMMARY_KEY);
+    this.#connection?.send(this.#frame('summary', data), SUMMARY_KEY);
     this.#deps.counters?.sent('summary');
   }
 
@@ -266,52 +193,33 @@ export class WatchSession {
     const reason = job.cursor > 0 ? 'expired' : 'not-found';
     job.cursor = GONE_CURSOR;
     const data = JSON.stringify({ jobId: job.jobId, reason } satisfies GoneEvent);
-    this.#connection?.send(Buffer.from(encodeEvent({ id: this.#compositeId(), event: 'gone', data })));
+    this.#connection?.send(this.#frame('gone', data));
     this.#deps.counters?.sent('gone');
-    this.#summarize(job, { event: 'gone', data });
+    this.#summary?.event(job.jobId, { event: 'gone', data });
     this.#markDone(job);
   }
 
-  merge(job: WatchedJob, { record, logs }: JobSnapshot): void {
+  /** A fresh read of `job` (on start, or a re-read by the hub): what it is owed, then what was held. */
+  merge(job: WatchedJob, snapshot: JobSnapshot): void {
+    const { record } = snapshot;
     const held = job.buffer ?? [];
     job.buffer = undefined;
-    if (job.cursor > Number(record.seq)) {
-      // The client has ids this job never reached: Redis lost recent writes (a failover to a
-      // lagging replica, a restart from an fsync-per-second file). Start it over, in-band.
-      const claimed = job.cursor;
-      job.cursor = 0;
-      this.#sendReset(
-        job,
-        `event ${claimed} is newer than the job's newest (${record.seq}); the current state follows`,
-      );
-    } else if (job.cursor > 0 && record.ltrim && job.cursor < Number(record.ltrim)) {
-      this.#sendReset(job, `log lines up to event ${record.ltrim} are no longer kept; the current state follows`);
-    }
-    const events = logs.filter((e) => e.seq > job.cursor).map(SharedEvent.of);
+    const reset = cursorReset(job.cursor, record);
+    if (reset?.restart) job.cursor = 0;
+    if (reset) this.#sendReset(job, reset.reason);
     // The group counts the job as it is, whether or not this client needs its state again.
     this.#summary?.progress(job.jobId, Number(record.progress));
     // The hub learns the state (and works out the rest once, for every stream of this process).
     const derived = this.#deps.hub.note(record);
-    if (Number(record.pseq) > job.cursor) events.push(SharedEvent.of(recordProgressEvent(record, derived)));
-    // A client resuming with this state still gets what was worked out about it.
-    else if (!record.dseq) {
-      job.progressSeq = Number(record.pseq);
-      if (derived.queuePosition !== undefined || derived.stalled) {
-        const restated = recordProgressEvent(record, derived);
-        events.push(new SharedEvent(job.jobId, restated.seq, 'progress', restated.data, true));
-      }
-    }
-    const done = recordDoneEvent(record);
-    if (done) events.push(SharedEvent.of(done));
-    events.sort((a, b) => a.seq - b.seq);
-    for (const event of events) this.deliver(job, event);
+    const owed = owedEvents(job.jobId, job.cursor, snapshot, derived);
+    if (owed.progressSeq !== undefined) job.progressSeq = owed.progressSeq;
+    for (const event of owed.events) this.deliver(job, event);
     for (const event of held) this.deliver(job, event);
   }
 
   #sendReset(job: WatchedJob, reason: string): void {
     const data = JSON.stringify({ jobId: job.jobId, reason });
-    const id = this.#single ? String(job.cursor) : this.#compositeId();
-    this.#connection?.send(Buffer.from(encodeEvent({ id, event: 'reset', data })));
+    this.#connection?.send(this.#frame('reset', data));
     this.#deps.counters?.sent('reset');
   }
 
@@ -321,14 +229,17 @@ export class WatchSession {
     job.unwatch = undefined;
     if (this.#jobs.every((j) => j.done)) {
       // The group's last summary before the end.
-      this.#summaryLive = true;
-      this.#sendSummary();
+      this.#summary?.live();
       this.#connection?.end();
     }
   }
 
-  #compositeId(): string {
-    return this.#jobs.map((job) => job.cursor).join('.');
+  /**
+   * An event written with the stream's id: the cursors of every job joined by `.`, which on a
+   * single-job stream is that job's cursor.
+   */
+  #frame(event: string, data: string): Buffer {
+    return Buffer.from(encodeEvent({ id: this.#jobs.map((job) => job.cursor).join('.'), event, data }));
   }
 
   /** Stops watching every job (a stream that will not start, or has ended). */
@@ -338,16 +249,4 @@ export class WatchSession {
       job.unwatch = undefined;
     }
   }
-}
-
-/**
- * Reads a Last-Event-ID for `count` jobs: a non-negative integer per job, `.`-separated.
- * Anything else means "from the start", as if no id had been sent.
- */
-export function parseCursors(lastEventId: string | undefined, count: number): number[] {
-  const zeros = new Array<number>(count).fill(0);
-  if (!lastEventId) return zeros;
-  const parts = lastEventId.trim().split('.');
-  if (parts.length !== count || !parts.every((p) => /^\d{1,15}$/.test(p))) return zeros;
-  return parts.map(Number);
 }

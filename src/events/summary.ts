@@ -9,13 +9,14 @@
  * O(jobs) memory, at most 100.
  */
 import { ProgressPace } from '../jobs/pace.js';
-import type { SummaryEvent, TerminalStatus } from '../jobs/schemas.js';
+import type { DoneEvent, SummaryEvent, TerminalStatus } from '../jobs/schemas.js';
 
 interface Member {
   progress: number;
   finished?: TerminalStatus;
 }
 
+/** How a group of jobs stands, from the events delivered of each. */
 export class GroupSummary {
   readonly #members = new Map<string, Member>();
   /** The group's pace, from the first summary on (what came before it is not known). */
@@ -59,5 +60,47 @@ export class GroupSummary {
     else if (unfinished) eta = this.#pace.observe(summary.progress, now).etaMs;
     if (eta !== undefined) summary.eta = new Date(eta).toISOString();
     return JSON.stringify(summary);
+  }
+}
+
+/**
+ * The `summary` events of one stream: its group fed with every event the stream delivers, and
+ * each change written — held back while the stream opens, until every job's current state is
+ * out, so the first summary counts them all.
+ */
+export class StreamSummary {
+  readonly #group = new GroupSummary();
+  #live = false;
+
+  /** @param write writes a summary's JSON on the stream. */
+  constructor(private readonly write: (data: string) => void) {}
+
+  /** A job's state read from its record: counted, whether or not the client needs it again. */
+  progress(jobId: string, progress: number): void {
+    this.#group.progress(jobId, progress);
+  }
+
+  /** A delivered event of `jobId` (`progress`, `done` or `gone`): the summary follows if it changed. */
+  event(jobId: string, event: { event: string; data: string } | undefined): void {
+    if (!event) return;
+    if (event.event === 'progress')
+      this.#group.progress(jobId, (JSON.parse(event.data) as { progress: number }).progress);
+    else if (event.event === 'done')
+      this.#group.done(jobId, (JSON.parse(event.data) as DoneEvent).status as TerminalStatus);
+    else if (event.event === 'gone') this.#group.gone(jobId);
+    else return;
+    this.#flush();
+  }
+
+  /** Every job's state is out (or every job is done): from now on each change is written. */
+  live(): void {
+    this.#live = true;
+    this.#flush();
+  }
+
+  #flush(): void {
+    if (!this.#live) return;
+    const data = this.#group.take();
+    if (data !== undefined) this.write(data);
   }
 }

@@ -8,9 +8,10 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { assertTokenCovers } from '../auth/middleware.js';
+import { parseCursors } from '../events/cursors.js';
 import { FeedSession, type FeedSessionDeps } from '../events/feed-session.js';
 import type { SessionDeps } from '../events/session.js';
-import { type OpenOutcome, parseCursors, WatchSession } from '../events/session.js';
+import { type OpenOutcome, WatchSession } from '../events/session.js';
 import { FEED_ID } from '../jobs/feed.js';
 import { FeedQuery, JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
 import { type JobService, jobNotFound } from '../jobs/service.js';

@@ -1,0 +1,53 @@
+/**
+ * @module events/topic
+ * What the hub keeps per watched job (a topic: one channel subscription, whatever the number of
+ * its watchers), and what a watcher must answer to. The stall and queue-position ticker
+ * (`events/derived`) reads topics too, which is why they are not private to the hub.
+ */
+import type { DerivedProgress, ProgressTuple } from '../jobs/events.js';
+import type { JobSnapshot } from '../jobs/store.js';
+import type { SharedEvent } from './shared-event.js';
+
+/** One stream's interest in a job: the hub calls it with the job's events and re-reads. */
+export interface HubWatcher {
+  /** A live event of the watched job. Must not throw. */
+  event(event: SharedEvent): void;
+  /**
+   * A fresh read of the job, after events may have been missed (the subscription was
+   * re-established, or the job was quiet for long): deliver what is newer than seen.
+   */
+  snapshot(snapshot: JobSnapshot): void;
+  /** The job's record is gone (it expired) while watched. */
+  gone(): void;
+}
+
+/** A watched job: its watchers, and what the hub knows and worked out about it. */
+export interface Topic {
+  jobId: string;
+  watchers: Set<HubWatcher>;
+  subscribed: Promise<unknown>;
+  /** When the last event arrived (or the topic was created). */
+  lastEventAt: number;
+  /** Live events held while the job is re-read, so they reach watchers after the read. */
+  holding: SharedEvent[] | undefined;
+  /** The job's type (from its record), for estimating its start. */
+  type: string | undefined;
+  /** Its latest known progress: from a live event or a record read, whichever is newer. */
+  latest: { seq: number; tuple: ProgressTuple } | undefined;
+  /** What was worked out about that state and last sent. */
+  derived: DerivedProgress;
+}
+
+/** A topic just created for `jobId`: no watcher yet, nothing known about the job. */
+export function newTopic(jobId: string): Topic {
+  return {
+    jobId,
+    watchers: new Set(),
+    subscribed: Promise.resolve(),
+    lastEventAt: Date.now(),
+    holding: undefined,
+    type: undefined,
+    latest: undefined,
+    derived: {},
+  };
+}
