@@ -79,7 +79,8 @@ export function useFeed(options: UseFeedOptions = {}): LiveFeed {
     const update = (f: (previous: LiveFeed) => LiveFeed) => {
       if (!signal.aborted) setFeed(f);
     };
-    (async () => {
+    // Fire and forget: every error ends up in the state (the catch below), never rejected.
+    void (async () => {
       update((s) => ({ ...s, connection: 'connecting' }));
       try {
         for await (const event of client.feed({
