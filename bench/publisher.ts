@@ -11,6 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { JobStore } from '../src/jobs/store.js';
+import { doneFrame, progressFrame } from './lib/frames.js';
 import { serve } from './lib/ipc.js';
 
 const redis = new Redis(process.env.REDIS_URL as string, { connectionName: 'bench:publisher' });
@@ -22,17 +23,6 @@ export interface PaceArgs {
   intervalMs: number;
   /** Stop anyway after this long. */
   timeoutMs?: number;
-}
-
-export function progressFrame(jobId: string, seq: number, step: number, steps: number, at: number): string {
-  const progress = Math.round((step / steps) * 10_000) / 100;
-  const data = `{"jobId":"${jobId}","state":"active","progress":${progress},"message":"step ${step} of ${steps}","attempt":1,"at":"${new Date(at).toISOString()}"}`;
-  return `id: ${seq}\nevent: progress\ndata: ${data}\n\n`;
-}
-
-export function doneFrame(jobId: string, seq: number, steps: number, at: number): string {
-  const data = `{"jobId":"${jobId}","status":"completed","result":{"steps":${steps}},"at":"${new Date(at).toISOString()}"}`;
-  return `id: ${seq}\nevent: done\ndata: ${data}\n\n`;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

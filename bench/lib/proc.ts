@@ -20,14 +20,18 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `node [nodeArgs] --import tsx <script>` in the repository root. */
+/**
+ * Spawns `node [nodeArgs] <script>` in the repository root: compiled JavaScript (`dist/…`) as
+ * it is, TypeScript (the bench's own processes) through tsx.
+ */
 export function spawnNode(
   name: string,
   script: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): ServerProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
