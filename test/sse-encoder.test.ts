@@ -4,11 +4,12 @@
  * chunks (at any character, or at any byte of its UTF-8 encoding), every event comes back
  * with its id, its name and its data — data with CR and CRLF turned into LF, as WHATWG HTML
  * §9.2 says a parser must. Fields that a line break would end early (`id`, `event`) cannot be
- * produced at all.
+ * produced at all. And `iso`, which writes every event's `at`, is exactly `toISOString`.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { iso } from '../src/jobs/events.js';
 import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
 import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse-arbitraries.js';
 
@@ -207,6 +208,38 @@ describe('encodeRetry', () => {
         expect(parsed.retries).toEqual([Math.max(0, Math.trunc(ms))]);
         expect(parsed.errors).toEqual([]);
       }),
+    );
+  });
+});
+
+describe('iso (the `at` of every event, formatted from a per-second cache)', () => {
+  it('is exactly toISOString for any timestamp, in any order, and throws where it throws', () => {
+    const same = (ms: number | string) => {
+      let expected: string;
+      try {
+        expected = new Date(Number(ms)).toISOString();
+      } catch {
+        expect(() => iso(ms)).toThrow(RangeError);
+        return;
+      }
+      expect(iso(ms)).toBe(expected);
+    };
+    for (const ms of [0, 1, 999, 1000, 1_700_000_000_000, 253_402_300_799_999, 253_402_300_800_000, -1, 1.5, '', 'x']) {
+      same(ms);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -8.64e15, max: 8.64e15 }), { maxLength: 20 }), (list) => {
+        for (const ms of list) same(ms);
+      }),
+    );
+    // Runs within one second and across its edges, as events arrive.
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_003_000 }), { maxLength: 50 }),
+        (list) => {
+          for (const ms of list) same(String(ms));
+        },
+      ),
     );
   });
 });
