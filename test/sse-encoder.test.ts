@@ -4,12 +4,13 @@
  * chunks (at any character, or at any byte of its UTF-8 encoding), every event comes back
  * with its id, its name and its data — data with CR and CRLF turned into LF, as WHATWG HTML
  * §9.2 says a parser must. Fields that a line break would end early (`id`, `event`) cannot be
- * produced at all. And `iso`, which writes every event's `at`, is exactly `toISOString`.
+ * produced at all. And the fast paths of every event's JSON (`iso`, `progressData`) give exactly
+ * what `toISOString` and `JSON.stringify` give.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { iso } from '../src/jobs/events.js';
+import { iso, progressData } from '../src/jobs/events.js';
 import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
 import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse-arbitraries.js';
 
@@ -238,6 +239,37 @@ describe('iso (the `at` of every event, formatted from a per-second cache)', () 
         fc.array(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_003_000 }), { maxLength: 50 }),
         (list) => {
           for (const ms of list) same(String(ms));
+        },
+      ),
+    );
+  });
+});
+
+describe('progressData (the JSON of every progress event, written out)', () => {
+  it('is the text JSON.stringify gives for the event object, whatever the record holds', () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('', '0', '-0', '1e3', 'NaN', ' 7 '),
+    );
+    fc.assert(
+      fc.property(
+        fc.uuid(),
+        text,
+        text,
+        text,
+        fc.integer({ min: 0, max: 4e12 }),
+        text,
+        (jobId, state, progress, attempt, at, message) => {
+          const expected = JSON.stringify({
+            jobId,
+            state,
+            progress: Number(progress),
+            ...(message ? { message } : {}),
+            attempt: Number(attempt),
+            at: new Date(at).toISOString(),
+          });
+          expect(progressData(jobId, [state, progress, attempt, String(at), message])).toBe(expected);
         },
       ),
     );

@@ -44,15 +44,22 @@ export function iso(ms: string | number): string {
   return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
+/**
+ * The `progress` event's JSON: `{jobId, state, progress, message?, attempt, at}`, the text
+ * `JSON.stringify` gives for that object (a test holds them equal). Written out because every
+ * live progress event is built here once per API process, and with one watcher per job the
+ * object and its serialisation were the largest part of the hub's own work per event
+ * (docs/performance.md, "many jobs").
+ */
 export function progressData(jobId: string, [state, progress, attempt, atMs, message]: ProgressTuple): string {
-  return JSON.stringify({
-    jobId,
-    state: state as JobState,
-    progress: Number(progress),
-    ...(message ? { message } : {}),
-    attempt: Number(attempt),
-    at: iso(atMs),
-  });
+  const said = message ? `,"message":${JSON.stringify(message)}` : '';
+  return `{"jobId":${JSON.stringify(jobId)},"state":${JSON.stringify(state as JobState)},"progress":${jsonNumber(progress)}${said},"attempt":${jsonNumber(attempt)},"at":${JSON.stringify(iso(atMs))}}`;
+}
+
+/** A number kept as a string in Redis, as JSON writes it (`null` for what is not a finite number). */
+function jsonNumber(value: string): string {
+  const n = Number(value);
+  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 export function logData(jobId: string, line: string, atMs: number): string {
