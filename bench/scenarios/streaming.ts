@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Child } from '../lib/ipc.js';
-import { cpuMs } from '../lib/proc.js';
+import { cpuMs, cpuMsByThread } from '../lib/proc.js';
 import { type Api, type Bare, type Clients, submitJobs } from '../lib/services.js';
 import { concat, percentile } from '../lib/stats.js';
 
@@ -35,6 +35,8 @@ export interface StreamRun {
   roundP99Ms: number[];
   /** CPU per delivered event of each round on its own (µs). */
   roundCpuPerEventUs: number[];
+  /** Many jobs: CPU by kind of thread (see `cpuMsByThread`), in all (ms). */
+  threadsMs?: { main: number; background: number };
   /** Many jobs: CPU while the streams opened (per stream), and after (in all, µs). */
   phases?: {
     openUsPerStream: number;
@@ -127,6 +129,10 @@ export function pool(runs: StreamRun[]): StreamRun {
     rounds: runs.length,
     roundP99Ms: runs.flatMap((r) => r.roundP99Ms),
     roundCpuPerEventUs: runs.flatMap((r) => r.roundCpuPerEventUs),
+    threadsMs: first.threadsMs && {
+      main: runs.reduce((n, r) => n + (r.threadsMs?.main ?? 0), 0),
+      background: runs.reduce((n, r) => n + (r.threadsMs?.background ?? 0), 0),
+    },
     phases: first.phases && {
       openUsPerStream: runs.reduce((n, r) => n + (r.phases?.openUsPerStream ?? 0), 0) / runs.length,
       eventsUs: runs.reduce((n, r) => n + (r.phases?.eventsUs ?? 0), 0),
@@ -220,6 +226,7 @@ async function manyJobs(
 ): Promise<Omit<StreamRun, 'ratePerJob'>> {
   const paths = ids.map((id) => `/jobs/${id}/events`);
   await clients.mark();
+  const threads0 = cpuMsByThread(pid);
   const cpu0 = cpuMs(pid);
   const t0 = performance.now();
   // CLOCK_MONOTONIC, in µs, as V8's CPU profiles time their samples: where this window lies in one.
@@ -233,10 +240,12 @@ async function manyJobs(
   const stats = await clients.stats();
   await clients.closeAll();
   const cpu = cpuMs(pid) - cpu0;
+  const threads1 = cpuMsByThread(pid);
   const seconds = (performance.now() - t0) / 1000;
   const run = summarize({ jobs: ids.length, streams: paths.length }, stats, cpu, seconds, opened.failed);
   return {
     ...run,
+    threadsMs: { main: threads1.main - threads0.main, background: threads1.background - threads0.background },
     phases: {
       openUsPerStream: (cpuOpen * 1000) / paths.length,
       eventsUs: (cpu - cpuOpen) * 1000,
