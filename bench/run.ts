@@ -1,6 +1,6 @@
 /**
  * @module bench/run
- * `npm run bench [-- --quick] [-- --only=broadcast,many,memory,enqueue,soak] [-- --profile]`
+ * `npm run bench [-- --quick] [-- --only=broadcast,many,memory,enqueue,soak,crowd] [-- --skip=crowd] [-- --profile]`
  *
  * Starts a private redis-server, the jobcast API and workers as separate processes, the bare
  * baseline server and its publisher, and load clients in processes of their own; runs each
@@ -8,6 +8,10 @@
  * (jobcast ÷ baseline) against the targets, and writes bench/results.json and bench/chart.png.
  * Every load is bounded in count and time. --profile writes CPU profiles of the API processes
  * (and of the bare server, beside them) to bench/profiles/.
+ *
+ * `crowd` (100,000 idle streams through API_PROCESSES on one port; 20,000 with --quick) raises
+ * net.core.netdev_max_backlog and net.core.somaxconn for its run when it may (root) and puts the
+ * previous values back afterwards; `--skip=crowd` leaves it out.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +20,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { drawChart } from './chart.js';
 import { Child } from './lib/ipc.js';
+import { withSysctl } from './lib/kernel.js';
 import { repoRoot } from './lib/proc.js';
 import {
   type BenchRedis,
@@ -28,6 +33,7 @@ import {
   startWorker,
 } from './lib/services.js';
 import { median, ratio, round } from './lib/stats.js';
+import { type CrowdSide, crowdBare, crowdJobcast } from './scenarios/crowd.js';
 import { type EnqueueSide, enqueueScenario } from './scenarios/enqueue.js';
 import { type MemorySide, memoryBare, memoryJobcast } from './scenarios/memory.js';
 import { type SoakResult, soakScenario } from './scenarios/soak.js';
@@ -40,7 +46,12 @@ const only = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
   .split(',');
-const wants = (name: string) => !only || only.includes(name);
+const skip =
+  args
+    .find((a) => a.startsWith('--skip='))
+    ?.slice(7)
+    .split(',') ?? [];
+const wants = (name: string) => (!only || only.includes(name)) && !skip.includes(name);
 
 const settings = quick
   ? {
@@ -49,6 +60,7 @@ const settings = quick
       memory: [2000, 5000],
       enqueue: { concurrency: 32, durationMs: 3000, rounds: 1, batch: 100, batchConcurrency: 4 },
       soak: { total: 10_000, batch: 1000, warmup: 2000 },
+      crowd: { streams: 20_000, processes: 2, clients: 4 },
     }
   : {
       broadcast: { streams: [100, 300, 1000], rate: 50, seconds: 10, rounds: 5, workerDriven: true },
@@ -56,6 +68,8 @@ const settings = quick
       memory: [5000, 10_000],
       enqueue: { concurrency: 32, durationMs: 6000, rounds: 2, batch: 100, batchConcurrency: 4 },
       soak: { total: 50_000, batch: 1000, warmup: 2000 },
+      // Six processes: this machine's open-files limit (20,000) holds 16,667 streams each.
+      crowd: { streams: 100_000, processes: 6, clients: 10 },
     };
 
 /** The soft open-files limit this process (and so its children) runs with. */
@@ -413,7 +427,7 @@ async function enqueue(redis: BenchRedis): Promise<void> {
   const { jobcast, raw, bareHttp, jobcastBatch, rawBulk } = sides;
   results.enqueue = sides;
   const c = `enqueue c=${concurrency}`;
-  const perJob = (scenario: string, side: EnqueueSide, baseline: EnqueueSide, against: string, target = false) => {
+  const perJob = (scenario: string, side: EnqueueSide, baseline: EnqueueSide, against: string, target?: number) => {
     const r = ratio(side.perSecond, baseline.perSecond);
     row({
       scenario,
@@ -421,33 +435,35 @@ async function enqueue(redis: BenchRedis): Promise<void> {
       jobcast: round(side.perSecond, 0),
       baseline: round(baseline.perSecond, 0),
       ratio: round(r),
-      target: target ? '≥ 0.5×' : '',
-      pass: target ? r >= 0.5 && side.errors === 0 : undefined,
+      target: target === undefined ? '' : `≥ ${target}×`,
+      pass: target === undefined ? undefined : r >= target && side.errors === 0,
     });
   };
-  perJob(c, jobcast, raw, 'raw queue.add', true);
+  // The floor for one job per request is the minimal HTTP endpoint (node:http, JSON.parse,
+  // queue.add) measured in the same run: raw queue.add has no HTTP in it, and on a machine whose
+  // cores the load client shares it is a floor no HTTP service can reach.
+  perJob(c, jobcast, bareHttp, 'minimal node:http + queue.add', 0.8);
   row({
     scenario: c,
-    metric: 'latency p99 (ms) vs raw queue.add',
-    jobcast: round(jobcast.p99Ms, 1),
-    baseline: round(raw.p99Ms, 1),
-    ratio: round(ratio(jobcast.p99Ms, raw.p99Ms)),
-    target: '',
-    pass: undefined,
-  });
-  perJob(c, jobcast, bareHttp, 'bare node:http + queue.add');
-  row({
-    scenario: c,
-    metric: 'server CPU per job (µs) vs bare http',
+    metric: 'server CPU per job (µs) vs minimal endpoint',
     jobcast: round(jobcast.cpuPerJobUs, 0),
     baseline: round(bareHttp.cpuPerJobUs, 0),
     ratio: round(ratio(jobcast.cpuPerJobUs, bareHttp.cpuPerJobUs)),
     target: '',
     pass: undefined,
   });
+  row({
+    scenario: c,
+    metric: 'latency p99 (ms) vs minimal endpoint',
+    jobcast: round(jobcast.p99Ms, 1),
+    baseline: round(bareHttp.p99Ms, 1),
+    ratio: round(ratio(jobcast.p99Ms, bareHttp.p99Ms)),
+    target: '',
+    pass: undefined,
+  });
+  perJob(c, jobcast, raw, 'raw queue.add (no HTTP)');
   const b = `enqueue batch ${batch} c=${batchConcurrency}`;
-  perJob(b, jobcastBatch, raw, `raw queue.add (c=${concurrency})`, true);
-  perJob(b, jobcastBatch, rawBulk, `raw queue.addBulk (${batch}, c=${batchConcurrency})`);
+  perJob(b, jobcastBatch, rawBulk, `raw queue.addBulk (${batch}, c=${batchConcurrency})`, 0.8);
   row({
     scenario: b,
     metric: 'API CPU per job (µs) vs one job per request',
@@ -504,6 +520,92 @@ async function soak(redis: BenchRedis): Promise<void> {
   });
 }
 
+async function crowd(redis: BenchRedis): Promise<void> {
+  const c = settings.crowd;
+  const perProcess = Math.ceil(c.streams / c.processes);
+  if (perProcess + 200 > fdLimit || Math.ceil(c.streams / c.clients) + 200 > fdLimit) {
+    console.warn(`open-files limit is ${fdLimit}: the crowd of ${c.streams} streams is skipped`);
+    return;
+  }
+  // Far above a burst to every stream at once (one packet each, and their ACKs).
+  const kernel = { 'net.core.netdev_max_backlog': 250_000, 'net.core.somaxconn': 4096 };
+  await withSysctl(kernel, async (raised) => {
+    if (raised.error) console.warn(raised.error);
+    const n = c.streams.toLocaleString('en-US');
+    say(`crowd: ${n} idle streams (a job each), API_PROCESSES=${c.processes} on one port — jobcast`);
+    const ours = await crowdJobcast(redis, c, profileArgs('crowd').nodeArgs);
+    say(`crowd: the same on ${c.processes} bare servers (${perProcess.toLocaleString('en-US')} streams each)`);
+    const theirs = await crowdBare(redis, c);
+    results.crowd = { jobcast: ours, bare: theirs, kernel: raised };
+    const scenario = `crowd ${n}`;
+    const all = (side: CrowdSide) => side.held === side.streams && side.openAtBroadcast === side.streams;
+    row({
+      scenario,
+      metric: `streams held (jobcast: ${c.processes} processes on one port)`,
+      jobcast: ours.held,
+      baseline: theirs.held,
+      ratio: '',
+      target: 'all',
+      pass: all(ours),
+    });
+    const r = ratio(ours.kibPerStream, theirs.kibPerStream);
+    row({
+      scenario,
+      metric: `RSS per idle stream (KiB), ${perProcess.toLocaleString('en-US')} per process`,
+      jobcast: round(ours.kibPerStream, 1),
+      baseline: round(theirs.kibPerStream, 1),
+      ratio: round(r),
+      target: '≤ 1.3×',
+      pass: r <= 1.3,
+    });
+    row({
+      scenario,
+      metric: '… after a full GC (KiB)',
+      jobcast: round(ours.kibPerStreamAfterGc, 1),
+      baseline: round(theirs.kibPerStreamAfterGc, 1),
+      ratio: round(ratio(ours.kibPerStreamAfterGc, theirs.kibPerStreamAfterGc)),
+      target: '',
+      pass: undefined,
+    });
+    row({
+      scenario,
+      metric: 'one broadcast: streams that got it',
+      jobcast: ours.delivered,
+      baseline: theirs.delivered,
+      ratio: '',
+      target: 'all',
+      pass: ours.delivered === ours.streams,
+    });
+    row({
+      scenario,
+      metric: '… its latency p50 / p99 (ms)',
+      jobcast: `${round(ours.p50Ms, 0)} / ${round(ours.p99Ms, 0)}`,
+      baseline: `${round(theirs.p50Ms, 0)} / ${round(theirs.p99Ms, 0)}`,
+      ratio: `${round(ratio(ours.p50Ms, theirs.p50Ms))}× / ${round(ratio(ours.p99Ms, theirs.p99Ms))}×`,
+      target: '',
+      pass: undefined,
+    });
+    row({
+      scenario,
+      metric: 'streams that got done',
+      jobcast: ours.done,
+      baseline: theirs.done,
+      ratio: '',
+      target: 'all',
+      pass: ours.done === ours.streams,
+    });
+    row({
+      scenario,
+      metric: 'time to open them all (s)',
+      jobcast: round(ours.openSeconds, 1),
+      baseline: round(theirs.openSeconds, 1),
+      ratio: round(ratio(ours.openSeconds, theirs.openSeconds)),
+      target: '',
+      pass: undefined,
+    });
+  });
+}
+
 function profileArgs(name: string): { nodeArgs?: string[] } {
   if (!profile) return {};
   const dir = join(repoRoot, 'bench', 'profiles');
@@ -541,6 +643,7 @@ try {
   if (wants('memory')) await memory(redis);
   if (wants('enqueue')) await enqueue(redis);
   if (wants('soak')) await soak(redis);
+  if (wants('crowd')) await crowd(redis);
 } catch (error) {
   failed = true;
   console.error(error);

@@ -70,14 +70,20 @@ export const GC_ON_SIGNAL = ['--expose-gc', '--import', './bench/lib/gc-on-signa
 
 export async function startApi(
   redisUrl: string,
-  options: { nodeArgs?: string[] /** Default: a fresh one. */; prefix?: string } = {},
+  options: {
+    nodeArgs?: string[];
+    /** Default: a fresh one. */
+    prefix?: string;
+    /** More settings (API_PROCESSES…). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Api> {
   const port = await freePort();
   const prefix = options.prefix ?? `bench${randomBytes(3).toString('hex')}`;
   const proc = spawnNode(
     'jobcast-api',
     'dist/main.js',
-    { ...jobcastEnv(redisUrl, prefix), PORT: String(port) },
+    { ...jobcastEnv(redisUrl, prefix), PORT: String(port), ...options.env },
     options.nodeArgs,
   );
   const url = `http://127.0.0.1:${port}`;
