@@ -290,6 +290,13 @@ export async function submitJobs(
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ type: 'simulate', data }),
         });
+        // 503 asks for a retry (a Redis command timed out on a busy machine): this job is sent again.
+        if (res.status === 503) {
+          next--;
+          await res.body?.cancel();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
         if (res.status !== 202) throw new Error(`POST /jobs answered ${res.status}: ${await res.text()}`);
         ids.push(((await res.json()) as { id: string }).id);
       }
