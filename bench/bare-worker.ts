@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullPrefix } from '../src/jobs/keys.js';
+import { ProgressPace } from '../src/jobs/pace.js';
 import { doneFrame, progressFrame, stateFrame } from './lib/frames.js';
 
 interface BareJob {
@@ -30,10 +31,15 @@ const worker = new Worker<BareJob>(
   async (job: Job<BareJob>) => {
     const { steps, stepMs } = job.data;
     const channel = `bare:${job.id}`;
-    await publisher.publish(channel, stateFrame(job.id as string, 2, 'active', 0, Date.now()));
+    const startedAt = Date.now();
+    await publisher.publish(channel, stateFrame(job.id as string, 2, 'active', 0, startedAt));
+    // The rate and ETA jobcast's worker works out and sends with each report (the same bytes).
+    const pace = new ProgressPace(startedAt);
     for (let step = 1; step <= steps; step++) {
       if (stepMs > 0) await sleep(stepMs);
-      await publisher.publish(channel, progressFrame(job.id as string, step + 2, step, steps, Date.now()));
+      const at = Date.now();
+      const paced = pace.observe((step / steps) * 100, at);
+      await publisher.publish(channel, progressFrame(job.id as string, step + 2, step, steps, at, paced));
     }
     return { steps };
   },

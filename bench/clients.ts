@@ -3,7 +3,9 @@
  * A load-client process: holds many SSE streams on raw TCP sockets with the least parsing that
  * still sees every event (split on the blank line that ends an SSE event; HTTP chunk framing
  * uses CRLF and never contains one), and measures each progress event's delivery latency as
- * receive time − the event's `at` (same machine, same clock). Driven by the orchestrator over
+ * receive time − the event's `at` (same machine, same clock). A restatement (a progress event
+ * with the id of the one before it: a queued job's new place, the stall signal) is counted but
+ * not timed: its `at` is the time of the state it restates, not of a report. Driven by the orchestrator over
  * IPC; runs apart from the servers so its CPU is not counted as theirs.
  */
 import { connect, type Socket } from 'node:net';
@@ -18,6 +20,8 @@ interface Stream {
   /** Any event or comment received (the stream is up). */
   ready: boolean;
   done: boolean;
+  /** The `id:` of the last event, to tell a restatement from a report. */
+  lastId: string;
   closed: boolean;
   /** Events still to be passed over uncounted (jobcast's state on connect, when asked). */
   skip: number;
@@ -84,6 +88,11 @@ function onEvent(stream: Stream, text: string, now: number): void {
   stream.ready = true;
   const e = text.indexOf('event: ');
   if (e < 0) return; // retry:, a heartbeat comment
+  // (HTTP chunk sizes may come first: the id is the last `id: ` line before `event: `.)
+  const i = text.lastIndexOf('id: ', e);
+  const id = i < 0 ? '' : text.slice(i + 4, text.indexOf('\n', i));
+  const restated = id !== '' && id === stream.lastId;
+  stream.lastId = id;
   if (stream.skip > 0) {
     stream.skip--;
     return;
@@ -91,7 +100,7 @@ function onEvent(stream: Stream, text: string, now: number): void {
   if (!recording) return;
   if (text.startsWith('progress', e + 7)) {
     progress++;
-    const a = text.indexOf(AT, e);
+    const a = restated ? -1 : text.indexOf(AT, e);
     if (a >= 0) {
       const at = text.slice(a + 6, a + 30);
       if (at !== lastAtText) {
@@ -135,7 +144,17 @@ function onData(stream: Stream, chunk: Buffer): void {
 
 function openOne(port: number, path: string, skip: number, localAddress?: string): Stream {
   const socket = connect({ host: '127.0.0.1', port, noDelay: true, localAddress });
-  const stream: Stream = { socket, head: '', status: 0, body: '', ready: false, done: false, closed: false, skip };
+  const stream: Stream = {
+    socket,
+    head: '',
+    status: 0,
+    body: '',
+    ready: false,
+    done: false,
+    lastId: '',
+    closed: false,
+    skip,
+  };
   socket.on('connect', () => {
     socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
   });

@@ -10,6 +10,7 @@
  * different times would be; every run bounded in count and time.
  */
 import { Redis } from 'ioredis';
+import { ProgressPace } from '../src/jobs/pace.js';
 import { JobStore } from '../src/jobs/store.js';
 import { doneFrame, progressFrame } from './lib/frames.js';
 import { serve } from './lib/ipc.js';
@@ -58,11 +59,15 @@ async function pace(
 
 async function publish(args: PaceArgs) {
   let pipeline = redis.pipeline();
+  const started = Date.now();
+  const paces = args.jobIds.map(() => new ProgressPace(started));
   const result = await pace(
     args,
     (i, step) => {
       const jobId = args.jobIds[i] as string;
-      pipeline.publish(`bare:${jobId}`, progressFrame(jobId, step + 1, step, args.count, Date.now()));
+      const at = Date.now();
+      const paced = (paces[i] as ProgressPace).observe((step / args.count) * 100, at);
+      pipeline.publish(`bare:${jobId}`, progressFrame(jobId, step + 1, step, args.count, at, paced));
     },
     () => {
       const batch = pipeline;
@@ -81,13 +86,19 @@ async function report(args: PaceArgs & { prefix: string }) {
   const store = new JobStore(redis, { prefix: args.prefix, logMaxLines: 1000, retentionSeconds: 3600 });
   const startedAt = Date.now();
   await Promise.all(args.jobIds.map((id) => store.report(id, { state: 'active', progress: 0, attempt: 1, startedAt })));
+  // What a worker's ctx.progress() does: the pace of each job, worked out at each report.
+  const paces = args.jobIds.map(() => new ProgressPace(startedAt));
   let pending: Promise<number>[] = [];
   const result = await pace(
     args,
     (i, step) => {
       const progress = Math.round((step / args.count) * 10_000) / 100;
       const message = `step ${step} of ${args.count}`;
-      pending.push(store.report(args.jobIds[i] as string, { state: 'active', progress, message, attempt: 1 }));
+      const at = Date.now();
+      const paced = (paces[i] as ProgressPace).observe(progress, at);
+      pending.push(
+        store.report(args.jobIds[i] as string, { state: 'active', progress, message, attempt: 1, pace: paced }, at),
+      );
     },
     () => {
       const batch = pending;

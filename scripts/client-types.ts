@@ -25,6 +25,7 @@ const RESPONSES = [
   'DoneEvent',
   'ResetEvent',
   'GoneEvent',
+  'SummaryEvent',
   'Problem',
   'StreamToken',
   'WebhookEventName',

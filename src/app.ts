@@ -12,7 +12,9 @@ import { authenticate } from './auth/middleware.js';
 import type { StreamTokens } from './auth/stream-tokens.js';
 import type { ClientAddresses } from './client-address.js';
 import type { ConnectionSet } from './events/connection.js';
+import type { FeedHub } from './events/feed-hub.js';
 import type { EventHub } from './events/hub.js';
+import type { FeedLog } from './jobs/feed.js';
 import type { JobTypeRegistry } from './jobs/registry.js';
 import type { JobService } from './jobs/service.js';
 import type { JobStore } from './jobs/store.js';
@@ -40,6 +42,10 @@ export interface AppDeps {
   jobTypes?: JobTypeRegistry;
   store: JobStore;
   hub: EventHub;
+  /** The API keys' feeds (`GET /events/feed`): their live side, their log, and how much it keeps. */
+  feedHub: FeedHub;
+  feed: FeedLog;
+  feedMaxEvents: number;
   connections: ConnectionSet;
   log: Logger;
   apiKeys: ApiKeys;
@@ -151,6 +157,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/jobs/:id/events', streamAuth);
   app.use('/events', streamAuth);
   app.use('/events/tokens', restAuth);
+  // The feed lists a key's jobs: a key, never a job's stream token.
+  app.use('/events/feed', restAuth);
   app.use('/jobs', restAuth);
   // Everything else under /jobs is REST: a stream token is no key there.
   app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));

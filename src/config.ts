@@ -75,6 +75,18 @@ const ConfigSchema = z.object({
   /** A client whose socket stays full this long is disconnected; it resumes on reconnect. */
   SSE_STUCK_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   /**
+   * A running job that has reported nothing for longer than 5 × its usual interval between
+   * reports, and at least this long, is shown as `stalled` (a signal only: nothing is done to it).
+   */
+  STALL_AFTER_MS: int(100, 86_400_000).default(30_000),
+  /**
+   * Every this often, each API process checks the running jobs it streams for a stall and reads
+   * the queue positions of the queued ones (one Redis call, only while it streams queued jobs).
+   */
+  PROGRESS_TICK_MS: int(50, 60_000).default(1_000),
+  /** Changes kept per API key for resuming its feed (`GET /events/feed`). */
+  FEED_MAX_EVENTS: int(100, 1_000_000).default(10_000),
+  /**
    * Every this often one API process (whichever takes the lock) compares a page of unfinished
    * jobs with BullMQ and finishes those BullMQ finished (or lost): after any outage, every
    * accepted job reaches a terminal state, watched or not.

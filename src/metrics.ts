@@ -55,6 +55,7 @@ export class ApiMetrics implements StreamCounters {
       done: sent.labels('done'),
       reset: sent.labels('reset'),
       gone: sent.labels('gone'),
+      summary: sent.labels('summary'),
     };
     this.#opened = new Counter({
       name: 'jobcast_stream_requests_total',

@@ -15,10 +15,15 @@ import { createApiKeys, loadApiKeys } from './auth/api-keys.js';
 import { StreamTokens } from './auth/stream-tokens.js';
 import { ClientAddresses } from './client-address.js';
 import type { Config } from './config.js';
+import { Channels } from './events/channels.js';
 import { ConnectionSet } from './events/connection.js';
+import { DerivedTicker } from './events/derived.js';
+import { FeedHub } from './events/feed-hub.js';
 import { EventHub } from './events/hub.js';
+import { CapacityReader } from './jobs/capacity.js';
 import { loadJobTypes } from './jobs/load.js';
 import { createQueue } from './jobs/queue.js';
+import { QueuePositions } from './jobs/queue-positions.js';
 import { reconcile } from './jobs/reconcile.js';
 import { Reconciler } from './jobs/reconciler.js';
 import type { JobTypeRegistry } from './jobs/registry.js';
@@ -76,6 +81,7 @@ export async function startApi(
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
     observer: webhooks?.outbox,
+    feedMaxEvents: config.FEED_MAX_EVENTS,
   });
   const queue = createQueue(command, {
     prefix: config.KEY_PREFIX,
@@ -85,13 +91,26 @@ export async function startApi(
   queue.on('error', (error) => {
     if (!faults.report(error)) log.warn('queue error', { error });
   });
-  const hub = new EventHub(subscriber, {
+  const channels = new Channels(subscriber, { sharded: config.REDIS_CLUSTER, log });
+  const positions = new QueuePositions(
+    command,
+    { prefix: config.KEY_PREFIX, queueName: config.QUEUE_NAME },
+    new CapacityReader(command, config.KEY_PREFIX),
+  );
+  const hub = new EventHub(channels, {
     keys: (id) => store.keys(id),
     snapshot: (id) => store.snapshot(id),
     log,
     faults,
-    sharded: config.REDIS_CLUSTER,
+    derived: new DerivedTicker({
+      stallAfterMs: config.STALL_AFTER_MS,
+      tickMs: config.PROGRESS_TICK_MS,
+      positions,
+      log,
+      faults,
+    }),
   });
+  const feedHub = new FeedHub(channels, { feed: store.feed, log });
   const connections = new ConnectionSet({
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     retryMs: config.SSE_RETRY_MS,
@@ -100,7 +119,7 @@ export async function startApi(
   });
   const metrics = new ApiMetrics({
     openStreams: () => connections.size,
-    subscribedJobs: () => hub.topicCount,
+    subscribedJobs: () => hub.topicCount + feedHub.topicCount,
     queue,
   });
   if (webhooks) registerWebhookBacklog(metrics.registry, webhooks.queue);
@@ -132,12 +151,17 @@ export async function startApi(
     streamTokens: apiKeys.enabled ? streamTokens : undefined,
     jobTypes,
     webhooks: createWebhookIntake(config, webhooks),
+    stallAfterMs: config.STALL_AFTER_MS,
+    positions,
   });
   const app = createApp({
     jobs,
     jobTypes,
     store,
     hub,
+    feedHub,
+    feed: store.feed,
+    feedMaxEvents: config.FEED_MAX_EVENTS,
     connections,
     log,
     apiKeys,

@@ -183,7 +183,7 @@ describe('ownership', () => {
     }
     expect((await send(h.url, 'GET', `/events?jobs=${ids.join(',')}`, { headers: bearer(KEY_B) })).status).toBe(404);
     // The link names the jobs and carries a token: no key needed to open it.
-    expect(links.events).toMatch(new RegExp(`^/events\\?jobs=${ids.join(',')}&token=`));
+    expect(links.events).toMatch(new RegExp(`^/events\\?jobs=${ids.join(',')}&summary=true&token=`));
     expect(tokenOf(links.events)).not.toBe('');
     const stream = await send(h.url, 'GET', links.events, { timeoutMs: 3_000 });
     expect(stream.status, stream.text.slice(0, 300)).toBe(200);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobcastClient } from '../packages/client/src/index.js';
 import { parseInvocation } from '../src/cli/args.js';
 import { UsageError } from '../src/cli/exit.js';
-import { barLine } from '../src/cli/render.js';
+import { barLine, duration, statusNote } from '../src/cli/render.js';
 import { JobStore } from '../src/jobs/store.js';
 import { freePort } from './support/global-setup.js';
 import { type Harness, startHarness, waitFor } from './support/harness.js';
@@ -169,6 +169,10 @@ describe('jobcast command line (parsed in-process)', () => {
       name: 'list',
       query: { state: 'active', limit: 5 },
     });
+    expect(parse(['submit', 'simulate', '-t', 'nightly', '--tag', 'eu']).command).toMatchObject({
+      tags: ['nightly', 'eu'],
+    });
+    expect(parse(['list', '--tag', 'eu']).command).toEqual({ name: 'list', query: { tag: 'eu' } });
     expect(parse(['help', 'list']).command).toEqual({ name: 'help', topic: 'list' });
     expect(parse(['list', '-h']).command).toEqual({ name: 'help', topic: 'list' });
   });
@@ -214,6 +218,25 @@ describe('jobcast command line (parsed in-process)', () => {
       expect(line).toMatch(/^\[█+░+\]/);
     }
     expect(barLine({ progress: 100, status: 'completed' }, 200)).toMatch(/^\[█{40}\] 100% {2}\(completed\)$/);
+  });
+
+  it('says the time left, the place in the queue, or that the job is stalled', () => {
+    const at = '2026-12-06T07:00:00.000Z';
+    const now = Date.parse(at);
+    const base = { jobId: 'x', progress: 40, attempt: 1, at };
+    expect(statusNote({ ...base, state: 'active', rate: 10, eta: '2026-12-06T07:00:06.200Z' }, now)).toBe('7s left');
+    expect(statusNote({ ...base, state: 'active', eta: '2026-12-06T07:04:10.000Z' }, now)).toBe('4m 10s left');
+    expect(statusNote({ ...base, state: 'active', eta: at, stalled: true }, now)).toBe('stalled');
+    expect(statusNote({ ...base, state: 'active' }, now)).toBeUndefined();
+    const queued = { ...base, progress: 0, state: 'queued' as const };
+    expect(statusNote({ ...queued, queuePosition: 3, expectedStartAt: '2026-12-06T07:00:20.000Z' }, now)).toBe(
+      '#3 in queue, starts in ~20s',
+    );
+    expect(statusNote({ ...queued, queuePosition: 1 }, now)).toBe('#1 in queue');
+    expect(statusNote({ ...queued, expectedStartAt: at }, now)).toBe('starts soon');
+    expect(duration(3_723_000)).toBe('1h 2m');
+    const line = barLine({ progress: 40, message: 'step 4 of 10', status: 'active', note: '7s left' }, 80);
+    expect(line).toMatch(/ 40% {2}step 4 of 10 {2}\(active, 7s left\)$/);
   });
 });
 
@@ -293,7 +316,7 @@ describe('jobcast batch', () => {
       const batch = JSON.parse(json.stdout) as { items: { id: string; runAt?: string }[]; links: { events: string } };
       expect(batch.items).toHaveLength(1);
       expect(batch.items[0]?.runAt).toBeDefined();
-      expect(batch.links.events).toBe(`/events?jobs=${batch.items[0]?.id}`);
+      expect(batch.links.events).toBe(`/events?jobs=${batch.items[0]?.id}&summary=true`);
 
       const bad = await cli(['batch', badFile]);
       expect(bad.code).toBe(4);
@@ -404,7 +427,7 @@ describe.skipIf(!hasScript)('jobcast watch on a terminal (util-linux script)', (
     expect(run.code, run.stdout + run.stderr).toBe(0);
     const redraws = run.stdout.split('\r\x1b[2K').slice(1);
     expect(redraws.length).toBeGreaterThanOrEqual(4);
-    expect(run.stdout).toMatch(/\[█+░+\] \d\d% {2}step \d of 4 {2}\(active\)/);
+    expect(run.stdout).toMatch(/\[█+░+\] \d\d% {2}step \d of 4 {2}\(active(, \d+s left)?\)/);
     expect(run.stdout).toMatch(/\[█+\] 100% step 4 of 4 {2}\(completed\)/);
     // Fitted to the 60-column terminal, last column left free.
     for (const line of redraws) expect(Array.from(line.split('\r\n')[0] as string).length).toBeLessThanOrEqual(59);
@@ -414,12 +437,13 @@ describe.skipIf(!hasScript)('jobcast watch on a terminal (util-linux script)', (
   it('shows reconnecting… in the bar line after a drop, and ■ when cancelled', async () => {
     const job = await client.submit('simulate', { steps: 200, stepMs: 50 });
     const watcher = underPty(`watch ${job.id}`, {}, 80);
-    await waitFor(() => /step \d+ of 200 {2}\(active\)/.test(watcher.stdout()), 'the bar');
+    // The bar counts the job's ETA down: 200 steps of 50 ms.
+    await waitFor(() => /step \d+ of 200 {2}\(active, \d+s left\)/.test(watcher.stdout()), 'the bar with its ETA');
     h.api.connections.endAll();
     const reconnecting = `(${ESC}[33mreconnecting…${ESC}[0m)`;
     await waitFor(() => {
       const out = watcher.stdout();
-      return out.includes(reconnecting) && out.slice(out.lastIndexOf(reconnecting)).includes('(active)');
+      return out.includes(reconnecting) && out.slice(out.lastIndexOf(reconnecting)).includes('(active, ');
     }, 'the bar live again after a drop');
     await client.cancel(job.id);
     const run = await watcher.done;

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JobcastClient, JobcastError, type WatchEvent } from '../packages/client/src/index.js';
+import { type FeedEvent, JobcastClient, JobcastError, type WatchEvent } from '../packages/client/src/index.js';
 import { SseParser } from '../packages/client/src/sse-parser.js';
 import { encodeEvent } from '../src/sse.js';
 import { type Harness, startHarness } from './support/harness.js';
@@ -105,6 +105,63 @@ describe('JobcastClient', () => {
     expect((error as JobcastError).status).toBe(409);
     await expect(client.submit('nope')).rejects.toMatchObject({ status: 422 });
     await expect(client.get('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('JobcastClient: what progress tells beyond the percentage', () => {
+  it("types rate, eta and a queued job's place; summary on request; tags to submit and list by", async () => {
+    const job = await client.submit('simulate', { steps: 4, stepMs: 60 });
+    let paced = false;
+    for await (const event of client.watch(job.id)) {
+      if (event.type === 'progress' && event.data.state === 'active' && event.data.progress > 0) {
+        expect(event.data.rate).toBeGreaterThan(0);
+        expect(Date.parse(event.data.eta ?? '')).toBeGreaterThan(0);
+        expect(event.data.stalled).toBe(false);
+        paced = true;
+      }
+    }
+    expect(paced).toBe(true);
+    const ids = (
+      await client.submitBatch([{ type: 'simulate', data: { steps: 2, stepMs: 20 } }, { type: 'simulate' }])
+    ).items.map((j) => j.id);
+    const summaries = [];
+    for await (const event of client.watchMany(ids, { summary: true }))
+      if (event.type === 'summary') summaries.push(event.data);
+    expect(summaries.at(-1)).toEqual({ total: 2, completed: 2, failed: 0, cancelled: 0, progress: 100 });
+    // Without asking, no summary reaches the caller.
+    const plain = await collect(client.watchMany(ids));
+    expect(plain.map((e) => e.type)).not.toContain('summary');
+  });
+
+  it('follows the feed of its key, resuming after a dropped connection without repeats', async () => {
+    const keyed = await startKeyedHarness({ SSE_RETRY_MS: '100' });
+    const stop = new AbortController();
+    try {
+      const mine = new JobcastClient({ baseUrl: keyed.url, apiKey: KEY_A });
+      const seen: FeedEvent[] = [];
+      const following = (async () => {
+        for await (const event of mine.feed({ tag: ['cli'], signal: stop.signal })) {
+          seen.push(event);
+          // Dropped twice by the server: the client comes back from the last id it had.
+          if (seen.length === 2 || seen.length === 5) keyed.api.connections.endAll();
+          if (event.type === 'done') stop.abort();
+        }
+      })();
+      // The feed starts now: what it gets is what happens after it is open.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const job = await mine.submit('simulate', { steps: 5, stepMs: 80 }, { tags: ['cli'] });
+      expect(job.tags).toEqual(['cli']);
+      await mine.submit('simulate', { steps: 1 }, { tags: ['other'] });
+      await following;
+      expect(seen.every((e) => e.type !== 'reset' && e.jobId === job.id)).toBe(true);
+      expect(seen.at(-1)).toMatchObject({ type: 'done', data: { status: 'completed' } });
+      const ids = seen.map((e) => e.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect((await mine.list({ tag: 'cli' })).items.map((j) => j.id)).toEqual([job.id]);
+    } finally {
+      stop.abort();
+      await keyed.close();
+    }
   });
 });
 

@@ -30,6 +30,7 @@ import { startPrivateRedis } from './support/private-redis.js';
 import { descendants } from './support/processes.js';
 import { RecordingSource, type SourceEvent } from './support/recording-source.js';
 import { startMonitor } from './support/redis-monitor.js';
+import { withoutRestatements } from './support/sse.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
 /** Cleanup of the running test, in reverse order of setup; run even when the test fails. */
@@ -89,9 +90,12 @@ const trail = (events: readonly SourceEvent[]) =>
       : `${e.id}:${e.type}:${e.data.state}@${e.data.attempt ?? ''}/${e.data.progress ?? ''}`,
   );
 
-/** Numeric ids strictly increase over everything a source received, across its reconnections. */
+/**
+ * Numeric ids strictly increase over everything a source received, across its reconnections
+ * (a restatement — a queued job's new place — repeats its state's id).
+ */
 function expectIncreasingIds(s: RecordingSource, what: string): void {
-  const ids = s.events.map((e) => Number(e.id));
+  const ids = withoutRestatements(s.events).map((e) => Number(e.id));
   for (let i = 1; i < ids.length; i++) {
     expect(ids[i], `${what}: ${JSON.stringify(trail(s.events))}`).toBeGreaterThan(ids[i - 1] as number);
   }

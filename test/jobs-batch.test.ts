@@ -117,7 +117,7 @@ describe('a valid batch', () => {
         logs: `/jobs/${job.id}/logs`,
       });
     }
-    expect(b.links.events).toBe(`/events?jobs=${ids.join(',')}`);
+    expect(b.links.events).toBe(`/events?jobs=${ids.join(',')}&summary=true`);
     expect(await footprint()).toEqual(plus(before, 5));
 
     const source = await watchToDone(b);
@@ -137,7 +137,10 @@ describe('a valid batch', () => {
         expect(dones[0]?.data, `job ${i}`).toMatchObject({ jobId: id, status: 'completed', result: { steps: i + 1 } });
         expect(mine.at(-1)?.type, `job ${i}: done is its last event`).toBe('done');
       });
-      for (const e of source.events) expect(ids).toContain(e.data.jobId);
+      for (const e of source.events) if (e.type !== 'summary') expect(ids).toContain(e.data.jobId);
+      // The batch's link carries the group's summary: its last one says all five completed.
+      const summaries = source.events.filter((e) => e.type === 'summary');
+      expect(summaries.at(-1)?.data).toEqual({ total: 5, completed: 5, failed: 0, cancelled: 0, progress: 100 });
     } finally {
       source.close();
     }
@@ -207,7 +210,7 @@ describe('a valid batch', () => {
     const ids = idsOf(b);
     expect(ids).toHaveLength(MAX_JOBS_PER_BATCH);
     expect(new Set(ids).size).toBe(MAX_JOBS_PER_BATCH);
-    expect(b.links.events).toBe(`/events?jobs=${ids.join(',')}`);
+    expect(b.links.events).toBe(`/events?jobs=${ids.join(',')}&summary=true`);
     expect(await footprint()).toEqual(plus(before, MAX_JOBS_PER_BATCH));
     const source = await watchToDone(b, 15_000);
     try {
@@ -225,7 +228,7 @@ describe('a valid batch', () => {
   it('accepts a one-job batch, and the media type may carry parameters or a +json suffix', async () => {
     const one = accepted(await batch({ jobs: [quick()] }));
     expect(one.items).toHaveLength(1);
-    expect(one.links.events).toBe(`/events?jobs=${one.items[0]?.id}`);
+    expect(one.links.events).toBe(`/events?jobs=${one.items[0]?.id}&summary=true`);
     for (const contentType of ['application/json; charset=utf-8', 'application/vnd.jobcast+json']) {
       const res = await batch({ jobs: [quick(), quick(2)] }, { 'content-type': contentType });
       expect(accepted(res).items, contentType).toHaveLength(2);

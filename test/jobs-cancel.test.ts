@@ -75,7 +75,7 @@ describe('cancelling a queued job', () => {
       const res = await cancel(idle, job.id);
       expect(res.status).toBe(202);
       expect(res.body).toMatchObject({ state: 'cancelled' });
-      expect((await w.done(2_000)).data).toMatchObject({ status: 'cancelled' });
+      expect((await w.done(10_000)).data).toMatchObject({ status: 'cancelled' });
 
       const worker = await startWorker(idle.config, idle.redisUrl, createLogger('warn'));
       try {
@@ -115,7 +115,7 @@ describe('cancelling a running job', () => {
     const w = watchJob(suite.h, job.id);
     await running(w);
     expect((await cancel(suite.h, job.id)).status).toBe(202);
-    expect((await w.done(2_000)).data).toMatchObject({ status: 'cancelled' });
+    expect((await w.done(10_000)).data).toMatchObject({ status: 'cancelled' });
     const final = await getJob(suite.h, job.id);
     expect(final).toMatchObject({ state: 'cancelled', attempts: 1, maxAttempts: 3 });
     // Long enough for BullMQ to have started a second attempt after a 10 ms backoff.
@@ -136,7 +136,7 @@ describe('cancelling a running job', () => {
     const w = watchJob(suite.h, job.id);
     await w.next((e) => e.type === 'progress' && e.data.state === 'queued' && e.data.attempt === 1, 5_000);
     expect((await cancel(suite.h, job.id)).status).toBe(202);
-    expect((await w.done(2_000)).data).toMatchObject({ status: 'cancelled' });
+    expect((await w.done(10_000)).data).toMatchObject({ status: 'cancelled' });
     expect(await getJob(suite.h, job.id)).toMatchObject({ state: 'cancelled', attempts: 1 });
   });
 

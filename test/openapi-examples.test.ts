@@ -145,6 +145,22 @@ function expectPlausibleJob(job: Json, where: string): void {
     expect(job.state, `${w}: runAt is shown only while queued`).toBe('queued');
     expect(time(job.runAt, `${w} runAt`), `${w}: due after it was created`).toBeGreaterThan(created);
   }
+  // What a job's progress tells beyond the percentage belongs to one state each.
+  if (job.rate !== undefined || job.eta !== undefined) {
+    expect(job.state, `${w}: a pace only while running`).toBe('active');
+    expect(job.progress, `${w}: a pace once it made progress`).toBeGreaterThan(0);
+    expect(time(job.eta, `${w} eta`), `${w}: eta after the start`).toBeGreaterThanOrEqual(started ?? created);
+  }
+  if (job.queuePosition !== undefined) expect(job.state, `${w}: a place in line only while queued`).toBe('queued');
+  if (job.expectedStartAt !== undefined) {
+    expect(job.state, w).toBe('queued');
+    expect(time(job.expectedStartAt, `${w} expectedStartAt`), w).toBeGreaterThanOrEqual(created);
+    if (job.runAt !== undefined) expect(job.expectedStartAt, `${w}: a delayed job starts when due`).toBe(job.runAt);
+  }
+  if (job.runAt !== undefined) expect(job.queuePosition, `${w}: no place while delayed`).toBeUndefined();
+  expect(job.stalled !== undefined, `${w}: the stall signal is shown exactly while running`).toBe(
+    job.state === 'active',
+  );
   switch (job.state) {
     case 'queued':
       expect(job.progress, `${w}: a queued job has progress 0`).toBe(0);
@@ -187,26 +203,44 @@ function expectPlausibleJob(job: Json, where: string): void {
   }
 }
 
-/** A stream as the server could write it: `retry:` first, ids growing per job, `done` last per job. */
+/**
+ * A stream as the server could write it: `retry:` first, ids growing (per job, or the feed's
+ * entry ids), `done` last per job; a multi-job stream's `summary` adding up its jobs.
+ */
 function expectPlausibleStream(text: string, where: string): void {
   const items = parseEventStream(text);
   expect(items[0], `${where}: retry first`).toEqual({ retry: 2000 });
   const events = items.slice(1);
   expect(events.length, where).toBeGreaterThan(0);
+  const feed = String(events[0]?.id).includes('-');
   const cursors = new Map<string, number>();
   const lastAt = new Map<string, number>();
-  const finished = new Set<string>();
+  const finished = new Map<string, string>();
   let previous: number[] | undefined;
   for (const event of events) {
     const data = JSON.parse(event.data as string) as Json;
-    const id = (event.id as string).split('.').map(Number);
+    const id = (event.id as string).split(feed ? '-' : '.').map(Number);
     const w = `${where}: event ${event.id} ${event.event}`;
-    if (previous) {
+    if (previous && feed) {
+      const [ms = 0, n = 0] = id;
+      const [pms = 0, pn = 0] = previous;
+      expect(ms > pms || (ms === pms && n > pn), `${w}: feed ids grow`).toBe(true);
+    } else if (previous && event.event !== 'summary') {
       expect(id.length, w).toBe(previous.length);
       // Each cursor only grows, and one of them grows with every event.
       expect(id.every((c, i) => c >= (previous?.[i] ?? 0)) && id.some((c, i) => c > (previous?.[i] ?? 0)), w).toBe(
         true,
       );
+    }
+    if (event.event === 'summary') {
+      // The group as the events before it left it.
+      const counts = { completed: 0, failed: 0, cancelled: 0 };
+      for (const status of finished.values()) counts[status as keyof typeof counts]++;
+      const total = cursors.size;
+      const mean =
+        [...cursors.entries()].reduce((sum, [job, p]) => sum + (finished.has(job) ? 100 : p), 0) / Math.max(1, total);
+      expect(data, w).toMatchObject({ total, ...counts, progress: Math.round(mean * 100) / 100 });
+      continue;
     }
     previous = id;
     const job = data.jobId as string;
@@ -217,11 +251,20 @@ function expectPlausibleStream(text: string, where: string): void {
     if (event.event === 'progress') {
       if (data.state === 'queued') expect(data.progress, w).toBe(0);
       if (data.state === 'completed') expect(data.progress, w).toBe(100);
+      expect(data.stalled !== undefined, `${w}: the stall signal on running jobs (not on the feed)`).toBe(
+        data.state === 'active' && !feed,
+      );
+      if (data.rate !== undefined) {
+        expect(data.state, w).toBe('active');
+        expect(time(data.eta, `${w} eta`), `${w}: eta not before the report`).toBeGreaterThanOrEqual(at);
+      }
+      expect(data.type !== undefined, `${w}: type and tags on the feed only`).toBe(feed);
       cursors.set(job, data.progress as number);
     }
-    if (event.event === 'done') finished.add(job);
+    if (event.event === 'done') finished.set(job, data.status as string);
   }
-  expect(items.at(-1)?.event, `${where}: done last`).toBe('done');
+  if (feed) return;
+  expect(events.filter((e) => e.event !== 'summary').at(-1)?.event, `${where}: done last`).toBe('done');
   expect(
     [...cursors.keys()].every((job) => finished.has(job)),
     `${where}: every job's stream ends with done`,
@@ -248,12 +291,19 @@ function expectPlausibleProblem(problem: Json, status: string, name: string, whe
   }
 }
 
-/** Ids and times set aside: what stays is what a live answer must equal. */
+/**
+ * Ids and times set aside, and what is measured rather than told (a rate; a place in line,
+ * which depends on when the queue was looked at): what stays is what a live answer must equal.
+ */
 function normalize(value: unknown): unknown {
   const ids = new Map<string, string>();
-  const text = JSON.stringify(value, (_key, v: unknown) => {
+  const text = JSON.stringify(value, (key, v: unknown) => {
+    if (key === 'rate' && typeof v === 'number') return '<rate>';
+    if (key === 'queuePosition' || key === 'expectedStartAt') return undefined;
     if (typeof v !== 'string') return v;
     return v
+      .replace(/"rate":[\d.]+/g, '"rate":"<rate>"')
+      .replace(/,"queuePosition":\d+|,"expectedStartAt":"[^"]*"/g, '')
       .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g, '<time>')
       .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) => {
         if (!ids.has(id)) ids.set(id, `<id${ids.size + 1}>`);
@@ -321,7 +371,9 @@ describe('the examples of openapi.yaml', () => {
             expect(value.nextCursor, `${example.where}: the cursor after the last item`).toBe(`${ms}:${last.id}`);
           }
         } else {
-          expect((value.links as Json).events).toBe(`/events?jobs=${items.map((item) => item.id).join(',')}`);
+          expect((value.links as Json).events).toBe(
+            `/events?jobs=${items.map((item) => item.id).join(',')}&summary=true`,
+          );
         }
       } else if (schema.endsWith('/JobLogs')) {
         const lines = value.items as Json[];
@@ -420,7 +472,7 @@ describe('a live jobcast answers the example requests with the example responses
     // Per job: its own cursor (its place in `jobs`) and data, as in the example.
     const perJob = (events: Json[], jobIds: string[]) =>
       events
-        .filter((e) => 'event' in e)
+        .filter((e) => 'event' in e && e.event !== 'summary')
         .map((e) => {
           const data = JSON.parse(e.data as string) as Json;
           const index = jobIds.indexOf(data.jobId as string);
@@ -438,6 +490,10 @@ describe('a live jobcast answers the example requests with the example responses
       const { key, ...actual } = event;
       expect(actual, key).toEqual(expected);
     }
+    // And the group's summary ends as the example's does: both completed.
+    const lastSummary = (events: Json[]) =>
+      JSON.parse(events.filter((e) => e.event === 'summary').at(-1)?.data as string);
+    expect(lastSummary(live)).toEqual(lastSummary(parseEventStream(multiStreamExamples.twoJobs.value)));
   });
 });
 

@@ -22,6 +22,7 @@ import {
 } from './support/contract.js';
 import { type Harness, startHarness } from './support/harness.js';
 import { bearer, KEY_A, startKeyedHarness, submitAs } from './support/security.js';
+import { readStreamUntil } from './support/sse.js';
 
 type Json = Record<string, unknown>;
 
@@ -391,6 +392,12 @@ describe('the running API', () => {
     }
   });
 
+  it('no feed without API keys: 403', async () => {
+    const res = await fetch(`${h.url}/events/feed`);
+    expect(res.status).toBe(403);
+    await expectMatchesSpec('get', '/events/feed', res);
+  });
+
   it('stream tokens are not issued without API keys: 400', async () => {
     const job = (await (await submit(quick)).json()) as { id: string };
     const res = await post('/events/tokens', JSON.stringify({ jobs: [job.id] }));
@@ -457,6 +464,22 @@ describe('the running API', () => {
       const invalid = await keyed('/events/tokens', { jobs: [] });
       expect(invalid.status).toBe(422);
       await expectMatchesSpec('post', '/events/tokens', invalid);
+    });
+
+    it("GET /events/feed: 200 with the key's jobs as they come; 400 for a bad filter", async () => {
+      const feed = readStreamUntil(`${k.url}/events/feed?type=simulate`, (text) => text.includes('event: done'), {
+        headers: as(KEY),
+      });
+      // The feed is open (its first frame) before the job is submitted.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await keyed('/jobs', quick);
+      const { response, text } = await feed;
+      expect(response.status).toBe(200);
+      const items = (await expectMatchesSpec('get', '/events/feed', response, text)) as Json[];
+      expect(items.map((i) => i.event)).toEqual(expect.arrayContaining(['progress', 'done']));
+      const bad = await fetch(`${k.url}/events/feed?state=sleeping`, { headers: as(KEY) });
+      expect(bad.status).toBe(400);
+      await expectMatchesSpec('get', '/events/feed', bad);
     });
 
     it('past the submission rate: 429 with Retry-After', async () => {

@@ -10,7 +10,7 @@
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { iso, progressData } from '../src/jobs/events.js';
+import { type DerivedProgress, type FeedLabels, iso, type ProgressTuple, progressData } from '../src/jobs/events.js';
 import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
 import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse-arbitraries.js';
 
@@ -246,32 +246,78 @@ describe('iso (the `at` of every event, formatted from a per-second cache)', () 
 });
 
 describe('progressData (the JSON of every progress event, written out)', () => {
-  it('is the text JSON.stringify gives for the event object, whatever the record holds', () => {
+  /** The event object as it was built before the fast path, serialised by JSON.stringify: the reference. */
+  const reference = (
+    jobId: string,
+    [state, progress, attempt, atMs, message, rate, etaMs, details]: ProgressTuple,
+    derived: DerivedProgress,
+    labels?: FeedLabels,
+  ): string => {
+    const data: Record<string, unknown> = {
+      jobId,
+      state,
+      progress: Number(progress),
+      ...(message ? { message } : {}),
+      attempt: Number(attempt),
+      at: new Date(Number(atMs)).toISOString(),
+    };
+    if (state === 'active' && rate) {
+      data.rate = Number(rate);
+      if (etaMs) data.eta = new Date(Number(etaMs)).toISOString();
+    }
+    if (details) data.details = JSON.parse(details);
+    if (state === 'queued') {
+      if (derived.queuePosition !== undefined) data.queuePosition = derived.queuePosition;
+      if (derived.expectedStartAt !== undefined) data.expectedStartAt = new Date(derived.expectedStartAt).toISOString();
+    }
+    if (state === 'active' && derived.stalled !== undefined) data.stalled = derived.stalled;
+    if (labels) {
+      data.type = labels.type;
+      if (labels.tags.length > 0) data.tags = labels.tags;
+    }
+    return JSON.stringify(data);
+  };
+
+  it('is the text JSON.stringify gives for the event object, whatever the record and the derived fields hold', () => {
     const text = fc.oneof(
       fc.string(),
       fc.string({ unit: 'binary' }),
-      fc.constantFrom('', '0', '-0', '1e3', 'NaN', ' 7 '),
+      fc.constantFrom('', '0', '-0', '1e3', '0.1', 'NaN', ' 7 ', 'Infinity'),
     );
+    const time = fc.integer({ min: 0, max: 4e12 });
+    const details = fc.oneof(
+      fc.constant(''),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      // Spaced and with integer-like keys, which JSON.parse reorders.
+      fc.dictionary(fc.string(), fc.jsonValue()).map((v) => JSON.stringify({ b: 1, 2: 'x', ...v, 1: null }, null, 2)),
+    );
+    const tuple = fc.tuple(
+      fc.oneof(fc.constantFrom('queued', 'active', 'completed', 'failed'), fc.string()),
+      text,
+      text,
+      time.map(String),
+      text,
+      fc.oneof(text, fc.double().map(String)),
+      fc.oneof(fc.constant(''), time.map(String)),
+      details,
+      text,
+    );
+    const derived = fc.record(
+      {
+        queuePosition: fc.oneof(fc.nat(), fc.double()),
+        expectedStartAt: time,
+        stalled: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    );
+    const labels = fc.option(fc.record({ type: fc.string(), tags: fc.array(fc.string({ unit: 'binary' })) }), {
+      nil: undefined,
+    });
     fc.assert(
-      fc.property(
-        fc.uuid(),
-        text,
-        text,
-        text,
-        fc.integer({ min: 0, max: 4e12 }),
-        text,
-        (jobId, state, progress, attempt, at, message) => {
-          const expected = JSON.stringify({
-            jobId,
-            state,
-            progress: Number(progress),
-            ...(message ? { message } : {}),
-            attempt: Number(attempt),
-            at: new Date(at).toISOString(),
-          });
-          expect(progressData(jobId, [state, progress, attempt, String(at), message])).toBe(expected);
-        },
-      ),
+      fc.property(fc.uuid(), tuple, derived, labels, (jobId, record, more, feed) => {
+        const t = record as ProgressTuple;
+        expect(progressData(jobId, t, more, feed)).toBe(reference(jobId, t, more, feed));
+      }),
     );
   });
 });

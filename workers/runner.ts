@@ -7,9 +7,12 @@
 import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import type { HandlerOverrides } from '../src/jobs/builtin/index.js';
+import { recordRunTime, WorkerAnnouncement } from '../src/jobs/capacity.js';
+import { serializeDetails } from '../src/jobs/details.js';
 import type { JobContext } from '../src/jobs/job-type.js';
 import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
 import { loadJobTypes } from '../src/jobs/load.js';
+import { ProgressPace } from '../src/jobs/pace.js';
 import { reconcile } from '../src/jobs/reconcile.js';
 import type { JobTypeRegistry } from '../src/jobs/registry.js';
 import { CANCEL_REASON } from '../src/jobs/service.js';
@@ -116,6 +119,7 @@ export function createWorker(
     retentionSeconds: config.JOB_RETENTION_SECONDS,
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
     observer: webhooks?.outbox,
+    feedMaxEvents: config.FEED_MAX_EVENTS,
   });
 
   // A record write that fails is logged, never thrown: the job goes on, and the reconciler
@@ -157,8 +161,11 @@ export function createWorker(
       if (seq === -1) cancelled.abort(CANCEL_REASON);
       if (seq === -2) cancelled.abort(SUPERSEDED_REASON);
     };
+    const startedAt = Date.now();
+    // Issue #16: the attempt's pace (rate, ETA, usual interval), worked out here, once per report.
+    const pace = new ProgressPace(startedAt);
     try {
-      noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt: Date.now() }));
+      noteCancel(await store.report(id, { state: 'active', progress: 0, attempt, startedAt }, startedAt));
     } catch (error) {
       if (!isRedisFault(error)) throw error;
       // Redis refused to record the start (out of memory, read-only…): hand the job back
@@ -176,10 +183,14 @@ export function createWorker(
       jobId: id,
       attempt,
       signal,
-      progress(percent, message) {
+      progress(percent, message, details) {
         const progress = Math.round(Math.min(100, Math.max(0, Number(percent) || 0)) * 100) / 100;
+        // Thrown to the handler, before anything is sent (jobs/details).
+        const detailsJson = details === undefined ? undefined : serializeDetails(details);
+        const at = Date.now();
+        const change = { state: 'active' as const, progress, message, attempt, details: detailsJson };
         return report(
-          store.report(id, { state: 'active', progress, message, attempt }).then(noteCancel),
+          store.report(id, { ...change, pace: pace.observe(progress, at) }, at).then(noteCancel),
           'progress',
           id,
         );
@@ -248,6 +259,14 @@ export function createWorker(
   // outcome BullMQ has not recorded.
   worker.on('completed', (job, result) => {
     observe(job, 'completed');
+    // Issue #16: recent run times make the expected start of queued jobs.
+    if (job.processedOn) {
+      void report(
+        recordRunTime(redis, config.KEY_PREFIX, job.name, Date.now() - job.processedOn),
+        'run time',
+        job.id as string,
+      );
+    }
     void report(store.finish(job.id as string, 'completed', { result }), 'completion', job.id as string);
   });
   worker.on('failed', (job, error) => {
@@ -280,9 +299,12 @@ export function createWorker(
   subscriber.on('message', (_channel: string, id: string) => worker.cancelJob(id, CANCEL_REASON));
   // webhooks (#17): this process also sends deliveries, once Redis answers.
   let webhookWorker: Awaited<ReturnType<typeof startWebhookWorker>> | undefined;
+  // Issue #16: the slots this process offers, for the expected start of queued jobs.
+  const announcement = new WorkerAnnouncement(redis, config.KEY_PREFIX, config.WORKER_CONCURRENCY);
   const ready = (async () => {
     await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
     await worker.waitUntilReady();
+    announcement.start();
     if (webhooks)
       webhookWorker = await startWebhookWorker(config, redis, store, webhooks, log, metrics.registry, faults);
     log.info('worker started', {
@@ -306,6 +328,7 @@ export function createWorker(
       // signal is abandoned: its lock expires and BullMQ's stalled-job check gives the job to
       // another worker.
       // (pause, not close: BullMQ closes a worker once, so a later close(true) would be ignored.)
+      const announced = announcement.stop();
       const drained = worker.pause().then(() => 'drained' as const);
       const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
       // Without Redis nothing runs, and pausing would wait for Redis: nothing to drain.
@@ -320,6 +343,7 @@ export function createWorker(
       // After the job worker: jobs finishing during shutdown still queue their deliveries.
       await webhookWorker?.close();
       await webhooks?.queue.close();
+      await announced;
       await queue.close();
       await Promise.all([closeRedis(subscriber), closeRedis(redis)]);
       log.info('worker stopped');

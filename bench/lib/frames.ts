@@ -4,9 +4,22 @@
  * `done` frames for the same job, so both servers write as many bytes per event.
  */
 
-export function progressFrame(jobId: string, seq: number, step: number, steps: number, at: number): string {
+/**
+ * A running job's progress frame as jobcast writes it, rate, ETA and stall signal included
+ * (the bare server pays for the same bytes).
+ */
+export function progressFrame(
+  jobId: string,
+  seq: number,
+  step: number,
+  steps: number,
+  at: number,
+  pace: { rate?: number; etaMs?: number } = {},
+): string {
   const progress = Math.round((step / steps) * 10_000) / 100;
-  const data = `{"jobId":"${jobId}","state":"active","progress":${progress},"message":"step ${step} of ${steps}","attempt":1,"at":"${new Date(at).toISOString()}"}`;
+  const paced =
+    pace.rate === undefined ? '' : `,"rate":${pace.rate},"eta":"${new Date(pace.etaMs ?? at).toISOString()}"`;
+  const data = `{"jobId":"${jobId}","state":"active","progress":${progress},"message":"step ${step} of ${steps}","attempt":1,"at":"${new Date(at).toISOString()}"${paced},"stalled":false}`;
   return `id: ${seq}\nevent: progress\ndata: ${data}\n\n`;
 }
 

@@ -46,6 +46,7 @@ const commandOptions = {
     'delay-ms': { type: 'string' },
     priority: { type: 'string' },
     'idempotency-key': { type: 'string' },
+    tag: { type: 'string', short: 't', multiple: true },
     watch: { type: 'boolean', short: 'w' },
   },
   batch: {
@@ -59,6 +60,7 @@ const commandOptions = {
   list: {
     state: { type: 'string' },
     type: { type: 'string' },
+    tag: { type: 'string' },
     limit: { type: 'string' },
     cursor: { type: 'string' },
   },
@@ -77,6 +79,8 @@ export type Command =
       data: string | undefined;
       options: { attempts?: number; backoffMs?: number; delayMs?: number; priority?: number } | undefined;
       idempotencyKey: string | undefined;
+      /** `--tag`, repeatable; the service checks them. */
+      tags: string[] | undefined;
       watch: boolean;
     }
   | {
@@ -90,7 +94,7 @@ export type Command =
   | { name: 'cancel'; id: string }
   | { name: 'logs'; id: string }
   | { name: 'webhooks'; id: string }
-  | { name: 'list'; query: { state?: JobState; type?: string; limit?: number; cursor?: string } };
+  | { name: 'list'; query: { state?: JobState; type?: string; tag?: string; limit?: number; cursor?: string } };
 
 export interface Invocation {
   command: Command;
@@ -121,7 +125,7 @@ export function parseInvocation(argv: string[], env: Record<string, string | und
   return finish(buildCommand(name, args, values), values, env);
 }
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 function buildCommand(name: CommandName, args: string[], values: Values): Command {
   switch (name) {
@@ -140,6 +144,7 @@ function buildCommand(name: CommandName, args: string[], values: Values): Comman
         data: string(values.data),
         options: Object.keys(given).length > 0 ? given : undefined,
         idempotencyKey: string(values['idempotency-key']),
+        tags: Array.isArray(values.tag) ? values.tag : undefined,
         watch: values.watch === true,
       };
     }
@@ -159,6 +164,8 @@ function buildCommand(name: CommandName, args: string[], values: Values): Comman
       if (state !== undefined) query.state = state;
       const type = string(values.type);
       if (type !== undefined) query.type = type;
+      const tag = string(values.tag);
+      if (tag !== undefined) query.tag = tag;
       const limit = integer(values.limit, '--limit', name);
       if (limit !== undefined) query.limit = limit;
       const cursor = string(values.cursor);
@@ -213,10 +220,9 @@ function allCommandOptions(): Options {
   return Object.assign({}, ...Object.values(commandOptions));
 }
 
-const string = (value: string | boolean | undefined): string | undefined =>
-  typeof value === 'string' ? value : undefined;
+const string = (value: Values[string]): string | undefined => (typeof value === 'string' ? value : undefined);
 
-function integer(value: string | boolean | undefined, flag: string, command: string): number | undefined {
+function integer(value: Values[string], flag: string, command: string): number | undefined {
   if (typeof value !== 'string') return undefined;
   if (!/^\d+$/.test(value))
     throw new UsageError(`${flag} must be a whole number, not ${JSON.stringify(value)}`, command);
@@ -252,7 +258,8 @@ const COMMAND_HELP: Record<CommandName, string> = {
     --delay-ms <n>             run no earlier than n ms from now
     --priority <n>             0 = none; otherwise 1 is the highest
     --idempotency-key <key>    submitting again with the same key returns the same job
-  e.g. jobcast submit simulate --data '{"steps":10,"stepMs":300}' --watch`,
+    -t, --tag <tag>            a label to list and follow the job by (repeatable, up to 10)
+  e.g. jobcast submit simulate --data '{"steps":10,"stepMs":300}' --tag demo --watch`,
   batch: `jobcast batch <file | ->
   Submits up to 100 jobs in one request, all or none, and prints their ids, one per line
   (--json: {"items":[…],"links":{"events"}}). The file holds a JSON list of jobs, or {"jobs":[…]};
@@ -260,8 +267,9 @@ const COMMAND_HELP: Record<CommandName, string> = {
     --idempotency-key <key>    submitting again with the same key returns the same jobs
   e.g. jobcast batch jobs.json | xargs -n1 jobcast watch`,
   watch: `jobcast watch <id>
-  Follows a job live until it finishes: a progress bar on a terminal, one line per event
-  otherwise. Resumes by itself after a lost connection; Ctrl-C stops watching, not the job.`,
+  Follows a job live until it finishes: a progress bar on a terminal (with the time left, or the
+  job's place in the queue), one line per event otherwise. Resumes by itself after a lost
+  connection; Ctrl-C stops watching, not the job.`,
   get: `jobcast get <id>
   Prints a job: state, progress, result or error (--json: the job resource).`,
   cancel: `jobcast cancel <id>
@@ -271,11 +279,12 @@ const COMMAND_HELP: Record<CommandName, string> = {
   webhooks: `jobcast webhooks <id>
   Prints a job's webhook deliveries: webhook-id, event, status, attempts, the receiver's last
   answer, when the next attempt is due (--json: {"items":[…],"truncated"}).`,
-  list: `jobcast list [--state <state>] [--type <type>] [--limit <n>] [--cursor <c>]
+  list: `jobcast list [--state <state>] [--type <type>] [--tag <tag>] [--limit <n>] [--cursor <c>]
   Lists the API key's jobs, newest first (--json: {"items":[…],"nextCursor"}). Needs an API key:
   a service without keys lists nothing (a job id is the only way to a job there).
     --state <state>    ${JOB_STATES.join(' | ')}
     --type <type>      only jobs of this type
+    --tag <tag>        only jobs with this tag
     --limit <n>        1–100 (default 20)
     --cursor <c>       the nextCursor of the previous page`,
 };

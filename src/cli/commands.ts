@@ -33,6 +33,7 @@ export async function submit(command: Of<'submit'>, ctx: Context): Promise<ExitC
   const job = await ctx.client.submit(command.type, data, {
     ...(command.options ? { options: command.options } : {}),
     ...(command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {}),
+    ...(command.tags ? { tags: command.tags } : {}),
   });
   if (!command.watch) {
     ctx.io.stdout.write(ctx.json ? `${JSON.stringify(job, null, 2)}\n` : `${job.id}\n`);
@@ -177,6 +178,12 @@ function describeJob(job: JobResource): string {
     ['type', job.type],
     ['state', job.state],
     ['progress', `${percent(job.progress)}%${job.message ? `  ${sanitize(job.message)}` : ''}`],
+    ['in queue', job.queuePosition === undefined ? undefined : `#${job.queuePosition}`],
+    ['starts', job.expectedStartAt === undefined ? undefined : `about ${job.expectedStartAt}`],
+    ['eta', job.eta === undefined ? undefined : `${job.eta} (${job.rate} %/s)`],
+    ['stalled', job.stalled ? 'yes: no report for longer than usual' : undefined],
+    ['details', job.details === undefined ? undefined : sanitize(JSON.stringify(job.details))],
+    ['tags', job.tags?.join(', ')],
     ['attempts', `${job.attempts} of ${job.maxAttempts}`],
     ['created', job.createdAt],
     ['runs at', job.runAt],

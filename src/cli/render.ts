@@ -2,14 +2,16 @@
  * @module cli/render
  * How `watch` shows a job: a {@link WatchView} receives the events and connection changes.
  * - {@link TtyView}: one progress-bar line redrawn in place (`\r` + clear line), log lines
- *   printed above it, a final ✔/✖ line. Colour unless NO_COLOR.
+ *   printed above it, a final ✔/✖ line. Colour unless NO_COLOR. While the job runs the bar
+ *   counts its ETA down (`12s left`); while it waits, it shows its place in the queue and when
+ *   it is expected to start; a job gone quiet is marked `stalled`.
  * - {@link PlainView}: one line per event, no escape codes, for pipes, files and CI logs.
  * - {@link JsonView}: one JSON event per line (NDJSON), for programs.
  *
  * Text from the server (messages, log lines, errors) is stripped of control characters before
  * it reaches the terminal: a job must not be able to move the cursor or retitle the window.
  */
-import type { WatchEvent } from '../../packages/client/src/index.js';
+import type { ProgressEvent, WatchEvent } from '../../packages/client/src/index.js';
 import type { DoneEvent, JobState } from '../jobs/schemas.js';
 
 export type ConnectionState = 'live' | 'reconnecting';
@@ -58,6 +60,33 @@ export interface BarState {
   message?: string | undefined;
   /** The job's state, or `reconnecting…` while the connection is down. */
   status: string;
+  /** What the status adds: the time left, the place in the queue, `stalled` (see {@link statusNote}). */
+  note?: string | undefined;
+}
+
+/** `12s`, `4m 10s`, `1h 5m`: a duration as a person reads it (rounded up to whole seconds). */
+export function duration(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+/**
+ * What the status says besides the state, at `now`: `12s left` (from `eta`), `stalled`,
+ * `#3 in queue, starts in ~20s` (from `queuePosition` and `expectedStartAt`).
+ */
+export function statusNote(data: ProgressEvent, now: number): string | undefined {
+  if (data.state === 'active') {
+    if (data.stalled) return 'stalled';
+    return data.eta ? `${duration(Date.parse(data.eta) - now)} left` : undefined;
+  }
+  if (data.state !== 'queued') return undefined;
+  const start = data.expectedStartAt ? Date.parse(data.expectedStartAt) - now : undefined;
+  const starts = start === undefined ? undefined : start > 1000 ? `starts in ~${duration(start)}` : 'starts soon';
+  const place = data.queuePosition === undefined ? undefined : `#${data.queuePosition} in queue`;
+  return [place, starts].filter(Boolean).join(', ') || undefined;
 }
 
 /**
@@ -70,7 +99,7 @@ export function barLine(state: BarState, columns: number): string {
   const room = Math.max(1, columns - 1);
   const width = Math.max(MIN_BAR, Math.min(MAX_BAR, Math.round(room * BAR_SHARE)));
   const pct = `${percent(state.progress)}%`.padEnd(4);
-  const status = `  (${state.status})`;
+  const status = `  (${state.status}${state.note ? `, ${state.note}` : ''})`;
   const message = state.message ? sanitize(state.message) : '';
   let line = `[${bar(state.progress, width)}] ${pct}`;
   const messageRoom = room - line.length - status.length - 1;
@@ -153,9 +182,15 @@ const SGR = { green: 32, red: 31, yellow: 33, dim: 2 } as const;
 const RECONNECTING = 'reconnecting…';
 
 /** The terminal progress bar. */
+/** How often the bar is redrawn while it counts an ETA down. */
+const COUNTDOWN_MS = 1_000;
+
 export class TtyView implements WatchView {
   #state: BarState = { progress: 0, status: 'connecting…' };
   #jobState: JobState | undefined;
+  /** The latest progress, for the note worked out anew at each redraw. */
+  #progress: ProgressEvent | undefined;
+  #countdown: ReturnType<typeof setInterval> | undefined;
   #down = false;
   #drawn = false;
   readonly #onResize = () => {
@@ -174,7 +209,9 @@ export class TtyView implements WatchView {
     switch (event.type) {
       case 'progress':
         this.#jobState = event.data.state;
+        this.#progress = event.data;
         this.#state = { progress: event.data.progress, message: event.data.message, status: this.#status() };
+        this.#tickWhile(event.data.eta !== undefined || event.data.expectedStartAt !== undefined);
         this.#draw();
         break;
       case 'log':
@@ -186,6 +223,7 @@ export class TtyView implements WatchView {
       case 'done': {
         const done = event.data;
         this.#jobState = done.status;
+        this.#progress = undefined;
         this.#state = {
           progress: done.status === 'completed' ? 100 : this.#state.progress,
           message: this.#state.message,
@@ -221,8 +259,20 @@ export class TtyView implements WatchView {
     return this.#down ? RECONNECTING : (this.#jobState ?? 'connecting…');
   }
 
+  /** Redraws every second while there is a time to count down (`12s left`, `starts in ~20s`). */
+  #tickWhile(counting: boolean): void {
+    if (counting && !this.#countdown) {
+      this.#countdown = setInterval(() => this.#draw(), COUNTDOWN_MS);
+      this.#countdown.unref?.();
+    } else if (!counting && this.#countdown) {
+      clearInterval(this.#countdown);
+      this.#countdown = undefined;
+    }
+  }
+
   #draw(): void {
-    let line = barLine(this.#state, this.out.columns || 80);
+    const note = this.#progress && !this.#down ? statusNote(this.#progress, Date.now()) : undefined;
+    let line = barLine({ ...this.#state, note }, this.out.columns || 80);
     // Fitted as plain text, then painted: colour codes take no columns.
     const at = line.lastIndexOf(`(${RECONNECTING})`);
     if (this.#down && at >= 0) {
@@ -239,6 +289,7 @@ export class TtyView implements WatchView {
 
   #stop(): void {
     this.out.off?.('resize', this.#onResize);
+    this.#tickWhile(false);
     this.#drawn = false;
   }
 

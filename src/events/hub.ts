@@ -3,20 +3,27 @@
  * One Redis subscription per API process, fanned out to every local stream in memory.
  *
  * A job's channel is subscribed when its first local watcher arrives and unsubscribed when the
- * last one leaves, all on the one subscriber connection: ten thousand streams cost ten thousand
- * channel names on one connection, not ten thousand connections, and nothing polls. Each
- * message is parsed, and its wire frame encoded, once per process, whatever the number of
- * watchers.
+ * last one leaves, all on the one subscriber connection (`events/channels`): ten thousand
+ * streams cost ten thousand channel names on one connection, not ten thousand connections, and
+ * nothing polls. Each message is parsed, and its wire frame encoded, once per process, whatever
+ * the number of watchers.
+ *
+ * Derived progress is worked out here too, once per watched job per process (`events/derived`):
+ * the hub remembers each watched job's latest state, and one shared ticker checks running jobs
+ * for a stall and reads the queue positions of queued ones. A change goes to the watchers as a
+ * `progress` event with the id of the state it updates (a {@link SharedEvent} marked `derived`).
  */
 
 import type { JobEvent } from '../jobs/events.js';
-import { parseMessage } from '../jobs/events.js';
+import { type DerivedProgress, type ProgressTuple, progressData, readTuple, splitMessage } from '../jobs/events.js';
 import type { JobKeys } from '../jobs/keys.js';
-import type { JobSnapshot } from '../jobs/store.js';
+import { recordStallFacts, recordTuple } from '../jobs/resource.js';
+import type { JobRecord, JobSnapshot } from '../jobs/store.js';
 import type { Logger } from '../log.js';
-import type { RedisClient } from '../redis.js';
 import type { RedisFaultLog } from '../redis-faults.js';
 import { encodeEvent } from '../sse.js';
+import type { Channels } from './channels.js';
+import type { DerivedTicker } from './derived.js';
 
 /** A job event shared by every stream that receives it. */
 export class SharedEvent implements JobEvent {
@@ -26,6 +33,11 @@ export class SharedEvent implements JobEvent {
     readonly seq: number,
     readonly event: JobEvent['event'],
     readonly data: string,
+    /**
+     * A progress event worked out by the hub (queue position, stall) rather than published by
+     * the worker: it restates the state of `seq` and advances no cursor.
+     */
+    readonly derived = false,
   ) {}
 
   static of(event: JobEvent): SharedEvent {
@@ -51,7 +63,8 @@ export interface HubWatcher {
   gone(): void;
 }
 
-interface Topic {
+/** A watched job: its watchers, and what the hub knows and worked out about it. */
+export interface Topic {
   jobId: string;
   watchers: Set<HubWatcher>;
   subscribed: Promise<unknown>;
@@ -59,6 +72,12 @@ interface Topic {
   lastEventAt: number;
   /** Live events held while the job is re-read, so they reach watchers after the read. */
   holding: SharedEvent[] | undefined;
+  /** The job's type (from its record), for estimating its start. */
+  type: string | undefined;
+  /** Its latest known progress: from a live event or a record read, whichever is newer. */
+  latest: { seq: number; tuple: ProgressTuple } | undefined;
+  /** What was worked out about that state and last sent. */
+  derived: DerivedProgress;
 }
 
 /** How long after a reported re-subscription the jobs are read a second time. */
@@ -71,34 +90,29 @@ export interface HubOptions {
   keys: (jobId: string) => JobKeys;
   /** Reads a job's record and kept log lines (see `jobs/store`). */
   snapshot: (jobId: string) => Promise<JobSnapshot | undefined>;
-  /** Sharded pub/sub (SSUBSCRIBE) for Redis Cluster. */
-  sharded?: boolean;
   log: Logger;
   /** Where Redis faults go (one line of advice per outage rather than a warning per job). */
   faults?: RedisFaultLog | undefined;
+  /** Works out the derived progress of watched jobs; without it, events carry none. */
+  derived?: DerivedTicker | undefined;
 }
 
 export class EventHub {
-  readonly #sub: RedisClient;
+  readonly #channels: Channels;
   readonly #options: HubOptions;
   /** By channel name. */
   readonly #topics = new Map<string, Topic>();
-  #everReady = false;
+  readonly #derived: DerivedTicker | undefined;
 
-  constructor(subscriber: RedisClient, options: HubOptions) {
-    this.#sub = subscriber;
+  constructor(channels: Channels, options: HubOptions) {
+    this.#channels = channels;
     this.#options = options;
-    const onMessage = (channel: string, message: string) => this.#dispatch(channel, message);
-    subscriber.on(options.sharded ? 'smessage' : 'message', onMessage);
-    // ioredis re-subscribes by itself after a reconnect; what was published meanwhile is lost,
-    // so every watched job is re-read. A Cluster rebuilds a lost shard subscriber on its own
-    // and says so with 'subscribersReady', not 'ready'.
-    subscriber.on('ready', () => {
-      if (this.#everReady) this.#resubscribed();
-      this.#everReady = true;
+    this.#derived = options.derived;
+    this.#derived?.attach({
+      topics: () => this.#topics.values(),
+      changed: (topic) => this.#sendDerived(topic),
     });
-    if (options.sharded) subscriber.on('subscribersReady', () => this.#resubscribed());
-    if (subscriber.status === 'ready') this.#everReady = true;
+    channels.onResubscribed(() => this.#resubscribed());
   }
 
   /** Channels subscribed (one per job with local watchers). */
@@ -127,9 +141,20 @@ export class EventHub {
     const channel = this.#options.keys(jobId).channel;
     let topic = this.#topics.get(channel);
     if (!topic) {
-      const subscribed = this.#options.sharded ? this.#sub.ssubscribe(channel) : this.#sub.subscribe(channel);
-      topic = { jobId, watchers: new Set(), subscribed, lastEventAt: Date.now(), holding: undefined };
+      const created: Topic = {
+        jobId,
+        watchers: new Set(),
+        subscribed: Promise.resolve(),
+        lastEventAt: Date.now(),
+        holding: undefined,
+        type: undefined,
+        latest: undefined,
+        derived: {},
+      };
+      created.subscribed = this.#channels.subscribe(channel, (message) => this.#dispatch(created, message));
+      topic = created;
       this.#topics.set(channel, topic);
+      this.#derived?.start();
     }
     topic.watchers.add(watcher);
     const unwatch = () => this.#unwatch(channel, watcher);
@@ -146,10 +171,38 @@ export class EventHub {
     const topic = this.#topics.get(channel);
     if (!topic?.watchers.delete(watcher) || topic.watchers.size > 0) return;
     this.#topics.delete(channel);
-    // A watch() arriving after this gets a new topic; its SUBSCRIBE is sent after this
-    // UNSUBSCRIBE on the same connection, so Redis sees them in order.
-    const done = this.#options.sharded ? this.#sub.sunsubscribe(channel) : this.#sub.unsubscribe(channel);
-    done.catch((error: unknown) => this.#options.log.debug('unsubscribe failed', { channel, error }));
+    this.#channels.unsubscribe(channel);
+    if (this.#topics.size === 0) this.#derived?.stop();
+  }
+
+  /**
+   * A record of a watched job was read (a stream opening, a re-read): the hub learns its type
+   * and, if newer than what it had, its state. Returns what was worked out about that state,
+   * for the progress event the record stands for.
+   */
+  note(record: JobRecord): DerivedProgress {
+    const topic = this.#topics.get(this.#options.keys(record.id).channel);
+    const stalled = this.#derived?.stalled(recordStallFacts(record));
+    if (!topic) return { stalled };
+    topic.type = record.type;
+    const seq = Number(record.pseq);
+    if (!topic.latest || seq > topic.latest.seq) this.#learn(topic, seq, recordTuple(record), stalled);
+    if (topic.latest?.seq !== seq) return { stalled };
+    return { ...topic.derived, stalled: topic.derived.stalled ?? stalled };
+  }
+
+  /** A newer state: what was worked out about the older one no longer holds. */
+  #learn(topic: Topic, seq: number, tuple: ProgressTuple, stalled: boolean | undefined): void {
+    const [state] = tuple;
+    // Still queued (a retry's new message…): the place last read stays the best known.
+    const keepPlace = state === 'queued' && topic.latest?.tuple[0] === 'queued';
+    topic.latest = { seq, tuple };
+    topic.derived = {
+      queuePosition: keepPlace ? topic.derived.queuePosition : undefined,
+      expectedStartAt: keepPlace ? topic.derived.expectedStartAt : undefined,
+      stalled: state === 'active' ? stalled : undefined,
+    };
+    if (state === 'queued' && !keepPlace) this.#derived?.soon();
   }
 
   /**
@@ -171,6 +224,7 @@ export class EventHub {
     };
     this.#options.snapshot(topic.jobId).then(
       (snapshot) => {
+        if (snapshot) this.note(snapshot.record);
         for (const watcher of topic.watchers) {
           if (snapshot) watcher.snapshot(snapshot);
           else watcher.gone();
@@ -195,18 +249,41 @@ export class EventHub {
     setTimeout(() => this.resync(), RESUBSCRIBE_SETTLE_MS).unref();
   }
 
-  #dispatch(channel: string, message: string): void {
-    const topic = this.#topics.get(channel);
-    if (!topic) return;
-    let parsed: JobEvent | undefined;
+  #dispatch(topic: Topic, message: string): void {
+    let event: SharedEvent | undefined;
     try {
-      parsed = parseMessage(topic.jobId, message);
+      event = this.#parse(topic, message);
     } catch (error) {
-      this.#options.log.warn('unreadable event message', { channel, error });
+      this.#options.log.warn('unreadable event message', { jobId: topic.jobId, error });
     }
-    if (!parsed) return;
+    if (!event) return;
     topic.lastEventAt = Date.now();
-    const event = SharedEvent.of(parsed);
+    this.#deliver(topic, event);
+  }
+
+  /** A channel message as a shared event; a progress event also updates what the hub knows. */
+  #parse(topic: Topic, message: string): SharedEvent | undefined {
+    const raw = splitMessage(message);
+    if (!raw) return undefined;
+    const { seq, event, payload } = raw;
+    if (event === 'log' || event === 'done') return new SharedEvent(topic.jobId, seq, event, payload);
+    if (event !== 'progress') return undefined;
+    const tuple = readTuple(payload);
+    // A report just arrived: a running job is not stalled.
+    if (!topic.latest || seq > topic.latest.seq) this.#learn(topic, seq, tuple, this.#derived ? false : undefined);
+    const derived = topic.latest?.seq === seq ? topic.derived : {};
+    return new SharedEvent(topic.jobId, seq, 'progress', progressData(topic.jobId, tuple, derived));
+  }
+
+  /** A change worked out by the ticker: the latest state again, with it. */
+  #sendDerived(topic: Topic): void {
+    const latest = topic.latest;
+    if (!latest) return;
+    const data = progressData(topic.jobId, latest.tuple, topic.derived);
+    this.#deliver(topic, new SharedEvent(topic.jobId, latest.seq, 'progress', data, true));
+  }
+
+  #deliver(topic: Topic, event: SharedEvent): void {
     if (topic.holding) {
       if (topic.holding.length < MAX_HELD) topic.holding.push(event);
       return;

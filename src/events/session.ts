@@ -11,8 +11,13 @@
  * by a `reset` event instead of being skipped silently. A job of a multi-job stream that does not
  * exist (any more) gets one `gone` event and counts as done: it never costs the others their
  * events or their `done`.
+ *
+ * A derived progress event (a new queue position, the stall signal; see `events/hub`) restates
+ * the state the client has: it is sent only to a client whose latest progress of that job is the
+ * state it restates, with the client's cursor as its id, and advances nothing. A stream that
+ * asks for it also carries the group's `summary` (`events/summary`) after every change.
  */
-import type { GoneEvent } from '../jobs/schemas.js';
+import type { DoneEvent, GoneEvent, TerminalStatus } from '../jobs/schemas.js';
 import { type JobSnapshot, type JobStore, recordDoneEvent, recordProgressEvent } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { StreamCounters } from '../metrics.js';
@@ -20,6 +25,7 @@ import { encodeEvent, SSE_HEADERS } from '../sse.js';
 import type { ConnectionSet, NodeResponse } from './connection.js';
 import { SseConnection } from './connection.js';
 import { type EventHub, type HubWatcher, SharedEvent } from './hub.js';
+import { GroupSummary } from './summary.js';
 
 export interface SessionDeps {
   hub: EventHub;
@@ -35,6 +41,8 @@ const MAX_BUFFERED_WHILE_READING = 10_000;
 class WatchedJob implements HubWatcher {
   /** seq of the last event handed to the connection (or known to the client). */
   cursor: number;
+  /** seq of the last progress event handed to the connection: the state the client shows. */
+  progressSeq = 0;
   done = false;
   /** Live events held while the record is being read; undefined when delivering directly. */
   buffer: SharedEvent[] | undefined = [];
@@ -74,6 +82,9 @@ export type OpenOutcome =
   /** Every job's `done` (or `gone`) was already delivered: 204 tells EventSource to stop reconnecting. */
   | { kind: 'finished' };
 
+/** The conflation key of summary events (no job id looks like it). */
+const SUMMARY_KEY = '\0summary';
+
 /**
  * The cursor of a job whose `gone` event was delivered: beyond any real event, so the job is
  * done for that client and a resume does not say `gone` again (cursors have ≤ 15 digits).
@@ -86,6 +97,9 @@ export class WatchSession {
   readonly #single: boolean;
   #connection: SseConnection | undefined;
   #snapshots: (JobSnapshot | undefined)[] = [];
+  /** The group's summary, when the stream asked for it; held back until every job has started. */
+  readonly #summary: GroupSummary | undefined;
+  #summaryLive = false;
 
   /**
    * @param cursors the client's last seen seq per job (0 = nothing yet), same order as jobIds.
@@ -96,10 +110,12 @@ export class WatchSession {
     cursors: number[],
     /** Only this owner's jobs are shown; others look like jobs that do not exist. */
     private readonly owner: string | undefined,
+    options: { summary?: boolean } = {},
   ) {
     this.#deps = deps;
     this.#single = jobIds.length === 1;
     this.#jobs = jobIds.map((id, i) => new WatchedJob(id, cursors[i] ?? 0, this));
+    this.#summary = options.summary && !this.#single ? new GroupSummary() : undefined;
   }
 
   /**
@@ -151,10 +167,14 @@ export class WatchSession {
     this.#snapshots = [];
     this.#jobs.forEach((job, i) => {
       const snapshot = snapshots[i];
-      if (this.#alreadyDone(job, i, snapshot)) this.#markDone(job);
-      else if (snapshot) this.merge(job, snapshot);
+      if (this.#alreadyDone(job, i, snapshot)) {
+        if (snapshot) this.#summarize(job, recordDoneEvent(snapshot.record));
+        this.#markDone(job);
+      } else if (snapshot) this.merge(job, snapshot);
       else this.#sendGone(job);
     });
+    this.#summaryLive = true;
+    this.#sendSummary();
   }
 
   /** True when the client already has everything of `job`: its `done`, or its `gone`. */
@@ -174,14 +194,60 @@ export class WatchSession {
   /** A live event (or a snapshot event) of `job`: written if newer than its cursor. */
   deliver(job: WatchedJob, event: SharedEvent): void {
     const connection = this.#connection;
-    if (!connection || job.done || event.seq <= job.cursor) return;
+    if (!connection || job.done) return;
+    if (event.derived) {
+      this.#deliverDerived(connection, job, event);
+      return;
+    }
+    if (event.seq <= job.cursor) return;
     job.cursor = event.seq;
+    if (event.event === 'progress') job.progressSeq = event.seq;
     const frame = this.#single
       ? event.frame
       : Buffer.from(encodeEvent({ id: this.#compositeId(), event: event.event, data: event.data }));
     connection.send(frame, event.event === 'progress' ? job.jobId : undefined);
     this.#deps.counters?.sent(event.event);
+    this.#summarize(job, event);
     if (event.event === 'done') this.#markDone(job);
+  }
+
+  /** A restated progress (see the module): only over the state the client shows, cursor unchanged. */
+  #deliverDerived(connection: SseConnection, job: WatchedJob, event: SharedEvent): void {
+    if (event.seq !== job.progressSeq) return;
+    const frame =
+      this.#single && job.cursor === event.seq
+        ? event.frame
+        : Buffer.from(
+            encodeEvent({
+              id: this.#single ? String(job.cursor) : this.#compositeId(),
+              event: 'progress',
+              data: event.data,
+            }),
+          );
+    connection.send(frame, job.jobId);
+    this.#deps.counters?.sent('progress');
+  }
+
+  /** Feeds a delivered event of `job` to the group's summary, and sends the summary if it changed. */
+  #summarize(job: WatchedJob, event: { event: string; data: string } | undefined): void {
+    const summary = this.#summary;
+    if (!summary || !event) return;
+    if (event.event === 'progress')
+      summary.progress(job.jobId, (JSON.parse(event.data) as { progress: number }).progress);
+    else if (event.event === 'done')
+      summary.done(job.jobId, (JSON.parse(event.data) as DoneEvent).status as TerminalStatus);
+    else if (event.event === 'gone') summary.gone(job.jobId);
+    else return;
+    this.#sendSummary();
+  }
+
+  #sendSummary(): void {
+    if (!this.#summaryLive) return;
+    const data = this.#summary?.take();
+    if (data === undefined) return;
+    // Conflated like progress: a client that cannot keep up gets the group's latest.
+    this.#connection?.send(Buffer.from(encodeEvent({ id: this.#compositeId(), event: 'summary', data })), SUMMARY_KEY);
+    this.#deps.counters?.sent('summary');
   }
 
   /**
@@ -202,6 +268,7 @@ export class WatchSession {
     const data = JSON.stringify({ jobId: job.jobId, reason } satisfies GoneEvent);
     this.#connection?.send(Buffer.from(encodeEvent({ id: this.#compositeId(), event: 'gone', data })));
     this.#deps.counters?.sent('gone');
+    this.#summarize(job, { event: 'gone', data });
     this.#markDone(job);
   }
 
@@ -221,7 +288,19 @@ export class WatchSession {
       this.#sendReset(job, `log lines up to event ${record.ltrim} are no longer kept; the current state follows`);
     }
     const events = logs.filter((e) => e.seq > job.cursor).map(SharedEvent.of);
-    if (Number(record.pseq) > job.cursor) events.push(SharedEvent.of(recordProgressEvent(record)));
+    // The group counts the job as it is, whether or not this client needs its state again.
+    this.#summary?.progress(job.jobId, Number(record.progress));
+    // The hub learns the state (and works out the rest once, for every stream of this process).
+    const derived = this.#deps.hub.note(record);
+    if (Number(record.pseq) > job.cursor) events.push(SharedEvent.of(recordProgressEvent(record, derived)));
+    // A client resuming with this state still gets what was worked out about it.
+    else if (!record.dseq) {
+      job.progressSeq = Number(record.pseq);
+      if (derived.queuePosition !== undefined || derived.stalled) {
+        const restated = recordProgressEvent(record, derived);
+        events.push(new SharedEvent(job.jobId, restated.seq, 'progress', restated.data, true));
+      }
+    }
     const done = recordDoneEvent(record);
     if (done) events.push(SharedEvent.of(done));
     events.sort((a, b) => a.seq - b.seq);
@@ -240,7 +319,12 @@ export class WatchSession {
     job.done = true;
     job.unwatch?.();
     job.unwatch = undefined;
-    if (this.#jobs.every((j) => j.done)) this.#connection?.end();
+    if (this.#jobs.every((j) => j.done)) {
+      // The group's last summary before the end.
+      this.#summaryLive = true;
+      this.#sendSummary();
+      this.#connection?.end();
+    }
   }
 
   #compositeId(): string {

@@ -14,8 +14,39 @@ export interface JobEvent {
   data: string;
 }
 
-/** The fields of a progress event, as kept in the record (all strings, as Redis has them). */
-export type ProgressTuple = [state: string, progress: string, attempt: string, atMs: string, message: string];
+/**
+ * The fields of a progress event, as kept in the record (all strings, as Redis has them; ''
+ * for none): what the worker reported, the pace it worked out (`jobs/pace`), and the usual
+ * interval between its reports, which the stall signal needs but the public event does not show.
+ */
+export type ProgressTuple = [
+  state: string,
+  progress: string,
+  attempt: string,
+  atMs: string,
+  message: string,
+  rate: string,
+  etaMs: string,
+  details: string,
+  intervalMs: string,
+];
+
+/**
+ * What is worked out about a job where its events pass rather than reported by its worker:
+ * its place in the queue (see `jobs/queue-positions`) and the stall signal (`jobs/stall`).
+ */
+export interface DerivedProgress {
+  queuePosition?: number | undefined;
+  /** ms since the epoch. */
+  expectedStartAt?: number | undefined;
+  stalled?: boolean | undefined;
+}
+
+/** The job's type and tags: shown on the feed's progress events (`GET /events/feed`). */
+export interface FeedLabels {
+  type: string;
+  tags: string[];
+}
 
 /** The latest second {@link iso} formatted, and its `YYYY-MM-DDTHH:MM:SS.` */
 let isoSecond = Number.NaN;
@@ -44,20 +75,52 @@ export function iso(ms: string | number): string {
   return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
-/**
- * The `progress` event's JSON: `{jobId, state, progress, message?, attempt, at}`, the text
- * `JSON.stringify` gives for that object (a test holds them equal). Written out because every
- * live progress event is built here once per API process, and with one watcher per job the
- * object and its serialisation were the largest part of the hub's own work per event
- * (docs/performance.md, "many jobs").
- */
-export function progressData(jobId: string, [state, progress, attempt, atMs, message]: ProgressTuple): string {
-  const said = message ? `,"message":${JSON.stringify(message)}` : '';
-  return `{"jobId":${JSON.stringify(jobId)},"state":${JSON.stringify(state as JobState)},"progress":${jsonNumber(progress)}${said},"attempt":${jsonNumber(attempt)},"at":${JSON.stringify(iso(atMs))}}`;
+/** A tuple's JSON fields (from `cjson` or JSON.stringify), tolerating the older five-field form. */
+export function readTuple(payload: string): ProgressTuple {
+  const fields = JSON.parse(payload) as string[];
+  while (fields.length < 9) fields.push('');
+  return fields as ProgressTuple;
 }
 
-/** A number kept as a string in Redis, as JSON writes it (`null` for what is not a finite number). */
-function jsonNumber(value: string): string {
+/**
+ * The `progress` event's JSON, the text `JSON.stringify` gives for the event object
+ * (`{jobId, state, progress, message?, attempt, at, rate?, eta?, details?, queuePosition?,
+ * expectedStartAt?, stalled?, type?, tags?}`, in that order; a property test holds them equal).
+ * Written out because every live progress event is built here once per API process, and with
+ * one watcher per job the object and its serialisation were the largest part of the hub's own
+ * work per event (docs/performance.md, "many jobs").
+ */
+export function progressData(
+  jobId: string,
+  [state, progress, attempt, atMs, message, rate, etaMs, details]: ProgressTuple,
+  derived: DerivedProgress = {},
+  labels?: FeedLabels,
+): string {
+  let json = `{"jobId":${JSON.stringify(jobId)},"state":${JSON.stringify(state as JobState)},"progress":${jsonNumber(progress)}`;
+  if (message) json += `,"message":${JSON.stringify(message)}`;
+  json += `,"attempt":${jsonNumber(attempt)},"at":${JSON.stringify(iso(atMs))}`;
+  // Pace while running only: a queued or finished job has no rate.
+  if (state === 'active' && rate) {
+    json += `,"rate":${jsonNumber(rate)}`;
+    if (etaMs) json += `,"eta":${JSON.stringify(iso(etaMs))}`;
+  }
+  // Kept as the worker's JSON; parsed and written again, as the object form did (same spacing, same key order).
+  if (details) json += `,"details":${JSON.stringify(JSON.parse(details))}`;
+  if (state === 'queued') {
+    if (derived.queuePosition !== undefined) json += `,"queuePosition":${jsonNumber(derived.queuePosition)}`;
+    if (derived.expectedStartAt !== undefined)
+      json += `,"expectedStartAt":${JSON.stringify(iso(derived.expectedStartAt))}`;
+  }
+  if (state === 'active' && derived.stalled !== undefined) json += `,"stalled":${derived.stalled}`;
+  if (labels) {
+    json += `,"type":${JSON.stringify(labels.type)}`;
+    if (labels.tags.length > 0) json += `,"tags":${JSON.stringify(labels.tags)}`;
+  }
+  return `${json}}`;
+}
+
+/** A number (or one kept as a string in Redis) as JSON writes it: `null` for what is not finite. */
+function jsonNumber(value: string | number): string {
   const n = Number(value);
   return Number.isFinite(n) ? String(n) : 'null';
 }
@@ -78,21 +141,34 @@ export function doneData(
   return JSON.stringify(done);
 }
 
+/** A channel message, split: `<seq>\n<event>\n<payload>` (see `jobs/scripts`). */
+export interface RawMessage {
+  seq: number;
+  event: string;
+  payload: string;
+}
+
+/** Splits `<seq>\n<event>\n<payload>`; undefined for anything else. */
+export function splitMessage(message: string): RawMessage | undefined {
+  const a = message.indexOf('\n');
+  const b = message.indexOf('\n', a + 1);
+  if (a <= 0 || b < 0) return undefined;
+  const seq = Number(message.slice(0, a));
+  if (!Number.isSafeInteger(seq) || seq <= 0) return undefined;
+  return { seq, event: message.slice(a + 1, b), payload: message.slice(b + 1) };
+}
+
 /**
  * Parses `<seq>\n<event>\n<payload>` (see `jobs/scripts`). Returns undefined for anything
  * else, so a stray publish on a job channel cannot break a stream.
  */
 export function parseMessage(jobId: string, message: string): JobEvent | undefined {
-  const a = message.indexOf('\n');
-  const b = message.indexOf('\n', a + 1);
-  if (a <= 0 || b < 0) return undefined;
-  const seq = Number(message.slice(0, a));
-  const event = message.slice(a + 1, b);
-  const payload = message.slice(b + 1);
-  if (!Number.isSafeInteger(seq) || seq <= 0) return undefined;
+  const raw = splitMessage(message);
+  if (!raw) return undefined;
+  const { seq, event, payload } = raw;
   switch (event) {
     case 'progress':
-      return { jobId, seq, event, data: progressData(jobId, JSON.parse(payload) as ProgressTuple) };
+      return { jobId, seq, event, data: progressData(jobId, readTuple(payload)) };
     case 'log':
     case 'done':
       return { jobId, seq, event, data: payload };

@@ -25,10 +25,12 @@ export interface JobContext {
   /** 1 on the first attempt, 2 on the first retry, … */
   readonly attempt: number;
   /**
-   * Reports progress, 0–100 (clamped), with an optional message that stays until replaced.
-   * Awaiting is optional: reports are sent in order either way.
+   * Reports progress, 0–100 (clamped), with an optional message and optional details (a JSON
+   * object of at most 4 KB: counts, the current file…), each kept until replaced. Awaiting is
+   * optional: reports are sent in order either way. Details that are not a plain JSON object,
+   * or too large, throw an `InvalidDetailsError` here, before anything is sent.
    */
-  progress(percent: number, message?: string): Promise<void>;
+  progress(percent: number, message?: string, details?: Record<string, unknown>): Promise<void>;
   /** Appends a line to the job's log, streamed to watchers as `event: log`. */
   log(line: string): Promise<void>;
   /** Aborted when the job is cancelled or the worker shuts down: stop soon and throw. */

@@ -29,10 +29,19 @@ export function createQueue(connection: RedisClient, settings: QueueSettings): Q
   });
 }
 
-/** BullMQ options of a job submitted with `options`. */
-export function bullJobOptions(id: string, options: JobOptions, retentionSeconds: number): JobsOptions {
+/**
+ * BullMQ options of a job submitted with `options`. `createdAt` (the record's) becomes BullMQ's
+ * timestamp, so a delayed job is due at exactly the record's `runAt`.
+ */
+export function bullJobOptions(
+  id: string,
+  options: JobOptions,
+  retentionSeconds: number,
+  createdAt?: number,
+): JobsOptions {
   return {
     jobId: id,
+    ...(createdAt === undefined ? {} : { timestamp: createdAt }),
     attempts: options.attempts,
     backoff: { type: 'exponential', delay: options.backoffMs },
     delay: options.delayMs,

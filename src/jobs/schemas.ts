@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { MAX_LISTED_ERRORS } from '../problems.js';
 // webhooks (#17): a submission's `webhook` and the resource's `webhook`, defined in their module.
 import { Webhook, WebhookRequest } from '../webhooks/schemas.js';
+import { MAX_DETAILS_BYTES } from './details.js';
 
 export const JobState = z
   .enum(['queued', 'active', 'completed', 'failed', 'cancelled'])
@@ -48,6 +49,26 @@ export const JobOptions = z
   .strict();
 export type JobOptions = z.output<typeof JobOptions>;
 
+/** Tags one job may carry. */
+export const MAX_TAGS = 10;
+
+/** A tag: a short label to find a job by (`GET /jobs?tag=`, `GET /events/feed?tag=`). */
+export const Tag = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:=@/+-]*$/,
+    'letters, digits and _ . : = @ / + - only, starting with a letter or digit',
+  )
+  .describe('A label to find the job by: 1–64 letters, digits and `_ . : = @ / + -`.');
+
+export const Tags = z
+  .array(Tag)
+  .max(MAX_TAGS)
+  .refine((tags) => new Set(tags).size === tags.length, 'each tag at most once')
+  .describe(`Up to ${MAX_TAGS} tags, to list and follow the job by (\`GET /jobs?tag=\`, \`GET /events/feed?tag=\`).`);
+
 /** The envelope of `POST /jobs`; `data` is validated afterwards by the job type's own schema. */
 export const SubmitJobEnvelope = z
   .object({
@@ -55,6 +76,7 @@ export const SubmitJobEnvelope = z
     data: z.unknown().optional().describe("Input of the job, validated by the type's schema."),
     options: JobOptions.optional(),
     webhook: WebhookRequest.nullable().optional(),
+    tags: Tags.optional(),
   })
   .strict();
 
@@ -66,12 +88,50 @@ export const JobLinks = z.object({
   webhooks: z.string().optional().describe("The job's webhook deliveries (jobs with a webhook)."),
 });
 
+// ---- What a job's progress tells beyond the percentage (resource and progress events) ----
+
+const Rate = z
+  .number()
+  .min(0)
+  .describe(
+    'Running jobs that have made progress: percent per second, smoothed over the recent reports (README, "ETA and rate").',
+  );
+const Eta = z.iso.datetime().describe('Running jobs that have made progress: when 100% is expected at `rate`.');
+const Details = z
+  .record(z.string(), z.unknown())
+  .describe(
+    `The latest details the handler reported with its progress (a JSON object of at most ${MAX_DETAILS_BYTES} bytes); kept until it reports others.`,
+  );
+const QueuePosition = z
+  .int()
+  .min(1)
+  .describe(
+    "Queued jobs: the job's place in the line, 1 = next to start. Absent while a delay or retry backoff runs (see `expectedStartAt`).",
+  );
+const ExpectedStartAt = z.iso
+  .datetime()
+  .describe(
+    'Queued jobs, when it can be estimated: when the job is expected to start (from the recent run times of its type and the workers running), or when its delay or backoff ends.',
+  );
+const Stalled = z
+  .boolean()
+  .describe(
+    'Running jobs: true while the job has reported nothing for longer than 5 × its usual interval between reports, and at least `STALL_AFTER_MS`. Only a signal: the job keeps running.',
+  );
+
 export const JobResource = z.object({
   id: JobId,
   type: z.string(),
   state: JobState,
   progress: z.number().min(0).max(100).describe('Percent complete, 0–100.'),
   message: z.string().optional().describe('The latest progress message.'),
+  details: Details.optional(),
+  rate: Rate.optional(),
+  eta: Eta.optional(),
+  queuePosition: QueuePosition.optional(),
+  expectedStartAt: ExpectedStartAt.optional(),
+  stalled: Stalled.optional(),
+  tags: z.array(z.string()).optional().describe('The tags the job was submitted with (absent: none).'),
   result: z.unknown().optional().describe("The handler's return value (completed jobs)."),
   error: z.string().optional().describe('Why the job failed or was cancelled.'),
   attempts: z
@@ -100,8 +160,18 @@ export const ProgressEvent = z
     message: z.string().optional(),
     attempt: z.int().min(0).optional(),
     at: z.iso.datetime().describe('When the worker reported it (ISO 8601, milliseconds).'),
+    rate: Rate.optional(),
+    eta: Eta.optional(),
+    details: Details.optional(),
+    queuePosition: QueuePosition.optional(),
+    expectedStartAt: ExpectedStartAt.optional(),
+    stalled: Stalled.optional(),
+    type: z.string().optional().describe('On the feed (`GET /events/feed`) only: the job type.'),
+    tags: z.array(z.string()).optional().describe("On the feed only: the job's tags (absent: none)."),
   })
-  .describe("`event: progress` — the job's current state. Sent on connect and on every change.");
+  .describe(
+    "`event: progress` — the job's current state. Sent on connect and on every change, including a change of its queue position or stall signal (with the id of the state it updates).",
+  );
 export type ProgressEvent = z.infer<typeof ProgressEvent>;
 
 export const LogEvent = z
@@ -121,10 +191,16 @@ export const DoneEvent = z
 export type DoneEvent = z.infer<typeof DoneEvent>;
 
 export const ResetEvent = z
-  .object({ jobId: JobId, reason: z.string() })
+  .object({
+    jobId: JobId.optional().describe(
+      'The job whose log lines were not kept; absent on the feed, where it is the feed.',
+    ),
+    reason: z.string(),
+  })
   .describe(
-    '`event: reset` — the resume cursor was older than the events kept: some log lines were not replayed. The current state follows.',
+    '`event: reset` — the resume cursor was older than the events kept: some log lines (on the feed: some changes) were not replayed. The current state follows.',
   );
+export type ResetEvent = z.infer<typeof ResetEvent>;
 
 export const GoneEvent = z
   .object({
@@ -140,7 +216,30 @@ export const GoneEvent = z
   );
 export type GoneEvent = z.infer<typeof GoneEvent>;
 
-export const StreamEventNames = ['progress', 'log', 'done', 'reset', 'gone'] as const;
+export const SummaryEvent = z
+  .object({
+    total: z.int().min(0).describe('Jobs of the stream that exist.'),
+    completed: z.int().min(0),
+    failed: z.int().min(0),
+    cancelled: z.int().min(0),
+    progress: z
+      .number()
+      .min(0)
+      .max(100)
+      .describe('Mean progress of the jobs, a finished job counting 100: how far the group is.'),
+    eta: z.iso
+      .datetime()
+      .optional()
+      .describe(
+        "When the group is expected to be done: the ETA smoothing of `jobs/pace` applied to the group's mean progress.",
+      ),
+  })
+  .describe(
+    "`event: summary` — multi-job streams that ask for it (`summary=true`; a batch's `links.events` does): the group at a glance, once per change.",
+  );
+export type SummaryEvent = z.infer<typeof SummaryEvent>;
+
+export const StreamEventNames = ['progress', 'log', 'done', 'reset', 'gone', 'summary'] as const;
 export type StreamEventName = (typeof StreamEventNames)[number];
 
 // ---- RFC 9457 problem details ----
@@ -172,6 +271,7 @@ export const ListJobsQuery = z
   .object({
     state: JobState.optional(),
     type: z.string().min(1).max(100).optional(),
+    tag: Tag.optional().describe('Only jobs submitted with this tag.'),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z
       .string()
@@ -245,6 +345,32 @@ export const JobBatch = z
   })
   .describe('The jobs of a batch, all queued.');
 export type JobBatch = z.infer<typeof JobBatch>;
+
+// ---- The feed (GET /events/feed) ----
+
+/** Values one feed filter may list. */
+export const MAX_FEED_FILTER_VALUES = 20;
+
+/** A query parameter holding a comma-separated list of `item`s (any of them matches). */
+const commaList = <T extends z.ZodType<string, string>>(item: T, what: string) =>
+  z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()))
+    .pipe(z.array(item).min(1).max(MAX_FEED_FILTER_VALUES))
+    .optional()
+    .describe(`${what}, comma-separated (any of them; at most ${MAX_FEED_FILTER_VALUES}).`);
+
+export const FeedQuery = z
+  .object({
+    state: commaList(
+      JobState,
+      'Only jobs entering, in or leaving these states (`queued`, `active`, `completed`, `failed`, `cancelled`): a job that leaves them, or finishes, sends that event too',
+    ),
+    type: commaList(z.string().min(1).max(100), 'Only jobs of these types'),
+    tag: commaList(Tag, 'Only jobs with one of these tags'),
+  })
+  .strict();
+export type FeedFilter = z.output<typeof FeedQuery>;
 
 // ---- Probes ----
 

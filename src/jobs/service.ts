@@ -13,9 +13,12 @@ import type { RedisClient } from '../redis.js';
 // webhooks (#17)
 import type { RequestedWebhook, WebhookIntake } from '../webhooks/intake.js';
 import { type StoredWebhook, storeWebhook } from '../webhooks/view.js';
+import type { DerivedProgress } from './events.js';
 import { cancelChannel } from './keys.js';
 import { bullJobOptions } from './queue.js';
+import type { QueuePositions } from './queue-positions.js';
 import type { JobTypeRegistry } from './registry.js';
+import { toResource } from './resource.js';
 import {
   type JobBatch,
   JobId,
@@ -24,7 +27,7 @@ import {
   SubmitBatchEnvelope,
   SubmitJobEnvelope,
 } from './schemas.js';
-import { type JobRecord, type JobStore, type ListFilter, toResource } from './store.js';
+import type { JobRecord, JobStore, ListFilter } from './store.js';
 
 export type Owner = string | undefined;
 
@@ -39,6 +42,10 @@ export interface ServiceOptions {
   jobTypes: JobTypeRegistry;
   /** Checks and keeps each job's webhook (#17); without it a job asking for one is refused. */
   webhooks?: WebhookIntake | undefined;
+  /** STALL_AFTER_MS: a running job's resource says whether it is `stalled`. */
+  stallAfterMs?: number;
+  /** Where queued jobs stand: their resources then carry `queuePosition` and `expectedStartAt`. */
+  positions?: QueuePositions | undefined;
 }
 
 export interface Submitted {
@@ -70,6 +77,7 @@ interface ValidJob {
   options: JobOptions;
   /** As submitted: absent (the key's default applies), null (none), or a webhook. */
   webhook: RequestedWebhook;
+  tags: string[] | undefined;
 }
 
 type Checked = { job: ValidJob; errors?: undefined } | { errors: FieldError[]; unknownType?: string };
@@ -101,6 +109,7 @@ export class JobService {
     }
     const webhooks = await this.#webhooks([checked.job], [''], by.owner);
     const { records, replayed } = await this.#enqueue([checked.job], webhooks, by, body);
+    // Not where it stands in the queue: that costs a Redis call per submission. GET says it.
     return { job: this.#resource(records[0] as JobRecord), replayed };
   }
 
@@ -119,7 +128,10 @@ export class JobService {
     const { records, replayed } = await this.#enqueue(jobs, webhooks, by, body, 'batch');
     const ids = records.map((r) => r.id);
     return {
-      batch: { items: records.map((r) => this.#resource(r)), links: { events: this.#eventsUrl(ids, by.owner) } },
+      batch: {
+        items: records.map((r) => this.#resource(r)),
+        links: { events: this.#eventsUrl(ids, by.owner, true) },
+      },
       replayed,
     };
   }
@@ -174,12 +186,13 @@ export class JobService {
     // Records first, so a worker that takes a job at once finds it; the commands go out on
     // one connection, in this order, without waiting for each other.
     const { records, written } = this.store.create(
-      jobs.map(({ type, options }, i) => ({
+      jobs.map(({ type, options, tags }, i) => ({
         id: ids[i] as string,
         type,
         maxAttempts: options.attempts,
         runAt: options.delayMs > 0 ? createdAt + options.delayMs : undefined,
         webhook: webhooks[i] && storeWebhook(webhooks[i]),
+        tags,
       })),
       owner,
       createdAt,
@@ -191,7 +204,7 @@ export class JobService {
     const bulk = jobs.map(({ type, data, options }, i) => ({
       name: type,
       data,
-      opts: bullJobOptions(ids[i] as string, options, retention),
+      opts: bullJobOptions(ids[i] as string, options, retention, createdAt),
     }));
     // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
     const [one] = bulk;
@@ -203,7 +216,12 @@ export class JobService {
       // timeout on a frozen Redis. (What cannot be undone, the reconciler finishes later.)
       Promise.all([
         this.store.discard(
-          jobs.map(({ type }, i) => ({ id: ids[i] as string, type })),
+          jobs.map(({ type, tags, options }, i) => ({
+            id: ids[i] as string,
+            type,
+            tags,
+            maxAttempts: options.attempts,
+          })),
           createdAt,
           owner,
         ),
@@ -266,7 +284,9 @@ export class JobService {
   }
 
   async get(id: string, owner: Owner): Promise<JobResource> {
-    return this.#resource(await this.#owned(id, owner));
+    const record = await this.#owned(id, owner);
+    const queued = await this.#queuePositions([record]);
+    return this.#resource(record, queued.get(record.id));
   }
 
   /** A page of the owner's jobs (jobs submitted without a key are never listed). */
@@ -274,7 +294,18 @@ export class JobService {
     // No job has a type the registry does not know: nothing to look up.
     if (filter.type !== undefined && !this.options.jobTypes.get(filter.type)) return { items: [], nextCursor: null };
     const page = await this.store.list(owner, filter, limit, cursor);
-    return { items: page.records.map((r) => this.#resource(r)), nextCursor: page.nextCursor ?? null };
+    const queued = await this.#queuePositions(page.records);
+    return {
+      items: page.records.map((r) => this.#resource(r, queued.get(r.id))),
+      nextCursor: page.nextCursor ?? null,
+    };
+  }
+
+  /** Where the queued ones of `records` stand: one Redis call for all of them (none if none is queued). */
+  async #queuePositions(records: JobRecord[]) {
+    const queued = records.filter((r) => r.state === 'queued');
+    if (!this.options.positions || queued.length === 0) return new Map();
+    return this.options.positions.read(queued.map(({ id, type }) => ({ id, type })));
   }
 
   async logs(id: string, owner: Owner) {
@@ -357,22 +388,23 @@ export class JobService {
   }
 
   /** The multiplexed stream of the owner's jobs `ids`, with a stream token when keys are on. */
-  #eventsUrl(ids: string[], owner: Owner): string {
+  #eventsUrl(ids: string[], owner: Owner, summary = false): string {
     const tokens = this.options.streamTokens;
-    return eventsUrl(ids, tokens && owner !== undefined ? tokens.issue(owner, ids).token : undefined);
+    return eventsUrl(ids, tokens && owner !== undefined ? tokens.issue(owner, ids).token : undefined, summary);
   }
 
-  #resource(record: JobRecord): JobResource {
+  #resource(record: JobRecord, queued?: DerivedProgress): JobResource {
     const tokens = this.options.streamTokens;
-    if (!tokens || record.owner === undefined) return toResource(record);
+    const options = { stallAfterMs: this.options.stallAfterMs, queued };
+    if (!tokens || record.owner === undefined) return toResource(record, options);
     const { token } = tokens.issue(record.owner, [record.id]);
-    return toResource(record, `?token=${encodeURIComponent(token)}`);
+    return toResource(record, { ...options, eventsQuery: `?token=${encodeURIComponent(token)}` });
   }
 }
 
-/** The `GET /events` URL of several jobs, with `token` when there is one. */
-const eventsUrl = (ids: string[], token?: string) =>
-  `/events?jobs=${ids.join(',')}${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`;
+/** The `GET /events` URL of several jobs, with `token` when there is one (and the group's summary if asked). */
+const eventsUrl = (ids: string[], token?: string, summary = false) =>
+  `/events?jobs=${ids.join(',')}${summary ? '&summary=true' : ''}${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`;
 
 /**
  * Checks one submission: the envelope, then the type, then the data against the type's
@@ -391,7 +423,13 @@ function checkJob(body: unknown, where: string, jobTypes: JobTypeRegistry): Chec
   const data = jobType.input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
   if (!data.success) return { errors: fieldErrors(data.error, at('data')) };
   return {
-    job: { type, data: data.data, options: envelope.data.options ?? DEFAULT_OPTIONS, webhook: envelope.data.webhook },
+    job: {
+      type,
+      data: data.data,
+      options: envelope.data.options ?? DEFAULT_OPTIONS,
+      webhook: envelope.data.webhook,
+      tags: envelope.data.tags,
+    },
   };
 }
 

@@ -5,11 +5,16 @@
  * BullMQ runs the job; this record is what clients see of it.
  */
 import type { RedisClient } from '../redis.js';
-import { type WebhookRecordFields, webhookView } from '../webhooks/view.js';
-import { doneData, iso, type JobEvent, logData, type ProgressTuple, progressData } from './events.js';
+import type { WebhookRecordFields } from '../webhooks/view.js';
+import { doneData, type JobEvent, logData, type ProgressTuple } from './events.js';
+import { FeedLog } from './feed.js';
 import { type JobKeys, jobKeys } from './keys.js';
-import type { JobResource, JobState, TerminalStatus } from './schemas.js';
+import type { Pace } from './pace.js';
+import type { JobState, TerminalStatus } from './schemas.js';
+import { defineScript, type ScriptRunner } from './script-runner.js';
 import { finishScript, logScript, reportScript, requestCancelScript, snapshotScript } from './scripts.js';
+
+export { recordDoneEvent, recordProgressEvent, toResource } from './resource.js';
 
 export interface StoreOptions {
   prefix: string;
@@ -21,6 +26,8 @@ export interface StoreOptions {
   publishCommand?: 'PUBLISH' | 'SPUBLISH';
   /** Told of every event recorded (webhooks, #17: the outbox queues deliveries from here). */
   observer?: JobEventObserver | undefined;
+  /** Changes kept per API key for resuming its feed (FEED_MAX_EVENTS). */
+  feedMaxEvents?: number;
 }
 
 /**
@@ -59,12 +66,50 @@ export interface JobRecord extends WebhookRecordFields {
   cancel?: string;
   /** Owner id of the API key that created the job (absent when the service runs open). */
   owner?: string;
+  /** Percent per second, while running (see `jobs/pace`). */
+  rate?: string;
+  /** When 100% is expected (ms), while running. */
+  eta?: string;
+  /** The latest progress details (JSON object). */
+  details?: string;
+  /** The usual interval between the running attempt's reports (ms), once it has one. */
+  ivl?: string;
+  /** The job's tags (JSON array); absent when it has none. */
+  tags?: string;
 }
 
 export interface ListFilter {
-  state?: JobState;
-  type?: string;
+  state?: JobState | undefined;
+  type?: string | undefined;
+  tag?: string | undefined;
 }
+
+/** A new job, as `create` writes it. */
+export interface NewJob {
+  id: string;
+  type: string;
+  maxAttempts: number;
+  runAt?: number | undefined;
+  tags?: string[] | undefined;
+  /** The webhook's JSON (webhooks, #17), as the record keeps it. */
+  webhook?: string | undefined;
+}
+
+/** A state or progress change, as `report` records it. */
+export interface ProgressChange {
+  state: JobState;
+  progress: number;
+  message?: string | undefined;
+  attempt: number;
+  startedAt?: number;
+  /** Details as JSON (`jobs/details`); undefined keeps the current ones. */
+  details?: string | undefined;
+  /** The pace the worker worked out; undefined: none (queued again, or just started). */
+  pace?: Pace | undefined;
+}
+
+/** What a job script answers: a seq, or a seq with the owner's feed entries (`jobs/scripts`). */
+type ScriptResult = number | [number, string, ...string[]];
 
 export interface ListPage {
   records: JobRecord[];
@@ -88,28 +133,43 @@ export interface JobSnapshot {
   logs: JobEvent[];
 }
 
-type ScriptRunner<T = number> = (keys: string[], args: (string | number)[]) => Promise<T>;
-
 export class JobStore {
   readonly #redis: RedisClient;
   readonly #options: Required<Omit<StoreOptions, 'observer'>>;
   readonly #observer: JobEventObserver | undefined;
-  readonly #report: ScriptRunner;
+  readonly #report: ScriptRunner<ScriptResult>;
   readonly #log: ScriptRunner;
-  readonly #finish: ScriptRunner;
+  readonly #finish: ScriptRunner<ScriptResult>;
   readonly #requestCancel: ScriptRunner;
   readonly #snapshot: ScriptRunner<[string[], string[]]>;
+  /** The feeds of the API keys (`GET /events/feed`). */
+  readonly feed: FeedLog;
 
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
     const { observer, ...rest } = options;
-    this.#options = { publishCommand: 'PUBLISH', ...rest };
+    this.#options = { publishCommand: 'PUBLISH', feedMaxEvents: 10_000, ...rest };
     this.#observer = observer;
-    this.#report = defineScript(redis, 'jobcastReport', reportScript);
+    this.#report = defineScript<ScriptResult>(redis, 'jobcastReport', reportScript);
     this.#log = defineScript(redis, 'jobcastLog', logScript);
-    this.#finish = defineScript(redis, 'jobcastFinish', finishScript);
+    this.#finish = defineScript<ScriptResult>(redis, 'jobcastFinish', finishScript);
     this.#requestCancel = defineScript(redis, 'jobcastRequestCancel', requestCancelScript);
     this.#snapshot = defineScript<[string[], string[]]>(redis, 'jobcastSnapshot', snapshotScript);
+    this.feed = new FeedLog(redis, {
+      prefix: this.#options.prefix,
+      maxEvents: this.#options.feedMaxEvents,
+      retentionSeconds: this.#options.retentionSeconds,
+      publishCommand: this.#options.publishCommand,
+    });
+  }
+
+  /** Runs a job script; a job of an API key then has its changes appended to the key's feed. */
+  async #change(run: ScriptRunner<ScriptResult>, keys: string[], args: (string | number)[]): Promise<number> {
+    const result = await run(keys, args);
+    if (typeof result === 'number') return result;
+    const [seq, owner, ...entries] = result;
+    await this.feed.append(owner, entries);
+    return seq;
   }
 
   /**
@@ -123,6 +183,11 @@ export class JobStore {
   /** The same, for the owner's jobs of one type (a type never changes, so it is exact). */
   typeIndexKey(owner: string, type: string): string {
     return `${this.#options.prefix}:bytype:${owner}:${type}`;
+  }
+
+  /** The same, for the owner's jobs with one tag (tags never change either). */
+  tagIndexKey(owner: string, tag: string): string {
+    return `${this.#options.prefix}:bytag:${owner}:${tag}`;
   }
 
   /**
@@ -140,11 +205,12 @@ export class JobStore {
 
   /**
    * Writes the records of new jobs of one owner: state queued, seq 1 (their first progress
-   * event), and, for a key's owner, their index entries. Returns the records as written and the
-   * pending writes (one HSET per job, one ZADD for all and one per type among them).
+   * event), and, for a key's owner, their index entries and their first feed entries. Returns
+   * the records as written and the pending writes (one HSET per job, one ZADD for all and one
+   * per type and tag among them, one feed append).
    */
   create(
-    jobs: { id: string; type: string; maxAttempts: number; runAt?: number | undefined; webhook?: string | undefined }[],
+    jobs: NewJob[],
     owner: string | undefined,
     createdAt: number,
   ): { records: JobRecord[]; written: Promise<unknown> } {
@@ -165,18 +231,20 @@ export class JobStore {
       if (job.runAt !== undefined) record.runAt = String(job.runAt);
       if (job.webhook !== undefined) record.webhook = job.webhook;
       if (owner !== undefined) record.owner = owner;
+      if (job.tags?.length) record.tags = JSON.stringify(job.tags);
       return record;
     });
     const written = Promise.all([
       ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
-      ...this.#indexWrites(records, owner, createdAt, 'zadd'),
+      ...this.#indexWrites(jobs, owner, createdAt, 'zadd'),
       this.#redis.zadd(this.unfinishedKey, ...records.flatMap((r) => [0, r.id])),
+      owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
     return { records, written };
   }
 
   /** Removes the records of jobs that never made it into the queue. */
-  async discard(jobs: { id: string; type: string }[], createdAt: number, owner: string | undefined): Promise<void> {
+  async discard(jobs: NewJob[], createdAt: number, owner: string | undefined): Promise<void> {
     await Promise.all([
       // One DEL per job: on a Cluster, different jobs' keys live in different slots.
       ...jobs.map(({ id }) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
@@ -185,20 +253,16 @@ export class JobStore {
     ]);
   }
 
-  /** Adds jobs of one owner to (or removes them from) the owner's index and its type indexes. */
-  #indexWrites(
-    jobs: { id: string; type: string }[],
-    owner: string | undefined,
-    createdAt: number,
-    op: 'zadd' | 'zrem',
-  ): Promise<unknown>[] {
+  /** Adds jobs of one owner to (or removes them from) the owner's index and its type and tag indexes. */
+  #indexWrites(jobs: NewJob[], owner: string | undefined, createdAt: number, op: 'zadd' | 'zrem'): Promise<unknown>[] {
     if (owner === undefined) return [];
     const byKey = new Map<string, string[]>([[this.indexKey(owner), []]]);
+    const add = (key: string, member: string) => byKey.set(key, [...(byKey.get(key) ?? []), member]);
     for (const job of jobs) {
       const member = indexMember(createdAt, job.id);
-      byKey.get(this.indexKey(owner))?.push(member);
-      const typeKey = this.typeIndexKey(owner, job.type);
-      byKey.set(typeKey, [...(byKey.get(typeKey) ?? []), member]);
+      add(this.indexKey(owner), member);
+      add(this.typeIndexKey(owner, job.type), member);
+      for (const tag of job.tags ?? []) add(this.tagIndexKey(owner, tag), member);
     }
     return [...byKey].map(([key, members]) =>
       op === 'zadd' ? this.#redis.zadd(key, ...members.flatMap((m) => [0, m])) : this.#redis.zrem(key, ...members),
@@ -217,19 +281,26 @@ export class JobStore {
 
   /**
    * A page of an owner's jobs, newest first. The cursor is the index member of the last job
-   * looked at, so pages never overlap or skip, however many jobs arrive meanwhile. A type filter
-   * reads the type's own index; a state filter is checked on each record, and the reads of one
-   * request stop at LIST_READ_BUDGET: a page may then be short, with a cursor to go on from.
-   * Jobs whose records expired are dropped from the index read on the way.
+   * looked at, so pages never overlap or skip, however many jobs arrive meanwhile. A tag filter
+   * reads the tag's own index, else a type filter the type's; the other filters are checked on
+   * each record, and the reads of one request stop at LIST_READ_BUDGET: a page may then be
+   * short, with a cursor to go on from. Jobs whose records expired are dropped from the index
+   * read on the way.
    */
   async list(owner: string, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
-    const indexKey = filter.type === undefined ? this.indexKey(owner) : this.typeIndexKey(owner, filter.type);
+    const indexKey =
+      filter.tag !== undefined
+        ? this.tagIndexKey(owner, filter.tag)
+        : filter.type !== undefined
+          ? this.typeIndexKey(owner, filter.type)
+          : this.indexKey(owner);
+    const typeChecked = filter.tag !== undefined && filter.type !== undefined;
     const records: JobRecord[] = [];
     let from = cursor ? `(${cursor}` : '+';
     let budget = LIST_READ_BUDGET;
     // Without a state filter every kept record is wanted: read no more than the page needs.
     // With one, read ahead; either way read more each round (records may have expired).
-    let chunk = filter.state ? Math.max(2 * limit, 20) : limit;
+    let chunk = filter.state || typeChecked ? Math.max(2 * limit, 20) : limit;
     for (;;) {
       const take = Math.min(budget, chunk, LIST_READ_BUDGET);
       // One more member than will be read says whether anything is left after them.
@@ -248,6 +319,7 @@ export class JobStore {
       for (let i = 0; i < page.length; i++) {
         const record = found[i];
         if (!record || (filter.state && record.state !== filter.state)) continue;
+        if (typeChecked && record.type !== filter.type) continue;
         records.push(record);
         if (records.length === limit) {
           return { records, nextCursor: i < page.length - 1 || more ? page[i] : undefined };
@@ -289,13 +361,15 @@ export class JobStore {
     };
   }
 
-  /** Records a state or progress change and publishes it. Returns its seq, or 0 if the job is gone or finished. */
-  report(
-    id: string,
-    change: { state: JobState; progress: number; message?: string; attempt: number; startedAt?: number },
-  ): Promise<number> {
+  /**
+   * Records a state or progress change and publishes it. Returns its seq, or 0 if the job is
+   * gone or finished (-1 cancel requested, -2 a newer attempt runs: see `jobs/scripts`).
+   */
+  report(id: string, change: ProgressChange, at = Date.now()): Promise<number> {
     const keys = this.keys(id);
-    const recorded = this.#report(
+    const pace = change.pace;
+    const recorded = this.#change(
+      this.#report,
       [keys.record, keys.log],
       [
         this.#options.publishCommand,
@@ -304,8 +378,12 @@ export class JobStore {
         change.progress,
         change.message ?? '',
         change.attempt,
-        Date.now(),
+        at,
         change.startedAt ?? '',
+        pace?.rate ?? '',
+        pace?.etaMs ?? '',
+        change.details ?? '',
+        pace?.intervalMs ?? '',
       ],
     );
     return this.#tell(recorded, id, 'progress');
@@ -345,7 +423,8 @@ export class JobStore {
     const keys = this.keys(id);
     const now = Date.now();
     const done = doneData(id, status, outcome, now);
-    const recorded = this.#finish(
+    const recorded = this.#change(
+      this.#finish,
       [keys.record, keys.log],
       [
         this.#options.publishCommand,
@@ -372,66 +451,8 @@ export class JobStore {
   }
 }
 
-/** The progress event a record stands for. */
-export function recordProgressEvent(record: JobRecord): JobEvent {
-  return {
-    jobId: record.id,
-    seq: Number(record.pseq),
-    event: 'progress',
-    data: progressData(record.id, recordTuple(record)),
-  };
-}
-
-function recordTuple(record: JobRecord): ProgressTuple {
-  return [record.state, record.progress, record.attempt, record.at, record.message ?? ''];
-}
-
-/** The done event of a finished job's record. */
-export function recordDoneEvent(record: JobRecord): JobEvent | undefined {
-  if (!record.dseq || !record.done) return undefined;
-  return { jobId: record.id, seq: Number(record.dseq), event: 'done', data: record.done };
-}
-
-/**
- * The public job resource. `eventsQuery` (e.g. a stream token) is appended to the events
- * link, so a browser can open the stream with EventSource as is.
- */
-export function toResource(record: JobRecord, eventsQuery = ''): JobResource {
-  const done = record.done ? (JSON.parse(record.done) as { result?: unknown; error?: string }) : {};
-  const self = `/jobs/${record.id}`;
-  const resource: JobResource = {
-    id: record.id,
-    type: record.type,
-    state: record.state,
-    progress: Number(record.progress),
-    attempts: Number(record.attempt),
-    maxAttempts: Number(record.maxAttempts),
-    createdAt: iso(record.createdAt),
-    links: { self, events: `${self}/events${eventsQuery}`, cancel: `${self}/cancel`, logs: `${self}/logs` },
-  };
-  if (record.message) resource.message = record.message;
-  if (done.result !== undefined) resource.result = done.result;
-  if (done.error !== undefined) resource.error = done.error;
-  if (record.runAt && record.state === 'queued' && !record.startedAt) resource.runAt = iso(record.runAt);
-  if (record.startedAt) resource.startedAt = iso(record.startedAt);
-  if (record.finishedAt) resource.finishedAt = iso(record.finishedAt);
-  // webhooks (#17): the job's webhook (never its secret) and where its deliveries stand.
-  const webhook = webhookView(record);
-  if (webhook) {
-    resource.webhook = webhook;
-    resource.links.webhooks = `${self}/webhooks`;
-  }
-  return resource;
-}
-
-let scriptCounter = 0;
-
-/** Registers a Lua script on a connection (EVALSHA with EVAL fallback, via ioredis). */
-function defineScript<T = number>(redis: RedisClient, name: string, lua: string): ScriptRunner<T> {
-  // Names are per connection; a counter keeps two stores on one connection apart.
-  const command = `${name}${++scriptCounter}`;
-  redis.defineCommand(command, { lua });
-  const run = (redis as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[command];
-  if (!run) throw new Error(`ioredis did not define ${command}`);
-  return (keys, args) => run.call(redis, keys.length, ...keys, ...args);
+/** A created job's first feed entry (see `jobs/feed`): the event of seq 1, state queued. */
+function createdEntry(record: JobRecord): string {
+  const tuple: ProgressTuple = ['queued', '0', '0', record.createdAt, '', '', '', '', ''];
+  return `${record.id}\n${record.type}\n${record.tags ?? ''}\n\n1\nprogress\n${JSON.stringify(tuple)}`;
 }

@@ -59,6 +59,7 @@ export const responseSchemas = {
   DoneEvent: S.DoneEvent,
   ResetEvent: S.ResetEvent,
   GoneEvent: S.GoneEvent,
+  SummaryEvent: S.SummaryEvent,
   Problem: S.Problem,
   StreamToken: S.StreamToken,
   HealthStatus: S.HealthStatus,

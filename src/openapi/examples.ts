@@ -13,6 +13,7 @@
  * @example
  * submitExamples.fiveSteps.value // { type: 'simulate', data: { steps: 5, stepMs: 200 } }
  */
+import { GroupSummary } from '../events/summary.js';
 import { encodeEvent, encodeRetry } from '../sse.js';
 import type { Json } from './refs.js';
 
@@ -54,11 +55,12 @@ export const submitExamples = {
   },
   defaults: { summary: 'Every default: 10 steps of 200 ms', value: { type: 'simulate' } },
   withOptions: {
-    summary: 'Delayed a minute, high priority, up to 3 attempts',
+    summary: 'Delayed a minute, high priority, up to 3 attempts, tagged',
     value: {
       type: 'simulate',
       data: { steps: 20, stepMs: 500 },
       options: { attempts: 3, backoffMs: 2000, delayMs: 60000, priority: 1 },
+      tags: ['nightly', 'customer:42'],
     },
   },
   failing: {
@@ -101,16 +103,22 @@ const quickQueued = {
   createdAt: '2026-12-06T07:00:29.458Z',
   links: links(quick),
 };
+/** Queued behind another job, as `GET /jobs/{id}` says while it waits. */
+const quickWaiting = { ...quickQueued, queuePosition: 2, expectedStartAt: '2026-12-06T07:00:30.158Z' };
 const quickActive = {
   ...quickQueued,
   state: 'active',
   progress: 60,
   attempts: 1,
   message: 'step 3 of 5',
+  rate: 99.32,
+  eta: '2026-12-06T07:00:30.473Z',
+  stalled: false,
   startedAt: '2026-12-06T07:00:29.466Z',
 };
+const { rate: _rate, eta: _eta, stalled: _stalled, ...quickWithoutPace } = quickActive;
 const quickCompleted = {
-  ...quickActive,
+  ...quickWithoutPace,
   state: 'completed',
   progress: 100,
   message: 'step 5 of 5',
@@ -138,6 +146,7 @@ const delayedQueued = {
   maxAttempts: 3,
   createdAt: '2026-12-06T07:00:19.191Z',
   links: links(delayed),
+  tags: ['nightly', 'customer:42'],
   runAt: '2026-12-06T07:01:19.191Z',
 };
 const { runAt: _, ...delayedWithoutRunAt } = delayedQueued;
@@ -172,14 +181,21 @@ export const submittedExamples = {
 export const batchAcceptedExamples = {
   twoJobs: {
     summary: 'Both jobs queued, one stream for both',
-    value: { items: [quickQueued, secondQueued], links: { events: `/events?jobs=${quick},${second}` } },
+    value: {
+      items: [quickQueued, secondQueued],
+      links: { events: `/events?jobs=${quick},${second}&summary=true` },
+    },
   },
 } satisfies Record<string, Example>;
 
 /** `200` of `GET /jobs/{id}`. */
 export const jobExamples = {
-  queued: { summary: 'Queued', value: quickQueued },
-  active: { summary: 'Running: step 3 of 5', value: quickActive },
+  queued: { summary: 'Queued: second in line, and when it is expected to start', value: quickWaiting },
+  delayed: {
+    summary: 'Delayed: no place in line yet, due at `runAt`',
+    value: { ...delayedQueued, expectedStartAt: delayedQueued.runAt },
+  },
+  active: { summary: 'Running: step 3 of 5, its pace and ETA', value: quickActive },
   completed: { summary: 'Completed, with its result', value: quickCompleted },
   failed: { summary: 'Failed on its last attempt', value: failingFailed },
   cancelled: { summary: 'Cancelled before it started', value: delayedCancelled },
@@ -279,14 +295,48 @@ type Event = [id: string, event: string, data: Json];
 const streamText = (events: Event[]) =>
   `${encodeRetry(2000)}${events.map(([id, event, data]) => encodeEvent({ id, event, data: JSON.stringify(data) })).join('')}`;
 
-const progress = (jobId: string, state: string, value: number, at: string, message?: string) => ({
+const progress = (
+  jobId: string,
+  state: string,
+  value: number,
+  at: string,
+  message?: string,
+  pace?: { rate: number; eta: string },
+) => ({
   jobId,
   state,
   progress: value,
   ...(message ? { message } : {}),
   attempt: state === 'queued' ? 0 : 1,
   at,
+  ...(pace ?? {}),
+  ...(state === 'active' ? { stalled: false } : {}),
 });
+const paced = (rate: number, eta: string) => ({ rate, eta });
+
+/** The five-step job's reports, paced (`jobs/pace` on these times). */
+const quickSteps: [number, Json][] = [
+  [
+    1,
+    progress(quick, 'active', 20, '2026-12-06T07:00:29.667Z', 'step 1 of 5', paced(99.5, '2026-12-06T07:00:30.471Z')),
+  ],
+  [
+    2,
+    progress(quick, 'active', 40, '2026-12-06T07:00:29.868Z', 'step 2 of 5', paced(99.5, '2026-12-06T07:00:30.471Z')),
+  ],
+  [
+    3,
+    progress(quick, 'active', 60, '2026-12-06T07:00:30.070Z', 'step 3 of 5', paced(99.32, '2026-12-06T07:00:30.473Z')),
+  ],
+  [
+    4,
+    progress(quick, 'active', 80, '2026-12-06T07:00:30.271Z', 'step 4 of 5', paced(99.37, '2026-12-06T07:00:30.472Z')),
+  ],
+  [
+    5,
+    progress(quick, 'active', 100, '2026-12-06T07:00:30.472Z', 'step 5 of 5', paced(99.4, '2026-12-06T07:00:30.472Z')),
+  ],
+];
 
 /** `200` of `GET /jobs/{id}/events`. */
 export const jobStreamExamples = {
@@ -295,11 +345,7 @@ export const jobStreamExamples = {
     value: streamText([
       ['1', 'progress', progress(quick, 'queued', 0, '2026-12-06T07:00:29.458Z')],
       ['2', 'progress', progress(quick, 'active', 0, '2026-12-06T07:00:29.466Z')],
-      ['3', 'progress', progress(quick, 'active', 20, '2026-12-06T07:00:29.667Z', 'step 1 of 5')],
-      ['4', 'progress', progress(quick, 'active', 40, '2026-12-06T07:00:29.868Z', 'step 2 of 5')],
-      ['5', 'progress', progress(quick, 'active', 60, '2026-12-06T07:00:30.070Z', 'step 3 of 5')],
-      ['6', 'progress', progress(quick, 'active', 80, '2026-12-06T07:00:30.271Z', 'step 4 of 5')],
-      ['7', 'progress', progress(quick, 'active', 100, '2026-12-06T07:00:30.472Z', 'step 5 of 5')],
+      ...quickSteps.map(([i, event]) => [String(i + 2), 'progress', event] as Event),
       ['8', 'progress', progress(quick, 'completed', 100, '2026-12-06T07:00:30.474Z', 'step 5 of 5')],
       ['9', 'done', { jobId: quick, status: 'completed', at: '2026-12-06T07:00:30.474Z', result: { steps: 5 } }],
     ]),
@@ -313,27 +359,160 @@ export const jobStreamExamples = {
   },
 } satisfies Record<string, Example>;
 
+/**
+ * The batch's two jobs on one stream as the server writes it: each job's events in order, its
+ * cursor in the composite id, and after every change the group's `summary`, worked out by the
+ * server's own code (`events/summary`) at each event's time.
+ */
+function batchStream(events: [jobIndex: 0 | 1, seq: number, event: string, data: Json][]): string {
+  const cursors = [0, 0];
+  const summary = new GroupSummary();
+  const out: Event[] = [];
+  const summarize = (at: string) => {
+    const data = summary.take(Date.parse(at));
+    if (data) out.push([cursors.join('.'), 'summary', JSON.parse(data) as Json]);
+  };
+  for (const [index, seq, event, data] of events) {
+    cursors[index] = seq;
+    out.push([cursors.join('.'), event, data]);
+    const jobId = data.jobId as string;
+    if (event === 'progress') summary.progress(jobId, data.progress as number);
+    if (event === 'done') summary.done(jobId, data.status as 'completed');
+    // The first summary once both jobs' current state is out.
+    if (out.length >= 2) summarize(data.at as string);
+  }
+  return streamText(out);
+}
+
 /** `200` of `GET /events?jobs=…`: ids are both jobs' cursors, in the order of `jobs`. */
 export const multiStreamExamples = {
   twoJobs: {
-    summary: 'The two jobs of the batch, watched on one connection from their submission, each to its `done`',
+    summary:
+      "The batch's two jobs, watched on one connection from their submission with its `links.events` (`summary=true`), each to its `done`",
+    value: batchStream([
+      [0, 1, 'progress', progress(quick, 'queued', 0, '2026-12-06T07:00:29.458Z')],
+      [1, 1, 'progress', progress(second, 'queued', 0, '2026-12-06T07:00:29.458Z')],
+      [1, 2, 'progress', progress(second, 'active', 0, '2026-12-06T07:00:29.463Z')],
+      [0, 2, 'progress', progress(quick, 'active', 0, '2026-12-06T07:00:29.466Z')],
+      [0, 3, 'progress', quickSteps[0]?.[1] as Json],
+      [
+        1,
+        3,
+        'progress',
+        progress(
+          second,
+          'active',
+          33.33,
+          '2026-12-06T07:00:29.764Z',
+          'step 1 of 3',
+          paced(110.7, '2026-12-06T07:00:30.366Z'),
+        ),
+      ],
+      [0, 4, 'progress', quickSteps[1]?.[1] as Json],
+      [
+        1,
+        4,
+        'progress',
+        progress(
+          second,
+          'active',
+          66.67,
+          '2026-12-06T07:00:30.066Z',
+          'step 2 of 3',
+          paced(110.6, '2026-12-06T07:00:30.367Z'),
+        ),
+      ],
+      [0, 5, 'progress', quickSteps[2]?.[1] as Json],
+      [0, 6, 'progress', quickSteps[3]?.[1] as Json],
+      [
+        1,
+        5,
+        'progress',
+        progress(
+          second,
+          'active',
+          100,
+          '2026-12-06T07:00:30.368Z',
+          'step 3 of 3',
+          paced(110.5, '2026-12-06T07:00:30.368Z'),
+        ),
+      ],
+      [1, 6, 'progress', progress(second, 'completed', 100, '2026-12-06T07:00:30.371Z', 'step 3 of 3')],
+      [1, 7, 'done', { jobId: second, status: 'completed', at: '2026-12-06T07:00:30.371Z', result: { steps: 3 } }],
+      [0, 7, 'progress', quickSteps[4]?.[1] as Json],
+      [0, 8, 'progress', progress(quick, 'completed', 100, '2026-12-06T07:00:30.474Z', 'step 5 of 5')],
+      [0, 9, 'done', { jobId: quick, status: 'completed', at: '2026-12-06T07:00:30.474Z', result: { steps: 5 } }],
+    ]),
+  },
+} satisfies Record<string, Example>;
+
+const feedLabels = { type: 'simulate' };
+/** A progress event as the feed shows it: labelled, and without the stall signal (see its operation). */
+const onFeed = ({ stalled: _, ...data }: Json, tags?: string[]) => ({
+  ...data,
+  ...feedLabels,
+  ...(tags ? { tags } : {}),
+});
+
+/** `200` of `GET /events/feed`: every job of the key, from any client; ids are feed entry ids. */
+export const feedExamples = {
+  live: {
+    summary:
+      'Opened at 07:00:29.400: the batch of two jobs submitted from another client appears, runs and finishes (some steps left out)',
+    value: `${encodeRetry(2000)}id: 1796540429391-0\n\n${[
+      ['1796540429458-0', 'progress', onFeed(progress(quick, 'queued', 0, '2026-12-06T07:00:29.458Z'))],
+      ['1796540429458-1', 'progress', onFeed(progress(second, 'queued', 0, '2026-12-06T07:00:29.458Z'))],
+      ['1796540429464-0', 'progress', onFeed(progress(second, 'active', 0, '2026-12-06T07:00:29.463Z'))],
+      ['1796540429467-0', 'progress', onFeed(progress(quick, 'active', 0, '2026-12-06T07:00:29.466Z'))],
+      ['1796540430069-0', 'progress', onFeed(quickSteps[2]?.[1] as Json)],
+      [
+        '1796540430372-0',
+        'progress',
+        onFeed(progress(second, 'completed', 100, '2026-12-06T07:00:30.371Z', 'step 3 of 3')),
+      ],
+      [
+        '1796540430372-1',
+        'done',
+        { jobId: second, status: 'completed', at: '2026-12-06T07:00:30.371Z', result: { steps: 3 } },
+      ],
+    ]
+      .map(([id, event, data]) => encodeEvent({ id: id as string, event: event as string, data: JSON.stringify(data) }))
+      .join('')}`,
+  },
+  resumed: {
+    summary:
+      "Resumed with `Last-Event-ID: 1796540430069-0` after the failing job had been submitted and run meanwhile: what was missed, each job's latest state and `done`, conflated, in order",
     value: streamText([
-      ['1.0', 'progress', progress(quick, 'queued', 0, '2026-12-06T07:00:29.458Z')],
-      ['1.1', 'progress', progress(second, 'queued', 0, '2026-12-06T07:00:29.458Z')],
-      ['1.2', 'progress', progress(second, 'active', 0, '2026-12-06T07:00:29.463Z')],
-      ['2.2', 'progress', progress(quick, 'active', 0, '2026-12-06T07:00:29.466Z')],
-      ['3.2', 'progress', progress(quick, 'active', 20, '2026-12-06T07:00:29.667Z', 'step 1 of 5')],
-      ['3.3', 'progress', progress(second, 'active', 33.33, '2026-12-06T07:00:29.764Z', 'step 1 of 3')],
-      ['4.3', 'progress', progress(quick, 'active', 40, '2026-12-06T07:00:29.868Z', 'step 2 of 5')],
-      ['4.4', 'progress', progress(second, 'active', 66.67, '2026-12-06T07:00:30.066Z', 'step 2 of 3')],
-      ['5.4', 'progress', progress(quick, 'active', 60, '2026-12-06T07:00:30.070Z', 'step 3 of 5')],
-      ['6.4', 'progress', progress(quick, 'active', 80, '2026-12-06T07:00:30.271Z', 'step 4 of 5')],
-      ['6.5', 'progress', progress(second, 'active', 100, '2026-12-06T07:00:30.368Z', 'step 3 of 3')],
-      ['6.6', 'progress', progress(second, 'completed', 100, '2026-12-06T07:00:30.371Z', 'step 3 of 3')],
-      ['6.7', 'done', { jobId: second, status: 'completed', at: '2026-12-06T07:00:30.371Z', result: { steps: 3 } }],
-      ['7.7', 'progress', progress(quick, 'active', 100, '2026-12-06T07:00:30.472Z', 'step 5 of 5')],
-      ['8.7', 'progress', progress(quick, 'completed', 100, '2026-12-06T07:00:30.474Z', 'step 5 of 5')],
-      ['9.7', 'done', { jobId: quick, status: 'completed', at: '2026-12-06T07:00:30.474Z', result: { steps: 5 } }],
+      [
+        '1796540430372-0',
+        'progress',
+        onFeed(progress(second, 'completed', 100, '2026-12-06T07:00:30.371Z', 'step 3 of 3')),
+      ],
+      [
+        '1796540430372-1',
+        'done',
+        { jobId: second, status: 'completed', at: '2026-12-06T07:00:30.371Z', result: { steps: 3 } },
+      ],
+      [
+        '1796540430475-0',
+        'progress',
+        onFeed(progress(quick, 'completed', 100, '2026-12-06T07:00:30.474Z', 'step 5 of 5')),
+      ],
+      [
+        '1796540430475-1',
+        'done',
+        { jobId: quick, status: 'completed', at: '2026-12-06T07:00:30.474Z', result: { steps: 5 } },
+      ],
+      [
+        '1796540446260-0',
+        'progress',
+        onFeed({ ...progress(failing, 'failed', 50, '2026-12-06T07:00:46.259Z', 'step 2 of 4'), attempt: 2 }),
+      ],
+      [
+        '1796540446260-1',
+        'done',
+        { jobId: failing, status: 'failed', at: '2026-12-06T07:00:46.259Z', error: 'simulated failure at step 3 of 4' },
+      ],
     ]),
   },
 } satisfies Record<string, Example>;

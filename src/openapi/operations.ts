@@ -8,12 +8,13 @@
  * operations(JobTypeRegistry.builtIn()).find((op) => op.path === '/jobs' && op.method === 'post')?.operationId // 'submitJob'
  */
 import type { JobTypeRegistry } from '../jobs/registry.js';
-import { ListJobsQuery, MAX_JOBS_PER_BATCH, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
+import { FeedQuery, ListJobsQuery, MAX_JOBS_PER_BATCH, MAX_JOBS_PER_STREAM } from '../jobs/schemas.js';
 import { problemTypes } from '../problems.js';
 import {
   batchAcceptedExamples,
   batchExamples,
   cancelledExamples,
+  feedExamples,
   healthExamples,
   jobExamples,
   jobListExamples,
@@ -32,7 +33,7 @@ import type { Operation } from './operation.js';
 import { queryParameters } from './parameters.js';
 import { json, ref } from './refs.js';
 import { REST, STREAM } from './security.js';
-import { eventStreamResponse, finishedResponse, streamProtocol } from './streams.js';
+import { eventStreamResponse, feedProtocol, finishedResponse, streamProtocol } from './streams.js';
 import { assetVersion, webFile } from './web.js';
 
 /** Every route of the API; `POST /jobs` lists `jobTypes`. */
@@ -191,9 +192,9 @@ export const operations = (jobTypes: JobTypeRegistry): Operation[] => [
     path: '/events',
     operationId: 'streamEvents',
     summary: 'Watch many jobs on one connection (SSE)',
-    description: `Browsers allow about six HTTP/1.1 connections per origin: one stream carries the events of up to ${MAX_JOBS_PER_STREAM} jobs, interleaved (each event's \`jobId\` says whose).`,
+    description: `Browsers allow about six HTTP/1.1 connections per origin: one stream carries the events of up to ${MAX_JOBS_PER_STREAM} jobs, interleaved (each event's \`jobId\` says whose). With \`summary=true\`, also the group's \`summary\` after every change.`,
     tag: 'events',
-    parameters: ['JobsQuery', 'LastEventIdHeader', 'LastEventIdQuery'],
+    parameters: ['JobsQuery', 'SummaryQuery', 'LastEventIdHeader', 'LastEventIdQuery'],
     security: [...STREAM, 'open'],
     responses: {
       200: eventStreamResponse(
@@ -207,6 +208,21 @@ export const operations = (jobTypes: JobTypeRegistry): Operation[] => [
       204: finishedResponse('every job'),
     },
     problems: [400, 403, 404, 429, 503],
+  },
+  {
+    method: 'get',
+    path: '/events/feed',
+    operationId: 'streamFeed',
+    summary: 'Watch every job of your API key (SSE)',
+    description:
+      'One stream of every job the API key submits — from any client — as it is created and as it changes, never ending: for dashboards that do not know the ids in advance. Filters: `state`, `type`, `tag` (each a comma-separated list; any value matches). Resumable with `Last-Event-ID`; bounded like every stream (conflation, stuck clients cut, heartbeats, `MAX_STREAMS_PER_CLIENT`). Needs an API key (a stream token covers jobs, not the feed): without keys configured it is a 403 `listing-needs-key`. Queue positions and the stall signal are worked out for jobs watched by id (their own streams); the feed carries what the workers report.',
+    tag: 'events',
+    parameters: [...queryParameters(FeedQuery), 'LastEventIdHeader', 'LastEventIdQuery'],
+    security: REST,
+    responses: {
+      200: eventStreamResponse(feedProtocol, '^\\d+-\\d+$', feedExamples, ['progress', 'done', 'reset']),
+    },
+    problems: [400, 403, 429, 503],
   },
   {
     method: 'post',

@@ -60,6 +60,14 @@ export const sharedParameters = (): Record<string, Json> => ({
     description: 'The `ETag` of the copy the client has: a 304 when it is still current.',
     schema: { type: 'string' },
   },
+  SummaryQuery: {
+    name: 'summary',
+    in: 'query',
+    required: false,
+    description:
+      "`true`: the stream also carries the group's `summary` event after every change (a batch's `links.events` asks for it).",
+    schema: { type: 'string', enum: ['true', 'false'] },
+  },
   JobsQuery: {
     name: 'jobs',
     in: 'query',

@@ -23,6 +23,7 @@ const streamEventSchemas = {
   done: 'DoneEvent',
   reset: 'ResetEvent',
   gone: 'GoneEvent',
+  summary: 'SummaryEvent',
 } as const satisfies Record<StreamEventName, keyof typeof responseSchemas>;
 
 /** The stream protocol, for the description of a 200 `text/event-stream` response. */
@@ -30,11 +31,12 @@ export function streamProtocol(ids: string, end: string): string {
   return `Server-Sent Events (WHATWG HTML §9.2); each event's \`data\` is one JSON object:
 
 - \`retry: <ms>\` first (how long EventSource waits before reconnecting), then at once the current state as a \`progress\` event, so a page can draw its bar.
-- \`event: progress\`: the job's state changed. Progress is state, not a log: a slow client may miss intermediate values, never the latest.
+- \`event: progress\`: the job's state changed. Progress is state, not a log: a slow client may miss intermediate values, never the latest. Besides the percentage it carries what is known of the job's pace (\`rate\`, \`eta\`), the handler's \`details\`, a queued job's \`queuePosition\` and \`expectedStartAt\`, and a running job's \`stalled\` signal; a change of the last three alone is a \`progress\` event with the id of the state it updates.
 - \`event: log\`: a line the handler logged; never dropped.
 - \`event: reset\`: the resume cursor was older than the log lines kept; the current state follows.
 - \`event: done\`: the job finished (completed, failed or cancelled): its last event. ${end}
 - \`event: gone\` (multi-job streams): a job that does not exist (any more) — never existed, or expired after its retention; the other jobs go on. A stream none of whose jobs exists is a 404.
+- \`event: summary\` (multi-job streams opened with \`summary=true\`, as a batch's \`links.events\` is): the group at a glance after every change.
 - \`: ping\` comment lines keep an idle stream alive.
 - ${ids} Send the last one back in the \`Last-Event-ID\` header (EventSource does when it reconnects) or the \`lastEventId\` query parameter to resume: nothing already received comes again and \`done\` is never missed. Once \`done\` was received, a reconnect gets \`204 No Content\`, which makes EventSource stop.
 
@@ -47,9 +49,14 @@ The \`data\` schema of each event name: ${Object.entries(streamEventSchemas)
 
 /**
  * A 200 `text/event-stream` response: `retry:`, then events whose `id:` matches `idPattern`,
- * each with the `data` schema of its name.
+ * each with the `data` schema of its name (`events`: the names this stream sends; all of them by default).
  */
-export function eventStreamResponse(description: string, idPattern: string, examples: Record<string, Example>): Json {
+export function eventStreamResponse(
+  description: string,
+  idPattern: string,
+  examples: Record<string, Example>,
+  events: readonly StreamEventName[] = Object.keys(streamEventSchemas) as StreamEventName[],
+): Json {
   return {
     description,
     headers: {
@@ -67,14 +74,22 @@ export function eventStreamResponse(description: string, idPattern: string, exam
           description: 'Server-Sent Events: `retry:`, then events, each ended by a blank line.',
         },
         examples,
-        'x-sse-events': Object.fromEntries(
-          Object.entries(streamEventSchemas).map(([event, component]) => [event, ref('schemas', component)]),
-        ),
+        'x-sse-events': Object.fromEntries(events.map((event) => [event, ref('schemas', streamEventSchemas[event])])),
         'x-sse-id': { type: 'string', pattern: idPattern },
       },
     },
   };
 }
+
+/** The feed's protocol, for the description of its 200 response. */
+export const feedProtocol = `Server-Sent Events (WHATWG HTML §9.2); each event's \`data\` is one JSON object. The stream never ends.
+
+- \`retry: <ms>\` first; then a frame holding only an \`id:\`: where this stream starts (a client sets its last event id from it; nothing is dispatched).
+- \`event: progress\`: a job of the key was created or changed — the same data as on the job's own stream, plus its \`type\` and \`tags\`. Conflated per job while the client cannot keep up.
+- \`event: done\`: a job finished.
+- \`event: reset\`: on resume, some changes since the \`Last-Event-ID\` are no longer kept (\`FEED_MAX_EVENTS\`): list the jobs (\`GET /jobs\`) to catch up; the feed goes on.
+- \`: ping\` comment lines keep an idle stream alive.
+- Every event's \`id:\` is its place in the key's feed (\`<ms>-<n>\`, growing). Send the last one back in \`Last-Event-ID\` (or \`lastEventId\`) to resume: what was missed comes conflated — each job's latest state, and its \`done\` if it finished — in order.`;
 
 /** The 204 that answers a reconnect once `done` was received; `what`: "the job", "every job". */
 export const finishedResponse = (what: string) => ({

@@ -1,16 +1,18 @@
 /**
  * @module routes/events
- * The Server-Sent Events endpoints: `GET /jobs/{id}/events` for one job, and
+ * The Server-Sent Events endpoints: `GET /jobs/{id}/events` for one job,
  * `GET /events?jobs=a,b,c` for many jobs on one connection (browsers allow about six
- * HTTP/1.1 connections per origin), plus `POST /events/tokens`, which issues a stream token
- * for such a list when API keys are on.
+ * HTTP/1.1 connections per origin), `GET /events/feed` for every job of an API key, plus
+ * `POST /events/tokens`, which issues a stream token for such a list when API keys are on.
  */
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { assertTokenCovers } from '../auth/middleware.js';
+import { FeedSession, type FeedSessionDeps } from '../events/feed-session.js';
 import type { SessionDeps } from '../events/session.js';
 import { type OpenOutcome, parseCursors, WatchSession } from '../events/session.js';
-import { JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
+import { FEED_ID } from '../jobs/feed.js';
+import { FeedQuery, JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
 import { type JobService, jobNotFound } from '../jobs/service.js';
 import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
@@ -19,7 +21,7 @@ import type { AppEnv } from '../server-types.js';
 import { encodeComment, encodeRetry, SSE_HEADERS } from '../sse.js';
 import { readJsonBody } from './body.js';
 
-export interface EventRouteDeps extends SessionDeps {
+export interface EventRouteDeps extends SessionDeps, Omit<FeedSessionDeps, 'connections' | 'log' | 'counters'> {
   jobs: JobService;
   slots: StreamSlots;
   maxBodyBytes: number;
@@ -51,7 +53,51 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
     }
     const invalid = ids.find((id) => !JobId.safeParse(id).success);
     if (invalid) throw jobNotFound(invalid);
-    return stream(c, deps, ids);
+    const summary = c.req.query('summary');
+    if (summary !== undefined && summary !== 'true' && summary !== 'false') {
+      throw new ProblemError('bad-request', 'summary must be true or false');
+    }
+    return stream(c, deps, ids, summary === 'true');
+  });
+
+  app.get('/events/feed', async (c) => {
+    const { owner, clientId } = c.get('principal');
+    // Without keys nothing enumerates jobs (ids are capabilities): there is no feed either.
+    if (owner === undefined) {
+      throw new ProblemError(
+        'listing-needs-key',
+        'the feed lists the jobs of an API key; without API keys a job is reached by its id alone (set API_KEYS to follow your jobs)',
+      );
+    }
+    const outgoing = c.env?.outgoing;
+    if (!outgoing) throw new ProblemError('bad-request', 'event streams need a real HTTP server');
+    const { lastEventId: _, ...params } = c.req.query();
+    const query = FeedQuery.safeParse(params);
+    if (!query.success) throw validationProblem(query.error, 'query', 'bad-request');
+    const given = c.req.header('last-event-id') ?? c.req.query('lastEventId');
+    // An id that is not one of the feed's means "from now", as for job streams.
+    const session = new FeedSession(
+      deps,
+      owner,
+      query.data,
+      given && FEED_ID.test(given.trim()) ? given.trim() : undefined,
+    );
+    try {
+      await session.prepare();
+    } catch (error) {
+      return unavailable(c, deps, error);
+    }
+    let release: () => void;
+    try {
+      release = await deps.slots.acquire(clientId);
+    } catch (error) {
+      session.release();
+      if (error instanceof ProblemError) throw error;
+      return unavailable(c, deps, error);
+    }
+    session.start(outgoing, streamHeaders(c), release);
+    deps.counters?.opened(given ? 'resumed' : 'fresh');
+    return RESPONSE_ALREADY_SENT;
   });
 
   app.post('/events/tokens', async (c) => {
@@ -71,19 +117,26 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   return app;
 }
 
-async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]): Promise<Response> {
+/** Headers set by earlier middleware (CORS) go out with a stream, and the request id. */
+function streamHeaders(c: Context<AppEnv>): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': c.get('requestId') };
+  c.newResponse(null).headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  return headers;
+}
+
+async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[], summary = false): Promise<Response> {
   const outgoing = c.env?.outgoing;
   if (!outgoing) throw new ProblemError('bad-request', 'event streams need a real HTTP server');
   assertTokenCovers(c, jobIds);
   const principal = c.get('principal');
   // EventSource sends the header on reconnect; a first connection can only use the query.
   const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId');
-  const session = new WatchSession(deps, jobIds, parseCursors(lastEventId, jobIds.length), principal.owner);
-  // Headers set by earlier middleware (CORS) go out with the stream, and the request id.
-  const headers: Record<string, string> = { 'x-request-id': c.get('requestId') };
-  c.newResponse(null).headers.forEach((value, key) => {
-    headers[key] = value;
+  const session = new WatchSession(deps, jobIds, parseCursors(lastEventId, jobIds.length), principal.owner, {
+    summary,
   });
+  const headers = streamHeaders(c);
   // Unknown and finished jobs are answered before a stream slot is taken: a burst of requests
   // for an unknown job is a burst of 404s, never of 429s, and costs no slot.
   let outcome: OpenOutcome;

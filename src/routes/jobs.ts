@@ -66,8 +66,8 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
     await limits.reads.hit(c.get('principal').clientId);
     const query = ListJobsQuery.safeParse(c.req.query());
     if (!query.success) throw validationProblem(query.error, 'query', 'bad-request');
-    const { state, type, limit, cursor } = query.data;
-    return c.json(await jobs.list(owner, { state, type }, limit, cursor));
+    const { state, type, tag, limit, cursor } = query.data;
+    return c.json(await jobs.list(owner, { state, type, tag }, limit, cursor));
   });
 
   app.get('/jobs/:id', read, async (c) => c.json(await jobs.get(c.req.param('id'), c.get('principal').owner)));

@@ -7,7 +7,7 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll } from 'vitest';
 import { type Harness, startHarness } from './harness.js';
-import { type ReceivedEvent, STREAM_EVENTS } from './sse.js';
+import { type ReceivedEvent, STREAM_EVENTS, withoutRestatements } from './sse.js';
 
 export interface LiveWatch {
   /** Every event so far, in arrival order. */
@@ -34,7 +34,11 @@ interface Waiter {
  * await w.live(2_000);
  * const done = await w.done(5_000);
  */
-export function liveWatch(url: string, options: { headers?: Record<string, string> } = {}): LiveWatch {
+export function liveWatch(
+  url: string,
+  /** `endless`: a stream that never ends (the feed): a `done` does not close it. */
+  options: { headers?: Record<string, string>; endless?: boolean } = {},
+): LiveWatch {
   const events: ReceivedEvent[] = [];
   const waiters = new Set<Waiter>();
   let failure: Error | undefined;
@@ -51,7 +55,7 @@ export function liveWatch(url: string, options: { headers?: Record<string, strin
         data: JSON.parse(event.data) as Record<string, unknown>,
       };
       events.push(received);
-      if (type === 'done') source.close();
+      if (type === 'done' && !options.endless) source.close();
       for (const waiter of [...waiters]) {
         if (waiter.predicate(received)) {
           waiters.delete(waiter);
@@ -106,9 +110,14 @@ export function liveWatch(url: string, options: { headers?: Record<string, strin
   };
 }
 
-/** The progress events of a stream, as `state@attempt` strings, for readable assertions. */
+/**
+ * The progress events of a stream, as `state@attempt` strings, for readable assertions; a
+ * restatement (a new place in the queue, the stall signal) is not a change of state.
+ */
 export function stateTrail(events: ReceivedEvent[]): string[] {
-  return events.filter((e) => e.type === 'progress').map((e) => `${e.data.state}@${e.data.attempt}`);
+  return withoutRestatements(events)
+    .filter((e) => e.type === 'progress')
+    .map((e) => `${e.data.state}@${e.data.attempt}`);
 }
 
 export interface WatchedHarness {

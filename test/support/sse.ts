@@ -10,7 +10,7 @@ export interface ReceivedEvent {
   data: Record<string, unknown>;
 }
 
-export const STREAM_EVENTS = ['progress', 'log', 'done', 'reset', 'gone'] as const;
+export const STREAM_EVENTS = ['progress', 'log', 'done', 'reset', 'gone', 'summary'] as const;
 
 /**
  * Opens an EventSource and collects events until `done` (closing it then, as a client
@@ -54,4 +54,50 @@ export function watch(
       }
     });
   });
+}
+
+/**
+ * Reads a stream that does not end by itself (the feed) until its text satisfies `until`,
+ * then hangs up: returns the response (status, headers) and the text read.
+ */
+export async function readStreamUntil(
+  url: string,
+  until: (text: string) => boolean,
+  options: { headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<{ response: Response; text: string }> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 10_000);
+  const response = await fetch(url, { headers: options.headers ?? {}, signal: controller.signal });
+  let text = '';
+  try {
+    if (!response.body || !response.ok) return { response, text: await response.text() };
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    while (!until(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+    throw new Error(`stream did not get there within ${options.timeoutMs ?? 10_000} ms; read: ${text.slice(-2_000)}`);
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+  return { response, text };
+}
+
+/**
+ * Whether `event` restates the state before it: a `progress` event with the same id as the
+ * event before it, which says only that the job's place in the queue or its stall signal
+ * changed (README, "What progress tells beyond the percentage"). Ids never go back; they repeat
+ * only for these.
+ */
+export function isRestatement(event: { type: string; id: string }, previous: { id: string } | undefined): boolean {
+  return event.type === 'progress' && previous !== undefined && event.id === previous.id;
+}
+
+/** The events without restatements (see {@link isRestatement}): one event per state change. */
+export function withoutRestatements<T extends { type: string; id: string }>(events: readonly T[]): T[] {
+  return events.filter((event, i) => !isRestatement(event, events[i - 1]));
 }

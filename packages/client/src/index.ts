@@ -2,7 +2,8 @@
  * @module client
  * A typed jobcast client for Node (≥ 20) and browsers: submit (one job or a batch), get, list,
  * cancel, logs, and watch one or many jobs as an async iterator of typed events that resumes
- * by itself after a lost connection (Last-Event-ID) and ends after `done`.
+ * by itself after a lost connection (Last-Event-ID) and ends after `done`; or follow the API
+ * key's feed of all its jobs, which never ends.
  *
  * It reads event streams with `fetch` rather than EventSource, so it can send headers
  * (Authorization, Last-Event-ID) and stop cleanly on 204.
@@ -15,7 +16,7 @@
  *   if (event.type === 'done') console.log(event.data.status);
  * }
  */
-import { SseParser } from './sse-parser.js';
+import { type ParsedEvent, SseParser } from './sse-parser.js';
 import type {
   DoneEvent,
   GoneEvent,
@@ -29,10 +30,16 @@ import type {
   Problem,
   ProgressEvent,
   ResetEvent,
+  SummaryEvent,
   WebhookDeliveries,
 } from './types.js';
 
 export { type ConnectionState, SharedStream, type SharedStreamOptions } from './shared-stream.js';
+/**
+ * `ProgressEvent` and `JobResource` carry, besides the percentage: `rate` (percent per second)
+ * and `eta` while a job runs, `details` (the handler's JSON object), `queuePosition` (1 = next)
+ * and `expectedStartAt` while it waits, `stalled` while it runs, and `tags`.
+ */
 export type * from './types.js';
 export * from './webhooks.js';
 
@@ -43,6 +50,32 @@ export type WatchEvent =
   | { type: 'done'; jobId: string; seq: number; data: DoneEvent }
   | { type: 'reset'; jobId: string; seq: number; data: ResetEvent }
   | { type: 'gone'; jobId: string; seq: number; data: GoneEvent };
+
+/** The group's summary, on a `watchMany(ids, { summary: true })` (one per change). */
+export interface GroupSummaryEvent {
+  type: 'summary';
+  data: SummaryEvent;
+}
+
+/**
+ * One event of the API key's feed. `id` is its place in the feed (what `cursor` resumes from).
+ * A `progress` event of the feed also names the job's `type` and `tags`.
+ */
+export type FeedEvent =
+  | { type: 'progress'; jobId: string; id: string; data: ProgressEvent }
+  | { type: 'done'; jobId: string; id: string; data: DoneEvent }
+  | { type: 'reset'; id: string; data: ResetEvent };
+
+export interface FeedOptions extends Omit<WatchOptions, 'cursors'> {
+  /** Only jobs entering, in or leaving these states. */
+  state?: JobState[];
+  /** Only jobs of these types. */
+  type?: string[];
+  /** Only jobs with one of these tags. */
+  tag?: string[];
+  /** Resume after this feed id (a `FeedEvent`'s `id`); otherwise the feed starts now. */
+  cursor?: string;
+}
 
 export interface ClientOptions {
   /** e.g. `http://127.0.0.1:3000`; in a page served by jobcast, `location.origin`. */
@@ -86,6 +119,8 @@ export interface CallOptions {
 export interface SubmitOptions extends CallOptions {
   options?: JobOptionsInput;
   idempotencyKey?: string;
+  /** Up to 10 labels to list and follow the job by (`list({ tag })`, `feed({ tag })`). */
+  tags?: string[];
 }
 
 /** One job of a batch: what `submit` takes, as an object. */
@@ -93,6 +128,7 @@ export interface BatchJob {
   type: string;
   data?: unknown;
   options?: JobOptionsInput;
+  tags?: string[];
 }
 
 /** A problem response (RFC 9457) from the API. */
@@ -125,12 +161,12 @@ export class JobcastClient {
   submit(
     type: string,
     data: unknown = {},
-    { options, idempotencyKey, signal }: SubmitOptions = {},
+    { options, idempotencyKey, tags, signal }: SubmitOptions = {},
   ): Promise<JobResource> {
     return this.#json(
       'POST',
       '/jobs',
-      { type, data, ...(options ? { options } : {}) },
+      { type, data, ...(options ? { options } : {}), ...(tags ? { tags } : {}) },
       { ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
       signal,
     );
@@ -140,7 +176,10 @@ export class JobcastClient {
    * Submits up to 100 jobs in one request, all or none. Far cheaper per job than one
    * `submit` each; `links.events` watches them all (or pass their ids to `watchMany`).
    */
-  submitBatch(jobs: BatchJob[], { idempotencyKey, signal }: Omit<SubmitOptions, 'options'> = {}): Promise<JobBatch> {
+  submitBatch(
+    jobs: BatchJob[],
+    { idempotencyKey, signal }: Omit<SubmitOptions, 'options' | 'tags'> = {},
+  ): Promise<JobBatch> {
     return this.#json(
       'POST',
       '/jobs/batch',
@@ -159,7 +198,7 @@ export class JobcastClient {
    * nothing (403 `listing-needs-key`), since there a job id is the only way to a job.
    */
   list(
-    query: { state?: JobState; type?: string; limit?: number; cursor?: string } = {},
+    query: { state?: JobState; type?: string; tag?: string; limit?: number; cursor?: string } = {},
     { signal }: CallOptions = {},
   ): Promise<JobList> {
     const params = new URLSearchParams();
@@ -188,8 +227,14 @@ export class JobcastClient {
   /**
    * Watches many jobs over one connection until every one is `done`. Resumes after a dropped
    * connection from the last event seen, so no event is repeated and `done` is never missed.
+   * With `summary: true`, also yields the group's `summary` after every change.
    */
-  async *watchMany(ids: string[], options: WatchOptions = {}): AsyncGenerator<WatchEvent> {
+  watchMany(ids: string[], options: WatchOptions & { summary: true }): AsyncGenerator<WatchEvent | GroupSummaryEvent>;
+  watchMany(ids: string[], options?: WatchOptions & { summary?: false }): AsyncGenerator<WatchEvent>;
+  async *watchMany(
+    ids: string[],
+    options: WatchOptions & { summary?: boolean } = {},
+  ): AsyncGenerator<WatchEvent | GroupSummaryEvent> {
     if (ids.length === 0) return;
     const cursors = ids.map((id) => options.cursors?.[id] ?? 0);
     const finished = new Set<string>();
@@ -197,7 +242,79 @@ export class JobcastClient {
     const path =
       ids.length === 1
         ? `/jobs/${encodeURIComponent(ids[0] as string)}/events${token ? `?${token}` : ''}`
-        : `/events?jobs=${ids.map(encodeURIComponent).join(',')}${token ? `&${token}` : ''}`;
+        : `/events?jobs=${ids.map(encodeURIComponent).join(',')}${options.summary ? '&summary=true' : ''}${token ? `&${token}` : ''}`;
+    yield* this.#follow<WatchEvent | GroupSummaryEvent>(path, options, {
+      lastEventId: () => (cursors.some(Boolean) ? cursors.join('.') : undefined),
+      read: ({ id, event, data }) => {
+        if (event === 'summary') {
+          const summary = parseJson(data) as SummaryEvent | undefined;
+          return options.summary && summary ? { type: 'summary', data: summary } : undefined;
+        }
+        const received = readEvent(ids, id, event, data);
+        if (!received) return undefined;
+        if (ids.length === 1) cursors[0] = Math.max(cursors[0] ?? 0, received.seq);
+        else
+          for (const [i, part] of (id ?? '').split('.').entries())
+            cursors[i] = Math.max(cursors[i] ?? 0, Number(part) || 0);
+        return ids.length === 1 || ids.includes(received.jobId) ? received : undefined;
+      },
+      ended: (event) => {
+        if (event.type === 'done' || event.type === 'gone') finished.add(event.jobId);
+        // The group's last summary follows the last done.
+        return finished.size === ids.length && (!options.summary || ids.length === 1 || event.type === 'summary');
+      },
+    });
+  }
+
+  /**
+   * Follows the API key's feed: every job the key submits, from any client, as it is created
+   * and changes (filtered by `state`, `type`, `tag`). It never ends by itself: stop it with
+   * `signal` or by leaving the loop. It resumes after a dropped connection from the last feed
+   * id seen (what was missed comes conflated per job). Needs an API key.
+   */
+  async *feed(options: FeedOptions = {}): AsyncGenerator<FeedEvent> {
+    let cursor = options.cursor;
+    const params = new URLSearchParams();
+    for (const name of ['state', 'type', 'tag'] as const) {
+      const values = options[name];
+      if (values?.length) params.set(name, values.join(','));
+    }
+    const path = `/events/feed${params.size ? `?${params}` : ''}`;
+    yield* this.#follow<FeedEvent>(path, options, {
+      lastEventId: () => cursor,
+      read: ({ id, event, data }) => {
+        if (id) cursor = id;
+        const parsed = parseJson(data) as { jobId?: unknown } | undefined;
+        if (!parsed || id === undefined) return undefined;
+        if (event === 'reset') return { type: 'reset', id, data: parsed as ResetEvent };
+        if ((event === 'progress' || event === 'done') && typeof parsed.jobId === 'string') {
+          return { type: event, jobId: parsed.jobId, id, data: parsed } as FeedEvent;
+        }
+        return undefined;
+      },
+      // The first frame holds only an id: where this stream starts.
+      parsed: (parser) => {
+        if (parser.lastEventId) cursor = parser.lastEventId;
+      },
+      ended: () => false,
+    });
+  }
+
+  /**
+   * One event stream, followed across connections: each connection sends `lastEventId()`,
+   * its events go through `read` (undefined: not for the caller), and the stream is over once
+   * `ended` says so for an event, or the server answers 204.
+   */
+  async *#follow<T>(
+    path: string,
+    options: WatchOptions,
+    stream: {
+      lastEventId: () => string | undefined;
+      read: (event: ParsedEvent) => T | undefined;
+      ended: (event: T) => boolean;
+      parsed?: (parser: SseParser) => void;
+    },
+  ): AsyncGenerator<T> {
     const idleTimeoutMs = options.idleTimeoutMs ?? 45_000;
     let retryMs = 1_000;
     let failures = 0;
@@ -220,11 +337,12 @@ export class JobcastClient {
         let response: Response;
         try {
           resetIdle();
+          const lastEventId = stream.lastEventId();
           response = await this.#fetch(`${this.#base}${path}`, {
             headers: {
               ...this.#headers,
               accept: 'text/event-stream',
-              ...(cursors.some(Boolean) ? { 'last-event-id': cursors.join('.') } : {}),
+              ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
             },
             signal: connection.signal,
           });
@@ -248,35 +366,30 @@ export class JobcastClient {
         }
         failures = 0;
         options.onConnection?.('live', { attempt: 0, status: response.status });
-        const queue: WatchEvent[] = [];
+        const queue: T[] = [];
         const parser = new SseParser({
           onRetry: (ms) => {
             retryMs = ms;
           },
-          onEvent: ({ id, event, data }) => {
-            const received = readEvent(ids, id, event, data);
-            if (!received) return;
-            const index = ids.length === 1 ? 0 : ids.indexOf(received.jobId);
-            if (ids.length === 1) cursors[0] = Math.max(cursors[0] ?? 0, received.seq);
-            else
-              for (const [i, part] of (id ?? '').split('.').entries())
-                cursors[i] = Math.max(cursors[i] ?? 0, Number(part) || 0);
-            if (index >= 0) queue.push(received);
+          onEvent: (event) => {
+            const received = stream.read(event);
+            if (received !== undefined) queue.push(received);
           },
         });
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let over = false;
         try {
-          for (;;) {
+          while (!over) {
             const { value, done } = await reader.read();
             if (done) break;
             resetIdle();
             parser.feed(value);
-            while (queue.length > 0) {
-              const event = queue.shift() as WatchEvent;
-              if (event.type === 'done' || event.type === 'gone') finished.add(event.jobId);
+            stream.parsed?.(parser);
+            while (queue.length > 0 && !over) {
+              const event = queue.shift() as T;
+              over = stream.ended(event);
               yield event;
             }
-            if (finished.size === ids.length) return;
           }
         } catch (error) {
           if (options.signal?.aborted) return;
@@ -289,7 +402,7 @@ export class JobcastClient {
           // A generator closed early by the consumer lands here too: drop the connection.
           response.body.cancel().catch(() => {});
         }
-        if (finished.size === ids.length) return;
+        if (over) return;
         await reconnecting({ attempt: 1 });
       } finally {
         clearTimeout(idle);
@@ -324,16 +437,19 @@ export class JobcastClient {
 
 const EVENT_NAMES = new Set(['progress', 'log', 'done', 'reset', 'gone']);
 
+/** JSON, or undefined: one unreadable event must not break (and endlessly re-request) a stream. */
+function parseJson(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A received event as a typed WatchEvent; undefined for anything this client does not know. */
 function readEvent(ids: string[], id: string | undefined, event: string, data: string): WatchEvent | undefined {
   if (!EVENT_NAMES.has(event)) return undefined;
-  let parsed: { jobId?: unknown };
-  try {
-    parsed = JSON.parse(data) as { jobId?: unknown };
-  } catch {
-    // One unreadable event must not break (and endlessly re-request) the stream.
-    return undefined;
-  }
+  const parsed = parseJson(data) as { jobId?: unknown } | undefined;
   if (typeof parsed?.jobId !== 'string') return undefined;
   const index = ids.length === 1 ? 0 : ids.indexOf(parsed.jobId);
   const seq = Number((id ?? '').split('.')[index] ?? Number.NaN);

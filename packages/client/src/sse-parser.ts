@@ -30,6 +30,14 @@ export class SseParser {
     this.#callbacks = callbacks;
   }
 
+  /**
+   * The stream's last event id so far, also when set by a frame that holds only an `id:` (the
+   * feed starts with one): such a frame dispatches nothing, but a reconnect sends it.
+   */
+  get lastEventId(): string | undefined {
+    return this.#lastEventId;
+  }
+
   feed(chunk: string): void {
     let text = chunk;
     if (this.#first && text.length > 0) {

@@ -32,6 +32,22 @@ export interface JobResource {
   progress: number;
   /** The latest progress message. */
   message?: string;
+  /** The latest details the handler reported with its progress (a JSON object of at most 4096 bytes); kept until it reports others. */
+  details?: {
+    [key: string]: unknown;
+  };
+  /** Running jobs that have made progress: percent per second, smoothed over the recent reports (README, "ETA and rate"). */
+  rate?: number;
+  /** Running jobs that have made progress: when 100% is expected at `rate`. */
+  eta?: string;
+  /** Queued jobs: the job's place in the line, 1 = next to start. Absent while a delay or retry backoff runs (see `expectedStartAt`). */
+  queuePosition?: number;
+  /** Queued jobs, when it can be estimated: when the job is expected to start (from the recent run times of its type and the workers running), or when its delay or backoff ends. */
+  expectedStartAt?: string;
+  /** Running jobs: true while the job has reported nothing for longer than 5 × its usual interval between reports, and at least `STALL_AFTER_MS`. Only a signal: the job keeps running. */
+  stalled?: boolean;
+  /** The tags the job was submitted with (absent: none). */
+  tags?: string[];
   /** The handler's return value (completed jobs). */
   result?: unknown;
   /** Why the job failed or was cancelled. */
@@ -77,7 +93,7 @@ export interface JobLogs {
   truncated: boolean;
 }
 
-/** `event: progress` — the job's current state. Sent on connect and on every change. */
+/** `event: progress` — the job's current state. Sent on connect and on every change, including a change of its queue position or stall signal (with the id of the state it updates). */
 export interface ProgressEvent {
   jobId: JobId;
   state: JobState;
@@ -86,6 +102,24 @@ export interface ProgressEvent {
   attempt?: number;
   /** When the worker reported it (ISO 8601, milliseconds). */
   at: string;
+  /** Running jobs that have made progress: percent per second, smoothed over the recent reports (README, "ETA and rate"). */
+  rate?: number;
+  /** Running jobs that have made progress: when 100% is expected at `rate`. */
+  eta?: string;
+  /** The latest details the handler reported with its progress (a JSON object of at most 4096 bytes); kept until it reports others. */
+  details?: {
+    [key: string]: unknown;
+  };
+  /** Queued jobs: the job's place in the line, 1 = next to start. Absent while a delay or retry backoff runs (see `expectedStartAt`). */
+  queuePosition?: number;
+  /** Queued jobs, when it can be estimated: when the job is expected to start (from the recent run times of its type and the workers running), or when its delay or backoff ends. */
+  expectedStartAt?: string;
+  /** Running jobs: true while the job has reported nothing for longer than 5 × its usual interval between reports, and at least `STALL_AFTER_MS`. Only a signal: the job keeps running. */
+  stalled?: boolean;
+  /** On the feed (`GET /events/feed`) only: the job type. */
+  type?: string;
+  /** On the feed only: the job's tags (absent: none). */
+  tags?: string[];
 }
 
 /** `event: log` — a line the handler logged. Never dropped; replayed once on resume. */
@@ -104,9 +138,10 @@ export interface DoneEvent {
   at: string;
 }
 
-/** `event: reset` — the resume cursor was older than the events kept: some log lines were not replayed. The current state follows. */
+/** `event: reset` — the resume cursor was older than the events kept: some log lines (on the feed: some changes) were not replayed. The current state follows. */
 export interface ResetEvent {
-  jobId: JobId;
+  /** The job whose log lines were not kept; absent on the feed, where it is the feed. */
+  jobId?: JobId;
   reason: string;
 }
 
@@ -115,6 +150,19 @@ export interface GoneEvent {
   jobId: JobId;
   /** `not-found`: no such job (or not yours); `expired`: a job this stream had shown events of no longer exists (its retention ran out). */
   reason: 'not-found' | 'expired';
+}
+
+/** `event: summary` — multi-job streams that ask for it (`summary=true`; a batch's `links.events` does): the group at a glance, once per change. */
+export interface SummaryEvent {
+  /** Jobs of the stream that exist. */
+  total: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  /** Mean progress of the jobs, a finished job counting 100: how far the group is. */
+  progress: number;
+  /** When the group is expected to be done: the ETA smoothing of `jobs/pace` applied to the group's mean progress. */
+  eta?: string;
 }
 
 /** RFC 9457 problem details (`application/problem+json`). */

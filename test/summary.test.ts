@@ -1,0 +1,94 @@
+/**
+ * Group progress (README, "Many jobs on one connection"): a batch's stream — or any
+ * `/events?jobs=…&summary=true` — carries a `summary` event per change: jobs in all, how many
+ * completed, failed and were cancelled, their mean progress (a finished job counting 100), and
+ * the group's ETA. Streams that do not ask get none.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GroupSummary } from '../src/events/summary.js';
+import { call } from './support/api.js';
+import { type Harness, startHarness } from './support/harness.js';
+import { RecordingSource } from './support/recording-source.js';
+
+describe('the summary of a group (events/summary)', () => {
+  it('counts outcomes, averages progress with finished jobs at 100, and reports only changes', () => {
+    const group = new GroupSummary();
+    group.progress('a', 0);
+    group.progress('b', 0);
+    expect(JSON.parse(group.take(0) as string)).toEqual({
+      total: 2,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      progress: 0,
+    });
+    expect(group.take(10)).toBeUndefined();
+    group.progress('a', 50);
+    // The first change gives the group a pace: 25% in a second, so 3 s more.
+    expect(JSON.parse(group.take(1_000) as string)).toMatchObject({ progress: 25, eta: new Date(4_000).toISOString() });
+    group.done('b', 'failed');
+    expect(JSON.parse(group.take(1_500) as string)).toMatchObject({ failed: 1, progress: 75 });
+    group.done('a', 'completed');
+    const last = JSON.parse(group.take(2_000) as string);
+    expect(last).toEqual({ total: 2, completed: 1, failed: 1, cancelled: 0, progress: 100 });
+    group.gone('b');
+    expect(JSON.parse(group.take(2_000) as string)).toMatchObject({ total: 1, failed: 0 });
+  });
+});
+
+describe("a batch's stream", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('carries the group at a glance after every change, down to its end', async () => {
+    const res = await call(h, 'POST', '/jobs/batch', {
+      body: {
+        jobs: [
+          { type: 'simulate', data: { steps: 8, stepMs: 100 } },
+          { type: 'simulate', data: { steps: 8, stepMs: 100 } },
+          { type: 'simulate', data: { steps: 4, stepMs: 50, failAtStep: 2 } },
+          { type: 'simulate', options: { delayMs: 60_000 } },
+        ],
+      },
+    });
+    expect(res.status).toBe(202);
+    const items = res.body.items as { id: string }[];
+    const source = new RecordingSource(`${h.url}${(res.body.links as { events: string }).events}`);
+    try {
+      await source.until((s) => s.events.filter((e) => e.type === 'done').length === 3, 'three jobs done', 15_000);
+      expect((await call(h, 'POST', `/jobs/${items[3]?.id}/cancel`)).status).toBe(202);
+      await source.until((s) => s.events.filter((e) => e.type === 'done').length === 4, 'all four done', 10_000);
+      const summaries = source.events.filter((e) => e.type === 'summary');
+      // The first is the group as the stream opened (on a slow machine, jobs may have moved by then).
+      expect(summaries[0]?.data).toMatchObject({ total: 4, completed: 0, cancelled: 0 });
+      expect(summaries[0]?.data.progress as number).toBeLessThan(50);
+      expect(summaries.at(-1)?.data).toEqual({ total: 4, completed: 2, failed: 1, cancelled: 1, progress: 100 });
+      // Mean progress only grows here, and each summary differs from the one before.
+      const means = summaries.map((e) => e.data.progress as number);
+      expect([...means].sort((a, b) => a - b)).toEqual(means);
+      const texts = summaries.map((e) => JSON.stringify({ ...e.data, eta: undefined }));
+      expect(texts.every((text, i) => i === 0 || text !== texts[i - 1])).toBe(true);
+      // While running, the group has an ETA (the delayed job counts at 0%, so it is far off).
+      const withEta = summaries.filter((e) => e.data.eta !== undefined);
+      expect(withEta.length).toBeGreaterThan(0);
+      for (const e of withEta) expect(Date.parse(e.data.eta as string)).toBeGreaterThan(e.at - 1_000);
+      // Its id is the cursors of the stream at that point: a resume from it loses nothing.
+      for (const e of summaries) expect(e.id).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    } finally {
+      source.close();
+    }
+  });
+
+  it('is only sent to streams that ask for it; summary=maybe is a 400', async () => {
+    const res = await call(h, 'POST', '/jobs/batch', { body: { jobs: [{ type: 'simulate', data: { steps: 1 } }] } });
+    const id = (res.body.items as { id: string }[])[0]?.id;
+    const plain = await fetch(`${h.url}/events?jobs=${id}`);
+    expect(await plain.text()).not.toContain('event: summary');
+    expect((await call(h, 'GET', `/events?jobs=${id}&summary=maybe`)).status).toBe(400);
+  });
+});
