@@ -34,4 +34,8 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# One API process by default. On a machine of N cores run N of them on this one port with
+# API_PROCESSES=N (node:cluster: a primary restarts one that dies and stops all on SIGTERM;
+# /metrics answers their sum), e.g. docker run -e API_PROCESSES=$(nproc) … For many streams
+# also raise the open-files limit (--ulimit nofile=…): README, "Sizing".
 CMD ["node", "dist/main.js"]

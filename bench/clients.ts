@@ -23,6 +23,8 @@ interface Stream {
   /** The `id:` of the last event, to tell a restatement from a report. */
   lastId: string;
   closed: boolean;
+  /** Events still to be passed over uncounted (jobcast's state on connect, when asked). */
+  skip: number;
 }
 
 export interface OpenArgs {
@@ -31,6 +33,18 @@ export interface OpenArgs {
   /** Connections being set up at once. */
   concurrency?: number;
   timeoutMs?: number;
+  /**
+   * Pass over each stream's first event (jobcast's state on connect: its `at` is when the job
+   * was submitted, not a delivery), so that only what happens after the stream opened counts.
+   */
+  skipFirst?: boolean;
+  /** At most this many new connections per second (a ramp); default: as fast as `concurrency` allows. */
+  ratePerSecond?: number;
+  /**
+   * Source address of the connections (127.0.0.x): loopback has ~28,000 ephemeral ports per
+   * source and destination, so 100,000 streams to one port need several sources.
+   */
+  localAddress?: string;
 }
 
 export interface OpenResult {
@@ -79,6 +93,10 @@ function onEvent(stream: Stream, text: string, now: number): void {
   const id = i < 0 ? '' : text.slice(i + 4, text.indexOf('\n', i));
   const restated = id !== '' && id === stream.lastId;
   stream.lastId = id;
+  if (stream.skip > 0) {
+    stream.skip--;
+    return;
+  }
   if (!recording) return;
   if (text.startsWith('progress', e + 7)) {
     progress++;
@@ -124,8 +142,8 @@ function onData(stream: Stream, chunk: Buffer): void {
   stream.body = body;
 }
 
-function openOne(port: number, path: string): Stream {
-  const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+function openOne(port: number, path: string, skip: number, localAddress?: string): Stream {
+  const socket = connect({ host: '127.0.0.1', port, noDelay: true, localAddress });
   const stream: Stream = {
     socket,
     head: '',
@@ -135,6 +153,7 @@ function openOne(port: number, path: string): Stream {
     done: false,
     lastId: '',
     closed: false,
+    skip,
   };
   socket.on('connect', () => {
     socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
@@ -150,18 +169,32 @@ function openOne(port: number, path: string): Stream {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Opens streams, at most `concurrency` being set up at a time; resolves when each is up or failed. */
-async function open({ port, paths, concurrency = 200, timeoutMs = 60_000 }: OpenArgs): Promise<OpenResult> {
+async function open({
+  port,
+  paths,
+  concurrency = 200,
+  timeoutMs = 60_000,
+  skipFirst,
+  ratePerSecond,
+  localAddress,
+}: OpenArgs): Promise<OpenResult> {
   const started = performance.now();
   const deadline = Date.now() + timeoutMs;
   const mine: Stream[] = [];
   let next = 0;
   const settled = (s: Stream) => s.ready || s.closed || (s.status !== 0 && s.status !== 200);
+  let unsettled: Stream[] = [];
   while (Date.now() < deadline) {
-    const pending = mine.filter((s) => !settled(s)).length;
-    for (let i = pending; i < concurrency && next < paths.length; i++) {
-      mine.push(openOne(port, paths[next++] as string));
+    unsettled = unsettled.filter((s) => !settled(s));
+    const allowed = ratePerSecond
+      ? Math.min(paths.length, Math.floor(((performance.now() - started) / 1000) * ratePerSecond) + 1)
+      : paths.length;
+    for (let i = unsettled.length; i < concurrency && next < allowed; i++) {
+      const stream = openOne(port, paths[next++] as string, skipFirst ? 1 : 0, localAddress);
+      mine.push(stream);
+      unsettled.push(stream);
     }
-    if (next === paths.length && mine.every(settled)) break;
+    if (next === paths.length && unsettled.every(settled)) break;
     await sleep(5);
   }
   streams.push(...mine);

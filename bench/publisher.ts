@@ -12,6 +12,7 @@
 import { Redis } from 'ioredis';
 import { ProgressPace } from '../src/jobs/pace.js';
 import { JobStore } from '../src/jobs/store.js';
+import { doneFrame, progressFrame } from './lib/frames.js';
 import { serve } from './lib/ipc.js';
 
 const redis = new Redis(process.env.REDIS_URL as string, { connectionName: 'bench:publisher' });
@@ -23,30 +24,6 @@ export interface PaceArgs {
   intervalMs: number;
   /** Stop anyway after this long. */
   timeoutMs?: number;
-}
-
-/**
- * A running job's progress frame as jobcast writes it, rate, ETA and stall signal included
- * (the bare server pays for the same bytes).
- */
-export function progressFrame(
-  jobId: string,
-  seq: number,
-  step: number,
-  steps: number,
-  at: number,
-  pace: { rate?: number; etaMs?: number } = {},
-): string {
-  const progress = Math.round((step / steps) * 10_000) / 100;
-  const paced =
-    pace.rate === undefined ? '' : `,"rate":${pace.rate},"eta":"${new Date(pace.etaMs ?? at).toISOString()}"`;
-  const data = `{"jobId":"${jobId}","state":"active","progress":${progress},"message":"step ${step} of ${steps}","attempt":1,"at":"${new Date(at).toISOString()}"${paced},"stalled":false}`;
-  return `id: ${seq}\nevent: progress\ndata: ${data}\n\n`;
-}
-
-export function doneFrame(jobId: string, seq: number, steps: number, at: number): string {
-  const data = `{"jobId":"${jobId}","status":"completed","result":{"steps":${steps}},"at":"${new Date(at).toISOString()}"}`;
-  return `id: ${seq}\nevent: done\ndata: ${data}\n\n`;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -122,6 +122,11 @@ if (mode === 'start') {
 } else if (mode === 'bench') {
   ensureDependencies();
   ensureDebianPackages([['redis-server', 'redis-server']], 'the bench runs a private Redis');
+  // The bench measures the service as deployed: compiled.
+  if (ensureBuilt(root) !== 0) {
+    say('the build failed; see above.');
+    process.exit(1);
+  }
   // 10,000 streams need 10,000 file descriptors in the server process: raise the soft limit to
   // the hard one where the shell allows it (Node cannot change its own limits).
   const args = [...tsx, join(root, 'bench/run.ts'), ...process.argv.slice(3)].map(

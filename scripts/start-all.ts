@@ -4,8 +4,11 @@
  * says 503 until Redis answers); the worker starts taking jobs once Redis answers. One
  * SIGINT/SIGTERM stops everything gracefully (running jobs are handed back to the queue, and
  * the next start takes them at once); a second one hands them back now; a third exits.
+ * With API_PROCESSES=N the API runs as N processes on one port (`cluster/primary`); this
+ * process is their primary and keeps the worker and the local Redis.
  */
 import type { Registry } from 'prom-client';
+import { startApiProcesses } from '../src/cluster/primary.js';
 import { loadConfigOrExit } from '../src/config.js';
 import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { startOrExit, stopOnSignals } from '../src/lifecycle.js';
@@ -62,8 +65,11 @@ async function start() {
 
   // The worker's metrics join the API's /metrics once the worker exists.
   const extraMetrics: Registry[] = [];
-  const api = await startOrExit(
-    () => startApi(config, url, log.child({ role: 'api' }), { extraMetrics, jobTypes }),
+  const api = await startOrExit<{ url: string; close(): Promise<void> }>(
+    () =>
+      config.API_PROCESSES > 1
+        ? startApiProcesses({ count: config.API_PROCESSES, log, env: { REDIS_URL: url }, extraMetrics })
+        : startApi(config, url, log.child({ role: 'api' }), { extraMetrics, jobTypes }),
     log,
     async () => localRedis?.stop(),
   );

@@ -1,7 +1,12 @@
 /**
  * @module main
- * `npm run start:api`: one API process against REDIS_URL (for scale-out).
+ * `npm run start:api`: the API against REDIS_URL (for scale-out) — one process, or with
+ * API_PROCESSES=N a primary and N API processes on one port (`cluster/primary`). The API
+ * processes of a cluster run this module too.
  */
+import cluster from 'node:cluster';
+import { joinCluster } from './cluster/api-process.js';
+import { startApiProcesses } from './cluster/primary.js';
 import { loadConfigOrExit } from './config.js';
 import { loadJobTypesOrExit } from './jobs/load.js';
 import { requireRedisUrl, startOrExit, stopOnSignals } from './lifecycle.js';
@@ -9,8 +14,31 @@ import { createLogger } from './log.js';
 import { startApi } from './server.js';
 
 const config = loadConfigOrExit(process.env);
-const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
-const log = createLogger(config.LOG_LEVEL, { role: 'api' }, config.LOG_FORMAT);
-const redisUrl = requireRedisUrl(config.REDIS_URL, log);
-const api = await startOrExit(() => startApi(config, redisUrl, log, { jobTypes }), log);
-stopOnSignals({ stop: () => api.close(), log, hardLimitMs: config.SHUTDOWN_TIMEOUT_MS + 5_000 });
+const hardLimitMs = config.SHUTDOWN_TIMEOUT_MS + 5_000;
+
+if (cluster.isPrimary && config.API_PROCESSES > 1) {
+  const log = createLogger(config.LOG_LEVEL, { role: 'primary' }, config.LOG_FORMAT);
+  requireRedisUrl(config.REDIS_URL, log);
+  // Signals first: a Ctrl-C while the processes start still stops them all.
+  let processes: ReturnType<typeof startApiProcesses> | undefined;
+  stopOnSignals({ stop: async () => (await processes)?.close(), log, hardLimitMs });
+  processes = startApiProcesses({ count: config.API_PROCESSES, log });
+  // One that could not start said why (a port in use…); nothing is left running.
+  await startOrExit(() => processes as Promise<unknown>, log);
+} else {
+  const log = createLogger(
+    config.LOG_LEVEL,
+    // A cluster's processes are numbered as they were started (a replacement gets the next number).
+    cluster.worker ? { role: 'api', process: cluster.worker.id } : { role: 'api' },
+    config.LOG_FORMAT,
+  );
+  const side = cluster.isWorker ? joinCluster(log, hardLimitMs) : undefined;
+  const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
+  const redisUrl = requireRedisUrl(config.REDIS_URL, log);
+  const api = await startOrExit(
+    () => startApi(config, redisUrl, log, { jobTypes, metricsText: side?.metricsText }),
+    log,
+  );
+  if (side) side.serving(api);
+  else stopOnSignals({ stop: () => api.close(), log, hardLimitMs });
+}

@@ -2,7 +2,8 @@
  * @module metrics
  * Prometheus metrics (prom-client). Each API or worker instance has its own registry (tests run
  * several in one process); `npm start`, which runs both in one process, serves both on the
- * API's /metrics.
+ * API's /metrics. With API_PROCESSES > 1 any process's /metrics serves the sum over all of them
+ * (see `cluster`): each metric's `aggregator` says how its values combine (sum by default).
  */
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -73,6 +74,8 @@ export class ApiMetrics implements StreamCounters {
       help: 'Jobs in the BullMQ queue by BullMQ state (wait + delayed + prioritized = queue depth).',
       labelNames: ['state'],
       registers: [registry],
+      // The same queue seen from every API process of a cluster: shown once, not summed.
+      aggregator: 'first',
       async collect() {
         const counts = await sources.queue.getJobCounts(
           'wait',

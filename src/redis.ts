@@ -68,7 +68,12 @@ export function createRedis(settings: RedisSettings, role: RedisRole, log?: Logg
     if (!faults?.report(error)) log?.warn('redis connection error', { role, error });
   });
   client.on('ready', () => faults?.recovered());
-  if (role === 'command' && client instanceof Redis) client.on('connect', () => coalesceWrites(client.stream));
+  // The subscriber too: a stream's SUBSCRIBE when it opens and its job's UNSUBSCRIBE at `done`
+  // were one system call each — with one watcher per job, a sixth of the API's CPU while
+  // streams open (docs/performance.md, "many jobs").
+  if ((role === 'command' || role === 'subscriber') && client instanceof Redis) {
+    client.on('connect', () => coalesceWrites(client.stream));
+  }
   return client;
 }
 
@@ -79,10 +84,11 @@ export function faultLog(settings: RedisSettings, log: Logger): RedisFaultLog {
 
 /**
  * ioredis writes every command to its socket at once: one system call per command. Under
- * load the request path issues several commands per request and many requests arrive in one
- * turn of the event loop, so the socket is corked at the first write of a turn and uncorked
- * after the turn's I/O callbacks (setImmediate): one writev carries them all. Commands wait
- * at most until the end of the current turn.
+ * load the request path issues several commands per request (and the subscriber one per
+ * stream opening, one per job ending) and many arrive in one turn of the event loop, so the
+ * socket is corked at the first write of a turn and uncorked after the turn's I/O callbacks
+ * (setImmediate): one writev carries them all. Commands wait at most until the end of the
+ * current turn.
  */
 function coalesceWrites(socket: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;

@@ -43,6 +43,8 @@ export interface RunningApi {
   url: string;
   connections: ConnectionSet;
   hub: EventHub;
+  /** This process's metrics (with `extraMetrics`): what an API process hands its cluster primary. */
+  readonly registries: Registry[];
   /** Stops accepting, ends open streams (clients reconnect elsewhere), closes Redis. */
   close(): Promise<void>;
 }
@@ -52,6 +54,11 @@ export interface ApiOptions {
   extraMetrics?: Registry[];
   /** The job types to accept; default: the built-in ones plus the module JOB_TYPES names. */
   jobTypes?: JobTypeRegistry;
+  /**
+   * What GET /metrics serves, in place of this process's own registries: an API process of a
+   * cluster (API_PROCESSES > 1) serves the sum over all of them (see `cluster`).
+   */
+  metricsText?: () => Promise<{ contentType: string; text: string }>;
 }
 
 export async function startApi(
@@ -116,6 +123,8 @@ export async function startApi(
     queue,
   });
   if (webhooks) registerWebhookBacklog(metrics.registry, webhooks.queue);
+  // Read when asked: the in-process worker's registry joins extraMetrics after the API started.
+  const registries = () => [metrics.registry, ...(options.extraMetrics ?? [])];
   metrics.watchReconnects(command, 'command');
   metrics.watchReconnects(subscriber, 'subscriber');
   const keyList = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
@@ -171,7 +180,7 @@ export async function startApi(
     counters: metrics,
     admin: { queue, password: config.ADMIN_PASSWORD },
     webhookDeliveries: webhooks?.deliveries ?? new DeliveryLog(command, config.KEY_PREFIX),
-    metrics: () => metricsText([metrics.registry, ...(options.extraMetrics ?? [])]),
+    metrics: options.metricsText ?? (() => metricsText(registries())),
   });
 
   // Safety net for a worker that died between BullMQ recording a job's outcome and publishing
@@ -274,7 +283,16 @@ export async function startApi(
     return closing;
   };
 
-  return { port, url, connections, hub, close };
+  return {
+    port,
+    url,
+    connections,
+    hub,
+    get registries() {
+      return registries();
+    },
+    close,
+  };
 }
 
 /**

@@ -4,11 +4,13 @@
  * chunks (at any character, or at any byte of its UTF-8 encoding), every event comes back
  * with its id, its name and its data — data with CR and CRLF turned into LF, as WHATWG HTML
  * §9.2 says a parser must. Fields that a line break would end early (`id`, `event`) cannot be
- * produced at all.
+ * produced at all. And the fast paths of every event's JSON (`iso`, `progressData`) give exactly
+ * what `toISOString` and `JSON.stringify` give.
  */
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type DerivedProgress, type FeedLabels, iso, type ProgressTuple, progressData } from '../src/jobs/events.js';
 import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
 import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse-arbitraries.js';
 
@@ -206,6 +208,115 @@ describe('encodeRetry', () => {
         const parsed = parseChunks([encodeRetry(ms)]);
         expect(parsed.retries).toEqual([Math.max(0, Math.trunc(ms))]);
         expect(parsed.errors).toEqual([]);
+      }),
+    );
+  });
+});
+
+describe('iso (the `at` of every event, formatted from a per-second cache)', () => {
+  it('is exactly toISOString for any timestamp, in any order, and throws where it throws', () => {
+    const same = (ms: number | string) => {
+      let expected: string;
+      try {
+        expected = new Date(Number(ms)).toISOString();
+      } catch {
+        expect(() => iso(ms)).toThrow(RangeError);
+        return;
+      }
+      expect(iso(ms)).toBe(expected);
+    };
+    for (const ms of [0, 1, 999, 1000, 1_700_000_000_000, 253_402_300_799_999, 253_402_300_800_000, -1, 1.5, '', 'x']) {
+      same(ms);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -8.64e15, max: 8.64e15 }), { maxLength: 20 }), (list) => {
+        for (const ms of list) same(ms);
+      }),
+    );
+    // Runs within one second and across its edges, as events arrive.
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_003_000 }), { maxLength: 50 }),
+        (list) => {
+          for (const ms of list) same(String(ms));
+        },
+      ),
+    );
+  });
+});
+
+describe('progressData (the JSON of every progress event, written out)', () => {
+  /** The event object as it was built before the fast path, serialised by JSON.stringify: the reference. */
+  const reference = (
+    jobId: string,
+    [state, progress, attempt, atMs, message, rate, etaMs, details]: ProgressTuple,
+    derived: DerivedProgress,
+    labels?: FeedLabels,
+  ): string => {
+    const data: Record<string, unknown> = {
+      jobId,
+      state,
+      progress: Number(progress),
+      ...(message ? { message } : {}),
+      attempt: Number(attempt),
+      at: new Date(Number(atMs)).toISOString(),
+    };
+    if (state === 'active' && rate) {
+      data.rate = Number(rate);
+      if (etaMs) data.eta = new Date(Number(etaMs)).toISOString();
+    }
+    if (details) data.details = JSON.parse(details);
+    if (state === 'queued') {
+      if (derived.queuePosition !== undefined) data.queuePosition = derived.queuePosition;
+      if (derived.expectedStartAt !== undefined) data.expectedStartAt = new Date(derived.expectedStartAt).toISOString();
+    }
+    if (state === 'active' && derived.stalled !== undefined) data.stalled = derived.stalled;
+    if (labels) {
+      data.type = labels.type;
+      if (labels.tags.length > 0) data.tags = labels.tags;
+    }
+    return JSON.stringify(data);
+  };
+
+  it('is the text JSON.stringify gives for the event object, whatever the record and the derived fields hold', () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }),
+      fc.constantFrom('', '0', '-0', '1e3', '0.1', 'NaN', ' 7 ', 'Infinity'),
+    );
+    const time = fc.integer({ min: 0, max: 4e12 });
+    const details = fc.oneof(
+      fc.constant(''),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      // Spaced and with integer-like keys, which JSON.parse reorders.
+      fc.dictionary(fc.string(), fc.jsonValue()).map((v) => JSON.stringify({ b: 1, 2: 'x', ...v, 1: null }, null, 2)),
+    );
+    const tuple = fc.tuple(
+      fc.oneof(fc.constantFrom('queued', 'active', 'completed', 'failed'), fc.string()),
+      text,
+      text,
+      time.map(String),
+      text,
+      fc.oneof(text, fc.double().map(String)),
+      fc.oneof(fc.constant(''), time.map(String)),
+      details,
+      text,
+    );
+    const derived = fc.record(
+      {
+        queuePosition: fc.oneof(fc.nat(), fc.double()),
+        expectedStartAt: time,
+        stalled: fc.boolean(),
+      },
+      { requiredKeys: [] },
+    );
+    const labels = fc.option(fc.record({ type: fc.string(), tags: fc.array(fc.string({ unit: 'binary' })) }), {
+      nil: undefined,
+    });
+    fc.assert(
+      fc.property(fc.uuid(), tuple, derived, labels, (jobId, record, more, feed) => {
+        const t = record as ProgressTuple;
+        expect(progressData(jobId, t, more, feed)).toBe(reference(jobId, t, more, feed));
       }),
     );
   });

@@ -20,14 +20,18 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Spawns `node [nodeArgs] --import tsx <script>` in the repository root. */
+/**
+ * Spawns `node [nodeArgs] <script>` in the repository root: compiled JavaScript (`dist/…`) as
+ * it is, TypeScript (the bench's own processes) through tsx.
+ */
 export function spawnNode(
   name: string,
   script: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): ServerProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -99,6 +103,24 @@ export function cpuMs(pid: number): number {
     }
   }
   return ns / 1e6;
+}
+
+/**
+ * CPU time of `pid`'s main thread (JavaScript, and the system calls it makes) and of its other
+ * threads (V8's workers: concurrent garbage collection and optimizing compilation; libuv's
+ * pool), in milliseconds. A CPU profile samples only the main thread; this shows the rest.
+ */
+export function cpuMsByThread(pid: number): { main: number; background: number } {
+  const out = { main: 0, background: 0 };
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      out[task === String(pid) ? 'main' : 'background'] += ns / 1e6;
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
+  return out;
 }
 
 /** Resident set size of `pid`, in bytes. */

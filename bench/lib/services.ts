@@ -1,8 +1,8 @@
 /**
  * @module bench/lib/services
  * Starts what the bench measures, each in its own process: a private redis-server, the jobcast
- * API (`src/main.ts`) and worker (`workers/main.ts`) exactly as deployed, the bare baseline
- * server, and load-client processes.
+ * API (`dist/main.js`) and worker (`dist/worker.js`) exactly as deployed (compiled; `npm run
+ * bench` builds them when stale), the bare baseline server, and load-client processes.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -70,14 +70,20 @@ export const GC_ON_SIGNAL = ['--expose-gc', '--import', './bench/lib/gc-on-signa
 
 export async function startApi(
   redisUrl: string,
-  options: { nodeArgs?: string[] /** Default: a fresh one. */; prefix?: string } = {},
+  options: {
+    nodeArgs?: string[];
+    /** Default: a fresh one. */
+    prefix?: string;
+    /** More settings (API_PROCESSES…). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Api> {
   const port = await freePort();
   const prefix = options.prefix ?? `bench${randomBytes(3).toString('hex')}`;
   const proc = spawnNode(
     'jobcast-api',
-    'src/main.ts',
-    { ...jobcastEnv(redisUrl, prefix), PORT: String(port) },
+    'dist/main.js',
+    { ...jobcastEnv(redisUrl, prefix), PORT: String(port), ...options.env },
     options.nodeArgs,
   );
   const url = `http://127.0.0.1:${port}`;
@@ -97,7 +103,7 @@ export async function startApi(
 
 /** A worker process; resolves once BullMQ lists it on the queue. */
 export async function startWorker(redisUrl: string, prefix: string, concurrency: number): Promise<ServerProcess> {
-  const proc = spawnNode('jobcast-worker', 'workers/main.ts', {
+  const proc = spawnNode('jobcast-worker', 'dist/worker.js', {
     ...jobcastEnv(redisUrl, prefix),
     WORKER_CONCURRENCY: String(concurrency),
   });
@@ -107,6 +113,28 @@ export async function startWorker(redisUrl: string, prefix: string, concurrency:
       if (proc.child.exitCode !== null) throw new Error(`worker exited early:\n${proc.output()}`);
       return (await queue.getWorkersCount()) > 0;
     }, 'the worker to register');
+  } finally {
+    await queue.close();
+  }
+  return proc;
+}
+
+/**
+ * The baseline's worker (`bench/bare-worker.ts`): BullMQ under `prefix`, reporting by PUBLISH to
+ * the bare server's channels. Resolves once BullMQ lists it on the queue.
+ */
+export async function startBareWorker(redisUrl: string, prefix: string, concurrency: number): Promise<ServerProcess> {
+  const proc = spawnNode('bare-worker', 'bench/bare-worker.ts', {
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: prefix,
+    WORKER_CONCURRENCY: String(concurrency),
+  });
+  const queue = benchQueue(redisUrl, prefix);
+  try {
+    await waitFor(async () => {
+      if (proc.child.exitCode !== null) throw new Error(`bare worker exited early:\n${proc.output()}`);
+      return (await queue.getWorkersCount()) > 0;
+    }, 'the bare worker to register');
   } finally {
     await queue.close();
   }
@@ -133,36 +161,55 @@ export interface Bare extends ServerProcess {
   url: string;
 }
 
-export async function startBare(redisUrl: string, env: Record<string, string> = {}): Promise<Bare> {
+export async function startBare(
+  redisUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Bare> {
   const port = await freePort();
   const proc = spawnNode(
     'bare-sse-server',
     'bench/bare-sse-server.ts',
     { REDIS_URL: redisUrl, PORT: String(port), ...env },
-    GC_ON_SIGNAL,
+    [...GC_ON_SIGNAL, ...nodeArgs],
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(proc, `${url}/stats`);
   return { ...proc, port, url };
 }
 
-/** Load clients split over several processes (each holds at most ~5,000 sockets). */
+/** How {@link Clients.open} opens streams. */
+export interface OpenOptions {
+  timeoutMs?: number;
+  /** Connections being set up at a time, in all. */
+  concurrency?: number;
+  /** Pass over each stream's first event (jobcast's state on connect). */
+  skipFirst?: boolean;
+  /** New connections per second, in all (a ramp); default: as fast as `concurrency` allows. */
+  ratePerSecond?: number;
+}
+
+/** Load clients split over several processes (each holds at most ~5,000 sockets in the usual scenarios). */
 export class Clients {
   readonly #children: Child[];
+  readonly #sources: (string | undefined)[];
 
-  constructor(processes: number) {
+  /**
+   * @param sources source addresses, one per process in turn (127.0.0.x): loopback has about
+   * 28,000 ephemeral ports per source and destination. Default: the system's choice.
+   */
+  constructor(processes: number, sources: string[] = []) {
     this.#children = Array.from({ length: processes }, (_, i) => new Child('clients.ts', {}, `clients#${i}`));
+    this.#sources = this.#children.map((_, i) => (sources.length > 0 ? sources[i % sources.length] : undefined));
   }
 
   get pids(): number[] {
     return this.#children.map((c) => c.pid);
   }
 
-  /**
-   * Opens `paths` spread round-robin over the processes, `concurrency` connections being set
-   * up at a time in all.
-   */
-  async open(port: number, paths: string[], timeoutMs = 120_000, concurrency = 400): Promise<OpenResult> {
+  /** Opens `paths` spread round-robin over the processes. */
+  async open(port: number, paths: string[], options: OpenOptions = {}): Promise<OpenResult> {
+    const { timeoutMs = 120_000, concurrency = 400, skipFirst, ratePerSecond } = options;
     const k = this.#children.length;
     const results = await Promise.all(
       this.#children.map((child, i) =>
@@ -173,6 +220,9 @@ export class Clients {
             paths: paths.filter((_, j) => j % k === i),
             concurrency: Math.max(1, Math.floor(concurrency / k)),
             timeoutMs,
+            skipFirst,
+            ratePerSecond: ratePerSecond === undefined ? undefined : ratePerSecond / k,
+            localAddress: this.#sources[i],
           } satisfies OpenArgs,
           timeoutMs + 10_000,
         ),
@@ -240,6 +290,13 @@ export async function submitJobs(
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ type: 'simulate', data }),
         });
+        // 503 asks for a retry (a Redis command timed out on a busy machine): this job is sent again.
+        if (res.status === 503) {
+          next--;
+          await res.body?.cancel();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          continue;
+        }
         if (res.status !== 202) throw new Error(`POST /jobs answered ${res.status}: ${await res.text()}`);
         ids.push(((await res.json()) as { id: string }).id);
       }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Child } from '../lib/ipc.js';
-import { cpuMs } from '../lib/proc.js';
+import { cpuMs, cpuMsByThread } from '../lib/proc.js';
 import { type Api, type Bare, type Clients, submitJobs } from '../lib/services.js';
 import { concat, percentile } from '../lib/stats.js';
 
@@ -33,6 +33,19 @@ export interface StreamRun {
   rounds: number;
   /** p99 of each round on its own. */
   roundP99Ms: number[];
+  /** CPU per delivered event of each round on its own (µs). */
+  roundCpuPerEventUs: number[];
+  /** Many jobs: CPU by kind of thread (see `cpuMsByThread`), in all (ms). */
+  threadsMs?: { main: number; background: number };
+  /** Many jobs: CPU while the streams opened (per stream), and after (in all, µs). */
+  phases?: {
+    openUsPerStream: number;
+    eventsUs: number;
+    /** When the window began, the streams were open, and it ended (CLOCK_MONOTONIC µs: CPU profiles' clock). */
+    monotonicUs: [number, number, number];
+    /** The same for every round, when rounds were pooled. */
+    rounds?: [number, number, number][];
+  };
 }
 
 export interface StreamLoad {
@@ -87,6 +100,7 @@ function summarize(
     latencies,
     rounds: 1,
     roundP99Ms: [percentile(latencies, 0.99)],
+    roundCpuPerEventUs: [(cpu * 1000) / Math.max(1, delivered)],
   };
 }
 
@@ -114,6 +128,17 @@ export function pool(runs: StreamRun[]): StreamRun {
     latencies,
     rounds: runs.length,
     roundP99Ms: runs.flatMap((r) => r.roundP99Ms),
+    roundCpuPerEventUs: runs.flatMap((r) => r.roundCpuPerEventUs),
+    threadsMs: first.threadsMs && {
+      main: runs.reduce((n, r) => n + (r.threadsMs?.main ?? 0), 0),
+      background: runs.reduce((n, r) => n + (r.threadsMs?.background ?? 0), 0),
+    },
+    phases: first.phases && {
+      openUsPerStream: runs.reduce((n, r) => n + (r.phases?.openUsPerStream ?? 0), 0) / runs.length,
+      eventsUs: runs.reduce((n, r) => n + (r.phases?.eventsUs ?? 0), 0),
+      monotonicUs: first.phases.monotonicUs,
+      rounds: runs.map((r) => r.phases?.monotonicUs ?? [0, 0, 0]),
+    },
   };
 }
 
@@ -176,4 +201,78 @@ export async function runBare(
   await clients.closeAll();
   const run = summarize({ jobs: load.jobs, streams: paths.length }, stats, cpu, seconds, opened.failed);
   return { ...run, ratePerJob: load.ratePerJob };
+}
+
+/** Many jobs, one stream each, driven by real workers: the whole life of every stream is measured. */
+export interface ManyLoad {
+  jobs: number;
+  /** simulate's steps and step time. */
+  steps: number;
+  stepMs: number;
+}
+
+/**
+ * Measures one side of "many jobs": CPU of `pid` from before the streams open until they are
+ * closed (each stream's request, subscription and read, its events, `done`, the unsubscription),
+ * with the jobs held in their paused queue until every stream is open, then run by the worker.
+ */
+async function manyJobs(
+  pid: number,
+  port: number,
+  queue: Queue,
+  clients: Clients,
+  ids: string[],
+  skipFirst: boolean,
+): Promise<Omit<StreamRun, 'ratePerJob'>> {
+  const paths = ids.map((id) => `/jobs/${id}/events`);
+  await clients.mark();
+  const threads0 = cpuMsByThread(pid);
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  // CLOCK_MONOTONIC, in µs, as V8's CPU profiles time their samples: where this window lies in one.
+  const at = () => Number(process.hrtime.bigint() / 1000n);
+  const from = at();
+  const opened = await clients.open(port, paths, { skipFirst });
+  const openedAt = at();
+  const cpuOpen = cpuMs(pid) - cpu0;
+  await queue.resume();
+  await clients.waitDone(120_000);
+  const stats = await clients.stats();
+  await clients.closeAll();
+  const cpu = cpuMs(pid) - cpu0;
+  const threads1 = cpuMsByThread(pid);
+  const seconds = (performance.now() - t0) / 1000;
+  const run = summarize({ jobs: ids.length, streams: paths.length }, stats, cpu, seconds, opened.failed);
+  return {
+    ...run,
+    threadsMs: { main: threads1.main - threads0.main, background: threads1.background - threads0.background },
+    phases: {
+      openUsPerStream: (cpuOpen * 1000) / paths.length,
+      eventsUs: (cpu - cpuOpen) * 1000,
+      monotonicUs: [from, openedAt, at()],
+    },
+  };
+}
+
+/** jobcast: simulate jobs submitted through the API, run by jobcast's worker process. */
+export async function runManyJobcast(side: JobcastSide, clients: Clients, load: ManyLoad): Promise<StreamRun> {
+  await side.queue.pause();
+  const ids = await submitJobs(side.api.url, load.jobs, { steps: load.steps, stepMs: load.stepMs });
+  const run = await manyJobs(side.api.pid, side.api.port, side.queue, clients, ids, true);
+  return { ...run, ratePerJob: run.progressPerStream / ((load.steps * load.stepMs) / 1000) };
+}
+
+/** The bare server with the bare worker (`bench/bare-worker.ts`) running the same steps. */
+export async function runManyBare(
+  side: { bare: Bare; queue: Queue },
+  clients: Clients,
+  load: ManyLoad,
+): Promise<StreamRun> {
+  await side.queue.pause();
+  const ids = Array.from({ length: load.jobs }, () => randomUUID());
+  await side.queue.addBulk(
+    ids.map((jobId) => ({ name: 'simulate', data: { steps: load.steps, stepMs: load.stepMs }, opts: { jobId } })),
+  );
+  const run = await manyJobs(side.bare.pid, side.bare.port, side.queue, clients, ids, false);
+  return { ...run, ratePerJob: run.progressPerStream / ((load.steps * load.stepMs) / 1000) };
 }

@@ -18,6 +18,11 @@ const WEBHOOK_SECRETS = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}(,whsec_[A-Za-z0-9+/]{
 export const ConfigSchema = z.object({
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  /**
+   * API processes serving PORT together (`node:cluster`): a primary runs this many, restarts one
+   * that dies, and stops them all on one signal. 1 = a single process and no primary.
+   */
+  API_PROCESSES: int(1, 256).default(1),
   /** Unset: `npm start` runs and manages a local redis-server itself. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   /** `1`: REDIS_URL names one node of a Redis Cluster (keys are hash-tagged, events use sharded pub/sub). */

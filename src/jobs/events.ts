@@ -3,7 +3,7 @@
  * The public JSON of stream events, built in one place whatever produced them (a live
  * message from Redis, or a record read on connect), plus the parser of channel messages.
  */
-import type { DoneEvent, JobState, LogEvent, ProgressEvent, StreamEventName, TerminalStatus } from './schemas.js';
+import type { DoneEvent, JobState, LogEvent, StreamEventName, TerminalStatus } from './schemas.js';
 
 /** One event of one job, as it travels from Redis to the streams. */
 export interface JobEvent {
@@ -48,8 +48,32 @@ export interface FeedLabels {
   tags: string[];
 }
 
-/** A millisecond timestamp, as Redis keeps it, in the API's ISO 8601 form. */
-export const iso = (ms: string | number) => new Date(Number(ms)).toISOString();
+/** The latest second {@link iso} formatted, and its `YYYY-MM-DDTHH:MM:SS.` */
+let isoSecond = Number.NaN;
+let isoPrefix = '';
+
+/** Timestamps before year 10000 and after 1970 have the fixed `YYYY-MM-DDTHH:MM:SS.mmmZ` form. */
+const ISO_FIXED_UNTIL_MS = 253_402_300_800_000;
+
+/**
+ * A millisecond timestamp, as Redis keeps it, in the API's ISO 8601 form.
+ *
+ * Every progress event goes through here once per API process, and `toISOString` was a fifth
+ * of the hub's own work per event with one watcher per job (docs/performance.md): events come
+ * in bursts within the same second, so the date and time up to the second are kept from the
+ * last call and only the milliseconds are written. The same result as `toISOString`.
+ */
+export function iso(ms: string | number): string {
+  const n = Number(ms);
+  if (!(n >= 0 && n < ISO_FIXED_UNTIL_MS && Number.isInteger(n))) return new Date(n).toISOString();
+  const second = Math.floor(n / 1000);
+  if (second !== isoSecond) {
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    isoSecond = second;
+  }
+  const milli = n - second * 1000;
+  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
 
 /** A tuple's JSON fields (from `cjson` or JSON.stringify), tolerating the older five-field form. */
 export function readTuple(payload: string): ProgressTuple {
@@ -58,36 +82,47 @@ export function readTuple(payload: string): ProgressTuple {
   return fields as ProgressTuple;
 }
 
+/**
+ * The `progress` event's JSON, the text `JSON.stringify` gives for the event object
+ * (`{jobId, state, progress, message?, attempt, at, rate?, eta?, details?, queuePosition?,
+ * expectedStartAt?, stalled?, type?, tags?}`, in that order; a property test holds them equal).
+ * Written out because every live progress event is built here once per API process, and with
+ * one watcher per job the object and its serialisation were the largest part of the hub's own
+ * work per event (docs/performance.md, "many jobs").
+ */
 export function progressData(
   jobId: string,
   [state, progress, attempt, atMs, message, rate, etaMs, details]: ProgressTuple,
   derived: DerivedProgress = {},
   labels?: FeedLabels,
 ): string {
-  const data: ProgressEvent = {
-    jobId,
-    state: state as JobState,
-    progress: Number(progress),
-    ...(message ? { message } : {}),
-    attempt: Number(attempt),
-    at: iso(atMs),
-  };
+  let json = `{"jobId":${JSON.stringify(jobId)},"state":${JSON.stringify(state as JobState)},"progress":${jsonNumber(progress)}`;
+  if (message) json += `,"message":${JSON.stringify(message)}`;
+  json += `,"attempt":${jsonNumber(attempt)},"at":${JSON.stringify(iso(atMs))}`;
   // Pace while running only: a queued or finished job has no rate.
   if (state === 'active' && rate) {
-    data.rate = Number(rate);
-    if (etaMs) data.eta = iso(etaMs);
+    json += `,"rate":${jsonNumber(rate)}`;
+    if (etaMs) json += `,"eta":${JSON.stringify(iso(etaMs))}`;
   }
-  if (details) data.details = JSON.parse(details) as Record<string, unknown>;
+  // Kept as the worker's JSON; parsed and written again, as the object form did (same spacing, same key order).
+  if (details) json += `,"details":${JSON.stringify(JSON.parse(details))}`;
   if (state === 'queued') {
-    if (derived.queuePosition !== undefined) data.queuePosition = derived.queuePosition;
-    if (derived.expectedStartAt !== undefined) data.expectedStartAt = iso(derived.expectedStartAt);
+    if (derived.queuePosition !== undefined) json += `,"queuePosition":${jsonNumber(derived.queuePosition)}`;
+    if (derived.expectedStartAt !== undefined)
+      json += `,"expectedStartAt":${JSON.stringify(iso(derived.expectedStartAt))}`;
   }
-  if (state === 'active' && derived.stalled !== undefined) data.stalled = derived.stalled;
+  if (state === 'active' && derived.stalled !== undefined) json += `,"stalled":${derived.stalled}`;
   if (labels) {
-    data.type = labels.type;
-    if (labels.tags.length > 0) data.tags = labels.tags;
+    json += `,"type":${JSON.stringify(labels.type)}`;
+    if (labels.tags.length > 0) json += `,"tags":${JSON.stringify(labels.tags)}`;
   }
-  return JSON.stringify(data);
+  return `${json}}`;
+}
+
+/** A number (or one kept as a string in Redis) as JSON writes it: `null` for what is not finite. */
+function jsonNumber(value: string | number): string {
+  const n = Number(value);
+  return Number.isFinite(n) ? String(n) : 'null';
 }
 
 export function logData(jobId: string, line: string, atMs: number): string {

@@ -65,6 +65,8 @@ export function registerWebhookBacklog(registry: Registry, queue: Queue<Delivery
     help: 'Webhook deliveries in the queue by BullMQ state: wait (due now), delayed (waiting for a retry or a progress tick), active (being sent), failed (given up, kept for JOB_RETENTION_SECONDS).',
     labelNames: ['state'],
     registers: [registry],
+    // The same queue seen from every API process of a cluster: shown once, not summed.
+    aggregator: 'first',
     async collect() {
       const counts = await queue.getJobCounts('wait', 'delayed', 'active', 'failed');
       for (const [state, count] of Object.entries(counts)) this.labels(state).set(count);
