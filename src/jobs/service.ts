@@ -15,6 +15,7 @@ import type { RequestedWebhook, WebhookIntake } from '../webhooks/intake.js';
 import { type StoredWebhook, storeWebhook } from '../webhooks/view.js';
 import type { DerivedProgress } from './events.js';
 import { cancelChannel } from './keys.js';
+import { CANCEL_REASON, CancelRequest } from './outcomes.js';
 import { bullJobOptions } from './queue.js';
 import type { QueuePositions } from './queue-positions.js';
 import type { JobTypeRegistry } from './registry.js';
@@ -67,8 +68,6 @@ export interface SubmittedBatch {
   /** True when an Idempotency-Key matched an earlier request and its jobs are returned. */
   replayed: boolean;
 }
-
-export const CANCEL_REASON = 'cancelled by request';
 
 /** A submission that passed every check: what gets enqueued. */
 interface ValidJob {
@@ -328,8 +327,8 @@ export class JobService {
   async cancel(id: string, owner: Owner): Promise<JobResource> {
     await this.#owned(id, owner);
     const requested = await this.store.requestCancel(id, CANCEL_REASON);
-    if (requested === -1) throw jobNotFound(id);
-    if (requested === 0) {
+    if (requested === CancelRequest.NO_SUCH_JOB) throw jobNotFound(id);
+    if (requested === CancelRequest.ALREADY_FINISHED) {
       const record = await this.store.get(id);
       throw new ProblemError('job-finished', `the job already finished: it is ${record?.state ?? 'finished'}`, {
         extensions: { state: record?.state },
