@@ -9,12 +9,16 @@ import type { WebhookRecordFields } from '../webhooks/view.js';
 import { doneData, type JobEvent, logData, type ProgressTuple } from './events.js';
 import { FeedLog } from './feed.js';
 import { type JobKeys, jobKeys } from './keys.js';
-import type { Pace } from './pace.js';
 import type { JobState, TerminalStatus } from './schemas.js';
-import { defineScript, type ScriptRunner } from './script-runner.js';
-import { finishScript, logScript, reportScript, requestCancelScript, snapshotScript } from './scripts.js';
+import { bindScript } from './script-runner.js';
+import { finishScript } from './scripts/finish.js';
+import { logScript } from './scripts/log.js';
+import type { RecordScriptResult } from './scripts/record-prelude.js';
+import { type ProgressChange, reportScript } from './scripts/report.js';
+import { requestCancelScript } from './scripts/request-cancel.js';
+import { snapshotScript } from './scripts/snapshot.js';
 
-export { recordDoneEvent, recordProgressEvent, toResource } from './resource.js';
+export type { ProgressChange } from './scripts/report.js';
 
 export interface StoreOptions {
   prefix: string;
@@ -95,22 +99,6 @@ export interface NewJob {
   webhook?: string | undefined;
 }
 
-/** A state or progress change, as `report` records it. */
-export interface ProgressChange {
-  state: JobState;
-  progress: number;
-  message?: string | undefined;
-  attempt: number;
-  startedAt?: number;
-  /** Details as JSON (`jobs/details`); undefined keeps the current ones. */
-  details?: string | undefined;
-  /** The pace the worker worked out; undefined: none (queued again, or just started). */
-  pace?: Pace | undefined;
-}
-
-/** What a job script answers: a seq, or a seq with the owner's feed entries (`jobs/scripts`). */
-type ScriptResult = number | [number, string, ...string[]];
-
 export interface ListPage {
   records: JobRecord[];
   /** Where the next page starts; undefined when there is none. */
@@ -137,11 +125,11 @@ export class JobStore {
   readonly #redis: RedisClient;
   readonly #options: Required<Omit<StoreOptions, 'observer'>>;
   readonly #observer: JobEventObserver | undefined;
-  readonly #report: ScriptRunner<ScriptResult>;
-  readonly #log: ScriptRunner;
-  readonly #finish: ScriptRunner<ScriptResult>;
-  readonly #requestCancel: ScriptRunner;
-  readonly #snapshot: ScriptRunner<[string[], string[]]>;
+  readonly #report;
+  readonly #log;
+  readonly #finish;
+  readonly #requestCancel;
+  readonly #snapshot;
   /** The feeds of the API keys (`GET /events/feed`). */
   readonly feed: FeedLog;
 
@@ -150,11 +138,11 @@ export class JobStore {
     const { observer, ...rest } = options;
     this.#options = { publishCommand: 'PUBLISH', feedMaxEvents: 10_000, ...rest };
     this.#observer = observer;
-    this.#report = defineScript<ScriptResult>(redis, 'jobcastReport', reportScript);
-    this.#log = defineScript(redis, 'jobcastLog', logScript);
-    this.#finish = defineScript<ScriptResult>(redis, 'jobcastFinish', finishScript);
-    this.#requestCancel = defineScript(redis, 'jobcastRequestCancel', requestCancelScript);
-    this.#snapshot = defineScript<[string[], string[]]>(redis, 'jobcastSnapshot', snapshotScript);
+    this.#report = bindScript(redis, reportScript);
+    this.#log = bindScript(redis, logScript);
+    this.#finish = bindScript(redis, finishScript);
+    this.#requestCancel = bindScript(redis, requestCancelScript);
+    this.#snapshot = bindScript(redis, snapshotScript);
     this.feed = new FeedLog(redis, {
       prefix: this.#options.prefix,
       maxEvents: this.#options.feedMaxEvents,
@@ -163,9 +151,9 @@ export class JobStore {
     });
   }
 
-  /** Runs a job script; a job of an API key then has its changes appended to the key's feed. */
-  async #change(run: ScriptRunner<ScriptResult>, keys: string[], args: (string | number)[]): Promise<number> {
-    const result = await run(keys, args);
+  /** A job script's answer; a job of an API key then has its changes appended to the key's feed. */
+  async #change(recorded: Promise<RecordScriptResult>): Promise<number> {
+    const result = await recorded;
     if (typeof result === 'number') return result;
     const [seq, owner, ...entries] = result;
     await this.feed.append(owner, entries);
@@ -336,7 +324,7 @@ export class JobStore {
 
   /** Records a cancellation request: -1 no such job, 0 already finished, 1 recorded. */
   requestCancel(id: string, reason: string): Promise<number> {
-    return this.#requestCancel([this.keys(id).record], [reason]);
+    return this.#requestCancel({ keys: this.keys(id), reason });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -346,8 +334,7 @@ export class JobStore {
 
   /** The record and its kept log lines, read together in one round trip (atomically). */
   async snapshot(id: string): Promise<JobSnapshot | undefined> {
-    const keys = this.keys(id);
-    const [fields, entries] = await this.#snapshot([keys.record, keys.log], []);
+    const [fields, entries] = await this.#snapshot(this.keys(id));
     if (fields.length === 0) return undefined;
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
@@ -366,37 +353,16 @@ export class JobStore {
    * gone or finished (-1 cancel requested, -2 a newer attempt runs: see `jobs/scripts`).
    */
   report(id: string, change: ProgressChange, at = Date.now()): Promise<number> {
-    const keys = this.keys(id);
-    const pace = change.pace;
-    const recorded = this.#change(
-      this.#report,
-      [keys.record, keys.log],
-      [
-        this.#options.publishCommand,
-        keys.channel,
-        change.state,
-        change.progress,
-        change.message ?? '',
-        change.attempt,
-        at,
-        change.startedAt ?? '',
-        pace?.rate ?? '',
-        pace?.etaMs ?? '',
-        change.details ?? '',
-        pace?.intervalMs ?? '',
-      ],
-    );
+    const { publishCommand } = this.#options;
+    const recorded = this.#change(this.#report({ keys: this.keys(id), publishCommand, change, at }));
     return this.#tell(recorded, id, 'progress');
   }
 
   /** Appends a log line and publishes it. Returns its seq, or 0 if the job is gone or finished. */
   log(id: string, line: string): Promise<number> {
-    const keys = this.keys(id);
     const data = logData(id, line, Date.now());
-    const recorded = this.#log(
-      [keys.record, keys.log],
-      [this.#options.publishCommand, keys.channel, data, this.#options.logMaxLines],
-    );
+    const { publishCommand, logMaxLines: maxLines } = this.#options;
+    const recorded = this.#log({ keys: this.keys(id), publishCommand, data, maxLines });
     return this.#tell(recorded, id, 'log', data);
   }
 
@@ -420,22 +386,19 @@ export class JobStore {
     status: TerminalStatus,
     outcome: { result?: unknown; error?: string; message?: string },
   ): Promise<number> {
-    const keys = this.keys(id);
-    const now = Date.now();
-    const done = doneData(id, status, outcome, now);
+    const at = Date.now();
+    const done = doneData(id, status, outcome, at);
+    const { publishCommand, retentionSeconds } = this.#options;
     const recorded = this.#change(
-      this.#finish,
-      [keys.record, keys.log],
-      [
-        this.#options.publishCommand,
-        keys.channel,
+      this.#finish({
+        keys: this.keys(id),
+        publishCommand,
         status,
-        status === 'completed' ? 100 : '',
-        outcome.message ?? '',
-        now,
+        message: outcome.message,
+        at,
         done,
-        this.#options.retentionSeconds,
-      ],
+        retentionSeconds,
+      }),
     );
     return this.#tell(recorded, id, 'done', done);
   }
