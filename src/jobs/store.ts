@@ -5,11 +5,12 @@
  * BullMQ runs the job; this record is what clients see of it.
  */
 import type { RedisClient } from '../redis.js';
-import type { WebhookRecordFields } from '../webhooks/view.js';
-import { doneData, type JobEvent, logData, type ProgressTuple } from './events.js';
+import { doneData, logData, type ProgressTuple } from './events.js';
 import { FeedLog } from './feed.js';
 import { type JobKeys, jobKeys } from './keys.js';
-import type { JobState, TerminalStatus } from './schemas.js';
+import { type ListFilter, type ListPage, OwnerIndex } from './owner-index.js';
+import type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
+import type { TerminalStatus } from './schemas.js';
 import { bindScript } from './script-runner.js';
 import { finishScript } from './scripts/finish.js';
 import { logScript } from './scripts/log.js';
@@ -18,6 +19,8 @@ import { type ProgressChange, reportScript } from './scripts/report.js';
 import { requestCancelScript } from './scripts/request-cancel.js';
 import { snapshotScript } from './scripts/snapshot.js';
 
+export type { ListFilter, ListPage } from './owner-index.js';
+export type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
 export type { ProgressChange } from './scripts/report.js';
 
 export interface StoreOptions {
@@ -34,93 +37,6 @@ export interface StoreOptions {
   feedMaxEvents?: number;
 }
 
-/**
- * Told of each event a script recorded, after Redis answered, whichever process recorded it
- * (worker, API, reconciler). `done` stands for the job's end (its last progress and `done`);
- * `data` is the event's JSON for `log` and `done`.
- */
-export interface JobEventObserver {
-  recorded(jobId: string, event: 'progress' | 'log' | 'done', seq: number, data?: string): void;
-}
-
-/** A job record as stored (hash fields, all strings); the webhook fields are `webhooks/view`'s. */
-export interface JobRecord extends WebhookRecordFields {
-  id: string;
-  type: string;
-  createdAt: string;
-  maxAttempts: string;
-  seq: string;
-  pseq: string;
-  state: JobState;
-  progress: string;
-  attempt: string;
-  at: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  /** seq of `done`; present once the job has finished. */
-  dseq?: string;
-  /** The done event's JSON. */
-  done?: string;
-  /** seq of the newest log line dropped by the cap. */
-  ltrim?: string;
-  /** When a delayed job is due (ms). */
-  runAt?: string;
-  /** Set when cancellation was requested: the reason. */
-  cancel?: string;
-  /** Owner id of the API key that created the job (absent when the service runs open). */
-  owner?: string;
-  /** Percent per second, while running (see `jobs/pace`). */
-  rate?: string;
-  /** When 100% is expected (ms), while running. */
-  eta?: string;
-  /** The latest progress details (JSON object). */
-  details?: string;
-  /** The usual interval between the running attempt's reports (ms), once it has one. */
-  ivl?: string;
-  /** The job's tags (JSON array); absent when it has none. */
-  tags?: string;
-}
-
-export interface ListFilter {
-  state?: JobState | undefined;
-  type?: string | undefined;
-  tag?: string | undefined;
-}
-
-/** A new job, as `create` writes it. */
-export interface NewJob {
-  id: string;
-  type: string;
-  maxAttempts: number;
-  runAt?: number | undefined;
-  tags?: string[] | undefined;
-  /** The webhook's JSON (webhooks, #17), as the record keeps it. */
-  webhook?: string | undefined;
-}
-
-export interface ListPage {
-  records: JobRecord[];
-  /** Where the next page starts; undefined when there is none. */
-  nextCursor: string | undefined;
-}
-
-/**
- * Most job records one list request reads (kept, filtered out, or found expired), so a request's
- * Redis cost is bounded whatever the filter: about this many reads, plus a few index reads.
- * A page is never larger than 100, so a full page always fits.
- */
-const LIST_READ_BUDGET = 100;
-
-/** Index members sort by creation time, then id: `<createdAt, 15 digits>:<id>`. */
-const indexMember = (createdAt: number | string, id: string) => `${String(createdAt).padStart(15, '0')}:${id}`;
-
-/** What a stream needs on connect: the record and the kept log lines. */
-export interface JobSnapshot {
-  record: JobRecord;
-  logs: JobEvent[];
-}
-
 export class JobStore {
   readonly #redis: RedisClient;
   readonly #options: Required<Omit<StoreOptions, 'observer'>>;
@@ -132,6 +48,8 @@ export class JobStore {
   readonly #snapshot;
   /** The feeds of the API keys (`GET /events/feed`). */
   readonly feed: FeedLog;
+  /** The owners' indexes (`GET /jobs`). */
+  readonly index: OwnerIndex;
 
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
@@ -143,6 +61,7 @@ export class JobStore {
     this.#finish = bindScript(redis, finishScript);
     this.#requestCancel = bindScript(redis, requestCancelScript);
     this.#snapshot = bindScript(redis, snapshotScript);
+    this.index = new OwnerIndex(redis, this.#options.prefix, (id) => this.get(id));
     this.feed = new FeedLog(redis, {
       prefix: this.#options.prefix,
       maxEvents: this.#options.feedMaxEvents,
@@ -160,22 +79,19 @@ export class JobStore {
     return seq;
   }
 
-  /**
-   * Sorted set of an owner's jobs (all scores 0, ordered by member, so newest last). Jobs
-   * submitted without a key have none: nothing lists them (an id is their only way in).
-   */
+  /** A page of an owner's jobs, newest first (see `jobs/owner-index`). */
+  list(owner: string, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
+    return this.index.list(owner, filter, limit, cursor);
+  }
+
+  /** The owner's index of all jobs (see `jobs/owner-index`). */
   indexKey(owner: string): string {
-    return `${this.#options.prefix}:index:${owner}`;
+    return this.index.indexKey(owner);
   }
 
-  /** The same, for the owner's jobs of one type (a type never changes, so it is exact). */
+  /** The owner's index of one type's jobs. */
   typeIndexKey(owner: string, type: string): string {
-    return `${this.#options.prefix}:bytype:${owner}:${type}`;
-  }
-
-  /** The same, for the owner's jobs with one tag (tags never change either). */
-  tagIndexKey(owner: string, tag: string): string {
-    return `${this.#options.prefix}:bytag:${owner}:${tag}`;
+    return this.index.typeIndexKey(owner, type);
   }
 
   /**
@@ -224,7 +140,7 @@ export class JobStore {
     });
     const written = Promise.all([
       ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
-      ...this.#indexWrites(jobs, owner, createdAt, 'zadd'),
+      ...this.index.writes(jobs, owner, createdAt, 'zadd'),
       this.#redis.zadd(this.unfinishedKey, ...records.flatMap((r) => [0, r.id])),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
@@ -236,25 +152,9 @@ export class JobStore {
     await Promise.all([
       // One DEL per job: on a Cluster, different jobs' keys live in different slots.
       ...jobs.map(({ id }) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
-      ...this.#indexWrites(jobs, owner, createdAt, 'zrem'),
+      ...this.index.writes(jobs, owner, createdAt, 'zrem'),
       this.#redis.zrem(this.unfinishedKey, ...jobs.map(({ id }) => id)),
     ]);
-  }
-
-  /** Adds jobs of one owner to (or removes them from) the owner's index and its type and tag indexes. */
-  #indexWrites(jobs: NewJob[], owner: string | undefined, createdAt: number, op: 'zadd' | 'zrem'): Promise<unknown>[] {
-    if (owner === undefined) return [];
-    const byKey = new Map<string, string[]>([[this.indexKey(owner), []]]);
-    const add = (key: string, member: string) => byKey.set(key, [...(byKey.get(key) ?? []), member]);
-    for (const job of jobs) {
-      const member = indexMember(createdAt, job.id);
-      add(this.indexKey(owner), member);
-      add(this.typeIndexKey(owner, job.type), member);
-      for (const tag of job.tags ?? []) add(this.tagIndexKey(owner, tag), member);
-    }
-    return [...byKey].map(([key, members]) =>
-      op === 'zadd' ? this.#redis.zadd(key, ...members.flatMap((m) => [0, m])) : this.#redis.zrem(key, ...members),
-    );
   }
 
   /** Drops jobs from the unfinished set (finished, or their records are gone). */
@@ -265,61 +165,6 @@ export class JobStore {
   /** A page of unfinished job ids after `cursor` (by id); an empty cursor starts from the first. */
   unfinishedPage(cursor: string, count: number): Promise<string[]> {
     return this.#redis.zrange(this.unfinishedKey, cursor ? `(${cursor}` : '-', '+', 'BYLEX', 'LIMIT', 0, count);
-  }
-
-  /**
-   * A page of an owner's jobs, newest first. The cursor is the index member of the last job
-   * looked at, so pages never overlap or skip, however many jobs arrive meanwhile. A tag filter
-   * reads the tag's own index, else a type filter the type's; the other filters are checked on
-   * each record, and the reads of one request stop at LIST_READ_BUDGET: a page may then be
-   * short, with a cursor to go on from. Jobs whose records expired are dropped from the index
-   * read on the way.
-   */
-  async list(owner: string, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
-    const indexKey =
-      filter.tag !== undefined
-        ? this.tagIndexKey(owner, filter.tag)
-        : filter.type !== undefined
-          ? this.typeIndexKey(owner, filter.type)
-          : this.indexKey(owner);
-    const typeChecked = filter.tag !== undefined && filter.type !== undefined;
-    const records: JobRecord[] = [];
-    let from = cursor ? `(${cursor}` : '+';
-    let budget = LIST_READ_BUDGET;
-    // Without a state filter every kept record is wanted: read no more than the page needs.
-    // With one, read ahead; either way read more each round (records may have expired).
-    let chunk = filter.state || typeChecked ? Math.max(2 * limit, 20) : limit;
-    for (;;) {
-      const take = Math.min(budget, chunk, LIST_READ_BUDGET);
-      // One more member than will be read says whether anything is left after them.
-      const members = await this.#redis.zrange(indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, take + 1);
-      const page = members.slice(0, take);
-      const more = members.length > take;
-      if (page.length === 0) return { records, nextCursor: undefined };
-      budget -= page.length;
-      const found = await Promise.all(page.map((m) => this.get(m.slice(m.indexOf(':') + 1))));
-      const expired = page.filter((_, i) => found[i] === undefined);
-      if (expired.length > 0) {
-        // The owner's index lists every job of a type index too; it is cleaned when it is read.
-        const keys = indexKey === this.indexKey(owner) ? [indexKey] : [indexKey, this.indexKey(owner)];
-        await Promise.all(keys.map((key) => this.#redis.zrem(key, ...expired)));
-      }
-      for (let i = 0; i < page.length; i++) {
-        const record = found[i];
-        if (!record || (filter.state && record.state !== filter.state)) continue;
-        if (typeChecked && record.type !== filter.type) continue;
-        records.push(record);
-        if (records.length === limit) {
-          return { records, nextCursor: i < page.length - 1 || more ? page[i] : undefined };
-        }
-      }
-      if (!more) return { records, nextCursor: undefined };
-      const last = page.at(-1) as string;
-      // Budget spent: hand back what was found and where to go on.
-      if (budget <= 0) return { records, nextCursor: last };
-      from = `(${last}`;
-      chunk *= 2;
-    }
   }
 
   /** Records a cancellation request: -1 no such job, 0 already finished, 1 recorded. */
