@@ -5,8 +5,9 @@
  */
 
 import type { Queue } from 'bullmq';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { errorHandler, methodNotAllowed, problemResponse } from './app-errors.js';
 import type { ApiKeys } from './auth/api-keys.js';
 import { authenticate } from './auth/middleware.js';
 import type { StreamTokens } from './auth/stream-tokens.js';
@@ -21,10 +22,10 @@ import type { JobStore } from './jobs/store.js';
 import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
-import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
-import { PUBLIC_REASONS, type RedisFaultLog, redisFault } from './redis-faults.js';
+import { ProblemError } from './problems.js';
+import type { RedisFaultLog } from './redis-faults.js';
 import { ADMIN_BASE_PATH, adminRoutes } from './routes/admin.js';
-import { bodyLimit, ClientAbortedError } from './routes/body.js';
+import { bodyLimit } from './routes/body.js';
 import { docsRoutes } from './routes/docs.js';
 import { docsUiRoutes } from './routes/docs-ui.js';
 import { eventRoutes } from './routes/events.js';
@@ -81,9 +82,6 @@ const noDeliveries: DeliveryReader = { list: async () => ({ items: [], truncated
 
 /** Request ids: a caller's own (if sane) or a fresh one; echoed back and logged. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-
-/** The access log's status for a request whose client left before it could be answered (nginx's). */
-const CLIENT_CLOSED_REQUEST = 499;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -207,37 +205,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`));
   });
 
-  app.onError((error, c) => {
-    if (error instanceof ClientAbortedError) {
-      // Nobody is left to answer: not our error, and not worth a stack.
-      deps.log.debug('client closed the request', { requestId: c.get('requestId'), path: c.req.path });
-      return c.body(null, CLIENT_CLOSED_REQUEST as 400);
-    }
-    if (error instanceof ProblemError) {
-      if (error.status >= 500 && !(error.cause && deps.faults?.report(error.cause)))
-        deps.log.warn(error.message, { requestId: c.get('requestId'), path: c.req.path, cause: error.cause });
-      // Every 503 says when to come back.
-      const retry: Record<string, string> =
-        error.status === 503 && !('retry-after' in error.headers) ? { 'retry-after': '1' } : {};
-      return problemResponse(c, error, retry);
-    }
-    // Any Redis failure — unreachable, frozen, full, read-only, loading… — is a 503 the client
-    // may retry, in our words: Redis's own text never reaches a client. The operator gets one
-    // line of advice per outage (the fault log), not a warning per request.
-    const fault = deps.faults ? deps.faults.classify(error) : redisFault(error);
-    if (fault) {
-      if (!deps.faults?.report(error)) deps.log.warn('redis fault', { requestId: c.get('requestId'), fault });
-      deps.log.debug('redis fault', { requestId: c.get('requestId'), path: c.req.path, fault });
-      return problemResponse(
-        c,
-        new ProblemError('unavailable', `${PUBLIC_REASONS[fault]}; retry shortly`, {
-          headers: { 'retry-after': '1' },
-        }),
-      );
-    }
-    deps.log.error('unhandled error', { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, error });
-    return problemResponse(c, new ProblemError('internal-error', 'something went wrong on our side'));
-  });
+  app.onError(errorHandler(deps));
 
   return app;
 }
@@ -262,18 +230,4 @@ function securityHeadersFor(deps: Pick<AppDeps, 'corsOrigins' | 'tls'>): [string
   ];
   if (deps.tls) headers.push(['strict-transport-security', 'max-age=15552000; includeSubDomains']);
   return headers;
-}
-
-const methodNotAllowed = (method: string, allowed: string[]) =>
-  new ProblemError('method-not-allowed', `${method} is not allowed here; use ${allowed.join(' or ')}`, {
-    headers: { allow: allowed.join(', ') },
-  });
-
-/** A problem response that keeps the headers middleware set (request id, CORS). */
-function problemResponse(c: Context<AppEnv>, error: ProblemError, headers: Record<string, string> = {}): Response {
-  return c.newResponse(JSON.stringify(error.body(c.req.path)), error.status as 400, {
-    ...error.headers,
-    ...headers,
-    'content-type': PROBLEM_CONTENT_TYPE,
-  });
 }

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
-import { finishScript } from '../src/jobs/scripts.js';
+import { finishLua } from '../src/jobs/scripts/finish.js';
 import { type ClusterNode, type RedisCluster, scanKeys, startRedisCluster } from './support/cluster.js';
 import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
 import { waitFor } from './support/harness.js';
@@ -382,7 +382,7 @@ describe('two API and two worker processes on a 3-master Redis Cluster', () => {
     const done = doneData(id, 'completed', { result: { steps: 30 } }, now);
     const tx = node.redis.multi();
     for (const clientId of subscribers) tx.client('KILL', 'ID', clientId);
-    tx.eval(finishScript, 2, keys.record, keys.log, 'SPUBLISH', channel, 'completed', 100, '', now, done, 3600);
+    tx.eval(finishLua, 2, keys.record, keys.log, 'SPUBLISH', channel, 'completed', 100, '', now, done, 3600);
     const replies = (await tx.exec()) as [Error | null, unknown][];
     expect(
       replies.every(([error]) => error === null),

@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
-import { finishScript } from '../src/jobs/scripts.js';
+import { finishLua } from '../src/jobs/scripts/finish.js';
 import { startCrashableRedis } from './support/crashable-redis.js';
 import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
 import { waitFor } from './support/harness.js';
@@ -483,7 +483,7 @@ describe("the API's Redis subscription dropped at the moment a job finishes", ()
     const now = Date.now();
     const tx = inspector.multi().client('KILL', 'ID', subscribers[0] as string);
     tx.eval(
-      finishScript,
+      finishLua,
       2,
       keys.record,
       keys.log,

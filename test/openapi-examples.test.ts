@@ -10,8 +10,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerId } from '../src/auth/api-keys.js';
 import { StreamTokens } from '../src/auth/stream-tokens.js';
+import { canonicalJson } from '../src/jobs/idempotency.js';
 import { JobTypeRegistry } from '../src/jobs/registry.js';
-import { canonicalJson } from '../src/jobs/service.js';
 import {
   batchAcceptedExamples,
   batchExamples,

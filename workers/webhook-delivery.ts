@@ -12,7 +12,8 @@
 import { type Job, type MinimalJob, UnrecoverableError } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { iso } from '../src/jobs/events.js';
-import { type JobStore, recordProgressEvent } from '../src/jobs/store.js';
+import { recordProgressEvent } from '../src/jobs/resource.js';
+import type { JobStore } from '../src/jobs/store.js';
 import type { DeliveryEntry, DeliveryLog } from '../src/webhooks/deliveries.js';
 import type { AttemptResult, WebhookMetrics } from '../src/webhooks/metrics.js';
 import { type DeliveryData, deliveryName, retryDelayMs } from '../src/webhooks/queue.js';

@@ -10,7 +10,8 @@
  * queue position, the stall signal): a derived event that restates that state.
  */
 import type { DerivedProgress } from '../jobs/events.js';
-import { type JobRecord, type JobSnapshot, recordDoneEvent, recordProgressEvent } from '../jobs/store.js';
+import { recordDoneEvent, recordProgressEvent } from '../jobs/resource.js';
+import type { JobRecord, JobSnapshot } from '../jobs/store.js';
 import { SharedEvent } from './shared-event.js';
 
 /** Why the client must be told `reset` before catching up, if it must. */

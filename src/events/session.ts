@@ -13,8 +13,9 @@
  * state it restates, with the client's cursor as its id, and advances nothing. A stream that
  * asks for it also carries the group's `summary` (`events/summary`) after every change.
  */
+import { recordDoneEvent } from '../jobs/resource.js';
 import type { GoneEvent } from '../jobs/schemas.js';
-import { type JobSnapshot, type JobStore, recordDoneEvent } from '../jobs/store.js';
+import type { JobSnapshot, JobStore } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { StreamCounters } from '../metrics.js';
 import { encodeEvent, SSE_HEADERS } from '../sse.js';

@@ -12,21 +12,8 @@
  * published message puts the entry id in front: `<entry id>\n<entry>`.
  */
 import type { RedisClient } from '../redis.js';
-import { defineScript, type ScriptRunner } from './script-runner.js';
-
-/**
- * KEYS[1] the stream, ARGV[1] publish command, [2] channel, [3] max entries (approximate
- * trimming), [4] expiry (s), [5…] the entries. Returns the id of the last entry.
- */
-const appendScript = `
-local id
-for i = 5, #ARGV do
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'm', ARGV[i])
-  redis.call(ARGV[1], ARGV[2], id .. '\\n' .. ARGV[i])
-end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-return id
-`;
+import { bindScript } from './script-runner.js';
+import { feedAppendScript } from './scripts/feed-append.js';
 
 /** One feed entry, split. */
 export interface FeedEntry {
@@ -54,12 +41,12 @@ export interface FeedOptions {
 export class FeedLog {
   readonly #redis: RedisClient;
   readonly #options: FeedOptions;
-  readonly #append: ScriptRunner<string>;
+  readonly #append;
 
   constructor(redis: RedisClient, options: FeedOptions) {
     this.#redis = redis;
     this.#options = options;
-    this.#append = defineScript<string>(redis, 'jobcastFeedAppend', appendScript);
+    this.#append = bindScript(redis, feedAppendScript);
   }
 
   streamKey(owner: string): string {
@@ -73,16 +60,14 @@ export class FeedLog {
   /** Appends entries (see the module) to the owner's feed and publishes them, in order. */
   async append(owner: string, entries: string[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.#append(
-      [this.streamKey(owner)],
-      [
-        this.#options.publishCommand,
-        this.channel(owner),
-        this.#options.maxEvents,
-        this.#options.retentionSeconds,
-        ...entries,
-      ],
-    );
+    await this.#append({
+      stream: this.streamKey(owner),
+      channel: this.channel(owner),
+      publishCommand: this.#options.publishCommand,
+      maxEvents: this.#options.maxEvents,
+      expirySeconds: this.#options.retentionSeconds,
+      entries,
+    });
   }
 
   /** The newest entry id ('0-0' for an empty or expired feed): where a fresh client starts. */

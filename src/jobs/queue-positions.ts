@@ -27,63 +27,8 @@ import type { RedisClient } from '../redis.js';
 import type { CapacityReader } from './capacity.js';
 import type { DerivedProgress } from './events.js';
 import { bullPrefix } from './keys.js';
-import { defineScript, type ScriptRunner } from './script-runner.js';
-
-/**
- * KEYS[1] wait, [2] prioritized, [3] delayed, [4] active; ARGV[1] now (ms), ARGV[2] how many
- * wait-list entries the call may scan in all, ARGV[3…] job ids.
- * Returns {wait length, active count, then per job: position or -1, due time (ms) or -1}.
- * The sorted sets are looked at first (O(log n)); the wait list is scanned from the end the
- * next jobs leave from, within the budget: one LRANGE indexes it all when it fits and many
- * jobs are asked for, else one LPOS per job. A job further back than the budget reaches gets no
- * position this time.
- */
-const positionsScript = `
-local waitLen = redis.call('LLEN', KEYS[1])
-local active = redis.call('LLEN', KEYS[4])
-local now = tonumber(ARGV[1])
-local budget = tonumber(ARGV[2])
-local dueMax = (now + 1) * 4096 - 1
-local dueCount = redis.call('ZCOUNT', KEYS[3], 0, dueMax)
-local index
-if #ARGV - 2 > 16 and waitLen <= budget then
-  index = {}
-  local all = redis.call('LRANGE', KEYS[1], 0, -1)
-  for i, id in ipairs(all) do index[id] = waitLen - i + 1 end
-end
-local out = {waitLen, active}
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  local position = -1
-  local due = -1
-  local rank = redis.call('ZRANK', KEYS[2], id)
-  local raw = not rank and redis.call('ZSCORE', KEYS[3], id)
-  if rank then
-    position = waitLen + dueCount + rank + 1
-  elseif raw then
-    -- Scores are <due ms> × 4096 + a counter; the raw text keeps every digit of one.
-    local score = tonumber(raw)
-    if score <= dueMax then
-      position = waitLen + redis.call('ZCOUNT', KEYS[3], 0, '(' .. raw) + 1
-    else
-      due = math.floor(score / 4096)
-    end
-  elseif index then
-    position = index[id] or -1
-  elseif budget > 0 and waitLen > 0 then
-    local at = redis.call('LPOS', KEYS[1], id, 'RANK', -1, 'MAXLEN', budget)
-    if at then
-      position = waitLen - at
-      budget = budget - position
-    else
-      budget = budget - math.min(budget, waitLen)
-    end
-  end
-  out[#out + 1] = position
-  out[#out + 1] = due
-end
-return out
-`;
+import { bindScript } from './script-runner.js';
+import { queuePositionsScript } from './scripts/queue-positions.js';
 
 /**
  * Wait-list entries one call may scan: about a millisecond of Redis time. A job further back in
@@ -98,17 +43,17 @@ export interface QueuedJob {
 }
 
 export class QueuePositions {
-  readonly #run: ScriptRunner<number[]>;
-  readonly #keys: string[];
+  readonly #run;
+  readonly #queueKeys: string[];
 
   constructor(
     redis: RedisClient,
     settings: { prefix: string; queueName: string },
     private readonly capacity: CapacityReader,
   ) {
-    this.#run = defineScript<number[]>(redis, 'jobcastQueuePositions', positionsScript);
+    this.#run = bindScript(redis, queuePositionsScript);
     const queue = `${bullPrefix(settings.prefix)}:${settings.queueName}`;
-    this.#keys = ['wait', 'prioritized', 'delayed', 'active'].map((list) => `${queue}:${list}`);
+    this.#queueKeys = ['wait', 'prioritized', 'delayed', 'active'].map((list) => `${queue}:${list}`);
   }
 
   /**
@@ -119,7 +64,7 @@ export class QueuePositions {
     const found = new Map<string, DerivedProgress>();
     if (jobs.length === 0) return found;
     const [reply, capacity] = await Promise.all([
-      this.#run(this.#keys, [now, SCAN_BUDGET, ...jobs.map((job) => job.id)]),
+      this.#run({ queueKeys: this.#queueKeys, now, scanBudget: SCAN_BUDGET, ids: jobs.map((job) => job.id) }),
       this.capacity.read(
         jobs.map((job) => job.type),
         now,

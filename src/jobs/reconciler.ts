@@ -16,6 +16,8 @@ import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
 import type { RedisFaultLog } from '../redis-faults.js';
 import { reconcileRecord } from './reconcile.js';
+import { bindScript } from './script-runner.js';
+import { releaseLockScript } from './scripts/release-lock.js';
 import type { JobStore } from './store.js';
 
 /** Jobs checked per tick: bounds the tick's cost (about three commands per job). */
@@ -29,8 +31,6 @@ const LOST_AFTER_MS = 30_000;
 
 /** How long a page may hold the lock; a replica that dies holding it delays others this long at most. */
 const LOCK_LEASE_MS = 15_000;
-
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export interface ReconcilerOptions {
   prefix: string;
@@ -59,11 +59,13 @@ export class Reconciler {
   readonly #options: ReconcilerOptions;
   readonly #lockKey: string;
   readonly #cursorKey: string;
+  readonly #releaseLock;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
 
   constructor(redis: RedisClient, store: JobStore, queue: Queue, options: ReconcilerOptions) {
     this.#redis = redis;
+    this.#releaseLock = bindScript(redis, releaseLockScript);
     this.#store = store;
     this.#queue = queue;
     this.#options = options;
@@ -101,7 +103,7 @@ export class Reconciler {
     try {
       return await this.#page();
     } finally {
-      await this.#redis.eval(RELEASE_LOCK, 1, this.#lockKey, token).catch(() => {});
+      await this.#releaseLock({ lock: this.#lockKey, token }).catch(() => {});
     }
   }
 

@@ -5,29 +5,25 @@
  * on behalf of an owner (an API key's owner id, or undefined when the service runs open), and
  * another owner's job is answered exactly like a job that does not exist.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { StreamTokens } from '../auth/stream-tokens.js';
-import { type FieldError, fieldErrors, fieldProblem, ProblemError, validationProblem } from '../problems.js';
+import { ProblemError } from '../problems.js';
 import type { RedisClient } from '../redis.js';
 // webhooks (#17)
-import type { RequestedWebhook, WebhookIntake } from '../webhooks/intake.js';
-import { type StoredWebhook, storeWebhook } from '../webhooks/view.js';
+import type { WebhookIntake } from '../webhooks/intake.js';
+import type { StoredWebhook } from '../webhooks/view.js';
+import { enqueueJobs } from './enqueue.js';
 import type { DerivedProgress } from './events.js';
+import { type IdempotencyClaim, IdempotencyKeys } from './idempotency.js';
 import { cancelChannel } from './keys.js';
-import { bullJobOptions } from './queue.js';
+import { CANCEL_REASON, CancelRequest } from './outcomes.js';
 import type { QueuePositions } from './queue-positions.js';
 import type { JobTypeRegistry } from './registry.js';
 import { toResource } from './resource.js';
-import {
-  type JobBatch,
-  JobId,
-  JobOptions,
-  type JobResource,
-  SubmitBatchEnvelope,
-  SubmitJobEnvelope,
-} from './schemas.js';
+import { type JobBatch, JobId, type JobResource } from './schemas.js';
 import type { JobRecord, JobStore, ListFilter } from './store.js';
+import { checkedBatch, checkedJob, checkedWebhooks, type ValidJob } from './submission-checks.js';
 
 export type Owner = string | undefined;
 
@@ -68,30 +64,21 @@ export interface SubmittedBatch {
   replayed: boolean;
 }
 
-export const CANCEL_REASON = 'cancelled by request';
-
-/** A submission that passed every check: what gets enqueued. */
-interface ValidJob {
-  type: string;
-  data: unknown;
-  options: JobOptions;
-  /** As submitted: absent (the key's default applies), null (none), or a webhook. */
-  webhook: RequestedWebhook;
-  tags: string[] | undefined;
-}
-
-type Checked = { job: ValidJob; errors?: undefined } | { errors: FieldError[]; unknownType?: string };
-
-const DEFAULT_OPTIONS: JobOptions = JobOptions.parse({});
-
 export class JobService {
+  readonly #idempotency: IdempotencyKeys;
+
   constructor(
     readonly store: JobStore,
     readonly queue: Queue,
     /** The connection `store` and `queue` use (for idempotency keys and cancel messages). */
     readonly redis: RedisClient,
     readonly options: ServiceOptions,
-  ) {}
+  ) {
+    this.#idempotency = new IdempotencyKeys(redis, store, {
+      prefix: options.prefix,
+      ttlSeconds: options.idempotencySeconds,
+    });
+  }
 
   /**
    * Validates and enqueues a job. Nothing is written unless every check passes. With an
@@ -99,16 +86,9 @@ export class JobService {
    * Idempotency-Key draft), and the same key with another body is refused.
    */
   async submit(body: unknown, by: Submitter): Promise<Submitted> {
-    const { jobTypes } = this.options;
-    const checked = checkJob(body, '', jobTypes);
-    if (checked.errors) {
-      if (checked.unknownType === undefined) throw fieldProblem(checked.errors);
-      throw new ProblemError('unknown-job-type', unknownTypeMessage(checked.unknownType, jobTypes), {
-        extensions: { knownTypes: jobTypes.names },
-      });
-    }
-    const webhooks = await this.#webhooks([checked.job], [''], by.owner);
-    const { records, replayed } = await this.#enqueue([checked.job], webhooks, by, body);
+    const job = checkedJob(body, this.options.jobTypes);
+    const webhooks = await checkedWebhooks(this.options.webhooks, [job], [''], by.owner);
+    const { records, replayed } = await this.#enqueue([job], webhooks, by, body);
     // Not where it stands in the queue: that costs a Redis call per submission. GET says it.
     return { job: this.#resource(records[0] as JobRecord), replayed };
   }
@@ -119,8 +99,9 @@ export class JobService {
    * unless every job passes. Idempotency keys work as for one job.
    */
   async submitBatch(body: unknown, by: Submitter): Promise<SubmittedBatch> {
-    const jobs = batchJobs(body, this.options.jobTypes);
-    const webhooks = await this.#webhooks(
+    const jobs = checkedBatch(body, this.options.jobTypes);
+    const webhooks = await checkedWebhooks(
+      this.options.webhooks,
       jobs,
       jobs.map((_, i) => `jobs.${i}`),
       by.owner,
@@ -149,138 +130,33 @@ export class JobService {
     kind: 'job' | 'batch' = 'job',
   ): Promise<{ records: JobRecord[]; replayed: boolean }> {
     const ids = jobs.map(() => randomUUID());
-    let idemKey: string | undefined;
-    let fingerprint = '';
+    let claim: IdempotencyClaim | undefined;
     if (idempotencyKey !== undefined) {
-      fingerprint = sha256(kind === 'job' ? canonicalJson(body) : `batch\n${canonicalJson(body)}`);
-      // Keys are per owner: two clients can never collide on, or probe, each other's keys.
-      idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${idempotencyKey}`)}`;
-      for (;;) {
-        // Claimed as pending, for a short while: a request that dies before it commits or
-        // releases the claim (a Redis blip at the wrong moment) cannot hold the key for long.
-        // Committed, with the key's full lifetime, once the jobs exist (see #replay).
-        const claimed = await this.redis.set(
-          idemKey,
-          `${fingerprint}:${ids.join(',')}:pending`,
-          'EX',
-          Math.min(PENDING_CLAIM_SECONDS, this.options.idempotencySeconds),
-          'NX',
-        );
-        if (claimed === 'OK') break;
-        const replay = await this.#replay(idemKey, fingerprint, owner);
-        if (replay) return { records: replay, replayed: true };
-        // The first request failed and released the key (or the key's lifetime ended just
-        // now): this request starts afresh.
-      }
+      const claimed = await this.#idempotency.claim({ owner, key: idempotencyKey, body, kind }, ids);
+      if (claimed.replay) return { records: claimed.replay, replayed: true };
+      claim = claimed.claim;
     }
 
     // Only requests that create jobs count against the limit: a replay creates nothing.
     try {
       await admit?.(jobs.length);
     } catch (error) {
-      if (idemKey) await this.redis.del(idemKey).catch(() => {});
+      await claim?.release().catch(() => {});
       throw error;
     }
 
-    const createdAt = Date.now();
-    // Records first, so a worker that takes a job at once finds it; the commands go out on
-    // one connection, in this order, without waiting for each other.
-    const { records, written } = this.store.create(
-      jobs.map(({ type, options, tags }, i) => ({
-        id: ids[i] as string,
-        type,
-        maxAttempts: options.attempts,
-        runAt: options.delayMs > 0 ? createdAt + options.delayMs : undefined,
-        webhook: webhooks[i] && storeWebhook(webhooks[i]),
-        tags,
-      })),
-      owner,
-      createdAt,
-    );
-    // webhooks (#17): jobs with one are listed as open, before they are queued (see webhooks/outbox).
-    const withWebhook = ids.filter((_, i) => webhooks[i] !== undefined);
-    const tracked = withWebhook.length > 0 ? this.options.webhooks?.track(withWebhook, createdAt) : undefined;
-    const retention = this.options.retentionSeconds;
-    const bulk = jobs.map(({ type, data, options }, i) => ({
-      name: type,
-      data,
-      opts: bullJobOptions(ids[i] as string, options, retention, createdAt),
-    }));
-    // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
-    const [one] = bulk;
-    const added = bulk.length === 1 && one ? this.queue.add(one.name, one.data, one.opts) : this.queue.addBulk(bulk);
-    try {
-      await Promise.all([written, tracked, added]);
-    } catch (error) {
-      // Undone in the background: the client hears 503 now, not after one more command
-      // timeout on a frozen Redis. (What cannot be undone, the reconciler finishes later.)
-      Promise.all([
-        this.store.discard(
-          jobs.map(({ type, tags, options }, i) => ({
-            id: ids[i] as string,
-            type,
-            tags,
-            maxAttempts: options.attempts,
-          })),
-          createdAt,
-          owner,
-        ),
-        // A batch is added job by job: take out those that made it. And an add that timed out
-        // may still run once Redis thaws: the remove follows it on the same connection.
-        ...ids.map((id) => this.queue.remove(id)),
-        idemKey ? this.redis.del(idemKey) : undefined,
-      ]).catch(() => {});
-      throw new ProblemError('unavailable', `the ${kind} could not be enqueued; try again`, {
-        cause: error,
-        headers: { 'retry-after': '1' },
-      });
-    }
-    if (idemKey) {
-      await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'EX', this.options.idempotencySeconds, 'XX');
-    }
-    return { records, replayed: false };
-  }
-
-  /**
-   * The records of the jobs an earlier request with this idempotency key created that are
-   * still kept; undefined when there is no such request any more (it failed and released the
-   * key, or the key expired). A request still in flight is waited for briefly. A key outlives
-   * its jobs when retention is shorter than the key's lifetime: it is then refused, never
-   * used again, so a late retry cannot create the work a second time.
-   */
-  async #replay(idemKey: string, fingerprint: string, owner: Owner): Promise<JobRecord[] | undefined> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const stored = await this.redis.get(idemKey);
-      if (!stored) return undefined;
-      const [storedFingerprint, ids, pending] = stored.split(':') as [string, string, string | undefined];
-      if (storedFingerprint !== fingerprint) {
-        throw new ProblemError(
-          'idempotency-key-reused',
-          'this Idempotency-Key was already used with a different request body',
-        );
-      }
-      if (!pending) {
-        const found = await Promise.all(ids.split(',').map((id) => this.store.get(id)));
-        const records = found.filter((r): r is JobRecord => r !== undefined && r.owner === owner);
-        // The jobs still kept: a batch whose first jobs outlived their retention is replayed
-        // without them rather than submitted again beside the ones still there.
-        if (records.length > 0) return records;
-        const expiresIn = await this.redis.ttl(idemKey);
-        throw new ProblemError(
-          'idempotency-key-jobs-gone',
-          `the ${ids.includes(',') ? 'jobs' : 'job'} this Idempotency-Key created finished and ${ids.includes(',') ? 'are' : 'is'} no longer kept (JOB_RETENTION_SECONDS); the key stays used${expiresIn > 0 ? ` for ${expiresIn} s more` : ''}: send new work with a new key`,
-          { extensions: { jobIds: ids.split(',') } },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 40));
-    }
-    throw new ProblemError(
-      'idempotency-key-in-progress',
-      'a request with this Idempotency-Key is still being processed',
+    const records = await enqueueJobs(
       {
-        headers: { 'retry-after': '1' },
+        store: this.store,
+        queue: this.queue,
+        retentionSeconds: this.options.retentionSeconds,
+        webhooks: this.options.webhooks,
       },
+      { jobs, ids, webhooks, owner, kind },
+      () => claim?.release(),
     );
+    await claim?.commit();
+    return { records, replayed: false };
   }
 
   async get(id: string, owner: Owner): Promise<JobResource> {
@@ -328,8 +204,8 @@ export class JobService {
   async cancel(id: string, owner: Owner): Promise<JobResource> {
     await this.#owned(id, owner);
     const requested = await this.store.requestCancel(id, CANCEL_REASON);
-    if (requested === -1) throw jobNotFound(id);
-    if (requested === 0) {
+    if (requested === CancelRequest.NO_SUCH_JOB) throw jobNotFound(id);
+    if (requested === CancelRequest.ALREADY_FINISHED) {
       const record = await this.store.get(id);
       throw new ProblemError('job-finished', `the job already finished: it is ${record?.state ?? 'finished'}`, {
         extensions: { state: record?.state },
@@ -359,27 +235,6 @@ export class JobService {
     };
   }
 
-  /**
-   * webhooks (#17): each job's webhook — the one it asks for or its key's default — checked
-   * before anything is written (see webhooks/intake). `where` are the jobs' places in the body.
-   */
-  async #webhooks(jobs: ValidJob[], where: string[], owner: Owner): Promise<(StoredWebhook | undefined)[]> {
-    const intake = this.options.webhooks;
-    if (intake)
-      return intake.resolve(
-        jobs.map((j) => j.webhook),
-        where,
-        owner,
-      );
-    const asked = jobs.flatMap((j, i) =>
-      j.webhook
-        ? [{ path: [where[i], 'webhook'].filter(Boolean).join('.'), message: 'webhooks are off on this server' }]
-        : [],
-    );
-    if (asked.length > 0) throw fieldProblem(asked);
-    return jobs.map(() => undefined);
-  }
-
   /** The record of a job the owner may see, or a 404 that says nothing more. */
   async #owned(id: string, owner: Owner): Promise<JobRecord> {
     const record = JobId.safeParse(id).success ? await this.store.get(id) : undefined;
@@ -406,67 +261,6 @@ export class JobService {
 const eventsUrl = (ids: string[], token?: string, summary = false) =>
   `/events?jobs=${ids.join(',')}${summary ? '&summary=true' : ''}${token === undefined ? '' : `&token=${encodeURIComponent(token)}`}`;
 
-/**
- * Checks one submission: the envelope, then the type, then the data against the type's
- * schema. Field paths start with `where` (`jobs.3` in a batch).
- */
-function checkJob(body: unknown, where: string, jobTypes: JobTypeRegistry): Checked {
-  const at = (field: string) => (where ? `${where}.${field}` : field);
-  const envelope = SubmitJobEnvelope.safeParse(body);
-  if (!envelope.success) return { errors: fieldErrors(envelope.error, where) };
-  const { type } = envelope.data;
-  const jobType = jobTypes.get(type);
-  if (!jobType) {
-    return { errors: [{ path: at('type'), message: unknownTypeMessage(type, jobTypes) }], unknownType: type };
-  }
-  // Absent data means "all defaults"; null is a value, and the schema judges it.
-  const data = jobType.input.safeParse(envelope.data.data === undefined ? {} : envelope.data.data);
-  if (!data.success) return { errors: fieldErrors(data.error, at('data')) };
-  return {
-    job: {
-      type,
-      data: data.data,
-      options: envelope.data.options ?? DEFAULT_OPTIONS,
-      webhook: envelope.data.webhook,
-      tags: envelope.data.tags,
-    },
-  };
-}
-
-/** The jobs of a batch body, every one checked; one problem lists what is wrong with all. */
-function batchJobs(body: unknown, jobTypes: JobTypeRegistry): ValidJob[] {
-  const envelope = SubmitBatchEnvelope.safeParse(body);
-  if (!envelope.success) throw validationProblem(envelope.error, '');
-  const jobs: ValidJob[] = [];
-  const errors: FieldError[] = [];
-  envelope.data.jobs.forEach((job, i) => {
-    const checked = checkJob(job, `jobs.${i}`, jobTypes);
-    if (checked.errors) errors.push(...checked.errors);
-    else jobs.push(checked.job);
-  });
-  if (errors.length > 0) throw fieldProblem(errors);
-  return jobs;
-}
-
-const unknownTypeMessage = (type: string, jobTypes: JobTypeRegistry) =>
-  `unknown job type ${JSON.stringify(type)}; known types: ${jobTypes.names.join(', ')}`;
-
 export function jobNotFound(id: string): ProblemError {
   return new ProblemError('job-not-found', `no job with id ${JSON.stringify(id)}`);
-}
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** How long a claimed Idempotency-Key waits for its request to commit (or fail) before it lapses. */
-const PENDING_CLAIM_SECONDS = 60;
-
-/** JSON with object keys sorted, so the same body in another key order has one fingerprint. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
 }

@@ -5,16 +5,23 @@
  * BullMQ runs the job; this record is what clients see of it.
  */
 import type { RedisClient } from '../redis.js';
-import type { WebhookRecordFields } from '../webhooks/view.js';
-import { doneData, type JobEvent, logData, type ProgressTuple } from './events.js';
+import { doneData, logData, type ProgressTuple } from './events.js';
 import { FeedLog } from './feed.js';
 import { type JobKeys, jobKeys } from './keys.js';
-import type { Pace } from './pace.js';
-import type { JobState, TerminalStatus } from './schemas.js';
-import { defineScript, type ScriptRunner } from './script-runner.js';
-import { finishScript, logScript, reportScript, requestCancelScript, snapshotScript } from './scripts.js';
+import { type ListFilter, type ListPage, OwnerIndex } from './owner-index.js';
+import type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
+import type { TerminalStatus } from './schemas.js';
+import { bindScript } from './script-runner.js';
+import { finishScript } from './scripts/finish.js';
+import { logScript } from './scripts/log.js';
+import type { RecordScriptResult } from './scripts/record-prelude.js';
+import { type ProgressChange, reportScript } from './scripts/report.js';
+import { requestCancelScript } from './scripts/request-cancel.js';
+import { snapshotScript } from './scripts/snapshot.js';
 
-export { recordDoneEvent, recordProgressEvent, toResource } from './resource.js';
+export type { ListFilter, ListPage } from './owner-index.js';
+export type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
+export type { ProgressChange } from './scripts/report.js';
 
 export interface StoreOptions {
   prefix: string;
@@ -30,131 +37,31 @@ export interface StoreOptions {
   feedMaxEvents?: number;
 }
 
-/**
- * Told of each event a script recorded, after Redis answered, whichever process recorded it
- * (worker, API, reconciler). `done` stands for the job's end (its last progress and `done`);
- * `data` is the event's JSON for `log` and `done`.
- */
-export interface JobEventObserver {
-  recorded(jobId: string, event: 'progress' | 'log' | 'done', seq: number, data?: string): void;
-}
-
-/** A job record as stored (hash fields, all strings); the webhook fields are `webhooks/view`'s. */
-export interface JobRecord extends WebhookRecordFields {
-  id: string;
-  type: string;
-  createdAt: string;
-  maxAttempts: string;
-  seq: string;
-  pseq: string;
-  state: JobState;
-  progress: string;
-  attempt: string;
-  at: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  /** seq of `done`; present once the job has finished. */
-  dseq?: string;
-  /** The done event's JSON. */
-  done?: string;
-  /** seq of the newest log line dropped by the cap. */
-  ltrim?: string;
-  /** When a delayed job is due (ms). */
-  runAt?: string;
-  /** Set when cancellation was requested: the reason. */
-  cancel?: string;
-  /** Owner id of the API key that created the job (absent when the service runs open). */
-  owner?: string;
-  /** Percent per second, while running (see `jobs/pace`). */
-  rate?: string;
-  /** When 100% is expected (ms), while running. */
-  eta?: string;
-  /** The latest progress details (JSON object). */
-  details?: string;
-  /** The usual interval between the running attempt's reports (ms), once it has one. */
-  ivl?: string;
-  /** The job's tags (JSON array); absent when it has none. */
-  tags?: string;
-}
-
-export interface ListFilter {
-  state?: JobState | undefined;
-  type?: string | undefined;
-  tag?: string | undefined;
-}
-
-/** A new job, as `create` writes it. */
-export interface NewJob {
-  id: string;
-  type: string;
-  maxAttempts: number;
-  runAt?: number | undefined;
-  tags?: string[] | undefined;
-  /** The webhook's JSON (webhooks, #17), as the record keeps it. */
-  webhook?: string | undefined;
-}
-
-/** A state or progress change, as `report` records it. */
-export interface ProgressChange {
-  state: JobState;
-  progress: number;
-  message?: string | undefined;
-  attempt: number;
-  startedAt?: number;
-  /** Details as JSON (`jobs/details`); undefined keeps the current ones. */
-  details?: string | undefined;
-  /** The pace the worker worked out; undefined: none (queued again, or just started). */
-  pace?: Pace | undefined;
-}
-
-/** What a job script answers: a seq, or a seq with the owner's feed entries (`jobs/scripts`). */
-type ScriptResult = number | [number, string, ...string[]];
-
-export interface ListPage {
-  records: JobRecord[];
-  /** Where the next page starts; undefined when there is none. */
-  nextCursor: string | undefined;
-}
-
-/**
- * Most job records one list request reads (kept, filtered out, or found expired), so a request's
- * Redis cost is bounded whatever the filter: about this many reads, plus a few index reads.
- * A page is never larger than 100, so a full page always fits.
- */
-const LIST_READ_BUDGET = 100;
-
-/** Index members sort by creation time, then id: `<createdAt, 15 digits>:<id>`. */
-const indexMember = (createdAt: number | string, id: string) => `${String(createdAt).padStart(15, '0')}:${id}`;
-
-/** What a stream needs on connect: the record and the kept log lines. */
-export interface JobSnapshot {
-  record: JobRecord;
-  logs: JobEvent[];
-}
-
 export class JobStore {
   readonly #redis: RedisClient;
   readonly #options: Required<Omit<StoreOptions, 'observer'>>;
   readonly #observer: JobEventObserver | undefined;
-  readonly #report: ScriptRunner<ScriptResult>;
-  readonly #log: ScriptRunner;
-  readonly #finish: ScriptRunner<ScriptResult>;
-  readonly #requestCancel: ScriptRunner;
-  readonly #snapshot: ScriptRunner<[string[], string[]]>;
+  readonly #report;
+  readonly #log;
+  readonly #finish;
+  readonly #requestCancel;
+  readonly #snapshot;
   /** The feeds of the API keys (`GET /events/feed`). */
   readonly feed: FeedLog;
+  /** The owners' indexes (`GET /jobs`). */
+  readonly index: OwnerIndex;
 
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
     const { observer, ...rest } = options;
     this.#options = { publishCommand: 'PUBLISH', feedMaxEvents: 10_000, ...rest };
     this.#observer = observer;
-    this.#report = defineScript<ScriptResult>(redis, 'jobcastReport', reportScript);
-    this.#log = defineScript(redis, 'jobcastLog', logScript);
-    this.#finish = defineScript<ScriptResult>(redis, 'jobcastFinish', finishScript);
-    this.#requestCancel = defineScript(redis, 'jobcastRequestCancel', requestCancelScript);
-    this.#snapshot = defineScript<[string[], string[]]>(redis, 'jobcastSnapshot', snapshotScript);
+    this.#report = bindScript(redis, reportScript);
+    this.#log = bindScript(redis, logScript);
+    this.#finish = bindScript(redis, finishScript);
+    this.#requestCancel = bindScript(redis, requestCancelScript);
+    this.#snapshot = bindScript(redis, snapshotScript);
+    this.index = new OwnerIndex(redis, this.#options.prefix, (id) => this.get(id));
     this.feed = new FeedLog(redis, {
       prefix: this.#options.prefix,
       maxEvents: this.#options.feedMaxEvents,
@@ -163,31 +70,28 @@ export class JobStore {
     });
   }
 
-  /** Runs a job script; a job of an API key then has its changes appended to the key's feed. */
-  async #change(run: ScriptRunner<ScriptResult>, keys: string[], args: (string | number)[]): Promise<number> {
-    const result = await run(keys, args);
+  /** A job script's answer; a job of an API key then has its changes appended to the key's feed. */
+  async #change(recorded: Promise<RecordScriptResult>): Promise<number> {
+    const result = await recorded;
     if (typeof result === 'number') return result;
     const [seq, owner, ...entries] = result;
     await this.feed.append(owner, entries);
     return seq;
   }
 
-  /**
-   * Sorted set of an owner's jobs (all scores 0, ordered by member, so newest last). Jobs
-   * submitted without a key have none: nothing lists them (an id is their only way in).
-   */
+  /** A page of an owner's jobs, newest first (see `jobs/owner-index`). */
+  list(owner: string, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
+    return this.index.list(owner, filter, limit, cursor);
+  }
+
+  /** The owner's index of all jobs (see `jobs/owner-index`). */
   indexKey(owner: string): string {
-    return `${this.#options.prefix}:index:${owner}`;
+    return this.index.indexKey(owner);
   }
 
-  /** The same, for the owner's jobs of one type (a type never changes, so it is exact). */
+  /** The owner's index of one type's jobs. */
   typeIndexKey(owner: string, type: string): string {
-    return `${this.#options.prefix}:bytype:${owner}:${type}`;
-  }
-
-  /** The same, for the owner's jobs with one tag (tags never change either). */
-  tagIndexKey(owner: string, tag: string): string {
-    return `${this.#options.prefix}:bytag:${owner}:${tag}`;
+    return this.index.typeIndexKey(owner, type);
   }
 
   /**
@@ -236,7 +140,7 @@ export class JobStore {
     });
     const written = Promise.all([
       ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
-      ...this.#indexWrites(jobs, owner, createdAt, 'zadd'),
+      ...this.index.writes(jobs, owner, createdAt, 'zadd'),
       this.#redis.zadd(this.unfinishedKey, ...records.flatMap((r) => [0, r.id])),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
@@ -248,25 +152,9 @@ export class JobStore {
     await Promise.all([
       // One DEL per job: on a Cluster, different jobs' keys live in different slots.
       ...jobs.map(({ id }) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
-      ...this.#indexWrites(jobs, owner, createdAt, 'zrem'),
+      ...this.index.writes(jobs, owner, createdAt, 'zrem'),
       this.#redis.zrem(this.unfinishedKey, ...jobs.map(({ id }) => id)),
     ]);
-  }
-
-  /** Adds jobs of one owner to (or removes them from) the owner's index and its type and tag indexes. */
-  #indexWrites(jobs: NewJob[], owner: string | undefined, createdAt: number, op: 'zadd' | 'zrem'): Promise<unknown>[] {
-    if (owner === undefined) return [];
-    const byKey = new Map<string, string[]>([[this.indexKey(owner), []]]);
-    const add = (key: string, member: string) => byKey.set(key, [...(byKey.get(key) ?? []), member]);
-    for (const job of jobs) {
-      const member = indexMember(createdAt, job.id);
-      add(this.indexKey(owner), member);
-      add(this.typeIndexKey(owner, job.type), member);
-      for (const tag of job.tags ?? []) add(this.tagIndexKey(owner, tag), member);
-    }
-    return [...byKey].map(([key, members]) =>
-      op === 'zadd' ? this.#redis.zadd(key, ...members.flatMap((m) => [0, m])) : this.#redis.zrem(key, ...members),
-    );
   }
 
   /** Drops jobs from the unfinished set (finished, or their records are gone). */
@@ -279,64 +167,9 @@ export class JobStore {
     return this.#redis.zrange(this.unfinishedKey, cursor ? `(${cursor}` : '-', '+', 'BYLEX', 'LIMIT', 0, count);
   }
 
-  /**
-   * A page of an owner's jobs, newest first. The cursor is the index member of the last job
-   * looked at, so pages never overlap or skip, however many jobs arrive meanwhile. A tag filter
-   * reads the tag's own index, else a type filter the type's; the other filters are checked on
-   * each record, and the reads of one request stop at LIST_READ_BUDGET: a page may then be
-   * short, with a cursor to go on from. Jobs whose records expired are dropped from the index
-   * read on the way.
-   */
-  async list(owner: string, filter: ListFilter, limit: number, cursor?: string): Promise<ListPage> {
-    const indexKey =
-      filter.tag !== undefined
-        ? this.tagIndexKey(owner, filter.tag)
-        : filter.type !== undefined
-          ? this.typeIndexKey(owner, filter.type)
-          : this.indexKey(owner);
-    const typeChecked = filter.tag !== undefined && filter.type !== undefined;
-    const records: JobRecord[] = [];
-    let from = cursor ? `(${cursor}` : '+';
-    let budget = LIST_READ_BUDGET;
-    // Without a state filter every kept record is wanted: read no more than the page needs.
-    // With one, read ahead; either way read more each round (records may have expired).
-    let chunk = filter.state || typeChecked ? Math.max(2 * limit, 20) : limit;
-    for (;;) {
-      const take = Math.min(budget, chunk, LIST_READ_BUDGET);
-      // One more member than will be read says whether anything is left after them.
-      const members = await this.#redis.zrange(indexKey, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, take + 1);
-      const page = members.slice(0, take);
-      const more = members.length > take;
-      if (page.length === 0) return { records, nextCursor: undefined };
-      budget -= page.length;
-      const found = await Promise.all(page.map((m) => this.get(m.slice(m.indexOf(':') + 1))));
-      const expired = page.filter((_, i) => found[i] === undefined);
-      if (expired.length > 0) {
-        // The owner's index lists every job of a type index too; it is cleaned when it is read.
-        const keys = indexKey === this.indexKey(owner) ? [indexKey] : [indexKey, this.indexKey(owner)];
-        await Promise.all(keys.map((key) => this.#redis.zrem(key, ...expired)));
-      }
-      for (let i = 0; i < page.length; i++) {
-        const record = found[i];
-        if (!record || (filter.state && record.state !== filter.state)) continue;
-        if (typeChecked && record.type !== filter.type) continue;
-        records.push(record);
-        if (records.length === limit) {
-          return { records, nextCursor: i < page.length - 1 || more ? page[i] : undefined };
-        }
-      }
-      if (!more) return { records, nextCursor: undefined };
-      const last = page.at(-1) as string;
-      // Budget spent: hand back what was found and where to go on.
-      if (budget <= 0) return { records, nextCursor: last };
-      from = `(${last}`;
-      chunk *= 2;
-    }
-  }
-
   /** Records a cancellation request: -1 no such job, 0 already finished, 1 recorded. */
   requestCancel(id: string, reason: string): Promise<number> {
-    return this.#requestCancel([this.keys(id).record], [reason]);
+    return this.#requestCancel({ keys: this.keys(id), reason });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -346,8 +179,7 @@ export class JobStore {
 
   /** The record and its kept log lines, read together in one round trip (atomically). */
   async snapshot(id: string): Promise<JobSnapshot | undefined> {
-    const keys = this.keys(id);
-    const [fields, entries] = await this.#snapshot([keys.record, keys.log], []);
+    const [fields, entries] = await this.#snapshot(this.keys(id));
     if (fields.length === 0) return undefined;
     const record: Record<string, string> = {};
     for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
@@ -366,37 +198,16 @@ export class JobStore {
    * gone or finished (-1 cancel requested, -2 a newer attempt runs: see `jobs/scripts`).
    */
   report(id: string, change: ProgressChange, at = Date.now()): Promise<number> {
-    const keys = this.keys(id);
-    const pace = change.pace;
-    const recorded = this.#change(
-      this.#report,
-      [keys.record, keys.log],
-      [
-        this.#options.publishCommand,
-        keys.channel,
-        change.state,
-        change.progress,
-        change.message ?? '',
-        change.attempt,
-        at,
-        change.startedAt ?? '',
-        pace?.rate ?? '',
-        pace?.etaMs ?? '',
-        change.details ?? '',
-        pace?.intervalMs ?? '',
-      ],
-    );
+    const { publishCommand } = this.#options;
+    const recorded = this.#change(this.#report({ keys: this.keys(id), publishCommand, change, at }));
     return this.#tell(recorded, id, 'progress');
   }
 
   /** Appends a log line and publishes it. Returns its seq, or 0 if the job is gone or finished. */
   log(id: string, line: string): Promise<number> {
-    const keys = this.keys(id);
     const data = logData(id, line, Date.now());
-    const recorded = this.#log(
-      [keys.record, keys.log],
-      [this.#options.publishCommand, keys.channel, data, this.#options.logMaxLines],
-    );
+    const { publishCommand, logMaxLines: maxLines } = this.#options;
+    const recorded = this.#log({ keys: this.keys(id), publishCommand, data, maxLines });
     return this.#tell(recorded, id, 'log', data);
   }
 
@@ -420,22 +231,19 @@ export class JobStore {
     status: TerminalStatus,
     outcome: { result?: unknown; error?: string; message?: string },
   ): Promise<number> {
-    const keys = this.keys(id);
-    const now = Date.now();
-    const done = doneData(id, status, outcome, now);
+    const at = Date.now();
+    const done = doneData(id, status, outcome, at);
+    const { publishCommand, retentionSeconds } = this.#options;
     const recorded = this.#change(
-      this.#finish,
-      [keys.record, keys.log],
-      [
-        this.#options.publishCommand,
-        keys.channel,
+      this.#finish({
+        keys: this.keys(id),
+        publishCommand,
         status,
-        status === 'completed' ? 100 : '',
-        outcome.message ?? '',
-        now,
+        message: outcome.message,
+        at,
         done,
-        this.#options.retentionSeconds,
-      ],
+        retentionSeconds,
+      }),
     );
     return this.#tell(recorded, id, 'done', done);
   }

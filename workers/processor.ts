@@ -1,0 +1,132 @@
+/**
+ * @module workers/processor
+ * What a worker does with one job BullMQ hands it: check the job's type and input, record the
+ * start, run the handler with its context (`workers/job-context`), keep a re-run's lock alive,
+ * and turn the ways a run ends early into what BullMQ should do — cancelled (never retried),
+ * superseded (ignored), shutdown or a Redis that refused the start (handed back to the queue).
+ */
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { JobContext } from '../src/jobs/job-type.js';
+import { JobCancelledError, JobSupersededError, WorkerShutdownError } from '../src/jobs/outcomes.js';
+import type { JobTypeRegistry } from '../src/jobs/registry.js';
+import type { JobStore } from '../src/jobs/store.js';
+import { isRedisFault, REDIS_FAILURE_REASON, type RedisFaultLog } from '../src/redis-faults.js';
+import { runContext } from './job-context.js';
+import type { RecordWrite } from './record-writes.js';
+
+/**
+ * A job whose start Redis refused to record (full, read-only) goes back to the queue for this
+ * long rather than failing: the outage is not the job's fault, and a hand-back is no attempt.
+ */
+const REDIS_HAND_BACK_DELAY_MS = 1_000;
+
+export interface ProcessorOptions {
+  jobTypes: JobTypeRegistry;
+  store: JobStore;
+  write: RecordWrite;
+  faults: RedisFaultLog;
+  /** WORKER_LOCK_MS: a re-run renews its own lock every half of it. */
+  lockMs: number;
+}
+
+/** BullMQ's processor for this worker, and how many jobs it is running right now. */
+export interface JobProcessor {
+  process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown>;
+  readonly running: number;
+}
+
+/** The processor of a worker (see the module comment). */
+export function createProcessor(options: ProcessorOptions): JobProcessor {
+  let running = 0;
+  return {
+    async process(job, token, signal) {
+      running++;
+      try {
+        return await runJob(options, job, token, signal);
+      } finally {
+        running--;
+      }
+    },
+    get running() {
+      return running;
+    },
+  };
+}
+
+async function runJob(
+  { jobTypes, store, write, faults, lockMs }: ProcessorOptions,
+  job: Job,
+  token?: string,
+  bullSignal?: AbortSignal,
+): Promise<unknown> {
+  const id = job.id as string;
+  const jobType = jobTypes.get(job.name);
+  if (!jobType) throw new UnrecoverableError(`unknown job type ${JSON.stringify(job.name)}`);
+  const parsed = jobType.input.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid job data: ${parsed.error.message}`);
+
+  // Failed attempts (retries) and runs restarted after a stall count; hand-backs (shutdown, a
+  // Redis that refused the start) do not, though BullMQ's attemptsStarted counts those too.
+  // Only ever grows, so a stale run of the same job is told apart by its lower number.
+  const attempt = job.attemptsMade + job.stalledCounter + 1;
+  const startedAt = Date.now();
+  const { ctx, noteReport } = runContext(store, write, { jobId: id, attempt, startedAt, signal: bullSignal });
+  const { signal } = ctx;
+  try {
+    noteReport(await store.report(id, { state: 'active', progress: 0, attempt, startedAt }, startedAt));
+  } catch (error) {
+    if (!isRedisFault(error)) throw error;
+    // Redis refused to record the start (out of memory, read-only…): hand the job back
+    // rather than fail it for Redis's sake. The move itself works on a full Redis (BullMQ's
+    // script frees the lock first).
+    faults.report(error);
+    if (!token) throw new Error(REDIS_FAILURE_REASON);
+    await job.moveToDelayed(Date.now() + REDIS_HAND_BACK_DELAY_MS, token).catch(() => {
+      throw new Error(REDIS_FAILURE_REASON);
+    });
+    throw new DelayedError();
+  }
+  if (signal.aborted) throw abortError(signal);
+  const handler = jobType.handler as (input: unknown, ctx: JobContext) => unknown;
+  // A re-run after a stall renews its own lock as well. BullMQ tracks locks by job id, so
+  // when a stale run of the same job (one cut off from Redis past its lock, see
+  // JobSupersededError) ends in this process, BullMQ stops renewing the lock of the run that
+  // replaced it, which would then stall for no reason. A first run has no stale twin, and
+  // BullMQ's renewal suffices: this halves the Redis cost of a running job (README).
+  const renew =
+    token && job.stalledCounter > 0
+      ? setInterval(() => {
+          job.extendLock(token, lockMs).catch(() => {});
+        }, lockMs / 2)
+      : undefined;
+  try {
+    // BullMQ stores undefined as nothing; keep "no result" explicit.
+    return (await handler(parsed.data, ctx)) ?? null;
+  } catch (error) {
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (reason instanceof JobCancelledError || reason instanceof JobSupersededError) throw abortError(signal);
+    if (reason instanceof WorkerShutdownError && token) {
+      // Hand the job back: due now, so another worker (or this one, started again) takes it
+      // without waiting for the stalled-job check; not an attempt (see `attempt`). The
+      // record first, so the next run's `active` cannot be overtaken by this `queued`.
+      // DelayedError tells BullMQ the move is done.
+      await write(
+        store.report(id, { state: 'queued', progress: 0, attempt, message: 'returned to the queue: worker shut down' }),
+        'hand-back',
+        id,
+      );
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    // A handler's own Redis trouble is not its failure to explain: BullMQ keeps the text.
+    if (isRedisFault(error)) throw new Error(REDIS_FAILURE_REASON);
+    throw error;
+  } finally {
+    clearInterval(renew);
+  }
+}
+
+/** What a run stopped by `signal` throws: superseded, or else cancelled. */
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof JobSupersededError ? new JobSupersededError() : new JobCancelledError();
+}
