@@ -4,7 +4,7 @@
  * a job id is a capability, and a page that lists them all must not be open too.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
 
 const harnesses: Harness[] = [];
 afterAll(async () => {

@@ -15,9 +15,9 @@ import { parseInvocation } from '../src/cli/args.js';
 import { UsageError } from '../src/cli/exit.js';
 import { barLine, duration, statusNote } from '../src/cli/render.js';
 import { JobStore } from '../src/jobs/store.js';
-import { freePort } from './support/global-setup.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { KEY_A, startKeyedHarness } from './support/security.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { KEY_A, startKeyedHarness } from './support/http/security.js';
+import { freePort } from './support/runner/global-setup.js';
 
 const BIN = fileURLToPath(new URL('../bin/jobcast.mjs', import.meta.url));
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;

@@ -16,14 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishScript } from '../src/jobs/scripts.js';
-import { type ClusterNode, type RedisCluster, scanKeys, startRedisCluster } from './support/cluster.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { descendants } from './support/processes.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
-import { bearer, KEY_A } from './support/security.js';
-import { type ReceivedEvent, readStreamUntil, watch, withoutRestatements } from './support/sse.js';
+import { waitFor } from './support/harness/harness.js';
+import { bearer, KEY_A } from './support/http/security.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { descendants } from './support/processes/processes.js';
+import { type ClusterNode, type RedisCluster, scanKeys, startRedisCluster } from './support/redis/cluster.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
+import { type ReceivedEvent, readStreamUntil, watch, withoutRestatements } from './support/sse/sse.js';
 
 const PREFIX = `cl${randomBytes(4).toString('hex')}`;
 

@@ -23,15 +23,15 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishScript } from '../src/jobs/scripts.js';
-import { startCrashableRedis } from './support/crashable-redis.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { startPrivateRedis } from './support/private-redis.js';
-import { descendants } from './support/processes.js';
-import { RecordingSource, type SourceEvent } from './support/recording-source.js';
-import { startMonitor } from './support/redis-monitor.js';
-import { withoutRestatements } from './support/sse.js';
-import { startTcpProxy } from './support/tcp-proxy.js';
+import { waitFor } from './support/harness/harness.js';
+import { startTcpProxy } from './support/http/tcp-proxy.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { descendants } from './support/processes/processes.js';
+import { startCrashableRedis } from './support/redis/crashable-redis.js';
+import { startPrivateRedis } from './support/redis/private-redis.js';
+import { startMonitor } from './support/redis/redis-monitor.js';
+import { RecordingSource, type SourceEvent } from './support/sse/recording-source.js';
+import { withoutRestatements } from './support/sse/sse.js';
 
 /** Cleanup of the running test, in reverse order of setup; run even when the test fails. */
 let cleanups: Array<() => Promise<void> | void> = [];

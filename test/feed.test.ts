@@ -6,10 +6,10 @@
  * and listed (`GET /jobs?tag=`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, listPage } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { readStreamUntil } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { call, listPage } from './support/http/api.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
+import { readStreamUntil } from './support/sse/sse.js';
 
 const KEY_A = 'feed-key-a-0123456789';
 const KEY_B = 'feed-key-b-0123456789';

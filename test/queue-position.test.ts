@@ -15,11 +15,11 @@ import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
-import { call, getJob, submitJob } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { type PrivateRedis, startPrivateRedis } from './support/private-redis.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { call, getJob, submitJob } from './support/http/api.js';
+import { type PrivateRedis, startPrivateRedis } from './support/redis/private-redis.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 /** The queue positions a watcher saw, in order, without repeats. */
 const positions = (events: ReceivedEvent[]) =>

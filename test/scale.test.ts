@@ -14,10 +14,10 @@ import { type Config, parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
-import { connectedClients, waitFor } from './support/harness.js';
-import { type PrivateRedis, startPrivateRedis } from './support/private-redis.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { connectedClients, waitFor } from './support/harness/harness.js';
+import { type PrivateRedis, startPrivateRedis } from './support/redis/private-redis.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 let redis: PrivateRedis;
 let config: Config;

@@ -10,7 +10,7 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
-import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse-arbitraries.js';
+import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse/sse-arbitraries.js';
 
 interface Parsed {
   events: EventSourceMessage[];

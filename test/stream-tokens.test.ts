@@ -7,8 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeClaims, encodeClaims } from '../src/auth/stream-tokens.js';
-import { type Harness, waitFor } from './support/harness.js';
-import { openStream } from './support/raw-sse.js';
+import { type Harness, waitFor } from './support/harness/harness.js';
 import {
   bearer,
   flipSignature,
@@ -21,8 +20,9 @@ import {
   TOKEN_SECRET,
   tokenAs,
   tokenOf,
-} from './support/security.js';
-import { type ReceivedEvent, watch } from './support/sse.js';
+} from './support/http/security.js';
+import { openStream } from './support/sse/raw-sse.js';
+import { type ReceivedEvent, watch } from './support/sse/sse.js';
 
 const TTL_SECONDS = 900;
 

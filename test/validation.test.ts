@@ -8,8 +8,8 @@ import { request } from 'node:http';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { watch } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { watch } from './support/sse/sse.js';
 
 /** Small, so a few KB is "too large"; the property test crosses it too. */
 const MAX_BODY_BYTES = 2048;

@@ -12,18 +12,18 @@
  */
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
-import { startRedisCluster } from './support/cluster.js';
-import { startCrashableRedis } from './support/crashable-redis.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { startHarness, waitFor } from './support/harness.js';
-import { descendants } from './support/processes.js';
+import { startHarness, waitFor } from './support/harness/harness.js';
 import {
   newSecret,
   type ReceivedDelivery,
   type Receiver,
   startReceiver,
   verifyWithStandardWebhooks,
-} from './support/webhook-receiver.js';
+} from './support/http/webhook-receiver.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { descendants } from './support/processes/processes.js';
+import { startRedisCluster } from './support/redis/cluster.js';
+import { startCrashableRedis } from './support/redis/crashable-redis.js';
 
 const SECRET = newSecret();
 const WEBHOOK_ENV = { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: '1' };

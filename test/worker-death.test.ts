@@ -9,11 +9,11 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { createFleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { startPrivateRedis } from './support/private-redis.js';
-import { RecordingSource } from './support/recording-source.js';
-import { startMonitor } from './support/redis-monitor.js';
+import { waitFor } from './support/harness/harness.js';
+import { createFleet, type FleetMember } from './support/processes/fleet.js';
+import { startPrivateRedis } from './support/redis/private-redis.js';
+import { startMonitor } from './support/redis/redis-monitor.js';
+import { RecordingSource } from './support/sse/recording-source.js';
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

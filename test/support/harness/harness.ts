@@ -6,11 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { type Config, parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { type RunningApi, startApi } from '../../src/server.js';
-import { type RunningWorker, startWorker } from '../../workers/runner.js';
-import { contractOrigins } from './contract-everywhere.js';
+import { type Config, parseConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/log.js';
+import { type RunningApi, startApi } from '../../../src/server.js';
+import { type RunningWorker, startWorker } from '../../../workers/runner.js';
+import { contractOrigins } from '../contract/contract-everywhere.js';
 
 export interface Harness {
   url: string;

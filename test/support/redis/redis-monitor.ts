@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { waitFor } from './harness.js';
+import { waitFor } from '../harness/harness.js';
 
 /** Local TCP ports of the sockets process `pid` holds open (IPv4 and IPv6). */
 export function localPorts(pid: number): Set<number> {

@@ -5,8 +5,8 @@
  */
 import { Queue } from 'bullmq';
 import { expect } from 'vitest';
-import { JobResource } from '../../src/jobs/schemas.js';
-import type { Harness } from './harness.js';
+import { JobResource } from '../../../src/jobs/schemas.js';
+import type { Harness } from '../harness/harness.js';
 
 export interface ApiResponse {
   status: number;

@@ -4,10 +4,10 @@
  * forge, expire or re-sign them), a keyed harness, and a guard against the rate limiter's minute boundary.
  */
 import { request } from 'node:http';
-import { ownerId } from '../../src/auth/api-keys.js';
-import { StreamTokens } from '../../src/auth/stream-tokens.js';
+import { ownerId } from '../../../src/auth/api-keys.js';
+import { StreamTokens } from '../../../src/auth/stream-tokens.js';
+import { type Harness, startHarness } from '../harness/harness.js';
 import { sleep } from './api.js';
-import { type Harness, startHarness } from './harness.js';
 
 export const KEY_A = 'key-a-1234567890';
 export const KEY_B = 'key-b-0987654321';
