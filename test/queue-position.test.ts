@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
@@ -35,8 +35,10 @@ describe('queue positions with one worker and 5 queued jobs', () => {
     // The worker starts once the jobs are queued: the test knows where each one stands.
     h = await startHarness({ worker: false, env: { WORKER_CONCURRENCY: '1', PROGRESS_TICK_MS: '100' } });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await worker?.close();
+  });
+  afterAll(async () => {
     await h?.close();
   });
 

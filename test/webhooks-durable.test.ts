@@ -13,6 +13,7 @@
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
+import { submitJob } from './support/http/api.js';
 import {
   newSecret,
   type ReceivedDelivery,
@@ -43,15 +44,7 @@ async function startedReceiver(): Promise<Receiver> {
   return started;
 }
 
-async function submit(url: string, body: unknown): Promise<string> {
-  const res = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
+const submit = async (url: string, body: Parameters<typeof submitJob>[1]) => (await submitJob(url, body)).id;
 
 async function deliveries(url: string, id: string): Promise<WebhookDeliveries> {
   return (await (await fetch(`${url}/jobs/${id}/webhooks`)).json()) as WebhookDeliveries;
