@@ -2,7 +2,7 @@
  * A setup file for every test file: a test fails if it leaves behind what it opened — active
  * handles and timers (`process.getActiveResourcesInfo()`: sockets, servers, child processes,
  * timers…) or `jobcast:*` Redis clients of this process (CLIENT LIST on the run's Redis, each
- * client matched to this process by its TCP port in Linux `/proc`).
+ * client matched to this process by the local port of one of its sockets).
  *
  * Counted per test: what exists when the test starts (a harness of the file's `beforeAll`
  * included) is the baseline; after the test, the counts must come back down to it. Things that
@@ -15,7 +15,6 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
-import { localPorts } from '../../../bench/lib/proc.js';
 
 /** How long closing things get to finish after a test before what is left counts as a leak. */
 const SETTLE_MS = 5_000;
@@ -49,6 +48,21 @@ function grown(before: Counts, after: Counts): string[] {
 let inspector: Redis | undefined;
 
 /**
+ * Local ports of this process's TCP sockets, from its own handles: not from /proc/<pid>/net/tcp,
+ * which lists every socket of the machine's network namespace (100,000 lines and seconds to
+ * read while benchmarks run beside the tests).
+ */
+function ownLocalPorts(): Set<number> {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const ports = new Set<number>();
+  for (const handle of handles) {
+    const port = (handle as { localPort?: unknown }).localPort;
+    if (typeof port === 'number') ports.add(port);
+  }
+  return ports;
+}
+
+/**
  * This process's connections on the run's Redis, by local port, with their client names (empty
  * until ioredis has sent CLIENT SETNAME: a client is known by its port from the moment it
  * connects, so one that is named late is not taken for a new one).
@@ -56,7 +70,7 @@ let inspector: Redis | undefined;
 async function ownRedisClients(): Promise<Map<number, string>> {
   inspector ??= new Redis(inject('redisUrl'), { connectionName: 'leak-check' });
   const list = (await inspector.client('LIST')) as string;
-  const mine = localPorts(process.pid);
+  const mine = ownLocalPorts();
   const found = new Map<number, string>();
   for (const line of list.split('\n')) {
     const fields = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2) as [string, string]));
