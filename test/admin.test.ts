@@ -3,12 +3,12 @@
  * with ADMIN_PASSWORD (HTTP Basic auth), whether or not API keys are on — in an open service
  * a job id is a capability, and a page that lists them all must not be open too.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './support/harness/harness.js';
 
 const harnesses: Harness[] = [];
-afterAll(async () => {
-  await Promise.all(harnesses.map((h) => h.close()));
+afterEach(async () => {
+  await Promise.all(harnesses.splice(0).map((h) => h.close()));
 });
 async function harness(env: Record<string, string>): Promise<Harness> {
   const h = await startHarness({ env, worker: false });

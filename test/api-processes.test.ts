@@ -15,12 +15,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import type { RunningWorker } from '../workers/runner.js';
-import { freePort } from './support/global-setup.js';
-import { waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { descendants, ENTRIES, killIfAlive, type Spawned, spawnProcess } from './support/processes.js';
-import { ScriptedJobs, startScriptedWorker } from './support/scripted.js';
-import { runInTerminal, type Terminal } from './support/terminal.js';
+import { waitFor } from './support/harness/harness.js';
+import { ScriptedJobs, startScriptedWorker } from './support/harness/scripted.js';
+import { descendants, ENTRIES, killIfAlive, type Spawned, spawnProcess } from './support/processes/processes.js';
+import { runInTerminal, type Terminal } from './support/processes/terminal.js';
+import { freePort } from './support/runner/global-setup.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
 
 const started: Spawned[] = [];
 const terminals: Terminal[] = [];

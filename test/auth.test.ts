@@ -8,9 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UNKNOWN_ID } from './support/api.js';
-import { startApiProcess } from './support/api-process.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { UNKNOWN_ID } from './support/http/api.js';
 import {
   bearer,
   KEY_A,
@@ -23,7 +22,8 @@ import {
   TOKEN_SECRET,
   tokenOf,
   withoutId,
-} from './support/security.js';
+} from './support/http/security.js';
+import { startApiProcess } from './support/processes/api-process.js';
 
 /** A keyed service. */
 let h: Harness;

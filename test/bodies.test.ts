@@ -9,9 +9,9 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { type RecordingLogger, recordingLogger } from './support/recording-logger.js';
-import { bearer, KEY_A, send, startKeyedHarness, submitAs } from './support/security.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { type RecordingLogger, recordingLogger } from './support/harness/recording-logger.js';
+import { bearer, KEY_A, send, startKeyedHarness, submitAs } from './support/http/security.js';
 
 const MAX_BODY_BYTES = 4096;
 const MiB = 1024 * 1024;

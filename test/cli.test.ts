@@ -1,6 +1,8 @@
 /**
- * The `jobcast` command, run for real (`node bin/jobcast.mjs …`, a process per call) against a
- * real server: output on pipes and on a pseudo-terminal, and every exit code.
+ * The `jobcast` command against a real server. Its commands, output and exit codes run
+ * in-process (`runCli`, what the binary runs, with pipes for stdout and stderr); the binary
+ * itself is spawned where only a real process shows it: on pipes (`node bin/jobcast.mjs`), on
+ * a real Ctrl-C (SIGINT), and on a pseudo-terminal.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,16 +10,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobcastClient } from '../packages/client/src/index.js';
 import { parseInvocation } from '../src/cli/args.js';
 import { barLine, duration, statusNote } from '../src/cli/bar.js';
 import { UsageError } from '../src/cli/exit.js';
+import { runCli } from '../src/cli/run.js';
 import { JobStore } from '../src/jobs/store.js';
-import { freePort } from './support/global-setup.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { KEY_A, startKeyedHarness } from './support/security.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { KEY_A, startKeyedHarness } from './support/http/security.js';
+import { freePort } from './support/runner/global-setup.js';
 
 const BIN = fileURLToPath(new URL('../bin/jobcast.mjs', import.meta.url));
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
@@ -78,6 +82,40 @@ function start(args: string[], env: Record<string, string> = {}, command = [proc
 }
 
 const cli = (args: string[], env?: Record<string, string>) => start(args, env).done;
+
+/**
+ * Runs the CLI in this process: `runCli` (what bin/jobcast.mjs runs, minus setting the exit code)
+ * with pipes for stdout and stderr. For everything but what only a real process shows (the
+ * binary itself, a real SIGINT, a terminal), this proves the same at no process start.
+ */
+function startInProcess(args: string[], env: Record<string, string> = {}): Omit<Running, 'child'> {
+  const began = Date.now();
+  let stdout = '';
+  let stderr = '';
+  const pipe = (append: (chunk: string) => void) => {
+    const stream = new PassThrough();
+    stream.setEncoding('utf8').on('data', append);
+    return stream as unknown as NodeJS.WriteStream;
+  };
+  const io = {
+    stdout: pipe((chunk) => {
+      stdout += chunk;
+    }),
+    stderr: pipe((chunk) => {
+      stderr += chunk;
+    }),
+    stdin: new PassThrough() as unknown as NodeJS.ReadStream,
+    env: { JOBCAST_URL: h.url, JOBCAST_API_KEY: '', NO_COLOR: '', ...env },
+  };
+  const done = runCli(args, io).then(async (code) => {
+    // Let what was written reach the strings.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { code, stdout, stderr, ms: Date.now() - began };
+  });
+  return { stdout: () => stdout, stderr: () => stderr, done };
+}
+
+const cliInProcess = (args: string[], env?: Record<string, string>) => startInProcess(args, env).done;
 const lines = (text: string) => text.split('\n').filter(Boolean);
 
 describe('jobcast submit --watch / watch (not a terminal)', () => {
@@ -97,19 +135,19 @@ describe('jobcast submit --watch / watch (not a terminal)', () => {
   });
 
   it('exits 1 with the error when the job fails', async () => {
-    const run = await cli(['submit', 'simulate', '-d', '{"steps":5,"stepMs":20,"failAtStep":2}', '-w']);
+    const run = await cliInProcess(['submit', 'simulate', '-d', '{"steps":5,"stepMs":20,"failAtStep":2}', '-w']);
     expect(run.code, run.stderr).toBe(1);
     expect(lines(run.stdout).at(-1)).toBe('failed: simulated failure at step 2 of 5');
   });
 
   it('exits 3 when another invocation cancels the running job', async () => {
-    const submitted = await cli(['submit', 'simulate', '--data', '{"steps":200,"stepMs":50}']);
+    const submitted = await cliInProcess(['submit', 'simulate', '--data', '{"steps":200,"stepMs":50}']);
     expect(submitted.code, submitted.stderr).toBe(0);
     const id = submitted.stdout.trim();
     expect(id).toMatch(UUID);
-    const watcher = start(['watch', id]);
+    const watcher = startInProcess(['watch', id]);
     await waitFor(() => /step \d+ of 200/.test(watcher.stdout()), 'the watcher to show progress');
-    const cancel = await cli(['cancel', id]);
+    const cancel = await cliInProcess(['cancel', id]);
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toContain(id);
     const run = await watcher.done;
@@ -119,7 +157,7 @@ describe('jobcast submit --watch / watch (not a terminal)', () => {
 
   it('resumes after the connection drops, says so, and repeats nothing', async () => {
     const job = await client.submit('simulate', { steps: 200, stepMs: 50 });
-    const watcher = start(['watch', job.id]);
+    const watcher = startInProcess(['watch', job.id]);
     await waitFor(() => /step \d+ of 200/.test(watcher.stdout()), 'progress before the drop');
     h.api.connections.endAll();
     await waitFor(() => /reconnected\n.*step \d+ of 200/.test(watcher.stdout()), 'progress after the drop');
@@ -242,17 +280,17 @@ describe('jobcast command line (parsed in-process)', () => {
 
 describe('jobcast get / list / logs / submit --json', () => {
   it('prints JSON that parses, and readable text without --json', async () => {
-    const submitted = await cli(['submit', 'simulate', '--json', '--delay-ms', '60000', '--attempts', '2']);
+    const submitted = await cliInProcess(['submit', 'simulate', '--json', '--delay-ms', '60000', '--attempts', '2']);
     expect(submitted.code, submitted.stderr).toBe(0);
     const job = JSON.parse(submitted.stdout) as { id: string; state: string; maxAttempts: number };
     expect(job).toMatchObject({ state: 'queued', maxAttempts: 2 });
     await store.log(job.id, 'first line');
 
     const [get, logs, plainGet, unlisted] = await Promise.all([
-      cli(['get', job.id, '--json']),
-      cli(['logs', job.id, '--json']),
-      cli(['get', job.id]),
-      cli(['list', '--limit', '5']),
+      cliInProcess(['get', job.id, '--json']),
+      cliInProcess(['logs', job.id, '--json']),
+      cliInProcess(['get', job.id]),
+      cliInProcess(['list', '--limit', '5']),
     ]);
     for (const run of [get, logs, plainGet]) expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(get.stdout)).toMatchObject({ id: job.id, state: 'queued' });
@@ -267,11 +305,11 @@ describe('jobcast get / list / logs / submit --json', () => {
     const keyed = await startKeyedHarness({}, { worker: false });
     try {
       const env = { JOBCAST_URL: keyed.url, JOBCAST_API_KEY: KEY_A };
-      const mine = await cli(['submit', 'simulate', '--json'], env);
+      const mine = await cliInProcess(['submit', 'simulate', '--json'], env);
       const mineId = (JSON.parse(mine.stdout) as { id: string }).id;
       const [list, plainList] = await Promise.all([
-        cli(['--json', 'list', '--state', 'queued', '--type', 'simulate', '--limit', '5'], env),
-        cli(['list', '--limit', '5'], env),
+        cliInProcess(['--json', 'list', '--state', 'queued', '--type', 'simulate', '--limit', '5'], env),
+        cliInProcess(['list', '--limit', '5'], env),
       ]);
       for (const run of [list, plainList]) expect(run.code, run.stderr).toBe(0);
       expect((JSON.parse(list.stdout) as { items: { id: string }[] }).items.map((j) => j.id)).toEqual([mineId]);
@@ -281,7 +319,7 @@ describe('jobcast get / list / logs / submit --json', () => {
       await keyed.close();
     }
 
-    const cancelled = await cli(['cancel', job.id, '--json']);
+    const cancelled = await cliInProcess(['cancel', job.id, '--json']);
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: job.id, state: 'cancelled' });
   });
@@ -301,7 +339,7 @@ describe('jobcast batch', () => {
       const badFile = join(dir, 'bad.json');
       writeFileSync(badFile, JSON.stringify([{ type: 'simulate' }, { type: 'simulate', data: { steps: 0 } }]));
 
-      const plain = await cli(['batch', listFile]);
+      const plain = await cliInProcess(['batch', listFile]);
       expect(plain.code, plain.stderr).toBe(0);
       const ids = lines(plain.stdout);
       expect(ids).toHaveLength(2);
@@ -311,24 +349,24 @@ describe('jobcast batch', () => {
         'the batch done',
       );
 
-      const json = await cli(['batch', envelopeFile, '--json']);
+      const json = await cliInProcess(['batch', envelopeFile, '--json']);
       expect(json.code, json.stderr).toBe(0);
       const batch = JSON.parse(json.stdout) as { items: { id: string; runAt?: string }[]; links: { events: string } };
       expect(batch.items).toHaveLength(1);
       expect(batch.items[0]?.runAt).toBeDefined();
       expect(batch.links.events).toBe(`/events?jobs=${batch.items[0]?.id}&summary=true`);
 
-      const bad = await cli(['batch', badFile]);
+      const bad = await cliInProcess(['batch', badFile]);
       expect(bad.code).toBe(4);
       expect(bad.stderr).toMatch(/jobs\.1\.data\.steps/);
       expect(bad.stdout).toBe('');
 
-      const missing = await cli(['batch', join(dir, 'nope.json')]);
+      const missing = await cliInProcess(['batch', join(dir, 'nope.json')]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/cannot read .*nope\.json/);
       const notAList = join(dir, 'object.json');
       writeFileSync(notAList, '{"type":"simulate"}');
-      expect((await cli(['batch', notAList])).code).toBe(2);
+      expect((await cliInProcess(['batch', notAList])).code).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -338,9 +376,9 @@ describe('jobcast batch', () => {
 describe('jobcast exit codes', () => {
   it('exits 4 with the problem on stderr when the API says no', async () => {
     const [get, watch, invalid] = await Promise.all([
-      cli(['get', UNKNOWN_ID]),
-      cli(['watch', UNKNOWN_ID]),
-      cli(['submit', 'simulate', '--data', '{"steps":0}']),
+      cliInProcess(['get', UNKNOWN_ID]),
+      cliInProcess(['watch', UNKNOWN_ID]),
+      cliInProcess(['submit', 'simulate', '--data', '{"steps":0}']),
     ]);
     for (const run of [get, watch]) {
       expect(run.code, run.stderr).toBe(4);
@@ -353,9 +391,9 @@ describe('jobcast exit codes', () => {
 
   it('exits 2 with usage text on bad usage', async () => {
     const [unknown, badValue, help] = await Promise.all([
-      cli(['frobnicate']),
-      cli(['list', '--limit', 'ten']),
-      cli(['submit', '--help']),
+      cliInProcess(['frobnicate']),
+      cliInProcess(['list', '--limit', 'ten']),
+      cliInProcess(['submit', '--help']),
     ]);
     for (const run of [unknown, badValue]) {
       expect(run.code, run.stderr).toBe(2);
@@ -370,8 +408,8 @@ describe('jobcast exit codes', () => {
   it('exits 5 when the server cannot be reached, watch after JOBCAST_GIVE_UP_MS', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const [watch, get] = await Promise.all([
-      cli(['watch', UNKNOWN_ID], { JOBCAST_URL: url, JOBCAST_GIVE_UP_MS: '1000' }),
-      cli(['get', UNKNOWN_ID, '--url', url]),
+      cliInProcess(['watch', UNKNOWN_ID], { JOBCAST_URL: url, JOBCAST_GIVE_UP_MS: '1000' }),
+      cliInProcess(['get', UNKNOWN_ID, '--url', url]),
     ]);
     for (const run of [watch, get]) {
       expect(run.code, run.stderr).toBe(5);
@@ -394,8 +432,8 @@ describe('jobcast exit codes', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const runs = await Promise.all([
-        cli(['get', UNKNOWN_ID, '--api-key', 'k1'], { JOBCAST_URL: url }),
-        cli(['get', UNKNOWN_ID], { JOBCAST_URL: url, JOBCAST_API_KEY: 'k2' }),
+        cliInProcess(['get', UNKNOWN_ID, '--api-key', 'k1'], { JOBCAST_URL: url }),
+        cliInProcess(['get', UNKNOWN_ID], { JOBCAST_URL: url, JOBCAST_API_KEY: 'k2' }),
       ]);
       for (const run of runs) {
         expect(run.code).toBe(4);
@@ -403,6 +441,7 @@ describe('jobcast exit codes', () => {
       }
       expect(seen.sort()).toEqual(['Bearer k1', 'Bearer k2']);
     } finally {
+      server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
   });

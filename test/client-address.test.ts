@@ -10,9 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ClientAddresses, limitKey } from '../src/client-address.js';
 import { ConfigError, parseConfig } from '../src/config.js';
 import { type RunningApi, startApi } from '../src/server.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
-import { recordingLogger } from './support/recording-logger.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { recordingLogger } from './support/harness/recording-logger.js';
 import {
   awayFromMinuteBoundary,
   bearer,
@@ -21,7 +20,8 @@ import {
   send,
   startKeyedHarness,
   submitAs,
-} from './support/security.js';
+} from './support/http/security.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
 
 const harnesses: Harness[] = [];
 const apis: RunningApi[] = [];

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FeedEvent, JobcastClient, JobcastError, type WatchEvent } from '../packages/client/src/index.js';
 import { SseParser } from '../packages/client/src/sse-parser.js';
 import { encodeEvent } from '../src/sse.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { KEY_A, startKeyedHarness } from './support/security.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { KEY_A, startKeyedHarness } from './support/http/security.js';
 
 let h: Harness;
 let client: JobcastClient;

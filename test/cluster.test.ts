@@ -16,14 +16,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishLua } from '../src/jobs/scripts/finish.js';
-import { type ClusterNode, type RedisCluster, scanKeys, startRedisCluster } from './support/cluster.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { descendants } from './support/processes.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
-import { bearer, KEY_A } from './support/security.js';
-import { type ReceivedEvent, readStreamUntil, watch, withoutRestatements } from './support/sse.js';
+import { waitFor } from './support/harness/harness.js';
+import { getJob as getJobOf, submitJob } from './support/http/api.js';
+import { bearer, KEY_A } from './support/http/security.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { descendants } from './support/processes/processes.js';
+import { type ClusterNode, type RedisCluster, scanKeys, startRedisCluster } from './support/redis/cluster.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
+import { expectIncreasingIds, type ReceivedEvent, readStreamUntil, watch } from './support/sse/sse.js';
 
 const PREFIX = `cl${randomBytes(4).toString('hex')}`;
 
@@ -83,35 +84,17 @@ const url = (api: FleetMember) => api.url as string;
 const AUTH = bearer(KEY_A);
 
 async function submit(api: FleetMember, data: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${url(api)}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...AUTH },
-    body: JSON.stringify({ type: 'simulate', data }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  const { id } = (await res.json()) as { id: string };
+  const { id } = await submitJob(api, { data }, AUTH);
   submitted.push(id);
   return id;
 }
 
-async function getJob(api: FleetMember, id: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${url(api)}/jobs/${id}`, { headers: AUTH });
-  expect(res.status).toBe(200);
-  return (await res.json()) as Record<string, unknown>;
-}
+const getJob = (api: FleetMember, id: string) => getJobOf(api, id, AUTH);
 
 /** The node holding a job's record (its key hashes on `{<id>}`). */
 async function shardOf(id: string): Promise<ClusterNode> {
   const c = cluster as RedisCluster;
   return c.nodeOfSlot(await c.keySlot(`${PREFIX}:{${id}}`));
-}
-
-/** Ids grow; one repeats only for a restatement (a queued job's new place). */
-function expectIncreasingIds(events: readonly ReceivedEvent[], what: string): void {
-  const ids = withoutRestatements(events).map((e) => Number(e.id));
-  for (let i = 1; i < ids.length; i++) {
-    expect(ids[i], `${what}: ids ${JSON.stringify(ids)}`).toBeGreaterThan(ids[i - 1] as number);
-  }
 }
 
 describe('two API and two worker processes on a 3-master Redis Cluster', () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configKeys } from '../src/config.js';
-import { type Harness, startHarness } from './support/harness.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
 
 interface Service {
   image?: string;

@@ -3,8 +3,8 @@
  * and `done` over real SSE.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness.js';
-import { type ReceivedEvent, watch, withoutRestatements } from './support/sse.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { type ReceivedEvent, watch, withoutRestatements } from './support/sse/sse.js';
 
 let h: Harness;
 beforeAll(async () => {

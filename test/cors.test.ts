@@ -5,9 +5,9 @@
  * responses and on event streams alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Harness } from './support/harness.js';
-import { openStream } from './support/raw-sse.js';
-import { bearer, KEY_A, send, startKeyedHarness, submitAs } from './support/security.js';
+import type { Harness } from './support/harness/harness.js';
+import { bearer, KEY_A, send, startKeyedHarness, submitAs } from './support/http/security.js';
+import { openStream } from './support/sse/raw-sse.js';
 
 const APP = 'https://app.example';
 const EVIL = 'https://evil.example';

@@ -1,5 +1,5 @@
 /**
- * `npm start` in a real terminal (a pseudo-terminal, test/support/terminal.ts), stopped with
+ * `npm start` in a real terminal (a pseudo-terminal, test/support/processes/terminal.ts), stopped with
  * Ctrl-C as a person does: the terminal sends SIGINT to the whole foreground process group —
  * npm, scripts/bootstrap.mjs and scripts/start-all.ts each get one, and npm and bootstrap
  * forward theirs too.
@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/global-setup.js';
-import { waitFor } from './support/harness.js';
-import { descendants, killIfAlive, portOpen } from './support/processes.js';
-import { runInTerminal, type Terminal } from './support/terminal.js';
+import { waitFor } from './support/harness/harness.js';
+import { descendants, killIfAlive, portOpen } from './support/processes/processes.js';
+import { runInTerminal, type Terminal } from './support/processes/terminal.js';
+import { freePort } from './support/runner/global-setup.js';
 
 const terminals: Terminal[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'jobcast-test-ctrl-c-'));

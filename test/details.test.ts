@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidDetailsError, MAX_DETAILS_BYTES, serializeDetails } from '../src/jobs/details.js';
-import { getJob } from './support/api.js';
-import { waitFor } from './support/harness.js';
-import { liveWatch } from './support/live-watch.js';
-import { type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
+import { waitFor } from './support/harness/harness.js';
+import { type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
+import { getJob } from './support/http/api.js';
+import { liveWatch } from './support/sse/live-watch.js';
 
 describe('details (jobs/details)', () => {
   it('takes a plain JSON object of at most 4 KB, and refuses anything else by name', () => {

@@ -7,8 +7,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP } from '../src/routes/web.js';
-import { launchChromium, openPage, type PageUnderTest } from './support/browser.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { launchChromium, openPage, type PageUnderTest } from './support/page/browser.js';
 
 type Json = Record<string, unknown>;
 

@@ -7,10 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stepNoise } from '../src/jobs/builtin/simulate.js';
 import { OUTLIER_CAP, ProgressPace } from '../src/jobs/pace.js';
-import { getJob, submitJob } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { liveWatch } from './support/live-watch.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { getJob, submitJob } from './support/http/api.js';
+import { liveWatch } from './support/sse/live-watch.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 describe('the pace of a job (jobs/pace)', () => {
   /** Reports at `times` (ms after the start) of evenly spaced progress; the paces they give. */

@@ -23,15 +23,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishLua } from '../src/jobs/scripts/finish.js';
-import { startCrashableRedis } from './support/crashable-redis.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { startPrivateRedis } from './support/private-redis.js';
-import { descendants } from './support/processes.js';
-import { RecordingSource, type SourceEvent } from './support/recording-source.js';
-import { startMonitor } from './support/redis-monitor.js';
-import { withoutRestatements } from './support/sse.js';
-import { startTcpProxy } from './support/tcp-proxy.js';
+import { waitFor } from './support/harness/harness.js';
+import { findJob, submitJob } from './support/http/api.js';
+import { startTcpProxy } from './support/http/tcp-proxy.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { descendants } from './support/processes/processes.js';
+import { startCrashableRedis } from './support/redis/crashable-redis.js';
+import { startPrivateRedis } from './support/redis/private-redis.js';
+import { startMonitor } from './support/redis/redis-monitor.js';
+import { RecordingSource, type SourceEvent } from './support/sse/recording-source.js';
+import { expectIncreasingIds } from './support/sse/sse.js';
 
 /** Cleanup of the running test, in reverse order of setup; run even when the test fails. */
 let cleanups: Array<() => Promise<void> | void> = [];
@@ -66,20 +67,7 @@ function source(url: string): RecordingSource {
   return s;
 }
 
-async function submit(api: FleetMember, data: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${api.url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'simulate', data }),
-  });
-  if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
-
-async function getJob(api: FleetMember, id: string): Promise<Record<string, unknown> | undefined> {
-  const res = await fetch(`${api.url}/jobs/${id}`).catch(() => undefined);
-  return res?.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined;
-}
+const submit = async (api: FleetMember, data: Record<string, unknown>) => (await submitJob(api, { data })).id;
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const dones = (s: RecordingSource) => s.events.filter((e) => e.type === 'done');
@@ -90,17 +78,6 @@ const trail = (events: readonly SourceEvent[]) =>
       : `${e.id}:${e.type}:${e.data.state}@${e.data.attempt ?? ''}/${e.data.progress ?? ''}`,
   );
 
-/**
- * Numeric ids strictly increase over everything a source received, across its reconnections
- * (a restatement — a queued job's new place — repeats its state's id).
- */
-function expectIncreasingIds(s: RecordingSource, what: string): void {
-  const ids = withoutRestatements(s.events).map((e) => Number(e.id));
-  for (let i = 1; i < ids.length; i++) {
-    expect(ids[i], `${what}: ${JSON.stringify(trail(s.events))}`).toBeGreaterThan(ids[i - 1] as number);
-  }
-}
-
 /** Polls GET /jobs/{id} until every job is terminal; returns the last state seen of each. */
 async function terminalStates(api: FleetMember, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
   const states = new Map<string, string>();
@@ -108,7 +85,7 @@ async function terminalStates(api: FleetMember, ids: string[], timeoutMs: number
     async () => {
       await Promise.all(
         ids.map(async (id) => {
-          const job = await getJob(api, id);
+          const job = await findJob(api, id);
           if (job) states.set(id, String(job.state));
         }),
       );
@@ -167,7 +144,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
     );
     const victim = workers.find((w) => w.pid === pid) as FleetMember;
     const survivor = workers.find((w) => w !== victim) as FleetMember;
-    const before = (await getJob(api, id)) as Record<string, unknown>;
+    const before = (await findJob(api, id)) as Record<string, unknown>;
     const progressAtKill = Number(before.progress);
     const attemptAtKill = Number(before.attempts);
     expect(before.state, 'the job must still be running when its worker is killed').toBe('active');
@@ -186,7 +163,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
         Number(e.data.attempt) > attemptAtKill,
     );
 
-    const after = (await getJob(api, id)) as Record<string, unknown>;
+    const after = (await findJob(api, id)) as Record<string, unknown>;
     const missed = watchers.filter((w) => dones(w).length === 0).length;
     console.log(
       `[faults] worker kill -9 (2 workers started in ${startupMs} ms): killed ${victim.name} at ${progressAtKill}% (attempt ${attemptAtKill}); ` +
@@ -203,7 +180,7 @@ describe('a worker killed with SIGKILL mid-job', () => {
     for (const [i, w] of watchers.entries()) {
       expect(dones(w), `watcher ${i}: ${JSON.stringify(trail(w.events))}`).toHaveLength(1);
       expect(dones(w)[0]?.data).toMatchObject({ jobId: id, status: 'completed', result: { steps: 30 } });
-      expectIncreasingIds(w, `watcher ${i}`);
+      expectIncreasingIds(w.events, `watcher ${i}`);
     }
     // The survivor did the re-run and is still healthy; the victim is gone.
     expect(survivor.running()).toBe(true);
@@ -294,7 +271,7 @@ describe('Redis killed with SIGKILL and restarted', () => {
       const what = `stream ${i} (${s.requests.length} requests, errors ${JSON.stringify(s.errors)}): ${JSON.stringify(trail(s.events))}`;
       expect(dones(s), what).toHaveLength(1);
       expect(dones(s)[0]?.data, what).toMatchObject({ jobId: ids[i], status: 'completed' });
-      expectIncreasingIds(s, what);
+      expectIncreasingIds(s.events, what);
       // A reconnection carries the last id received before it.
       for (const [r, request] of s.requests.entries()) {
         if (r === 0) continue;
@@ -384,7 +361,7 @@ describe('Redis killed with SIGKILL and restarted', () => {
     for (const [i, s] of sources.entries()) {
       const what = `job ${i}: ${JSON.stringify(trail(s.events))}`;
       expect(dones(s), what).toHaveLength(1);
-      expectIncreasingIds(s, what);
+      expectIncreasingIds(s.events, what);
     }
     expect(
       overlapping.map((s) => trail(s.events).join(' ')),
@@ -432,7 +409,7 @@ describe('an API process killed with SIGKILL', () => {
     await settle(sources);
 
     const missed = sources.filter((s) => dones(s).length === 0).length;
-    const lost = (await Promise.all(ids.map((id) => getJob(api2, id)))).filter((j) => j?.state !== 'completed').length;
+    const lost = (await Promise.all(ids.map((id) => findJob(api2, id)))).filter((j) => j?.state !== 'completed').length;
     console.log(
       `[faults] API kill -9: ${K} clients; all resumed on API 2 within ${resumedAt - killedAt} ms of the kill ` +
         `(retry 200 ms); connections via proxy ${JSON.stringify(Object.fromEntries(proxy.acceptedBy))}; ` +
@@ -444,7 +421,7 @@ describe('an API process killed with SIGKILL', () => {
       const what = `client ${i} (${JSON.stringify(s.requests.map((r) => r.lastEventId ?? null))}): ${JSON.stringify(trail(s.events))}`;
       expect(dones(s), what).toHaveLength(1);
       expect(dones(s)[0]?.data, what).toMatchObject({ jobId: ids[i], status: 'completed', result: { steps: 30 } });
-      expectIncreasingIds(s, what);
+      expectIncreasingIds(s.events, what);
       // The second request resumed from the last event the first one delivered.
       const lastOnApi1 = s.events.filter((e) => e.request === 0).at(-1);
       expect(s.requests[1]?.lastEventId, what).toBe(lastOnApi1?.id);
@@ -507,6 +484,6 @@ describe("the API's Redis subscription dropped at the moment a job finishes", ()
     );
     expect(dones(w)).toHaveLength(1);
     expect(dones(w)[0]?.data).toMatchObject({ jobId: id, status: 'completed' });
-    expectIncreasingIds(w, 'watcher');
+    expectIncreasingIds(w.events, 'watcher');
   }, 120_000);
 });

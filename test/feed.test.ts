@@ -5,11 +5,11 @@
  * job, and a `reset` when some of it is no longer kept); needs a key. Tags are stored, returned
  * and listed (`GET /jobs?tag=`).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, listPage } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { readStreamUntil } from './support/sse.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { call, listPage, submitJob } from './support/http/api.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
+import { readStreamUntil } from './support/sse/sse.js';
 
 const KEY_A = 'feed-key-a-0123456789';
 const KEY_B = 'feed-key-b-0123456789';
@@ -21,8 +21,11 @@ describe('the feed of an API key', () => {
   beforeAll(async () => {
     h = await startHarness({ env: { API_KEYS: `${KEY_A},${KEY_B}`, FEED_MAX_EVENTS: '100' } });
   });
+  // Each test closes the feeds it opened: a stream left open would be its leak.
+  afterEach(() => {
+    for (const feed of feeds.splice(0)) feed.close();
+  });
   afterAll(async () => {
-    for (const feed of feeds) feed.close();
     await h?.close();
   });
 
@@ -46,11 +49,7 @@ describe('the feed of an API key', () => {
     await waitFor(() => h.api.connections.size === open.size, 'the feed to open');
     return feed;
   };
-  const submit = async (key: string, body: Record<string, unknown>) => {
-    const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate', ...body }, headers: as(key) });
-    expect(res.status, JSON.stringify(res.body)).toBe(202);
-    return res.body as { id: string; tags?: string[] };
-  };
+  const submit = (key: string, body: Parameters<typeof submitJob>[1]) => submitJob(h, body, as(key));
 
   it("receives the jobs another client of the key submits, from creation to done, and never another key's", async () => {
     const mine = await openFeed(KEY_A);

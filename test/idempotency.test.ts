@@ -8,8 +8,8 @@
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobResource } from '../src/jobs/schemas.js';
-import { type ApiResponse, bullJobTotal, bullQueue, call, expectProblem, recordCount } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { type ApiResponse, bullJobTotal, bullQueue, call, expectProblem, recordCount } from './support/http/api.js';
 
 let h: Harness;
 let queue: Queue;

@@ -18,10 +18,10 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage } from './support/browser.js';
-import { type Harness, waitFor } from './support/harness.js';
-import { repoRoot } from './support/processes.js';
-import { bearer, KEY_A, startKeyedHarness } from './support/security.js';
+import { type Harness, waitFor } from './support/harness/harness.js';
+import { bearer, KEY_A, startKeyedHarness } from './support/http/security.js';
+import { launchChromium, openPage } from './support/page/browser.js';
+import { repoRoot } from './support/processes/processes.js';
 
 const TSC = join(repoRoot, 'node_modules/typescript/bin/tsc');
 

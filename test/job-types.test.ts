@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { loadJobTypes } from '../src/jobs/load.js';
 import { JobTypeError } from '../src/jobs/registry.js';
-import { call, expectProblem, recordCount, submitJob } from './support/api.js';
-import { startApiProcess } from './support/api-process.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { ENTRIES, repoRoot, spawnProcess } from './support/processes.js';
-import { watch } from './support/sse.js';
-import { startWorkerProcess } from './support/worker-process.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { call, expectProblem, recordCount, submitJob } from './support/http/api.js';
+import { startApiProcess } from './support/processes/api-process.js';
+import { ENTRIES, repoRoot, spawnProcess } from './support/processes/processes.js';
+import { startWorkerProcess } from './support/processes/worker-process.js';
+import { watch } from './support/sse/sse.js';
 
 /** Plain JavaScript, no imports: what a team can mount into the published image as it is. */
 const PLAIN_MODULE = `export default [

@@ -9,6 +9,7 @@
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobBatch, MAX_JOBS_PER_BATCH } from '../src/jobs/schemas.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
 import {
   type ApiResponse,
   bullJobTotal,
@@ -18,9 +19,8 @@ import {
   getJob,
   recordCount,
   sleep,
-} from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { EventSource, RecordingSource } from './support/recording-source.js';
+} from './support/http/api.js';
+import { EventSource, RecordingSource } from './support/sse/recording-source.js';
 
 /** Small, so a too-large body is cheap to send; 100 small jobs still fit many times over. */
 const MAX_BODY_BYTES = 32 * 1024;

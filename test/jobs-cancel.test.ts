@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
-import { bullQueue, call, expectProblem, getJob, type Job, sleep, submitJob, UNKNOWN_ID } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { type LiveWatch, useWatchedHarness } from './support/live-watch.js';
-import { startWorkerProcess } from './support/worker-process.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { bullQueue, call, expectProblem, getJob, type Job, sleep, submitJob, UNKNOWN_ID } from './support/http/api.js';
+import { startWorkerProcess } from './support/processes/worker-process.js';
+import { type LiveWatch, useWatchedHarness } from './support/sse/live-watch.js';
 
 /** A job that runs for 10 s unless stopped. */
 const LONG = { steps: 100, stepMs: 100 };

@@ -6,9 +6,9 @@
  * once and complete, so the list holds two states side by side.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, expectProblem, type Job, listPage, submitJob, walkPages } from './support/api.js';
-import { type Harness, waitFor } from './support/harness.js';
-import { bearer, KEY_A, startKeyedHarness } from './support/security.js';
+import { type Harness, waitFor } from './support/harness/harness.js';
+import { call, expectProblem, type Job, listPage, submitJob, walkPages } from './support/http/api.js';
+import { bearer, KEY_A, startKeyedHarness } from './support/http/security.js';
 
 const JOBS = 45;
 const HOUR_MS = 3_600_000;

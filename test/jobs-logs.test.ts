@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerOverrides } from '../src/jobs/builtin/index.js';
 import { createLogger } from '../src/log.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
-import { call, expectProblem, submitJob, UNKNOWN_ID } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { liveWatch } from './support/live-watch.js';
-import { type ReceivedEvent, watch } from './support/sse.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { call, expectProblem, submitJob, UNKNOWN_ID } from './support/http/api.js';
+import { liveWatch } from './support/sse/live-watch.js';
+import { type ReceivedEvent, watch } from './support/sse/sse.js';
 
 const LINES = 5;
 

@@ -8,9 +8,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
-import { bullJobTotal, bullQueue } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { bullJobTotal, bullQueue } from './support/http/api.js';
 import {
   awayFromMinuteBoundary,
   bearer,
@@ -21,7 +20,8 @@ import {
   send,
   submitAs,
   TOKEN_SECRET,
-} from './support/security.js';
+} from './support/http/security.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
 
 const KEY_C = 'key-c-5555555555';
 const KEY_D = 'key-d-6666666666';

@@ -7,15 +7,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventSource, RecordingSource } from './support/recording-source.js';
 import {
   logAndProgressScript,
   type Script,
   type ScriptedHarness,
   simulateScript,
   startScriptedHarness,
-} from './support/scripted.js';
-import { openWire, readToEnd, type WireEvent } from './support/wire.js';
+} from './support/harness/scripted.js';
+import { EventSource, RecordingSource } from './support/sse/recording-source.js';
+import { openWire, readToEnd, type WireEvent } from './support/sse/wire.js';
 
 const RETRY_MS = 200;
 

@@ -5,8 +5,8 @@
  * and metrics name no job. With keys, `/metrics` needs a key like the job endpoints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness.js';
-import { bearer, KEY_A, send, startKeyedHarness, submitAs, tokenOf } from './support/security.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { bearer, KEY_A, send, startKeyedHarness, submitAs, tokenOf } from './support/http/security.js';
 
 let open: Harness;
 let keyed: Harness;

@@ -17,7 +17,7 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiYaml } from '../src/openapi/index.js';
-import { type Harness, startHarness } from './support/harness.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -26,9 +26,9 @@ import {
 } from '../src/openapi/examples.js';
 import { openApiDocument } from '../src/openapi/index.js';
 import { type ProblemType, problemTypes } from '../src/problems.js';
-import { call } from './support/api.js';
-import { expectStreamItem, parseEventStream, schemaErrors } from './support/contract.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { expectStreamItem, parseEventStream, schemaErrors } from './support/contract/contract.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { call } from './support/http/api.js';
 
 const jobTypes = JobTypeRegistry.builtIn();
 

@@ -17,9 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { openApiDocument, openApiYaml } from '../src/openapi/index.js';
-import { parseEventStream } from './support/contract.js';
-import { freePort } from './support/global-setup.js';
-import { type Harness, startHarness } from './support/harness.js';
+import { parseEventStream } from './support/contract/contract.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { freePort } from './support/runner/global-setup.js';
 
 const PRISM = fileURLToPath(new URL('../node_modules/@stoplight/prism-cli/dist/index.js', import.meta.url));
 

@@ -19,10 +19,10 @@ import {
   parseEventStream,
   schemaErrors,
   specValidator,
-} from './support/contract.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { bearer, KEY_A, startKeyedHarness, submitAs } from './support/security.js';
-import { readStreamUntil } from './support/sse.js';
+} from './support/contract/contract.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { bearer, KEY_A, startKeyedHarness, submitAs } from './support/http/security.js';
+import { readStreamUntil } from './support/sse/sse.js';
 
 type Json = Record<string, unknown>;
 

@@ -14,10 +14,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bullPrefix } from '../src/jobs/keys.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { startPrivateRedis } from './support/private-redis.js';
-import { RecordingSource } from './support/recording-source.js';
+import { waitFor } from './support/harness/harness.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { startPrivateRedis } from './support/redis/private-redis.js';
+import { RecordingSource } from './support/sse/recording-source.js';
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

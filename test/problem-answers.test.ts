@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../src/openapi/index.js';
 import { MAX_LISTED_ERRORS, problemTypes } from '../src/problems.js';
-import { expectProblem } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { expectProblem } from './support/http/api.js';
 
 type Json = Record<string, unknown>;
 

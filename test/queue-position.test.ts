@@ -10,16 +10,16 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
-import { call, getJob, submitJob } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { type LiveWatch, liveWatch } from './support/live-watch.js';
-import { type PrivateRedis, startPrivateRedis } from './support/private-redis.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { call, getJob, submitJob } from './support/http/api.js';
+import { type PrivateRedis, startPrivateRedis } from './support/redis/private-redis.js';
+import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 /** The queue positions a watcher saw, in order, without repeats. */
 const positions = (events: ReceivedEvent[]) =>
@@ -35,8 +35,10 @@ describe('queue positions with one worker and 5 queued jobs', () => {
     // The worker starts once the jobs are queued: the test knows where each one stands.
     h = await startHarness({ worker: false, env: { WORKER_CONCURRENCY: '1', PROGRESS_TICK_MS: '100' } });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await worker?.close();
+  });
+  afterAll(async () => {
     await h?.close();
   });
 

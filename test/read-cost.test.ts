@@ -13,8 +13,7 @@ import { parseConfig } from '../src/config.js';
 import { JobStore } from '../src/jobs/store.js';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
-import type { Harness } from './support/harness.js';
-import { type PrivateRedis, startPrivateRedis } from './support/private-redis.js';
+import type { Harness } from './support/harness/harness.js';
 import {
   awayFromMinuteBoundary,
   bearer,
@@ -26,7 +25,8 @@ import {
   startKeyedHarness,
   submitAs,
   TOKEN_SECRET,
-} from './support/security.js';
+} from './support/http/security.js';
+import { type PrivateRedis, startPrivateRedis } from './support/redis/private-redis.js';
 
 /** The size of the index the attack was measured on. */
 const JOBS = 2_284;

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { repoRoot } from './support/processes.js';
-import { watch } from './support/sse.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { call } from './support/http/api.js';
+import { repoRoot } from './support/processes/processes.js';
+import { watch } from './support/sse/sse.js';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
 const section = readme.slice(

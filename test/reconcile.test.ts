@@ -16,8 +16,8 @@ import { RECONCILE_PAGE_SIZE, Reconciler } from '../src/jobs/reconciler.js';
 import { JobStore } from '../src/jobs/store.js';
 import { createLogger } from '../src/log.js';
 import { REDIS_FAILURE_REASON } from '../src/redis-faults.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { watch } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { watch } from './support/sse/sse.js';
 
 let h: Harness;
 let connection: Redis;

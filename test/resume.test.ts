@@ -11,11 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
-import { waitFor } from './support/harness.js';
-import { EventSource, RecordingSource, type SourceEvent } from './support/recording-source.js';
-import { logAndProgressScript, type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
-import { startTcpProxy } from './support/tcp-proxy.js';
-import { openWire, readToEnd, summarize, type WireEvent } from './support/wire.js';
+import { waitFor } from './support/harness/harness.js';
+import { logAndProgressScript, type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
+import { startTcpProxy } from './support/http/tcp-proxy.js';
+import { EventSource, RecordingSource, type SourceEvent } from './support/sse/recording-source.js';
+import { openWire, readToEnd, summarize, type WireEvent } from './support/sse/wire.js';
 
 const RETRY_MS = 200;
 const HEARTBEAT_MS = 300;

@@ -7,6 +7,7 @@
  */
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './support/harness/harness.js';
 import {
   bullJobTotal,
   bullQueue,
@@ -18,11 +19,10 @@ import {
   sleep,
   submitJob,
   walkPages,
-} from './support/api.js';
-import type { Harness } from './support/harness.js';
-import { liveWatch } from './support/live-watch.js';
-import { bearer, KEY_A, startKeyedHarness } from './support/security.js';
-import { watch } from './support/sse.js';
+} from './support/http/api.js';
+import { bearer, KEY_A, startKeyedHarness } from './support/http/security.js';
+import { liveWatch } from './support/sse/live-watch.js';
+import { watch } from './support/sse/sse.js';
 
 const AUTH = bearer(KEY_A);
 

@@ -6,10 +6,19 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
-import { bullJobTotal, bullQueue, call, expectProblem, getJob, recordCount, sleep, submitJob } from './support/api.js';
-import { startHarness, waitFor } from './support/harness.js';
-import { stateTrail, useWatchedHarness } from './support/live-watch.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { startHarness, waitFor } from './support/harness/harness.js';
+import {
+  bullJobTotal,
+  bullQueue,
+  call,
+  expectProblem,
+  getJob,
+  recordCount,
+  sleep,
+  submitJob,
+} from './support/http/api.js';
+import { stateTrail, useWatchedHarness } from './support/sse/live-watch.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 const suite = useWatchedHarness();
 const { watchJob } = suite;

@@ -14,10 +14,11 @@ import { type Config, parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
-import { connectedClients, waitFor } from './support/harness.js';
-import { type PrivateRedis, startPrivateRedis } from './support/private-redis.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { connectedClients, waitFor } from './support/harness/harness.js';
+import { submitJob } from './support/http/api.js';
+import { type PrivateRedis, startPrivateRedis } from './support/redis/private-redis.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 let redis: PrivateRedis;
 let config: Config;
@@ -55,15 +56,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function submit(data: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${api.url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'simulate', data }),
-  });
-  if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
+const submit = async (data: Record<string, unknown>) => (await submitJob(api, { data })).id;
 
 /**
  * Job event channels (`<prefix>:{<id>}:ev`) subscribed on the Redis server, by anyone: only

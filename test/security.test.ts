@@ -7,8 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, waitFor } from './support/harness.js';
-import { openStream } from './support/raw-sse.js';
+import { type Harness, waitFor } from './support/harness/harness.js';
 import {
   bearer,
   KEY_A,
@@ -19,7 +18,8 @@ import {
   submitAs,
   tokenAs,
   tokenOf,
-} from './support/security.js';
+} from './support/http/security.js';
+import { openStream } from './support/sse/raw-sse.js';
 
 /** A's job whose data no one else may see: its id, and a result no other job has. */
 const SECRET_STEPS = 13;

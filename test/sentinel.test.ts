@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type LocalRedis, startLocalRedis } from '../src/local-redis.js';
-import { freePort } from './support/global-setup.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { watch } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { freePort } from './support/runner/global-setup.js';
+import { watch } from './support/sse/sse.js';
 
 let dir: string;
 let master: LocalRedis;

@@ -15,10 +15,18 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
-import { freePort } from './support/global-setup.js';
-import { startHarness, waitFor } from './support/harness.js';
-import { alive, descendants, ENTRIES, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes.js';
-import { openStream, type RawStream } from './support/raw-sse.js';
+import { startHarness, waitFor } from './support/harness/harness.js';
+import {
+  alive,
+  descendants,
+  ENTRIES,
+  killIfAlive,
+  portOpen,
+  type Spawned,
+  spawnProcess,
+} from './support/processes/processes.js';
+import { freePort } from './support/runner/global-setup.js';
+import { openStream, type RawStream } from './support/sse/raw-sse.js';
 
 const SHUTDOWN_TIMEOUT_MS = 2_000;
 /** Beyond SHUTDOWN_TIMEOUT_MS: ending streams, closing Redis connections, stopping redis-server. */

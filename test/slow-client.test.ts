@@ -12,9 +12,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
-import { waitFor } from './support/harness.js';
-import type { Script } from './support/scripted.js';
-import { type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
+import { waitFor } from './support/harness/harness.js';
+import type { Script } from './support/harness/scripted.js';
+import { type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
 import {
   collectGarbage,
   mb,
@@ -23,8 +23,8 @@ import {
   openNonReadingSocket,
   openPausedStream,
   samplePeaks,
-} from './support/slow-clients.js';
-import { openWire } from './support/wire.js';
+} from './support/sse/slow-clients.js';
+import { openWire } from './support/sse/wire.js';
 
 const UPDATES = 20_000;
 const STUCK_TIMEOUT_MS = 1_000;

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DerivedProgress, type FeedLabels, iso, type ProgressTuple, progressData } from '../src/jobs/events.js';
 import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
-import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse-arbitraries.js';
+import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse/sse-arbitraries.js';
 
 interface Parsed {
   events: EventSourceMessage[];

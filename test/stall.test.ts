@@ -8,10 +8,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStalled, STALL_INTERVAL_MULTIPLE, stallThresholdMs } from '../src/jobs/stall.js';
-import { bullQueue, getJob } from './support/api.js';
-import { liveWatch } from './support/live-watch.js';
-import { type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
-import type { ReceivedEvent } from './support/sse.js';
+import { type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
+import { bullQueue, getJob } from './support/http/api.js';
+import { liveWatch } from './support/sse/live-watch.js';
+import type { ReceivedEvent } from './support/sse/sse.js';
 
 // Wide margins: on a busy machine a 400 ms sleep may take 600, and a gap between two reports of
 // a job without a usual interval must stay under STALL_AFTER_MS.

@@ -9,10 +9,10 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/global-setup.js';
-import { waitFor } from './support/harness.js';
-import { startPrivateRedisOn } from './support/private-redis.js';
-import { descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes.js';
+import { waitFor } from './support/harness/harness.js';
+import { descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes/processes.js';
+import { startPrivateRedisOn } from './support/redis/private-redis.js';
+import { freePort } from './support/runner/global-setup.js';
 
 const spawned: Spawned[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];

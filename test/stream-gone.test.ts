@@ -10,9 +10,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobKeys } from '../src/jobs/keys.js';
-import { waitFor } from './support/harness.js';
-import { type ScriptedHarness, simulateScript, startScriptedHarness } from './support/scripted.js';
-import { openWire, readToEnd } from './support/wire.js';
+import { waitFor } from './support/harness/harness.js';
+import { type ScriptedHarness, simulateScript, startScriptedHarness } from './support/harness/scripted.js';
+import { openWire, readToEnd } from './support/sse/wire.js';
 
 const MAX_STREAMS = 20;
 

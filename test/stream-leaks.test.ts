@@ -19,11 +19,11 @@ import { type LocalRedis, startLocalRedis } from '../src/local-redis.js';
 import { createLogger } from '../src/log.js';
 import { type RunningApi, startApi } from '../src/server.js';
 import type { RunningWorker } from '../workers/runner.js';
-import { activeResources, churn, type DropAt } from './support/churn.js';
-import { freePort } from './support/global-setup.js';
-import { connectedClients, waitFor } from './support/harness.js';
-import { type Gate, ScriptedJobs, simulateScript, startScriptedWorker } from './support/scripted.js';
-import { openWire } from './support/wire.js';
+import { connectedClients, waitFor } from './support/harness/harness.js';
+import { type Gate, ScriptedJobs, simulateScript, startScriptedWorker } from './support/harness/scripted.js';
+import { freePort } from './support/runner/global-setup.js';
+import { activeResources, churn, type DropAt } from './support/sse/churn.js';
+import { openWire } from './support/sse/wire.js';
 
 const STREAMS = 5_000;
 const CONCURRENCY = 250;

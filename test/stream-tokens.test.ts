@@ -7,22 +7,22 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeClaims, encodeClaims } from '../src/auth/stream-tokens.js';
-import { type Harness, waitFor } from './support/harness.js';
-import { openStream } from './support/raw-sse.js';
+import { type Harness, waitFor } from './support/harness/harness.js';
+import { expectProblem } from './support/http/api.js';
 import {
   bearer,
   flipSignature,
   KEY_A,
   KEY_B,
-  type Reply,
   send,
   startKeyedHarness,
   submitAs,
   TOKEN_SECRET,
   tokenAs,
   tokenOf,
-} from './support/security.js';
-import { type ReceivedEvent, watch } from './support/sse.js';
+} from './support/http/security.js';
+import { openStream } from './support/sse/raw-sse.js';
+import { type ReceivedEvent, watch } from './support/sse/sse.js';
 
 const TTL_SECONDS = 900;
 
@@ -33,13 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-function expectProblem(res: Reply, status: number, type: string): void {
-  expect(res.status, res.text).toBe(status);
-  expect(res.headers.get('content-type'), res.text).toBe('application/problem+json');
-  expect(res.json, res.text).toMatchObject({ status, type: `/problems/${type}`, title: expect.any(String) });
-  expect(typeof res.json?.detail).toBe('string');
-}
 
 /** An events link with `token` in place of the one it carries. */
 const withToken = (link: string, token: string) => `${link.split('?')[0]}?token=${encodeURIComponent(token)}`;

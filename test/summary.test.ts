@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupSummary } from '../src/events/summary.js';
-import { call } from './support/api.js';
-import { type Harness, startHarness } from './support/harness.js';
-import { RecordingSource } from './support/recording-source.js';
+import { type Harness, startHarness } from './support/harness/harness.js';
+import { call } from './support/http/api.js';
+import { RecordingSource } from './support/sse/recording-source.js';
 
 describe('the summary of a group (events/summary)', () => {
   it('counts outcomes, averages progress with finished jobs at 100, and reports only changes', () => {

@@ -8,8 +8,9 @@ import { request } from 'node:http';
 import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { watch } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { expectProblem, type ProblemBody } from './support/http/api.js';
+import { watch } from './support/sse/sse.js';
 
 /** Small, so a few KB is "too large"; the property test crosses it too. */
 const MAX_BODY_BYTES = 2048;
@@ -29,14 +30,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: { path: string; message: string }[];
-  [key: string]: unknown;
-}
+type Problem = ProblemBody & { errors?: { path: string; message: string }[] };
 
 interface Reply {
   status: number;
@@ -72,28 +66,11 @@ async function get(path: string): Promise<Reply> {
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text: await res.text() };
 }
 
-/** Asserts an RFC 9457 problem response (optionally with this status) and returns its body. */
-function expectProblem(reply: Reply, status?: number): Problem {
-  if (status !== undefined) expect(reply.status, reply.text).toBe(status);
-  expect(reply.status, reply.text).toBeGreaterThanOrEqual(400);
-  expect(reply.status, reply.text).toBeLessThan(500);
-  expect(reply.contentType).toMatch(/^application\/problem\+json\s*(;|$)/);
-  const body = JSON.parse(reply.text) as Problem;
-  expect(body).toMatchObject({
-    type: expect.any(String),
-    title: expect.any(String),
-    status: reply.status,
-    detail: expect.any(String),
-  });
-  expect(body.detail.length).toBeGreaterThan(0);
-  return body;
-}
-
 /** Sends a request that must be refused with `status`, and checks that it changed nothing. */
 async function refused(send: () => Promise<Reply>, status?: number): Promise<Problem> {
   const before = await footprint();
   const reply = await send();
-  const problem = expectProblem(reply, status);
+  const problem = expectProblem(reply, status) as Problem;
   expect(await footprint()).toEqual(before);
   return problem;
 }

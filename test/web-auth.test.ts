@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { BrowserContext, ConsoleMessage, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, type PageUnderTest, untilRows } from './support/browser.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { launchChromium, openPage, type PageUnderTest, untilRows } from './support/page/browser.js';
 
 const KEY = `page-${randomBytes(18).toString('base64url')}`;
 const STORAGE_KEY = 'jobcast.page.apiKey.v1';

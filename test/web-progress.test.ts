@@ -11,10 +11,10 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, type PageUnderTest } from './support/browser.js';
-import { type Harness, waitFor } from './support/harness.js';
-import { type ScriptedHarness, startScriptedHarness } from './support/scripted.js';
-import { bearer, KEY_A, KEY_B, startKeyedHarness } from './support/security.js';
+import { type Harness, waitFor } from './support/harness/harness.js';
+import { type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
+import { bearer, KEY_A, KEY_B, startKeyedHarness } from './support/http/security.js';
+import { launchChromium, openPage, type PageUnderTest } from './support/page/browser.js';
 
 let browser: Browser;
 beforeAll(async () => {

@@ -16,8 +16,14 @@ import { jobKeys } from '../src/jobs/keys.js';
 import { createLogger } from '../src/log.js';
 import { PAGE_CSP } from '../src/routes/web.js';
 import { startApi } from '../src/server.js';
-import { isConnectionRefused, launchChromium, openPage, type PageUnderTest, untilRows } from './support/browser.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import {
+  isConnectionRefused,
+  launchChromium,
+  openPage,
+  type PageUnderTest,
+  untilRows,
+} from './support/page/browser.js';
 
 /** Linked from the README; rewritten only by `npm run screenshot`. */
 const SCREENSHOT = fileURLToPath(new URL('../docs/screenshot.png', import.meta.url));

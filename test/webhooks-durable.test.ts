@@ -12,18 +12,19 @@
  */
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
-import { startRedisCluster } from './support/cluster.js';
-import { startCrashableRedis } from './support/crashable-redis.js';
-import { createFleet, type Fleet, type FleetMember } from './support/fleet.js';
-import { startHarness, waitFor } from './support/harness.js';
-import { descendants } from './support/processes.js';
+import { startHarness, waitFor } from './support/harness/harness.js';
+import { submitJob } from './support/http/api.js';
 import {
   newSecret,
   type ReceivedDelivery,
   type Receiver,
   startReceiver,
   verifyWithStandardWebhooks,
-} from './support/webhook-receiver.js';
+} from './support/http/webhook-receiver.js';
+import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
+import { descendants } from './support/processes/processes.js';
+import { startRedisCluster } from './support/redis/cluster.js';
+import { startCrashableRedis } from './support/redis/crashable-redis.js';
 
 const SECRET = newSecret();
 const WEBHOOK_ENV = { WEBHOOK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: '1' };
@@ -43,15 +44,7 @@ async function startedReceiver(): Promise<Receiver> {
   return started;
 }
 
-async function submit(url: string, body: unknown): Promise<string> {
-  const res = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
+const submit = async (url: string, body: Parameters<typeof submitJob>[1]) => (await submitJob(url, body)).id;
 
 async function deliveries(url: string, id: string): Promise<WebhookDeliveries> {
   return (await (await fetch(`${url}/jobs/${id}/webhooks`)).json()) as WebhookDeliveries;

@@ -13,9 +13,14 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, expect, inject, it } from 'vitest';
 import { webhookQueueName } from '../src/webhooks/keys.js';
-import { createFleet } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { newSecret, type Receiver, startReceiver, verifyWithStandardWebhooks } from './support/webhook-receiver.js';
+import { waitFor } from './support/harness/harness.js';
+import {
+  newSecret,
+  type Receiver,
+  startReceiver,
+  verifyWithStandardWebhooks,
+} from './support/http/webhook-receiver.js';
+import { createFleet } from './support/processes/fleet.js';
 
 const SECRET = newSecret();
 const JOBS = 1_000;

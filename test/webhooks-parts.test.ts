@@ -18,8 +18,8 @@ import { WebhookSigner } from '../src/webhooks/signing.js';
 import { UrlPolicy, WebhookHostUnresolved, WebhookUrlRefused } from '../src/webhooks/url-policy.js';
 import { displayUrl, storeWebhook, webhookView } from '../src/webhooks/view.js';
 import { WebhookHttp } from '../workers/webhook-http.js';
-import { launchChromium } from './support/browser.js';
-import { newSecret, type Receiver, startReceiver } from './support/webhook-receiver.js';
+import { newSecret, type Receiver, startReceiver } from './support/http/webhook-receiver.js';
+import { launchChromium } from './support/page/browser.js';
 
 const SECRET = newSecret();
 const OTHER = newSecret();

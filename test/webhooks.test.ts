@@ -23,16 +23,16 @@ import { metricsText } from '../src/metrics.js';
 import { loadWebhookDefaults } from '../src/webhooks/defaults.js';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
-import { call, getJob, recordCount, submitJob } from './support/api.js';
-import { type Harness, startHarness, waitFor } from './support/harness.js';
-import { watch } from './support/sse.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { call, getJob, recordCount, submitJob } from './support/http/api.js';
 import {
   newSecret,
   type ReceivedDelivery,
   type Receiver,
   startReceiver,
   verifyWithStandardWebhooks,
-} from './support/webhook-receiver.js';
+} from './support/http/webhook-receiver.js';
+import { watch } from './support/sse/sse.js';
 
 const SECRET = newSecret();
 const OLD_SECRET = newSecret();

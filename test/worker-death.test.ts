@@ -9,11 +9,12 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { createFleet, type FleetMember } from './support/fleet.js';
-import { waitFor } from './support/harness.js';
-import { startPrivateRedis } from './support/private-redis.js';
-import { RecordingSource } from './support/recording-source.js';
-import { startMonitor } from './support/redis-monitor.js';
+import { waitFor } from './support/harness/harness.js';
+import { submitJob } from './support/http/api.js';
+import { createFleet, type FleetMember } from './support/processes/fleet.js';
+import { startPrivateRedis } from './support/redis/private-redis.js';
+import { startMonitor } from './support/redis/redis-monitor.js';
+import { RecordingSource } from './support/sse/recording-source.js';
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -23,15 +24,7 @@ afterEach(async () => {
 
 const defaults = parseConfig({});
 
-async function submit(url: string, data: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'simulate', data }),
-  });
-  if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
+const submit = async (url: string, data: Record<string, unknown>) => (await submitJob(url, { data })).id;
 
 /** Calls per command since the last CONFIG RESETSTAT (commands run by scripts included). */
 async function commandCalls(redis: Redis): Promise<Map<string, number>> {

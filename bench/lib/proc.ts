@@ -135,13 +135,27 @@ export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/** One TCP socket of a process, from Linux's connection table. */
+export interface TcpSocket {
+  localPort: number;
+  remotePort: number;
+  /** The kernel's state code: `01` ESTABLISHED, `0A` LISTEN… */
+  state: string;
+}
+
 /**
- * TCP connections of `pid` whose remote port is `port`: its sockets (inodes under
- * /proc/<pid>/fd) matched against the connection table.
+ * The TCP sockets (IPv4 and IPv6) process `pid` holds open: its socket inodes under
+ * /proc/<pid>/fd matched against /proc/<pid>/net/tcp{,6}. Empty if the process is gone.
  */
-export function connectionsTo(pid: number, port: number): number {
+export function tcpSockets(pid: number): TcpSocket[] {
   const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
       if (m?.[1]) inodes.add(m[1]);
@@ -149,7 +163,7 @@ export function connectionsTo(pid: number, port: number): number {
       // Closed meanwhile.
     }
   }
-  let n = 0;
+  const sockets: TcpSocket[] = [];
   for (const table of ['tcp', 'tcp6']) {
     let text: string;
     try {
@@ -157,17 +171,26 @@ export function connectionsTo(pid: number, port: number): number {
     } catch {
       continue;
     }
+    // "  sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt   uid  timeout inode"
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      const remote = cols[2];
-      const state = cols[3];
-      const inode = cols[9];
-      // 01 = ESTABLISHED.
-      if (!remote || state !== '01' || !inode || !inodes.has(inode)) continue;
-      if (Number.parseInt(remote.split(':')[1] ?? '', 16) === port) n++;
+      const [local, remote, state, inode] = [cols[1], cols[2], cols[3], cols[9]];
+      if (!local || !remote || !state || !inode || !inodes.has(inode)) continue;
+      const port = (address: string) => Number.parseInt(address.split(':')[1] ?? '', 16);
+      sockets.push({ localPort: port(local), remotePort: port(remote), state });
     }
   }
-  return n;
+  return sockets;
+}
+
+/** Local ports of the TCP sockets `pid` holds open (its side of each connection). */
+export function localPorts(pid: number): Set<number> {
+  return new Set(tcpSockets(pid).map((s) => s.localPort));
+}
+
+/** Established TCP connections of `pid` whose remote port is `port` (e.g. its Redis connections). */
+export function connectionsTo(pid: number, port: number): number {
+  return tcpSockets(pid).filter((s) => s.state === '01' && s.remotePort === port).length;
 }
 
 export const MiB = 1024 * 1024;

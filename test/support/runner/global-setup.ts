@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { ensureBuilt } from '../../scripts/build-state.mjs';
-import { freePort, startLocalRedis } from '../../src/local-redis.js';
+import { ensureBuilt } from '../../../scripts/build-state.mjs';
+import { freePort, startLocalRedis } from '../../../src/local-redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,7 +21,7 @@ declare module 'vitest' {
 export { freePort };
 
 export default async function setup(project: TestProject) {
-  if (ensureBuilt(fileURLToPath(new URL('../..', import.meta.url))) !== 0) throw new Error('npm run build failed');
+  if (ensureBuilt(fileURLToPath(new URL('../../..', import.meta.url))) !== 0) throw new Error('npm run build failed');
   const dir = mkdtempSync(join(tmpdir(), 'jobcast-test-redis-'));
   const redis = await startLocalRedis({ port: await freePort(), dir, persistence: 'none' });
   project.provide('redisUrl', redis.url);

@@ -7,7 +7,7 @@
  * const api = await startApi(config, redisUrl, log);
  * expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
  */
-import type { Logger } from '../../src/log.js';
+import type { Logger } from '../../../src/log.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';

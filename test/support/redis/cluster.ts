@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { type LocalRedis, startLocalRedis } from '../../src/local-redis.js';
-import { freePort } from './global-setup.js';
-import { waitFor } from './harness.js';
+import { type LocalRedis, startLocalRedis } from '../../../src/local-redis.js';
+import { waitFor } from '../harness/harness.js';
+import { freePort } from '../runner/global-setup.js';
 
 const run = promisify(execFile);
 

@@ -13,7 +13,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import formats from 'ajv-formats';
 import { createParser } from 'eventsource-parser';
 import { expect } from 'vitest';
-import { openApiDocument } from '../../src/openapi/index.js';
+import { openApiDocument } from '../../../src/openapi/index.js';
 
 type Json = Record<string, unknown>;
 

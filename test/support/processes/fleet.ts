@@ -5,9 +5,9 @@
  * code runs); `stopAll()` ends whatever is left and checks that no process survives.
  */
 import { randomBytes } from 'node:crypto';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '../../../src/config.js';
+import { waitFor } from '../harness/harness.js';
 import { type ApiProcess, startApiProcess } from './api-process.js';
-import { waitFor } from './harness.js';
 import { alive, killIfAlive } from './processes.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 

@@ -7,12 +7,12 @@
  * only the handler body is the test's.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Config } from '../../src/config.js';
-import type { HandlerOverrides } from '../../src/jobs/builtin/index.js';
-import { simulate } from '../../src/jobs/builtin/simulate.js';
-import type { JobContext } from '../../src/jobs/job-type.js';
-import { createLogger } from '../../src/log.js';
-import { type RunningWorker, startWorker } from '../../workers/runner.js';
+import type { Config } from '../../../src/config.js';
+import type { HandlerOverrides } from '../../../src/jobs/builtin/index.js';
+import { simulate } from '../../../src/jobs/builtin/simulate.js';
+import type { JobContext } from '../../../src/jobs/job-type.js';
+import { createLogger } from '../../../src/log.js';
+import { type RunningWorker, startWorker } from '../../../workers/runner.js';
 import { type Harness, startHarness } from './harness.js';
 
 /** The body of one job. Its return value is ignored (the job's result is `{ steps: 0 }`). */

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalRedis, startLocalRedis } from '../../src/local-redis.js';
-import { freePort } from './global-setup.js';
+import { type LocalRedis, startLocalRedis } from '../../../src/local-redis.js';
+import { freePort } from '../runner/global-setup.js';
 
 export interface PrivateRedis {
   url: string;

@@ -4,45 +4,9 @@
  * socket bound to that local port. Used to find the worker process that runs a given job
  * without any hook in the worker itself.
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { waitFor } from './harness.js';
-
-/** Local TCP ports of the sockets process `pid` holds open (IPv4 and IPv6). */
-export function localPorts(pid: number): Set<number> {
-  const inodes = new Set<string>();
-  let fds: string[] = [];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return new Set();
-  }
-  for (const fd of fds) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match) inodes.add(match[1] as string);
-    } catch {
-      // Closed meanwhile.
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ['tcp', 'tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
-    // "  sl  local_address rem_address   st tx_queue:rx_queue tr:tm->when retrnsmt   uid  timeout inode"
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      const local = fields[1];
-      const inode = fields[9];
-      if (local && inode && inodes.has(inode)) ports.add(Number.parseInt(local.split(':')[1] as string, 16));
-    }
-  }
-  return ports;
-}
+import { localPorts } from '../../../bench/lib/proc.js';
+import { waitFor } from '../harness/harness.js';
 
 export interface RedisMonitor {
   /** Commands seen so far. */

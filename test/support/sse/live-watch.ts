@@ -6,7 +6,7 @@
  */
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll } from 'vitest';
-import { type Harness, startHarness } from './harness.js';
+import { type Harness, startHarness } from '../harness/harness.js';
 import { type ReceivedEvent, STREAM_EVENTS, withoutRestatements } from './sse.js';
 
 export interface LiveWatch {

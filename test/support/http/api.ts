@@ -5,8 +5,8 @@
  */
 import { Queue } from 'bullmq';
 import { expect } from 'vitest';
-import { JobResource } from '../../src/jobs/schemas.js';
-import type { Harness } from './harness.js';
+import { JobResource } from '../../../src/jobs/schemas.js';
+import type { Harness } from '../harness/harness.js';
 
 export interface ApiResponse {
   status: number;
@@ -18,6 +18,15 @@ export interface ApiResponse {
 /** A job resource as the API returns it. */
 export type Job = JobResource;
 
+/** Where the API is: a harness, a fleet member (`{ url }`), or its base URL. */
+export type Target = string | { url?: string | undefined };
+
+const baseOf = (target: Target): string => {
+  const url = typeof target === 'string' ? target : target.url;
+  if (!url) throw new Error('this process serves no API');
+  return url;
+};
+
 /**
  * Calls the API and parses its JSON answer. `body` is sent as JSON unless it is a string.
  *
@@ -25,7 +34,7 @@ export type Job = JobResource;
  * const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate' } });
  */
 export async function call(
-  h: Harness,
+  h: Target,
   method: 'GET' | 'POST',
   path: string,
   options: { body?: unknown; headers?: Record<string, string> } = {},
@@ -36,15 +45,21 @@ export async function call(
     headers['content-type'] ??= 'application/json';
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   }
-  const res = await fetch(`${h.url}${path}`, { method, headers, body });
+  const res = await fetch(`${baseOf(h)}${path}`, { method, headers, body });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-/** POSTs a job (202 expected) and returns the resource, checked against the contract's schema. */
+/**
+ * POSTs a job (202 expected; a `simulate` job unless `type` is given) and returns the resource,
+ * checked against the contract's schema. The one way tests submit a job over REST.
+ *
+ * @example
+ * const { id } = await submitJob(h, { data: { steps: 3, stepMs: 10 } });
+ */
 export async function submitJob(
-  h: Harness,
-  body: { type?: string; data?: unknown; options?: Record<string, unknown>; webhook?: unknown },
+  h: Target,
+  body: { type?: string; data?: unknown; options?: Record<string, unknown>; webhook?: unknown; tags?: string[] },
   headers: Record<string, string> = {},
 ): Promise<Job> {
   const res = await call(h, 'POST', '/jobs', { body: { type: 'simulate', ...body }, headers });
@@ -53,23 +68,66 @@ export async function submitJob(
 }
 
 /** GET /jobs/{id} (200 expected), checked against the contract's schema. */
-export async function getJob(h: Harness, id: string, headers: Record<string, string> = {}): Promise<Job> {
+export async function getJob(h: Target, id: string, headers: Record<string, string> = {}): Promise<Job> {
   const res = await call(h, 'GET', `/jobs/${id}`, { headers });
   if (res.status !== 200) throw new Error(`GET /jobs/${id}: ${res.status} ${JSON.stringify(res.body)}`);
   return JobResource.parse(res.body);
 }
 
+/** A problem's body as RFC 9457 and the catalogue (src/problems.ts) define it. */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  [key: string]: unknown;
+}
+
 /**
- * Asserts an RFC 9457 problem: the status, `application/problem+json`, and a body with
- * `type` (`/problems/<problem>` when given), `title`, the same `status` and a `detail`.
+ * An HTTP reply in any of the shapes the helpers return: {@link call}'s (`headers` and parsed
+ * `body`), `send`'s in `security.ts` (`headers`, `text`, `json`), or a bare
+ * `{ status, contentType, text }`.
  */
-export function expectProblem(res: ApiResponse, status: number, problem?: string): void {
-  const what = JSON.stringify(res.body);
-  expect(res.status, what).toBe(status);
-  expect(res.headers.get('content-type'), what).toBe('application/problem+json');
-  expect(res.body, what).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
-  expect(typeof res.body.detail, what).toBe('string');
-  if (problem) expect(res.body.type, what).toBe(`/problems/${problem}`);
+export type AnyReply = { status: number } & (
+  | { headers: Headers; body: Record<string, unknown> }
+  | { headers: Headers; text: string; json?: Record<string, unknown> | undefined }
+  | { contentType: string; text: string }
+);
+
+/**
+ * GET /jobs/{id} while processes may be dying: the resource, or undefined when the API cannot
+ * be reached or does not answer 200.
+ */
+export async function findJob(h: Target, id: string, headers: Record<string, string> = {}): Promise<Job | undefined> {
+  const res = await call(h, 'GET', `/jobs/${id}`, { headers }).catch(() => undefined);
+  return res?.status === 200 ? JobResource.parse(res.body) : undefined;
+}
+
+/**
+ * Asserts an RFC 9457 problem and returns its body: the status (any 4xx when none is given),
+ * `application/problem+json`, and a body with `type` (`/problems/<problem>` when given), a
+ * `title`, the same `status` and a non-empty `detail`.
+ *
+ * @example
+ * expectProblem(await call(h, 'GET', `/jobs/${UNKNOWN_ID}`), 404, 'not-found');
+ */
+export function expectProblem(res: AnyReply, status?: number, problem?: string): ProblemBody {
+  const contentType = 'headers' in res ? res.headers.get('content-type') : res.contentType;
+  const body: Record<string, unknown> =
+    'body' in res ? res.body : (('json' in res ? res.json : undefined) ?? (res.text ? JSON.parse(res.text) : {}));
+  const what = JSON.stringify(body);
+  if (status === undefined) {
+    expect(res.status, what).toBeGreaterThanOrEqual(400);
+    expect(res.status, what).toBeLessThan(500);
+  } else {
+    expect(res.status, what).toBe(status);
+  }
+  expect(contentType, what).toBe('application/problem+json');
+  expect(body, what).toMatchObject({ status: res.status, type: expect.any(String), title: expect.any(String) });
+  expect(typeof body.detail, what).toBe('string');
+  expect((body.detail as string).length, what).toBeGreaterThan(0);
+  if (problem) expect(body.type, what).toBe(`/problems/${problem}`);
+  return body as ProblemBody;
 }
 
 export interface Page {

@@ -8,7 +8,7 @@
  * itself and checked in test/openapi.test.ts), HEAD, and paths the description does not cover.
  */
 import { afterEach } from 'vitest';
-import { openApiDocument } from '../../src/openapi/index.js';
+import { openApiDocument } from '../../../src/openapi/index.js';
 import { expectMatchesSpec } from './contract.js';
 
 /** Origins of the servers whose responses are checked; startHarness adds its own. */

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { freePort } from './global-setup.js';
-import { waitFor } from './harness.js';
+import { waitFor } from '../harness/harness.js';
+import { freePort } from '../runner/global-setup.js';
 import { ENTRIES, killIfAlive, type Spawned, spawnProcess } from './processes.js';
 
 export interface ApiProcess {

@@ -1,5 +1,5 @@
 /**
- * A command run in a real pseudo-terminal (test/support/terminal.py, Python's `pty`), as a
+ * A command run in a real pseudo-terminal (test/support/processes/terminal.py, Python's `pty`), as a
  * person runs `npm start`: it is the terminal's foreground process group, and `ctrlC()` types
  * ^C, so the terminal sends SIGINT to every process of that group at once — not one
  * `kill -INT <pid>`, which would miss the copies the other processes get.
@@ -19,7 +19,7 @@ export interface Terminal {
 }
 
 export function runInTerminal(command: string, args: string[], env: Record<string, string>): Terminal {
-  const p = spawnProcess('python3', [join(repoRoot, 'test/support/terminal.py'), command, ...args], env, {
+  const p = spawnProcess('python3', [join(repoRoot, 'test/support/processes/terminal.py'), command, ...args], env, {
     stdin: true,
   });
   return {

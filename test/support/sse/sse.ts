@@ -3,6 +3,7 @@
  * a Node client would.
  */
 import { EventSource } from 'eventsource';
+import { expect } from 'vitest';
 
 export interface ReceivedEvent {
   type: string;
@@ -100,4 +101,22 @@ export function isRestatement(event: { type: string; id: string }, previous: { i
 /** The events without restatements (see {@link isRestatement}): one event per state change. */
 export function withoutRestatements<T extends { type: string; id: string }>(events: readonly T[]): T[] {
   return events.filter((event, i) => !isRestatement(event, events[i - 1]));
+}
+
+/**
+ * Numeric ids strictly increase over everything a client received, across its reconnections
+ * (a restatement — a queued job's new place — repeats its state's id). The failure shows the
+ * whole trail.
+ */
+export function expectIncreasingIds(
+  events: readonly { type: string; id: string; data?: unknown }[],
+  what: string,
+): void {
+  const ids = withoutRestatements(events).map((e) => Number(e.id));
+  const trail = () => JSON.stringify(events.map((e) => `${e.id}:${e.type}:${JSON.stringify(e.data)}`));
+  for (let i = 1; i < ids.length; i++) {
+    if (!((ids[i] as number) > (ids[i - 1] as number))) {
+      expect(ids[i], `${what}: ids ${JSON.stringify(ids)}; trail ${trail()}`).toBeGreaterThan(ids[i - 1] as number);
+    }
+  }
 }

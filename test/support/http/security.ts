@@ -4,10 +4,10 @@
  * forge, expire or re-sign them), a keyed harness, and a guard against the rate limiter's minute boundary.
  */
 import { request } from 'node:http';
-import { ownerId } from '../../src/auth/api-keys.js';
-import { StreamTokens } from '../../src/auth/stream-tokens.js';
-import { sleep } from './api.js';
-import { type Harness, startHarness } from './harness.js';
+import { ownerId } from '../../../src/auth/api-keys.js';
+import { StreamTokens } from '../../../src/auth/stream-tokens.js';
+import { type Harness, startHarness } from '../harness/harness.js';
+import { sleep, submitJob } from './api.js';
 
 export const KEY_A = 'key-a-1234567890';
 export const KEY_B = 'key-b-0987654321';
@@ -112,7 +112,7 @@ export function send(
   });
 }
 
-/** POSTs a `simulate` job with `key` (202 expected) and returns its resource. */
+/** POSTs a `simulate` job with `key` ({@link submitJob}, 202 expected) and returns its resource. */
 export async function submitAs(
   base: string,
   key: string,
@@ -120,9 +120,7 @@ export async function submitAs(
 ): Promise<
   { id: string; links: { self: string; events: string; cancel: string; logs: string } } & Record<string, unknown>
 > {
-  const res = await send(base, 'POST', '/jobs', { headers: bearer(key), body: { type: 'simulate', data } });
-  if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${res.text}`);
-  return res.json as never;
+  return (await submitJob(base, { data }, bearer(key))) as never;
 }
 
 /** Stream tokens as a server with {@link TOKEN_SECRET} (or `secret`) issues them. */

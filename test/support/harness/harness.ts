@@ -6,11 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { type Config, parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { type RunningApi, startApi } from '../../src/server.js';
-import { type RunningWorker, startWorker } from '../../workers/runner.js';
-import { contractOrigins } from './contract-everywhere.js';
+import { type Config, parseConfig } from '../../../src/config.js';
+import { createLogger } from '../../../src/log.js';
+import { type RunningApi, startApi } from '../../../src/server.js';
+import { type RunningWorker, startWorker } from '../../../workers/runner.js';
+import { contractOrigins } from '../contract/contract-everywhere.js';
+import { submitJob } from '../http/api.js';
 
 export interface Harness {
   url: string;
@@ -20,7 +21,7 @@ export interface Harness {
   worker: RunningWorker | undefined;
   /** A plain client for inspecting Redis. */
   redis: Redis;
-  /** POSTs a job and returns the parsed resource. */
+  /** POSTs a job and returns the parsed resource ({@link submitJob}). */
   submit(body: unknown): Promise<{ id: string; [key: string]: unknown }>;
   close(): Promise<void>;
 }
@@ -51,15 +52,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
     api,
     worker,
     redis,
-    async submit(body) {
-      const res = await fetch(`${url}/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
-      return (await res.json()) as { id: string };
-    },
+    submit: (body) => submitJob(url, body as Parameters<typeof submitJob>[1]),
     async close() {
       await api.close();
       await worker?.close();

@@ -1,0 +1,155 @@
+/**
+ * A setup file for every test file: a test fails if it leaves behind what it opened — active
+ * handles and timers (`process.getActiveResourcesInfo()`: sockets, servers, child processes,
+ * timers…) or `jobcast:*` Redis clients of this process (CLIENT LIST on the run's Redis, each
+ * client matched to this process by the local port of one of its sockets).
+ *
+ * Counted per test: what exists when the test starts (a harness of the file's `beforeAll`
+ * included) is the baseline; after the test, the counts must come back down to it. Things that
+ * close asynchronously get time to do so (the check waits for the condition, never a fixed time).
+ *
+ * Idle keep-alive sockets of `fetch`'s connection pool are not a leak: the pool is recycled
+ * after each test (its idle sockets closed) before counting. A file whose harness legitimately
+ * holds more after a test than before (documented in a comment) opts out with
+ * `allowLeaks('why')` in its module scope; the whole-file check below still applies to it.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+
+/**
+ * How long closing things get to finish after a test before what is left counts as a leak. Only
+ * a test that leaks waits this long; generous, for sockets shutting down on a busy machine.
+ */
+const SETTLE_MS = 15_000;
+
+let allowed: string | undefined;
+
+/**
+ * Turns the leak check off for the rest of this test file. `why` is required: say what stays
+ * open and why it may.
+ */
+export function allowLeaks(why: string): void {
+  if (!why) throw new Error('allowLeaks needs a reason');
+  allowed = why;
+}
+
+type Counts = Record<string, number>;
+
+function resourceCounts(): Counts {
+  const counts: Counts = {};
+  for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
+}
+
+/** The types whose count is above the baseline, e.g. `2 × Timeout`. */
+function grown(before: Counts, after: Counts): string[] {
+  return Object.entries(after)
+    .filter(([type, n]) => n > (before[type] ?? 0))
+    .map(([type, n]) => `${n - (before[type] ?? 0)} × ${type}`);
+}
+
+let inspector: Redis | undefined;
+
+/**
+ * Local ports of this process's TCP sockets, from its own handles: not from /proc/<pid>/net/tcp,
+ * which lists every socket of the machine's network namespace (100,000 lines and seconds to
+ * read while benchmarks run beside the tests).
+ */
+function ownLocalPorts(): Set<number> {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  const ports = new Set<number>();
+  for (const handle of handles) {
+    const port = (handle as { localPort?: unknown }).localPort;
+    if (typeof port === 'number') ports.add(port);
+  }
+  return ports;
+}
+
+/**
+ * This process's connections on the run's Redis, by local port, with their client names (empty
+ * until ioredis has sent CLIENT SETNAME: a client is known by its port from the moment it
+ * connects, so one that is named late is not taken for a new one).
+ */
+async function ownRedisClients(): Promise<Map<number, string>> {
+  inspector ??= new Redis(inject('redisUrl'), { connectionName: 'leak-check' });
+  const list = (await inspector.client('LIST')) as string;
+  const mine = ownLocalPorts();
+  const found = new Map<number, string>();
+  for (const line of list.split('\n')) {
+    const fields = Object.fromEntries(line.split(' ').map((kv) => kv.split('=', 2) as [string, string]));
+    const port = Number(fields.addr?.split(':').at(-1));
+    if (mine.has(port)) found.set(port, fields.name ?? '');
+  }
+  return found;
+}
+
+/** Closes the idle sockets of `fetch`'s pool: swaps in a fresh pool and closes the old one. */
+async function recycleFetchPool(): Promise<void> {
+  const key = Symbol.for('undici.globalDispatcher.1');
+  const holder = globalThis as unknown as Record<symbol, { close(): Promise<void>; constructor: new () => unknown }>;
+  const old = holder[key];
+  if (!old) return;
+  holder[key] = new old.constructor() as never;
+  // close() waits for requests still in flight: a test that left one open leaks it, and the
+  // count below reports it, so this does not wait for it.
+  void old.close().catch(() => {});
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
+let before: Counts = {};
+let clientsBefore = new Map<number, string>();
+
+beforeEach(async () => {
+  if (allowed) return;
+  clientsBefore = await ownRedisClients();
+  before = resourceCounts();
+});
+
+/**
+ * Waits until what is open is back down to `counts` and `clients` (or `SETTLE_MS` passed), then
+ * names what is left: empty when nothing leaked.
+ */
+async function leftOpen(counts: Counts, clients: Map<number, string>): Promise<string[]> {
+  await recycleFetchPool();
+  let resources: string[] = [];
+  let extraClients: string[] = [];
+  const deadline = Date.now() + SETTLE_MS;
+  for (;;) {
+    const now = await ownRedisClients();
+    extraClients = [...now]
+      .filter(([port, name]) => name.startsWith('jobcast:') && !clients.has(port))
+      .map(([port, name]) => `${name} (port ${port})`);
+    resources = grown(counts, resourceCounts());
+    if ((resources.length === 0 && extraClients.length === 0) || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return [
+    ...(resources.length ? [`handles/timers still open: ${resources.join(', ')}`] : []),
+    ...(extraClients.length ? [`Redis clients still connected: ${extraClients.join(', ')}`] : []),
+  ];
+}
+
+afterEach(async (context) => {
+  if (allowed || context.task.result?.state === 'fail') return;
+  const leaks = await leftOpen(before, clientsBefore);
+  if (leaks.length) throw new Error(`this test leaked (${SETTLE_MS} ms after it ended):\n  ${leaks.join('\n  ')}`);
+});
+
+// The whole file, hooks included: whatever its beforeAll opened, its afterAll must close. This
+// runs after the file's own afterAll hooks (after-hooks run in reverse order of registration),
+// and also covers a file that opted out of the per-test check.
+let fileBefore: Counts = {};
+let fileClientsBefore = new Map<number, string>();
+
+beforeAll(async () => {
+  fileClientsBefore = await ownRedisClients();
+  fileBefore = resourceCounts();
+});
+
+afterAll(async () => {
+  const leaks = await leftOpen(fileBefore, fileClientsBefore);
+  await inspector?.quit();
+  inspector = undefined;
+  if (leaks.length)
+    throw new Error(`this test file leaked (${SETTLE_MS} ms after its last hook):\n  ${leaks.join('\n  ')}`);
+});
