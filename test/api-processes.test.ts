@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import type { RunningWorker } from '../workers/runner.js';
 import { waitFor } from './support/harness/harness.js';
@@ -28,11 +28,12 @@ const watchers: LiveWatch[] = [];
 let worker: RunningWorker | undefined;
 const scripts = new ScriptedJobs();
 
-afterAll(async () => {
-  for (const w of watchers) w.close();
+afterEach(async () => {
+  for (const w of watchers.splice(0)) w.close();
   scripts.openAll();
   await worker?.close();
-  for (const pid of [...started.map((p) => p.pid), ...terminals.map((t) => t.process.pid)]) {
+  worker = undefined;
+  for (const pid of [...started.splice(0).map((p) => p.pid), ...terminals.splice(0).map((t) => t.process.pid)]) {
     for (const d of descendants(pid)) killIfAlive(d.pid);
     killIfAlive(pid);
   }

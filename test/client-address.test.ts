@@ -6,7 +6,7 @@
  * counted one by one (per address), not against the key that issued the token.
  */
 import { Agent } from 'node:http';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ClientAddresses, limitKey } from '../src/client-address.js';
 import { ConfigError, parseConfig } from '../src/config.js';
 import { type RunningApi, startApi } from '../src/server.js';
@@ -26,9 +26,10 @@ import { openStream, type RawStream } from './support/sse/raw-sse.js';
 const harnesses: Harness[] = [];
 const apis: RunningApi[] = [];
 const streams: RawStream[] = [];
-afterAll(async () => {
-  for (const stream of streams) stream.close();
-  await Promise.all([...apis.map((api) => api.close()), ...harnesses.map((h) => h.close())]);
+// Each test starts its own services: closed after it, so the leak check sees nothing left.
+afterEach(async () => {
+  for (const stream of streams.splice(0)) stream.close();
+  await Promise.all([...apis.splice(0).map((api) => api.close()), ...harnesses.splice(0).map((h) => h.close())]);
 });
 async function harness(env: Record<string, string>, keyed = false): Promise<Harness> {
   const h = keyed ? await startKeyedHarness(env, { worker: false }) : await startHarness({ env, worker: false });

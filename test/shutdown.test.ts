@@ -26,6 +26,12 @@ import {
   spawnProcess,
 } from './support/processes/processes.js';
 import { freePort } from './support/runner/global-setup.js';
+import { knownLeak } from './support/runner/leak-check.js';
+
+// Found by the leak check, not fixed yet: a worker closed while its handler ignores the signal
+// (the abandon path) leaves one socket to Redis open after close(), its server side gone.
+knownLeak('a worker closed over a handler that ignores its signal keeps one Redis socket');
+
 import { openStream, type RawStream } from './support/sse/raw-sse.js';
 
 const SHUTDOWN_TIMEOUT_MS = 2_000;

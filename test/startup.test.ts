@@ -13,6 +13,11 @@ import { waitFor } from './support/harness/harness.js';
 import { descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes/processes.js';
 import { startPrivateRedisOn } from './support/redis/private-redis.js';
 import { freePort } from './support/runner/global-setup.js';
+import { allowLeaks } from './support/runner/leak-check.js';
+
+// Each test's processes, port blockers and Redis are stopped together in afterAll (the port
+// blockers are shared by the tests that need a taken port); the whole-file check still applies.
+allowLeaks('processes and port blockers stopped in afterAll');
 
 const spawned: Spawned[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];

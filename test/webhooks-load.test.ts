@@ -21,6 +21,10 @@ import {
   verifyWithStandardWebhooks,
 } from './support/http/webhook-receiver.js';
 import { createFleet } from './support/processes/fleet.js';
+import { allowLeaks } from './support/runner/leak-check.js';
+
+// The fleet and the receiver serve both tests and stop in afterAll; the whole-file check applies.
+allowLeaks('a fleet and a receiver shared by the tests, stopped in afterAll');
 
 const SECRET = newSecret();
 const JOBS = 1_000;

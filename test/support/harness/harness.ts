@@ -45,7 +45,7 @@ export async function startHarness(options: { env?: Record<string, string>; work
   const redis = new Redis(redisUrl);
   const url = api.url;
   contractOrigins.add(new URL(url).origin);
-  return {
+  const harness: Harness = {
     url,
     redisUrl,
     config,
@@ -54,11 +54,13 @@ export async function startHarness(options: { env?: Record<string, string>; work
     redis,
     submit: (body) => submitJob(url, body as Parameters<typeof submitJob>[1]),
     async close() {
-      await api.close();
+      // The API it holds now: a test may have restarted it (`h.api = await startApi(…)`).
+      await harness.api.close();
       await worker?.close();
       await redis.quit();
     },
   };
+  return harness;
 }
 
 /** Redis clients connected right now (INFO clients). */

@@ -23,6 +23,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 const SETTLE_MS = 15_000;
 
 let allowed: string | undefined;
+let knownFileLeak: string | undefined;
 
 /**
  * Turns the leak check off for the rest of this test file. `why` is required: say what stays
@@ -31,6 +32,17 @@ let allowed: string | undefined;
 export function allowLeaks(why: string): void {
   if (!why) throw new Error('allowLeaks needs a reason');
   allowed = why;
+}
+
+/**
+ * A leak this file is known to find in the code under test and that is not fixed yet: the
+ * whole-file check reports it as a warning instead of failing. `why` names it; remove the call
+ * when it is fixed.
+ */
+export function knownLeak(why: string): void {
+  if (!why) throw new Error('knownLeak needs a reason');
+  allowed = why;
+  knownFileLeak = why;
 }
 
 type Counts = Record<string, number>;
@@ -96,6 +108,26 @@ async function recycleFetchPool(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * The jobcast clients of `now` beyond `before`, counted by name as handles are counted by type:
+ * a test that restarts a part (closes its clients, opens new ones) leaves as many as it found.
+ */
+function moreClients(before: Map<number, string>, now: Map<number, string>): string[] {
+  const count = (clients: Map<number, string>) => {
+    const n: Counts = {};
+    for (const name of clients.values()) if (name.startsWith('jobcast:')) n[name] = (n[name] ?? 0) + 1;
+    return n;
+  };
+  const was = count(before);
+  const is = count(now);
+  return Object.entries(is)
+    .filter(([name, n]) => n > (was[name] ?? 0))
+    .map(([name, n]) => {
+      const ports = [...now].filter(([port, named]) => named === name && !before.has(port)).map(([port]) => port);
+      return `${n - (was[name] ?? 0)} × ${name} (new ports ${ports.join(', ')})`;
+    });
+}
+
 let before: Counts = {};
 let clientsBefore = new Map<number, string>();
 
@@ -116,9 +148,7 @@ async function leftOpen(counts: Counts, clients: Map<number, string>): Promise<s
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
     const now = await ownRedisClients();
-    extraClients = [...now]
-      .filter(([port, name]) => name.startsWith('jobcast:') && !clients.has(port))
-      .map(([port, name]) => `${name} (port ${port})`);
+    extraClients = moreClients(clients, now);
     resources = grown(counts, resourceCounts());
     if ((resources.length === 0 && extraClients.length === 0) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -150,6 +180,10 @@ afterAll(async () => {
   const leaks = await leftOpen(fileBefore, fileClientsBefore);
   await inspector?.quit();
   inspector = undefined;
+  if (leaks.length && knownFileLeak) {
+    console.warn(`known leak (${knownFileLeak}):\n  ${leaks.join('\n  ')}`);
+    return;
+  }
   if (leaks.length)
     throw new Error(`this test file leaked (${SETTLE_MS} ms after its last hook):\n  ${leaks.join('\n  ')}`);
 });
