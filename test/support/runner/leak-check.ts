@@ -109,23 +109,21 @@ async function recycleFetchPool(): Promise<void> {
 }
 
 /**
- * The jobcast clients of `now` beyond `before`, counted by name as handles are counted by type:
- * a test that restarts a part (closes its clients, opens new ones) leaves as many as it found.
+ * The jobcast clients of `now` beyond `before`, by name: clients on new connections, less as many
+ * of that name whose connections closed — a test that restarts a part (closes its clients, opens
+ * new ones) leaves as many as it found. A connection seen before is never new, even if it got its
+ * name since (clients name themselves just after they connect).
  */
 function moreClients(before: Map<number, string>, now: Map<number, string>): string[] {
-  const count = (clients: Map<number, string>) => {
-    const n: Counts = {};
-    for (const name of clients.values()) if (name.startsWith('jobcast:')) n[name] = (n[name] ?? 0) + 1;
-    return n;
-  };
-  const was = count(before);
-  const is = count(now);
-  return Object.entries(is)
-    .filter(([name, n]) => n > (was[name] ?? 0))
-    .map(([name, n]) => {
-      const ports = [...now].filter(([port, named]) => named === name && !before.has(port)).map(([port]) => port);
-      return `${n - (was[name] ?? 0)} × ${name} (new ports ${ports.join(', ')})`;
-    });
+  const opened = new Map<string, number[]>();
+  for (const [port, name] of now) {
+    if (name.startsWith('jobcast:') && !before.has(port)) opened.set(name, [...(opened.get(name) ?? []), port]);
+  }
+  const closed: Counts = {};
+  for (const [port, name] of before) if (!now.has(port)) closed[name] = (closed[name] ?? 0) + 1;
+  return [...opened]
+    .filter(([name, ports]) => ports.length > (closed[name] ?? 0))
+    .map(([name, ports]) => `${ports.length - (closed[name] ?? 0)} × ${name} (new ports ${ports.join(', ')})`);
 }
 
 let before: Counts = {};
