@@ -13,7 +13,7 @@ import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
 import { loadJobTypes } from '../src/jobs/load.js';
 import { JobCancelledError, WorkerShutdownError } from '../src/jobs/outcomes.js';
 import type { JobTypeRegistry } from '../src/jobs/registry.js';
-import { JobStore } from '../src/jobs/store.js';
+import { createJobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import { WorkerMetrics } from '../src/metrics.js';
 import { closeRedis, createRedis, faultLog, redisSettings } from '../src/redis.js';
@@ -84,14 +84,7 @@ export function createWorker(
   metrics.watchReconnects(subscriber, 'subscriber');
   // webhooks (#17): events this worker records queue their deliveries (see src/webhooks/outbox).
   const webhooks = webhooksEnabled(config) ? createWebhooks(config, redis, log, faults) : undefined;
-  const store = new JobStore(redis, {
-    prefix: config.KEY_PREFIX,
-    logMaxLines: config.JOB_LOG_MAX_LINES,
-    retentionSeconds: config.JOB_RETENTION_SECONDS,
-    publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
-    observer: webhooks?.outbox,
-    feedMaxEvents: config.FEED_MAX_EVENTS,
-  });
+  const store = createJobStore(redis, config, webhooks?.outbox);
   const write = recordWrites(faults, log);
   const processor = createProcessor({ jobTypes, store, write, faults, lockMs: config.WORKER_LOCK_MS });
   const worker = new Worker(config.QUEUE_NAME, processor.process, {

@@ -19,7 +19,7 @@ import { createQueue } from '../jobs/queue.js';
 import { QueuePositions } from '../jobs/queue-positions.js';
 import type { JobTypeRegistry } from '../jobs/registry.js';
 import { JobService } from '../jobs/service.js';
-import { JobStore } from '../jobs/store.js';
+import { createJobStore, type JobStore } from '../jobs/store.js';
 import { RateLimiter, StreamSlots } from '../limits.js';
 import type { Logger } from '../log.js';
 import { ApiMetrics, metricsText } from '../metrics.js';
@@ -75,14 +75,7 @@ export function buildApiDependencies(
   // webhooks (#17): jobs the API finishes (a queued job cancelled, a reconciled outcome) queue
   // their deliveries too; submissions are checked by the intake.
   const webhooks = webhooksEnabled(config) ? createWebhooks(config, command, log, faults) : undefined;
-  const store = new JobStore(command, {
-    prefix: config.KEY_PREFIX,
-    logMaxLines: config.JOB_LOG_MAX_LINES,
-    retentionSeconds: config.JOB_RETENTION_SECONDS,
-    publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
-    observer: webhooks?.outbox,
-    feedMaxEvents: config.FEED_MAX_EVENTS,
-  });
+  const store = createJobStore(command, config, webhooks?.outbox);
   const queue = createQueue(command, {
     prefix: config.KEY_PREFIX,
     queueName: config.QUEUE_NAME,

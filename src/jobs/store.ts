@@ -4,6 +4,7 @@
  * scripts of `jobs/scripts`, read by the API for the job resource and on stream connect.
  * BullMQ runs the job; this record is what clients see of it.
  */
+import type { Config } from '../config.js';
 import type { RedisClient } from '../redis.js';
 import { doneData, logData, type ProgressTuple } from './events.js';
 import { FeedLog } from './feed.js';
@@ -35,6 +36,18 @@ export interface StoreOptions {
   observer?: JobEventObserver | undefined;
   /** Changes kept per API key for resuming its feed (FEED_MAX_EVENTS). */
   feedMaxEvents?: number;
+}
+
+/** The store every process builds from its config: the API, the worker, the same options. */
+export function createJobStore(redis: RedisClient, config: Config, observer?: JobEventObserver): JobStore {
+  return new JobStore(redis, {
+    prefix: config.KEY_PREFIX,
+    logMaxLines: config.JOB_LOG_MAX_LINES,
+    retentionSeconds: config.JOB_RETENTION_SECONDS,
+    publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
+    observer,
+    feedMaxEvents: config.FEED_MAX_EVENTS,
+  });
 }
 
 export class JobStore {
