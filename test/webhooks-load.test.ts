@@ -58,7 +58,9 @@ const quantile = (sorted: number[], q: number) =>
 
 it(`delivers the done of ${JOBS} jobs: none missing, no duplicate beyond the retries asked for`, async () => {
   let firsts = 0;
-  receiver = await startReceiver((_d, attempt) => (attempt === 1 && ++firsts % FAIL_EVERY === 0 ? 500 : 200));
+  receiver = await startReceiver((_d, attempt) => (attempt === 1 && ++firsts % FAIL_EVERY === 0 ? 500 : 200), 0, {
+    keepAlive: true,
+  });
   const [api, worker] = await Promise.all([fleet.api(), fleet.worker()]);
   const url = receiver.url;
   const cpu = { api: cpuSeconds(api.pid), worker: cpuSeconds(worker.pid) };
