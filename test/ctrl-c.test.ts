@@ -85,10 +85,13 @@ describe('npm start in a terminal, stopped with Ctrl-C', () => {
         timeoutMs,
       );
     const stopped = async (t: Terminal, within: number) => {
+      let timer: NodeJS.Timeout | undefined;
       const exit = await Promise.race([
         t.exited,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit:\n${t.output()}`)), within)),
-      ]);
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no exit:\n${t.output()}`)), within);
+        }),
+      ]).finally(() => clearTimeout(timer));
       await waitFor(async () => !(await portOpen(port)) && !(await portOpen(redisPort)), 'ports free', 5_000);
       expect(descendants(t.process.pid)).toEqual([]);
       return exit;

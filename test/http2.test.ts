@@ -195,7 +195,9 @@ describe('HTTP/2 clients that never send a request', () => {
 /** Reads a whole response over HTTPS without HTTP/2 (Node's https client speaks HTTP/1.1). */
 function http1Stream(path: string): Promise<{ httpVersion: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${h.url}${path}`, { rejectUnauthorized: false }, (res) => {
+    // agent: false — a connection of its own, closed with the response (not pooled by the global
+    // agent for its idle time-out, which the leak check after each test would wait out).
+    const req = httpsRequest(`${h.url}${path}`, { rejectUnauthorized: false, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
