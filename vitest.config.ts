@@ -9,7 +9,8 @@ export default defineConfig({
     setupFiles: ['test/support/contract/contract-everywhere.ts', 'test/support/runner/leak-check.ts'],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
     // Two cores: two test files at a time, each against the one shared redis-server.
-    maxWorkers: 2,
+    maxWorkers: 4,
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
     typecheck: { enabled: false },

@@ -38,7 +38,12 @@ function templateFor(method: string, pathname: string): string | undefined {
   return template && paths[template]?.[method.toLowerCase()] ? template : undefined;
 }
 
-const realFetch = globalThis.fetch;
+// Test files may share a process (vitest `isolate: false`) and this file runs before each of
+// them: wrap the real fetch once per file, never the previous file's wrapper.
+const REAL_FETCH = Symbol.for('jobcast.test.realFetch');
+const holder = globalThis as unknown as Record<symbol, typeof fetch | undefined>;
+holder[REAL_FETCH] ??= globalThis.fetch;
+const realFetch = holder[REAL_FETCH];
 globalThis.fetch = async (input, init) => {
   const response = await realFetch(input, init);
   try {

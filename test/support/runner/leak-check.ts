@@ -175,6 +175,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // esbuild's service (the page bundled from source by a harness, or a test's own bundle) is a
+  // child process that would outlive this file in a test process shared with the next file.
+  await (await import('esbuild')).stop();
   const leaks = await leftOpen(fileBefore, fileClientsBefore);
   await inspector?.quit();
   inspector = undefined;
