@@ -3,7 +3,8 @@
  * What a worker does with one job BullMQ hands it: check the job's type and input, record the
  * start, run the handler with its context (`workers/job-context`), keep a re-run's lock alive,
  * and turn the ways a run ends early into what BullMQ should do — cancelled (never retried),
- * superseded (ignored), shutdown or a Redis that refused the start (handed back to the queue).
+ * superseded (ignored), shutdown or a Redis that refused the start (handed back to the queue),
+ * a handler that ignored its signal at shutdown (abandoned to BullMQ's stalled-job check).
  */
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { JobContext } from '../src/jobs/job-type.js';
@@ -33,16 +34,24 @@ export interface ProcessorOptions {
 export interface JobProcessor {
   process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown>;
   readonly running: number;
+  /**
+   * Stops waiting for handlers that ignored their signal at shutdown: each of their runs ends
+   * at once and leaves its job to BullMQ as it is — active, its lock no longer renewed, so it
+   * expires and the stalled-job check hands the job on (a stall, so a new attempt: the handler
+   * may still be running here). The handlers themselves run on, unheard.
+   */
+  abandon(): void;
 }
 
 /** The processor of a worker (see the module comment). */
 export function createProcessor(options: ProcessorOptions): JobProcessor {
   let running = 0;
+  const abandoned = new AbortController();
   return {
     async process(job, token, signal) {
       running++;
       try {
-        return await runJob(options, job, token, signal);
+        return await runJob(options, abandoned.signal, job, token, signal);
       } finally {
         running--;
       }
@@ -50,11 +59,15 @@ export function createProcessor(options: ProcessorOptions): JobProcessor {
     get running() {
       return running;
     },
+    abandon() {
+      abandoned.abort();
+    },
   };
 }
 
 async function runJob(
   { jobTypes, store, write, faults, lockMs }: ProcessorOptions,
+  abandoned: AbortSignal,
   job: Job,
   token?: string,
   bullSignal?: AbortSignal,
@@ -101,8 +114,10 @@ async function runJob(
       : undefined;
   try {
     // BullMQ stores undefined as nothing; keep "no result" explicit.
-    return (await handler(parsed.data, ctx)) ?? null;
+    return (await unlessAborted(Promise.resolve(handler(parsed.data, ctx)), abandoned)) ?? null;
   } catch (error) {
+    // Abandoned (see JobProcessor.abandon): DelayedError makes BullMQ leave the job as it is.
+    if (abandoned.aborted) throw new DelayedError();
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof JobCancelledError || reason instanceof JobSupersededError) throw abortError(signal);
     if (reason instanceof WorkerShutdownError && token) {
@@ -124,6 +139,18 @@ async function runJob(
   } finally {
     clearInterval(renew);
   }
+}
+
+/** `work`, unless `signal` aborts first: then rejects at once, and `work` goes on unheard. */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let stop: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  // Per run, and removed after: a long-lived signal must not collect one listener per job.
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', stop));
 }
 
 /** What a run stopped by `signal` throws: superseded, or else cancelled. */
