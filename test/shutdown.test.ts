@@ -7,6 +7,8 @@
  * - A worker whose handler ignores its AbortSignal still stops soon after
  *   SHUTDOWN_TIMEOUT_MS: the job is abandoned (BullMQ's stalled check hands it on), not awaited,
  *   and the worker's connections to Redis are closed when close() resolves, for good.
+ * - A shutdown that stops a run between its start and its start report hands the job back like
+ *   any other shutdown: no cancel, and the next run is the same attempt.
  * - A bad configuration stops every entry point before anything starts, naming every problem.
  * - `npm run start:api` without REDIS_URL refuses to start and says why.
  */
@@ -17,7 +19,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
-import { getJob } from './support/http/api.js';
+import { recordingLogger } from './support/harness/recording-logger.js';
+import { bullQueue, getJob } from './support/http/api.js';
+import { startTcpProxy } from './support/http/tcp-proxy.js';
 import {
   alive,
   descendants,
@@ -244,6 +248,64 @@ describe('a worker whose handler ignores its AbortSignal', () => {
       await h.close();
     }
   }, 40_000);
+});
+
+describe("a worker shut down between a run's start and its start report", () => {
+  it('hands the job back, not cancelled, and the next run is the same attempt', async () => {
+    // One job at a time: BullMQ then calls the processor right after taking the job, with no
+    // Redis round trip in between (with more, it fetches the next job first).
+    const h = await startHarness({ worker: false, env: { SHUTDOWN_TIMEOUT_MS: '300', WORKER_CONCURRENCY: '1' } });
+    // The worker reaches Redis through a proxy that can hold what it sends.
+    const proxy = await startTcpProxy(Number(new URL(h.redisUrl).port));
+    const log = recordingLogger();
+    let handlerRan = false;
+    const worker = await startWorker(h.config, `redis://127.0.0.1:${new URL(proxy.url).port}`, log, {
+      handlers: {
+        simulate: async () => {
+          handlerRan = true;
+          return { steps: 1 };
+        },
+      },
+    });
+    let rescuer: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      // BullMQ says `active` just before it calls the processor, which sends the start report
+      // with no I/O in between: held from here, the report waits in the proxy.
+      let taken = false;
+      worker.worker.once('active', () => {
+        proxy.hold();
+        taken = true;
+      });
+      const { id } = await h.submit({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+      await waitFor(() => taken, 'the worker to take the job');
+
+      // Shutdown: the job outlasts SHUTDOWN_TIMEOUT_MS, its run is told to stop (the warning is
+      // logged right before), and only then does the start report reach Redis.
+      const closing = worker.close();
+      const stopAsked = 'jobs still running at shutdown; handing them back to the queue';
+      await waitFor(() => log.lines.some((line) => line.msg === stopAsked), 'the shutdown to stop the run');
+      proxy.release();
+      await closing;
+
+      // Handed back: queued again with its reason, the handler never ran, nothing cancelled.
+      expect(handlerRan).toBe(false);
+      const handedBack = await getJob(h, id);
+      expect(handedBack).toMatchObject({ state: 'queued', attempts: 1 });
+      expect(handedBack.message).toBe('returned to the queue: worker shut down');
+      expect(await bullQueue(h).getJobState(id)).toMatch(/^(delayed|waiting)$/);
+
+      // The next worker runs it at once, as the same attempt (a hand-back is no attempt).
+      rescuer = await startWorker(h.config, h.redisUrl, createLogger('silent'));
+      await waitFor(async () => (await getJob(h, id)).state === 'completed', 'the job to run again');
+      expect(await getJob(h, id)).toMatchObject({ state: 'completed', attempts: 1, result: { steps: 1 } });
+    } finally {
+      proxy.release();
+      await worker.close();
+      await rescuer?.close();
+      await proxy.close();
+      await h.close();
+    }
+  });
 });
 
 // Start-up checks need no timing, so their processes run side by side.

@@ -85,6 +85,23 @@ async function runJob(
   const startedAt = Date.now();
   const { ctx, noteReport } = runContext(store, write, { jobId: id, attempt, startedAt, signal: bullSignal });
   const { signal } = ctx;
+  /** Ends the run its signal stopped: a shutdown hands the job back; else cancelled or superseded. */
+  const endStopped = async (): Promise<never> => {
+    if (signal.reason instanceof WorkerShutdownError && token) {
+      // Hand the job back: due now, so another worker (or this one, started again) takes it
+      // without waiting for the stalled-job check; not an attempt (see `attempt`). The
+      // record first, so the next run's `active` cannot be overtaken by this `queued`.
+      // DelayedError tells BullMQ the move is done.
+      await write(
+        store.report(id, { state: 'queued', progress: 0, attempt, message: 'returned to the queue: worker shut down' }),
+        'hand-back',
+        id,
+      );
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    throw abortError(signal);
+  };
   try {
     noteReport(await store.report(id, { state: 'active', progress: 0, attempt, startedAt }, startedAt));
   } catch (error) {
@@ -99,7 +116,9 @@ async function runJob(
     });
     throw new DelayedError();
   }
-  if (signal.aborted) throw abortError(signal);
+  // Stopped between the start and its report (a shutdown or a cancel that came meanwhile): ended
+  // as if the handler had given up at once — a shutdown hands the job back, it is no cancel.
+  if (signal.aborted) return endStopped();
   const handler = jobType.handler as (input: unknown, ctx: JobContext) => unknown;
   // A re-run after a stall renews its own lock as well. BullMQ tracks locks by job id, so
   // when a stale run of the same job (one cut off from Redis past its lock, see
@@ -119,20 +138,12 @@ async function runJob(
     // Abandoned (see JobProcessor.abandon): DelayedError makes BullMQ leave the job as it is.
     if (abandoned.aborted) throw new DelayedError();
     const reason: unknown = signal.aborted ? signal.reason : undefined;
-    if (reason instanceof JobCancelledError || reason instanceof JobSupersededError) throw abortError(signal);
-    if (reason instanceof WorkerShutdownError && token) {
-      // Hand the job back: due now, so another worker (or this one, started again) takes it
-      // without waiting for the stalled-job check; not an attempt (see `attempt`). The
-      // record first, so the next run's `active` cannot be overtaken by this `queued`.
-      // DelayedError tells BullMQ the move is done.
-      await write(
-        store.report(id, { state: 'queued', progress: 0, attempt, message: 'returned to the queue: worker shut down' }),
-        'hand-back',
-        id,
-      );
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    }
+    if (
+      reason instanceof JobCancelledError ||
+      reason instanceof JobSupersededError ||
+      (reason instanceof WorkerShutdownError && token)
+    )
+      return endStopped();
     // A handler's own Redis trouble is not its failure to explain: BullMQ keeps the text.
     if (isRedisFault(error)) throw new Error(REDIS_FAILURE_REASON);
     throw error;
