@@ -5,6 +5,9 @@
  * address (see `auth/middleware` and `client-address`).
  */
 import { randomBytes } from 'node:crypto';
+import { bindScript } from './jobs/script-runner.js';
+import { Admission, admitScript } from './limits/scripts/admit.js';
+import { claimSlotScript, SlotClaim } from './limits/scripts/claim-slot.js';
 import { ProblemError } from './problems.js';
 import type { RedisClient } from './redis.js';
 
@@ -13,12 +16,16 @@ export type RateKind = 'jobs' | 'reads';
 
 /** Fixed one-minute windows: simple, shared by all replicas, at most 2× the rate at a boundary. */
 export class RateLimiter {
+  readonly #admit;
+
   constructor(
-    private readonly redis: RedisClient,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly perMinute: number,
     private readonly kind: RateKind = 'jobs',
-  ) {}
+  ) {
+    this.#admit = bindScript(redis, admitScript);
+  }
 
   /**
    * Counts `jobs` submissions (or reads); throws a 429 problem with Retry-After when they would
@@ -40,8 +47,8 @@ export class RateLimiter {
     const now = Date.now();
     const window = Math.floor(now / 60_000);
     const key = `${this.prefix}:${this.kind === 'jobs' ? 'rate' : 'reads'}:${clientId}:${window}`;
-    const admitted = (await this.redis.eval(ADMIT_SCRIPT, 1, key, jobs, this.perMinute)) as number;
-    if (admitted === 0) {
+    const admitted = await this.#admit({ window: key, count: jobs, limit: this.perMinute });
+    if (admitted === Admission.REFUSED) {
       const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
       const batch = jobs > 1 ? ` (this request has ${jobs})` : '';
       throw new ProblemError(
@@ -57,30 +64,9 @@ export class RateLimiter {
 }
 
 /**
- * Adds ARGV[1] to the window's count unless that would pass ARGV[2]: 1 if added, 0 if not.
- * One step, so a refused batch never makes a concurrent request see a count it did not reach.
+ * Stream slots per client, claimed in Redis (`limits/scripts/claim-slot`) so the limit holds
+ * across replicas; each replica renews the slots it holds.
  */
-const ADMIT_SCRIPT = `
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
-redis.call('INCRBY', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], 61)
-return 1
-`;
-
-/**
- * Claim: drop expired slots, refuse when full, else add ours. A slot is a sorted-set member
- * whose score is its expiry; each replica renews its own slots, so a replica that dies frees
- * its slots within one lease.
- */
-const claimScript = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 1
-`;
-
 export class StreamSlots {
   readonly #redis: RedisClient;
   readonly #prefix: string;
@@ -91,13 +77,14 @@ export class StreamSlots {
   /** Slots held by this process: member → key. */
   readonly #held = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #claim;
 
   constructor(redis: RedisClient, prefix: string, max: number, leaseMs = 30_000) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#max = max;
     this.#leaseMs = leaseMs;
-    redis.defineCommand('jobcastClaimSlot', { numberOfKeys: 1, lua: claimScript });
+    this.#claim = bindScript(redis, claimSlotScript);
   }
 
   get held(): number {
@@ -110,9 +97,15 @@ export class StreamSlots {
     const key = `${this.#prefix}:streams:${clientId}`;
     const member = `${this.#replica}:${++this.#counter}`;
     const now = Date.now();
-    const claim = (this.#redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>).jobcastClaimSlot;
-    const ok = await claim?.call(this.#redis, key, now, this.#max, now + this.#leaseMs, member, this.#leaseMs * 2);
-    if (ok !== 1) {
+    const claimed = await this.#claim({
+      slots: key,
+      now,
+      max: this.#max,
+      expiresAt: now + this.#leaseMs,
+      member,
+      keepMs: this.#leaseMs * 2,
+    });
+    if (claimed !== SlotClaim.CLAIMED) {
       throw new ProblemError('too-many-streams', `at most ${this.#max} open streams per client; close one first`, {
         headers: { 'retry-after': '5' },
         extensions: { limit: this.#max },

@@ -147,7 +147,11 @@ function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {
   });
 }
 
-/** Ends a connection politely, falling back to a hard disconnect if Redis is gone. */
+/**
+ * Ends a connection politely, falling back to a hard disconnect if Redis is gone. Resolves once
+ * the socket is closed, not merely once Redis answered QUIT: a close() that awaits this leaves
+ * no socket behind.
+ */
 export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   // Not connected (Redis never answered, or is away): QUIT would wait in the offline queue.
@@ -155,9 +159,11 @@ export async function closeRedis(redis: RedisClient): Promise<void> {
     redis.disconnect();
     return;
   }
+  const ended = new Promise((resolve) => redis.once('end', resolve));
   try {
     await redis.quit();
   } catch {
     redis.disconnect();
   }
+  await ended;
 }

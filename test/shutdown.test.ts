@@ -5,7 +5,10 @@
  *   within SHUTDOWN_TIMEOUT_MS plus a margin, and it leaves no redis-server, no listener and
  *   no child process behind.
  * - A worker whose handler ignores its AbortSignal still stops soon after
- *   SHUTDOWN_TIMEOUT_MS: the job is abandoned (BullMQ's stalled check hands it on), not awaited.
+ *   SHUTDOWN_TIMEOUT_MS: the job is abandoned (BullMQ's stalled check hands it on), not awaited,
+ *   and the worker's connections to Redis are closed when close() resolves, for good.
+ * - A shutdown that stops a run between its start and its start report hands the job back like
+ *   any other shutdown: no cancel, and the next run is the same attempt.
  * - A bad configuration stops every entry point before anything starts, naming every problem.
  * - `npm run start:api` without REDIS_URL refuses to start and says why.
  */
@@ -16,6 +19,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
+import { recordingLogger } from './support/harness/recording-logger.js';
+import { bullQueue, getJob } from './support/http/api.js';
+import { startTcpProxy } from './support/http/tcp-proxy.js';
 import {
   alive,
   descendants,
@@ -26,11 +32,6 @@ import {
   spawnProcess,
 } from './support/processes/processes.js';
 import { freePort } from './support/runner/global-setup.js';
-import { knownLeak } from './support/runner/leak-check.js';
-
-// Found by the leak check, not fixed yet: a worker closed while its handler ignores the signal
-// (the abandon path) leaves one socket to Redis open after close(), its server side gone.
-knownLeak('a worker closed over a handler that ignores its signal keeps one Redis socket');
 
 import { openStream, type RawStream } from './support/sse/raw-sse.js';
 
@@ -161,26 +162,49 @@ describe('npm start (dist/start-all.js) with a managed redis-server', () => {
 });
 
 describe('a worker whose handler ignores its AbortSignal', () => {
-  it('still stops within SHUTDOWN_TIMEOUT_MS plus the abandon grace, leaving the job to BullMQ', async () => {
+  it('still stops within SHUTDOWN_TIMEOUT_MS plus the abandon grace, closing its Redis connections and leaving the job to BullMQ', async () => {
     const shutdownTimeoutMs = 300;
-    const h = await startHarness({ worker: false, env: { SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) } });
+    // Short locks: the abandoned job's lock expires, and the stalled check runs, within seconds.
+    const h = await startHarness({
+      worker: false,
+      env: {
+        SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+        WORKER_LOCK_MS: '1000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
+    });
+    const redisPort = Number(new URL(h.redisUrl).port);
+    /** Local ports of this process's sockets to the run's Redis. */
+    const redisSockets = () =>
+      (process as unknown as { _getActiveHandles(): { localPort?: number; remotePort?: number }[] })
+        ._getActiveHandles()
+        .filter((handle) => handle.remotePort === redisPort)
+        .map((handle) => handle.localPort)
+        .sort();
+    // Submitted before the worker starts, and counted once the API and the harness have used
+    // Redis: a socket still connecting has no remote port yet.
+    const { id } = await h.submit({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+    await h.redis.ping();
+    const before = redisSockets();
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
     let started = false;
+    let ended = false;
     const worker = await startWorker(h.config, h.redisUrl, createLogger('silent'), {
       handlers: {
         // Never looks at ctx.signal: only `release` ends it.
         simulate: async () => {
           started = true;
           await released;
+          ended = true;
           return { steps: 1 };
         },
       },
     });
+    let rescuer: Awaited<ReturnType<typeof startWorker>> | undefined;
     try {
-      await h.submit({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
       await waitFor(() => started, 'the handler to start', 10_000);
 
       const closeStarted = performance.now();
@@ -197,13 +221,91 @@ describe('a worker whose handler ignores its AbortSignal', () => {
         `[shutdown] worker with a handler that ignores its signal: ${outcome} after ${closeMs.toFixed(0)} ms`,
       );
       expect(outcome, `worker.close() was ${outcome} ${closeMs.toFixed(0)} ms after it was called`).toBe('closed');
+
+      // Closed means closed: no socket of the worker to Redis is left, and nothing of BullMQ's
+      // still waits on the abandoned run (its main loop used to, then reconnected its blocking
+      // connection once the handler ended, and left it open).
+      expect(ended, 'the handler is still running').toBe(false);
+      expect(redisSockets()).toEqual(before);
+      expect(worker.worker.isRunning()).toBe(false);
+
+      // The handler ends after all: that opens nothing either.
+      release();
+      await waitFor(() => ended, 'the abandoned handler to end');
+
+      // The job was left to BullMQ: its lock expires, and the stalled check gives it to another
+      // worker, which runs it as a new attempt (a stall counts; the stale run could not report).
+      rescuer = await startWorker(h.config, h.redisUrl, createLogger('silent'));
+      await waitFor(async () => (await getJob(h, id)).state === 'completed', 'the job to be run again', 15_000);
+      expect((await getJob(h, id)).attempts).toBe(2);
+      await rescuer.close();
+      expect(redisSockets()).toEqual(before);
     } finally {
       // Let the handler end so the worker (and this file) can finish either way.
       release();
       await worker.close();
+      await rescuer?.close();
       await h.close();
     }
-  }, 30_000);
+  }, 40_000);
+});
+
+describe("a worker shut down between a run's start and its start report", () => {
+  it('hands the job back, not cancelled, and the next run is the same attempt', async () => {
+    // One job at a time: BullMQ then calls the processor right after taking the job, with no
+    // Redis round trip in between (with more, it fetches the next job first).
+    const h = await startHarness({ worker: false, env: { SHUTDOWN_TIMEOUT_MS: '300', WORKER_CONCURRENCY: '1' } });
+    // The worker reaches Redis through a proxy that can hold what it sends.
+    const proxy = await startTcpProxy(Number(new URL(h.redisUrl).port));
+    const log = recordingLogger();
+    let handlerRan = false;
+    const worker = await startWorker(h.config, `redis://127.0.0.1:${new URL(proxy.url).port}`, log, {
+      handlers: {
+        simulate: async () => {
+          handlerRan = true;
+          return { steps: 1 };
+        },
+      },
+    });
+    let rescuer: Awaited<ReturnType<typeof startWorker>> | undefined;
+    try {
+      // BullMQ says `active` just before it calls the processor, which sends the start report
+      // with no I/O in between: held from here, the report waits in the proxy.
+      let taken = false;
+      worker.worker.once('active', () => {
+        proxy.hold();
+        taken = true;
+      });
+      const { id } = await h.submit({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+      await waitFor(() => taken, 'the worker to take the job');
+
+      // Shutdown: the job outlasts SHUTDOWN_TIMEOUT_MS, its run is told to stop (the warning is
+      // logged right before), and only then does the start report reach Redis.
+      const closing = worker.close();
+      const stopAsked = 'jobs still running at shutdown; handing them back to the queue';
+      await waitFor(() => log.lines.some((line) => line.msg === stopAsked), 'the shutdown to stop the run');
+      proxy.release();
+      await closing;
+
+      // Handed back: queued again with its reason, the handler never ran, nothing cancelled.
+      expect(handlerRan).toBe(false);
+      const handedBack = await getJob(h, id);
+      expect(handedBack).toMatchObject({ state: 'queued', attempts: 1 });
+      expect(handedBack.message).toBe('returned to the queue: worker shut down');
+      expect(await bullQueue(h).getJobState(id)).toMatch(/^(delayed|waiting)$/);
+
+      // The next worker runs it at once, as the same attempt (a hand-back is no attempt).
+      rescuer = await startWorker(h.config, h.redisUrl, createLogger('silent'));
+      await waitFor(async () => (await getJob(h, id)).state === 'completed', 'the job to run again');
+      expect(await getJob(h, id)).toMatchObject({ state: 'completed', attempts: 1, result: { steps: 1 } });
+    } finally {
+      proxy.release();
+      await worker.close();
+      await rescuer?.close();
+      await proxy.close();
+      await h.close();
+    }
+  });
 });
 
 // Start-up checks need no timing, so their processes run side by side.

@@ -3,7 +3,8 @@
  * What a worker does with one job BullMQ hands it: check the job's type and input, record the
  * start, run the handler with its context (`workers/job-context`), keep a re-run's lock alive,
  * and turn the ways a run ends early into what BullMQ should do — cancelled (never retried),
- * superseded (ignored), shutdown or a Redis that refused the start (handed back to the queue).
+ * superseded (ignored), shutdown or a Redis that refused the start (handed back to the queue),
+ * a handler that ignored its signal at shutdown (abandoned to BullMQ's stalled-job check).
  */
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { JobContext } from '../src/jobs/job-type.js';
@@ -33,16 +34,24 @@ export interface ProcessorOptions {
 export interface JobProcessor {
   process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown>;
   readonly running: number;
+  /**
+   * Stops waiting for handlers that ignored their signal at shutdown: each of their runs ends
+   * at once and leaves its job to BullMQ as it is — active, its lock no longer renewed, so it
+   * expires and the stalled-job check hands the job on (a stall, so a new attempt: the handler
+   * may still be running here). The handlers themselves run on, unheard.
+   */
+  abandon(): void;
 }
 
 /** The processor of a worker (see the module comment). */
 export function createProcessor(options: ProcessorOptions): JobProcessor {
   let running = 0;
+  const abandoned = new AbortController();
   return {
     async process(job, token, signal) {
       running++;
       try {
-        return await runJob(options, job, token, signal);
+        return await runJob(options, abandoned.signal, job, token, signal);
       } finally {
         running--;
       }
@@ -50,11 +59,15 @@ export function createProcessor(options: ProcessorOptions): JobProcessor {
     get running() {
       return running;
     },
+    abandon() {
+      abandoned.abort();
+    },
   };
 }
 
 async function runJob(
   { jobTypes, store, write, faults, lockMs }: ProcessorOptions,
+  abandoned: AbortSignal,
   job: Job,
   token?: string,
   bullSignal?: AbortSignal,
@@ -72,6 +85,23 @@ async function runJob(
   const startedAt = Date.now();
   const { ctx, noteReport } = runContext(store, write, { jobId: id, attempt, startedAt, signal: bullSignal });
   const { signal } = ctx;
+  /** Ends the run its signal stopped: a shutdown hands the job back; else cancelled or superseded. */
+  const endStopped = async (): Promise<never> => {
+    if (signal.reason instanceof WorkerShutdownError && token) {
+      // Hand the job back: due now, so another worker (or this one, started again) takes it
+      // without waiting for the stalled-job check; not an attempt (see `attempt`). The
+      // record first, so the next run's `active` cannot be overtaken by this `queued`.
+      // DelayedError tells BullMQ the move is done.
+      await write(
+        store.report(id, { state: 'queued', progress: 0, attempt, message: 'returned to the queue: worker shut down' }),
+        'hand-back',
+        id,
+      );
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
+    throw abortError(signal);
+  };
   try {
     noteReport(await store.report(id, { state: 'active', progress: 0, attempt, startedAt }, startedAt));
   } catch (error) {
@@ -86,7 +116,9 @@ async function runJob(
     });
     throw new DelayedError();
   }
-  if (signal.aborted) throw abortError(signal);
+  // Stopped between the start and its report (a shutdown or a cancel that came meanwhile): ended
+  // as if the handler had given up at once — a shutdown hands the job back, it is no cancel.
+  if (signal.aborted) return endStopped();
   const handler = jobType.handler as (input: unknown, ctx: JobContext) => unknown;
   // A re-run after a stall renews its own lock as well. BullMQ tracks locks by job id, so
   // when a stale run of the same job (one cut off from Redis past its lock, see
@@ -101,29 +133,35 @@ async function runJob(
       : undefined;
   try {
     // BullMQ stores undefined as nothing; keep "no result" explicit.
-    return (await handler(parsed.data, ctx)) ?? null;
+    return (await unlessAborted(Promise.resolve(handler(parsed.data, ctx)), abandoned)) ?? null;
   } catch (error) {
+    // Abandoned (see JobProcessor.abandon): DelayedError makes BullMQ leave the job as it is.
+    if (abandoned.aborted) throw new DelayedError();
     const reason: unknown = signal.aborted ? signal.reason : undefined;
-    if (reason instanceof JobCancelledError || reason instanceof JobSupersededError) throw abortError(signal);
-    if (reason instanceof WorkerShutdownError && token) {
-      // Hand the job back: due now, so another worker (or this one, started again) takes it
-      // without waiting for the stalled-job check; not an attempt (see `attempt`). The
-      // record first, so the next run's `active` cannot be overtaken by this `queued`.
-      // DelayedError tells BullMQ the move is done.
-      await write(
-        store.report(id, { state: 'queued', progress: 0, attempt, message: 'returned to the queue: worker shut down' }),
-        'hand-back',
-        id,
-      );
-      await job.moveToDelayed(Date.now(), token);
-      throw new DelayedError();
-    }
+    if (
+      reason instanceof JobCancelledError ||
+      reason instanceof JobSupersededError ||
+      (reason instanceof WorkerShutdownError && token)
+    )
+      return endStopped();
     // A handler's own Redis trouble is not its failure to explain: BullMQ keeps the text.
     if (isRedisFault(error)) throw new Error(REDIS_FAILURE_REASON);
     throw error;
   } finally {
     clearInterval(renew);
   }
+}
+
+/** `work`, unless `signal` aborts first: then rejects at once, and `work` goes on unheard. */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  let stop: () => void = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason);
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  // Per run, and removed after: a long-lived signal must not collect one listener per job.
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', stop));
 }
 
 /** What a run stopped by `signal` throws: superseded, or else cancelled. */

@@ -29,6 +29,12 @@ import { startWebhookWorker } from './webhooks.js';
  */
 const abortReason = (error: Error) => error as unknown as string;
 
+/**
+ * How long handlers get to stop once asked at shutdown (their signal aborted) before their jobs
+ * are abandoned (see `JobProcessor.abandon`).
+ */
+const ABANDON_GRACE_MS = 3_000;
+
 export interface RunningWorker {
   worker: Worker;
   metrics: WorkerMetrics;
@@ -132,19 +138,27 @@ export function createWorker(
       // then ask them to stop, which hands them back to the queue. A handler that ignores its
       // signal is abandoned: its lock expires and BullMQ's stalled-job check gives the job to
       // another worker.
-      // (pause, not close: BullMQ closes a worker once, so a later close(true) would be ignored.)
+      // (close, not pause: pause() reconnects BullMQ's blocking connection once the running
+      // jobs end — after this close, for a job that was abandoned — and leaves it open.)
       const announced = announcement.stop();
-      const drained = worker.pause().then(() => 'drained' as const);
-      const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
-      // Without Redis nothing runs, and pausing would wait for Redis: nothing to drain.
+      // Without Redis nothing runs, and a graceful close would wait for Redis: nothing to drain.
       const idle = processor.running === 0 && redis.status !== 'ready';
-      let force = idle;
-      if (!idle && (await Promise.race([drained, after(config.SHUTDOWN_TIMEOUT_MS), hurry])) === 'timeout') {
+      const closed = worker.close(idle);
+      const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
+      const within = async (...limits: Promise<'timeout'>[]) =>
+        (await Promise.race([closed.then(() => 'closed' as const), ...limits])) === 'closed';
+      if (!idle && !(await within(after(config.SHUTDOWN_TIMEOUT_MS), hurry))) {
         log.warn('jobs still running at shutdown; handing them back to the queue');
         worker.cancelAllJobs(abortReason(new WorkerShutdownError()));
-        force = (await Promise.race([drained, after(3_000)])) === 'timeout';
+        if (!(await within(after(ABANDON_GRACE_MS)))) {
+          log.warn('a job handler ignored its abort signal; leaving its job to the stalled-job check');
+          processor.abandon();
+          // What is left are BullMQ's own commands, waiting for a Redis that went away:
+          // cutting the connection ends them.
+          if (!(await within(after(ABANDON_GRACE_MS)))) redis.disconnect();
+        }
       }
-      await worker.close(force);
+      await closed;
       // After the job worker: jobs finishing during shutdown still queue their deliveries.
       await webhookWorker?.close();
       await webhooks?.queue.close();

@@ -7,6 +7,8 @@
  *   EventSource reconnects to the URL it was given, so a client can only resume on another API
  *   process if something in between sends it there. Connections already open stay on the old
  *   upstream (and die with it); new ones go to the current upstream.
+ * - what clients send can be held (it waits in their sockets) and released: a request caught
+ *   in flight on a slow network, for as long as a test needs something to happen meanwhile.
  */
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 
@@ -22,6 +24,10 @@ export interface TcpProxy {
   switchTo(port: number): void;
   /** Destroys every open connection, on both sides; returns how many were cut. */
   cutAll(): number;
+  /** Stops forwarding what clients send, on open and new connections, until {@link release}. */
+  hold(): void;
+  /** Forwards what clients sent while held, and everything after. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -30,6 +36,9 @@ export async function startTcpProxy(initialUpstream: number): Promise<TcpProxy> 
   const acceptedBy = new Map<number, number>();
   let accepted = 0;
   const open = new Set<Socket>();
+  /** Each client's connection upstream, to stop and restart forwarding what it sends. */
+  const upstreamOf = new Map<Socket, Socket>();
+  let held = false;
   const server = createServer((client) => {
     const target = upstream;
     accepted++;
@@ -43,10 +52,12 @@ export async function startTcpProxy(initialUpstream: number): Promise<TcpProxy> 
       backend.destroy();
       open.delete(client);
       open.delete(backend);
+      upstreamOf.delete(client);
     };
     client.on('error', cut).on('close', cut);
     backend.on('error', cut).on('close', cut);
-    client.pipe(backend);
+    upstreamOf.set(client, backend);
+    if (!held) client.pipe(backend);
     backend.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -67,7 +78,17 @@ export async function startTcpProxy(initialUpstream: number): Promise<TcpProxy> 
       const sockets = [...open];
       for (const socket of sockets) socket.destroy();
       open.clear();
+      upstreamOf.clear();
       return sockets.length / 2;
+    },
+    hold() {
+      held = true;
+      // Unpiped, a client socket stops flowing: what it receives waits in its buffers.
+      for (const [client, backend] of upstreamOf) client.unpipe(backend);
+    },
+    release() {
+      held = false;
+      for (const [client, backend] of upstreamOf) client.pipe(backend);
     },
     close() {
       for (const socket of open) socket.destroy();
