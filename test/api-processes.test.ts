@@ -190,7 +190,7 @@ describe('API_PROCESSES: several API processes on one port', () => {
     const exit = await primary.exited;
     expect(exit.code).toBe(0);
     expect(descendants(primary.pid)).toEqual([]);
-  });
+  }, 60_000);
 
   it('one Ctrl-C in a terminal stops the primary and every API process once, cleanly', async () => {
     const port = await freePort();

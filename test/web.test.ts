@@ -155,7 +155,7 @@ describe('the page', () => {
     await withPage(async (t) => {
       const { page } = t;
       // Long enough that twelve submissions, however slow the machine, overlap their runs.
-      await fillForm(page, { steps: 8, stepMs: 500 });
+      await fillForm(page, { steps: 8, stepMs: 1_000 });
       const ids = await startJobs(page, 12);
       let mostRunning = 0;
       const done = await until(page, 'all 12 jobs completed', (all) => {
