@@ -8,7 +8,9 @@ export default defineConfig({
     // handles, timers or jobcast Redis clients open fails (test/support/runner/leak-check.ts).
     setupFiles: ['test/support/contract/contract-everywhere.ts', 'test/support/runner/leak-check.ts'],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
-    // Two cores: two test files at a time, each against the one shared redis-server.
+    // Four test files at a time on two cores, each against the one shared redis-server: most of a
+    // file's time is spent waiting on processes, timers and Redis. Files share worker processes
+    // (no per-file isolation), so the service and test modules load once per process.
     maxWorkers: 4,
     isolate: false,
     testTimeout: 30_000,
