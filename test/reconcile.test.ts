@@ -7,9 +7,11 @@
  *   tick under a short lock that replicas share, and finishes them; failure reasons that quote
  *   Redis are replaced by our words.
  */
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUIET_CHECKS_PER_TICK } from '../src/events/hub.js';
 import { bullPrefix, jobKeys } from '../src/jobs/keys.js';
 import { LOST_REASON, reconcileRecord } from '../src/jobs/reconcile.js';
 import { RECONCILE_PAGE_SIZE, Reconciler } from '../src/jobs/reconciler.js';
@@ -138,6 +140,30 @@ describe('the background reconciler', () => {
       const ids = await connection.zrange(store.unfinishedKey, '0', '-1');
       await connection.del(store.unfinishedKey, `${prefix}:reconciler:cursor`, `${prefix}:index:open`);
       for (const id of ids) await connection.del(jobKeys(prefix, id).record);
+    }
+  });
+});
+
+describe('the safety net over watched quiet jobs, at scale', () => {
+  it(`checks at most ${QUIET_CHECKS_PER_TICK} per tick, those waiting longest first: 1,200 quiet jobs are all checked before any twice`, async () => {
+    // Its own API, whose timer (one lock period: an hour here) never ticks during the test.
+    const api = await startHarness({ worker: false, env: { WORKER_LOCK_MS: '3600000' } });
+    try {
+      const ignore = { event() {}, snapshot() {}, gone() {} };
+      const unwatch = await Promise.all(Array.from({ length: 1_200 }, () => api.api.hub.watch(randomUUID(), ignore)));
+      const watchedBy = Date.now();
+      await waitFor(() => Date.now() > watchedBy, 'the clock to move past the watches');
+      const ticks: string[][] = [];
+      for (let i = 0; i < 3; i++) {
+        const at = Date.now();
+        ticks.push(api.api.hub.quietJobs(0));
+        await waitFor(() => Date.now() > at, 'the next millisecond');
+      }
+      expect(ticks.map((t) => t.length)).toEqual([QUIET_CHECKS_PER_TICK, QUIET_CHECKS_PER_TICK, QUIET_CHECKS_PER_TICK]);
+      expect(new Set(ticks.flat().slice(0, 1_200)).size).toBe(1_200);
+      for (const stop of unwatch) stop();
+    } finally {
+      await api.close();
     }
   });
 });

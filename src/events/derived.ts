@@ -6,8 +6,9 @@
  *
  * It runs only while the process watches jobs, once per PROGRESS_TICK_MS, for all of them at
  * once: a stall check is arithmetic on what the hub already knows (no Redis), and the queue
- * positions of every watched queued job are one script call per tick, whatever the number of
- * their watchers — and none at all while no watched job is queued. A job that starts being
+ * positions of watched queued jobs are one script call per tick, whatever the number of their
+ * watchers — and none at all while no watched job is queued. Past {@link PLACES_PER_TICK} queued
+ * jobs, a tick reads those read longest ago (`events/rotation`), so its cost stays flat. A job that starts being
  * watched while queued gets its place within {@link SOON_MS}, not a whole tick later.
  */
 import type { DerivedProgress } from '../jobs/events.js';
@@ -15,7 +16,14 @@ import type { QueuePositions } from '../jobs/queue-positions.js';
 import { isStalled, type StallFacts } from '../jobs/stall.js';
 import type { Logger } from '../log.js';
 import type { RedisFaultLog } from '../redis-faults.js';
+import { oldestServed } from './rotation.js';
 import type { Topic } from './topic.js';
+
+/**
+ * Queued jobs whose place one tick reads: the script's work grows with the jobs it is given, so a
+ * process watching more reads them in turn, those read longest ago (or never) first.
+ */
+export const PLACES_PER_TICK = 1_000;
 
 /** How soon a newly watched queued job's place is read (coalescing many that arrive together). */
 const SOON_MS = 50;
@@ -111,11 +119,13 @@ export class DerivedTicker {
     const target = this.#target;
     const positions = this.#options.positions;
     if (!target || !positions || this.#reading) return;
-    const queued = [...target.topics()].filter((t) => t.latest?.tuple[0] === 'queued' && t.type !== undefined);
-    if (queued.length === 0) return;
+    const waiting = [...target.topics()].filter((t) => t.latest?.tuple[0] === 'queued' && t.type !== undefined);
+    if (waiting.length === 0) return;
+    const queued = oldestServed(waiting, (t) => t.placeReadAt, PLACES_PER_TICK);
     this.#reading = true;
     try {
       const now = Date.now();
+      for (const topic of queued) topic.placeReadAt = now;
       const found = await positions.read(
         queued.map((t) => ({ id: t.jobId, type: t.type as string })),
         now,

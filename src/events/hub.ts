@@ -25,11 +25,18 @@ import type { Logger } from '../log.js';
 import type { RedisFaultLog } from '../redis-faults.js';
 import type { Channels } from './channels.js';
 import type { DerivedTicker } from './derived.js';
+import { oldestServed } from './rotation.js';
 import { SharedEvent } from './shared-event.js';
 import { type HubWatcher, newTopic, type Topic } from './topic.js';
 
 /** How long after a reported re-subscription the jobs are read a second time. */
 const RESUBSCRIBE_SETTLE_MS = 1_000;
+
+/**
+ * Quiet jobs checked per safety-net tick: a check is a few Redis commands, so 20,000 quiet
+ * streams (idle queued jobs) would otherwise cost tens of thousands of commands every tick.
+ */
+export const QUIET_CHECKS_PER_TICK = 500;
 
 /** Live events one topic may hold during a re-read (a read takes one round trip). */
 const MAX_HELD = 10_000;
@@ -74,10 +81,18 @@ export class EventHub {
     return n;
   }
 
-  /** Watched jobs that have had no event for `quietMs`: candidates for a reconcile check. */
-  quietJobs(quietMs: number): string[] {
-    const before = Date.now() - quietMs;
-    return [...this.#topics.values()].filter((t) => t.lastEventAt < before).map((t) => t.jobId);
+  /**
+   * Watched jobs that have had no event, and no check, for `quietMs`: the next to check against
+   * BullMQ (at most `limit`, those waiting longest first; each is marked checked now).
+   */
+  quietJobs(quietMs: number, limit = QUIET_CHECKS_PER_TICK): string[] {
+    const now = Date.now();
+    const lastSeen = (t: Topic) => Math.max(t.lastEventAt, t.checkedAt);
+    const quiet = [...this.#topics.values()].filter((t) => lastSeen(t) <= now - quietMs);
+    return oldestServed(quiet, lastSeen, limit).map((topic) => {
+      topic.checkedAt = now;
+      return topic.jobId;
+    });
   }
 
   /**

@@ -28,6 +28,10 @@ export interface Topic {
   subscribed: Promise<unknown>;
   /** When the last event arrived (or the topic was created). */
   lastEventAt: number;
+  /** When the quiet-job safety net last checked it (0: never). */
+  checkedAt: number;
+  /** When its queue position was last read (0: never). */
+  placeReadAt: number;
   /** Live events held while the job is re-read, so they reach watchers after the read. */
   holding: SharedEvent[] | undefined;
   /** The job's type (from its record), for estimating its start. */
@@ -45,6 +49,8 @@ export function newTopic(jobId: string): Topic {
     watchers: new Set(),
     subscribed: Promise.resolve(),
     lastEventAt: Date.now(),
+    checkedAt: 0,
+    placeReadAt: 0,
     holding: undefined,
     type: undefined,
     latest: undefined,
