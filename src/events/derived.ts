@@ -23,7 +23,7 @@ import type { Topic } from './topic.js';
  * Queued jobs whose place one tick reads: the script's work grows with the jobs it is given, so a
  * process watching more reads them in turn, those read longest ago (or never) first.
  */
-export const PLACES_PER_TICK = 1_000;
+export const PLACES_PER_TICK = 250;
 
 /** How soon a newly watched queued job's place is read (coalescing many that arrive together). */
 const SOON_MS = 50;
