@@ -8,10 +8,10 @@ export default defineConfig({
     // handles, timers or jobcast Redis clients open fails (test/support/runner/leak-check.ts).
     setupFiles: ['test/support/contract/contract-everywhere.ts', 'test/support/runner/leak-check.ts'],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
-    // Four test files at a time on two cores, each against the one shared redis-server: most of a
+    // Three test files at a time on two cores, each against the one shared redis-server: most of a
     // file's time is spent waiting on processes, timers and Redis. Files share worker processes
     // (no per-file isolation), so the service and test modules load once per process.
-    maxWorkers: 4,
+    maxWorkers: 3,
     isolate: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,

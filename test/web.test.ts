@@ -350,5 +350,5 @@ describe('the page', () => {
       },
       { viewport: { width: 1200, height: 800 } },
     );
-  });
+  }, 60_000);
 });
