@@ -19,7 +19,7 @@ export interface StreamCounters {
 
 export class ApiMetrics implements StreamCounters {
   readonly registry = new Registry();
-  readonly #sent: Record<StreamEventName, { inc(): void }>;
+  readonly #sent: Record<StreamEventName, number> = { progress: 0, log: 0, done: 0, reset: 0, gone: 0, summary: 0 };
   readonly #opened: Counter<'outcome'>;
   readonly #reconnects: Counter<'role'>;
 
@@ -42,21 +42,19 @@ export class ApiMetrics implements StreamCounters {
         this.set(sources.subscribedJobs());
       },
     });
-    const sent = new Counter({
+    // Counted in plain numbers and handed to prom-client when scraped: an inc() hashes and
+    // validates its labels and returns an object, and this is counted once per delivered event.
+    const sent = this.#sent;
+    new Counter({
       name: 'jobcast_events_sent_total',
       help: 'Events written to streams, by event type.',
       labelNames: ['type'],
       registers: [registry],
+      collect() {
+        this.reset();
+        for (const [type, n] of Object.entries(sent)) if (n > 0) this.inc({ type }, n);
+      },
     });
-    // Bound children: the hot path increments without hashing labels.
-    this.#sent = {
-      progress: sent.labels('progress'),
-      log: sent.labels('log'),
-      done: sent.labels('done'),
-      reset: sent.labels('reset'),
-      gone: sent.labels('gone'),
-      summary: sent.labels('summary'),
-    };
     this.#opened = new Counter({
       name: 'jobcast_stream_requests_total',
       help: 'Event-stream requests by outcome: fresh, resumed (Last-Event-ID), finished (204), not_found.',
@@ -91,7 +89,7 @@ export class ApiMetrics implements StreamCounters {
   }
 
   sent(event: StreamEventName): void {
-    this.#sent[event].inc();
+    this.#sent[event]++;
   }
 
   opened(outcome: 'fresh' | 'resumed' | 'finished' | 'not_found'): void {

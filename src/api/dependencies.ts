@@ -19,6 +19,7 @@ import { createQueue } from '../jobs/queue.js';
 import { QueuePositions } from '../jobs/queue-positions.js';
 import type { JobTypeRegistry } from '../jobs/registry.js';
 import { JobService } from '../jobs/service.js';
+import { snapshotReader } from '../jobs/snapshot.js';
 import { createJobStore, type JobStore } from '../jobs/store.js';
 import { RateLimiter, StreamSlots } from '../limits.js';
 import type { Logger } from '../log.js';
@@ -93,6 +94,8 @@ export function buildApiDependencies(
   const hub = new EventHub(channels, {
     keys: (id) => store.keys(id),
     snapshot: (id) => store.snapshot(id),
+    // A Cluster subscribes per shard (sharded pub/sub): streams read on the command connection.
+    snapshotOnSubscriber: config.REDIS_CLUSTER ? undefined : snapshotReader(subscriber, (id) => store.keys(id)),
     log,
     faults,
     derived: new DerivedTicker({

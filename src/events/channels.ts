@@ -6,6 +6,10 @@
  *
  * ioredis re-subscribes by itself after a reconnect, but what was published meanwhile is lost:
  * listeners of {@link Channels.onResubscribed} re-read what they watch.
+ *
+ * Over RESP3 a subscribed connection still runs ordinary commands, in order with its
+ * SUBSCRIBEs: a read sent right after a SUBSCRIBE on it sees the state as of a moment when
+ * the subscription was already in place ({@link Channels.takesCommands}).
  */
 import type { Logger } from '../log.js';
 import type { RedisClient } from '../redis.js';
@@ -32,6 +36,17 @@ export class Channels {
     });
     if (this.#sharded) subscriber.on('subscribersReady', () => this.#notify());
     if (subscriber.status === 'ready') this.#everReady = true;
+  }
+
+  /**
+   * Whether the subscriber connection runs ordinary commands now: it speaks RESP3 (a RESP2
+   * subscriber is limited to (UN)SUBSCRIBE and PING) and is one connection, not a Cluster's
+   * shard subscribers. `condition` is ioredis' record of what the connection negotiated.
+   */
+  get takesCommands(): boolean {
+    if (this.#sharded) return false;
+    const sub = this.#sub as unknown as { status: string; condition?: { protocol?: number } | null };
+    return sub.status === 'ready' && sub.condition?.protocol === 3;
   }
 
   /** Channels subscribed. */

@@ -45,7 +45,6 @@ export class SseConnection {
     this.#res = res;
     this.#set = set;
     res.on('close', () => this.#closedByPeer());
-    res.on('drain', () => this.#drain());
     res.writeHead(200, headers);
     this.#write(Buffer.from(encodeRetry(set.limits.retryMs)));
     set.add(this);
@@ -112,8 +111,12 @@ export class SseConnection {
     this.#lastWriteAt = Date.now();
     // (Http2ServerResponse has the same write(); the cast only picks one signature.)
     // write() returns false once the socket buffer passes its high-water mark; the chunk is
-    // still taken, and 'drain' tells when more can go.
-    if (!(this.#res as ServerResponse).write(chunk)) this.#fullSince = this.#lastWriteAt;
+    // still taken, and 'drain' tells when more can go. Listened for only then: most streams
+    // never fill their socket, and an idle stream keeps no listener it does not need.
+    if (!(this.#res as ServerResponse).write(chunk)) {
+      this.#fullSince = this.#lastWriteAt;
+      (this.#res as ServerResponse).once('drain', () => this.#drain());
+    }
   }
 
   #drain(): void {

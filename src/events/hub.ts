@@ -20,6 +20,7 @@
 import { type DerivedProgress, type ProgressTuple, progressData, readTuple, splitMessage } from '../jobs/events.js';
 import type { JobKeys } from '../jobs/keys.js';
 import { recordStallFacts, recordTuple } from '../jobs/resource.js';
+import type { SnapshotReader } from '../jobs/snapshot.js';
 import type { JobRecord, JobSnapshot } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { RedisFaultLog } from '../redis-faults.js';
@@ -44,7 +45,12 @@ const MAX_HELD = 10_000;
 export interface HubOptions {
   keys: (jobId: string) => JobKeys;
   /** Reads a job's record and kept log lines (see `jobs/store`). */
-  snapshot: (jobId: string) => Promise<JobSnapshot | undefined>;
+  snapshot: SnapshotReader;
+  /**
+   * The same read on the subscriber connection, used while it takes commands
+   * (`Channels.takesCommands`): sent in the same write as the SUBSCRIBE, answered after it.
+   */
+  snapshotOnSubscriber?: SnapshotReader | undefined;
   log: Logger;
   /** Where Redis faults go (one line of advice per outage rather than a warning per job). */
   faults?: RedisFaultLog | undefined;
@@ -96,11 +102,15 @@ export class EventHub {
   }
 
   /**
-   * Starts delivering a job's events to `watcher`. Resolves once Redis has confirmed the
-   * subscription: read the job's state only after that, and no event can fall in between.
-   * Returns the function that stops delivery.
+   * Starts delivering a job's events to `watcher`, and reads the job: the read sees the job
+   * as of a moment when its subscription was in place, so no event falls between the two.
+   * Returns the function that stops delivery, and the read (undefined: no such job).
+   *
+   * When the subscriber connection takes commands, the read goes on it, behind the SUBSCRIBE
+   * (one write and one round trip); otherwise it is sent once Redis has confirmed the
+   * subscription, on the command connection.
    */
-  async watch(jobId: string, watcher: HubWatcher): Promise<() => void> {
+  async watch(jobId: string, watcher: HubWatcher): Promise<{ unwatch: () => void; snapshot: JobSnapshot | undefined }> {
     const channel = this.#options.keys(jobId).channel;
     let topic = this.#topics.get(channel);
     if (!topic) {
@@ -112,13 +122,18 @@ export class EventHub {
     }
     topic.watchers.add(watcher);
     const unwatch = () => this.#unwatch(channel, watcher);
+    const onSubscriber = this.#channels.takesCommands ? this.#options.snapshotOnSubscriber : undefined;
     try {
+      if (onSubscriber) {
+        const [, snapshot] = await Promise.all([topic.subscribed, onSubscriber(jobId)]);
+        return { unwatch, snapshot };
+      }
       await topic.subscribed;
+      return { unwatch, snapshot: await this.#options.snapshot(jobId) };
     } catch (error) {
       unwatch();
       throw error;
     }
-    return unwatch;
   }
 
   #unwatch(channel: string, watcher: HubWatcher): void {

@@ -15,7 +15,7 @@
  */
 import { recordDoneEvent } from '../jobs/resource.js';
 import type { GoneEvent } from '../jobs/schemas.js';
-import type { JobSnapshot, JobStore } from '../jobs/store.js';
+import type { JobSnapshot } from '../jobs/store.js';
 import type { Logger } from '../log.js';
 import type { StreamCounters } from '../metrics.js';
 import { encodeEvent, SSE_HEADERS } from '../sse.js';
@@ -30,7 +30,6 @@ import { WatchedJob, type WatchedJobStream } from './watched-job.js';
 
 export interface SessionDeps {
   hub: EventHub;
-  store: JobStore;
   connections: ConnectionSet;
   log: Logger;
   counters?: StreamCounters;
@@ -85,13 +84,20 @@ export class WatchSession implements WatchedJobStream {
    */
   async prepare(): Promise<OpenOutcome> {
     try {
-      await Promise.all(
+      // Settled, all of them: a watch that succeeds after another failed is released too.
+      const watched = await Promise.allSettled(
         this.#jobs.map(async (job) => {
-          job.unwatch = await this.#deps.hub.watch(job.jobId, job);
+          const { unwatch, snapshot } = await this.#deps.hub.watch(job.jobId, job);
+          job.unwatch = unwatch;
+          return snapshot;
         }),
       );
-      const snapshots = await Promise.all(this.#jobs.map((job) => this.#deps.store.snapshot(job.jobId)));
-      this.#snapshots = snapshots.map((snapshot) => (snapshot?.record.owner === this.owner ? snapshot : undefined));
+      const failed = watched.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      this.#snapshots = watched.map((result) => {
+        const snapshot = (result as PromiseFulfilledResult<JobSnapshot | undefined>).value;
+        return snapshot?.record.owner === this.owner ? snapshot : undefined;
+      });
     } catch (error) {
       this.release();
       throw error;

@@ -48,9 +48,13 @@ export interface FeedLabels {
   tags: string[];
 }
 
-/** The latest second {@link iso} formatted, and its `YYYY-MM-DDTHH:MM:SS.` */
-let isoSecond = Number.NaN;
-let isoPrefix = '';
+/**
+ * The last two seconds {@link iso} formatted, with their `YYYY-MM-DDTHH:MM:SS.`: a running
+ * job's event has two times (`at`, and `eta` seconds later) that alternate.
+ */
+const isoSeconds = [Number.NaN, Number.NaN];
+const isoPrefixes = ['', ''];
+let isoOldest = 0;
 
 /** Timestamps before year 10000 and after 1970 have the fixed `YYYY-MM-DDTHH:MM:SS.mmmZ` form. */
 const ISO_FIXED_UNTIL_MS = 253_402_300_800_000;
@@ -61,18 +65,21 @@ const ISO_FIXED_UNTIL_MS = 253_402_300_800_000;
  * Every progress event goes through here once per API process, and `toISOString` was a fifth
  * of the hub's own work per event with one watcher per job (docs/performance.md): events come
  * in bursts within the same second, so the date and time up to the second are kept from the
- * last call and only the milliseconds are written. The same result as `toISOString`.
+ * last calls and only the milliseconds are written. The same result as `toISOString`.
  */
 export function iso(ms: string | number): string {
   const n = Number(ms);
   if (!(n >= 0 && n < ISO_FIXED_UNTIL_MS && Number.isInteger(n))) return new Date(n).toISOString();
   const second = Math.floor(n / 1000);
-  if (second !== isoSecond) {
-    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
-    isoSecond = second;
+  let slot = isoSeconds[0] === second ? 0 : isoSeconds[1] === second ? 1 : -1;
+  if (slot < 0) {
+    slot = isoOldest;
+    isoOldest = 1 - slot;
+    isoSeconds[slot] = second;
+    isoPrefixes[slot] = new Date(second * 1000).toISOString().slice(0, 20);
   }
   const milli = n - second * 1000;
-  return `${isoPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  return `${isoPrefixes[slot]}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
 /** A tuple's JSON fields (from `cjson` or JSON.stringify), tolerating the older five-field form. */

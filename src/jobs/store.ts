@@ -18,7 +18,7 @@ import { logScript } from './scripts/log.js';
 import type { RecordScriptResult } from './scripts/record-prelude.js';
 import { type ProgressChange, reportScript } from './scripts/report.js';
 import { requestCancelScript } from './scripts/request-cancel.js';
-import { snapshotScript } from './scripts/snapshot.js';
+import { type SnapshotReader, snapshotReader } from './snapshot.js';
 
 export type { ListFilter, ListPage } from './owner-index.js';
 export type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
@@ -58,7 +58,7 @@ export class JobStore {
   readonly #log;
   readonly #finish;
   readonly #requestCancel;
-  readonly #snapshot;
+  readonly #snapshot: SnapshotReader;
   /** The feeds of the API keys (`GET /events/feed`). */
   readonly feed: FeedLog;
   /** The owners' indexes (`GET /jobs`). */
@@ -73,7 +73,7 @@ export class JobStore {
     this.#log = bindScript(redis, logScript);
     this.#finish = bindScript(redis, finishScript);
     this.#requestCancel = bindScript(redis, requestCancelScript);
-    this.#snapshot = bindScript(redis, snapshotScript);
+    this.#snapshot = snapshotReader(redis, (id) => this.keys(id));
     this.index = new OwnerIndex(redis, this.#options.prefix, (id) => this.get(id));
     this.feed = new FeedLog(redis, {
       prefix: this.#options.prefix,
@@ -191,19 +191,8 @@ export class JobStore {
   }
 
   /** The record and its kept log lines, read together in one round trip (atomically). */
-  async snapshot(id: string): Promise<JobSnapshot | undefined> {
-    const [fields, entries] = await this.#snapshot(this.keys(id));
-    if (fields.length === 0) return undefined;
-    const record: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
-    if (!record.id) return undefined;
-    return {
-      record: record as unknown as JobRecord,
-      logs: entries.map((entry) => {
-        const cut = entry.indexOf('\n');
-        return { jobId: id, seq: Number(entry.slice(0, cut)), event: 'log', data: entry.slice(cut + 1) };
-      }),
-    };
+  snapshot(id: string): Promise<JobSnapshot | undefined> {
+    return this.#snapshot(id);
   }
 
   /**

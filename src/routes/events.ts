@@ -27,6 +27,8 @@ export interface EventRouteDeps extends SessionDeps, Omit<FeedSessionDeps, 'conn
   slots: StreamSlots;
   maxBodyBytes: number;
   faults?: RedisFaultLog | undefined;
+  /** CORS_ORIGINS: when empty, no middleware sets headers a stream must carry. */
+  corsOrigins: readonly string[];
 }
 
 export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
@@ -96,7 +98,7 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
       if (error instanceof ProblemError) throw error;
       return unavailable(c, deps, error);
     }
-    session.start(outgoing, streamHeaders(c), release);
+    session.start(outgoing, streamHeaders(c, deps), release);
     deps.counters?.opened(given ? 'resumed' : 'fresh');
     return RESPONSE_ALREADY_SENT;
   });
@@ -118,9 +120,13 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   return app;
 }
 
-/** Headers set by earlier middleware (CORS) go out with a stream, and the request id. */
-function streamHeaders(c: Context<AppEnv>): Record<string, string> {
+/**
+ * Headers set by earlier middleware (CORS) go out with a stream, and the request id. Only the
+ * CORS middleware sets any: without it, no Response (and its Headers) is built just to find none.
+ */
+function streamHeaders(c: Context<AppEnv>, deps: EventRouteDeps): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': c.get('requestId') };
+  if (deps.corsOrigins.length === 0) return headers;
   c.newResponse(null).headers.forEach((value, key) => {
     headers[key] = value;
   });
@@ -137,7 +143,7 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   const session = new WatchSession(deps, jobIds, parseCursors(lastEventId, jobIds.length), principal.owner, {
     summary,
   });
-  const headers = streamHeaders(c);
+  const headers = streamHeaders(c, deps);
   // Unknown and finished jobs are answered before a stream slot is taken: a burst of requests
   // for an unknown job is a burst of 404s, never of 429s, and costs no slot.
   let outcome: OpenOutcome;
