@@ -150,7 +150,7 @@ describe('the safety net over watched quiet jobs, at scale', () => {
     const api = await startHarness({ worker: false, env: { WORKER_LOCK_MS: '3600000' } });
     try {
       const ignore = { event() {}, snapshot() {}, gone() {} };
-      const unwatch = await Promise.all(Array.from({ length: 1_200 }, () => api.api.hub.watch(randomUUID(), ignore)));
+      const watches = await Promise.all(Array.from({ length: 1_200 }, () => api.api.hub.watch(randomUUID(), ignore)));
       const watchedBy = Date.now();
       await waitFor(() => Date.now() > watchedBy, 'the clock to move past the watches');
       const ticks: string[][] = [];
@@ -161,7 +161,7 @@ describe('the safety net over watched quiet jobs, at scale', () => {
       }
       expect(ticks.map((t) => t.length)).toEqual([QUIET_CHECKS_PER_TICK, QUIET_CHECKS_PER_TICK, QUIET_CHECKS_PER_TICK]);
       expect(new Set(ticks.flat().slice(0, 1_200)).size).toBe(1_200);
-      for (const stop of unwatch) stop();
+      for (const watch of watches) watch.unwatch();
     } finally {
       await api.close();
     }
