@@ -142,6 +142,37 @@ describe("the order is BullMQ's", () => {
   });
 });
 
+describe('a queued job re-read while it waits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // No worker: the job stays queued. No quiet-job timer during the test (an hour's lock period):
+    // the test makes the hub's re-reads itself.
+    h = await startHarness({ worker: false, env: { PROGRESS_TICK_MS: '100', WORKER_LOCK_MS: '3600000' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('restates its place once, not again at every re-read of a live stream', async () => {
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 } });
+    const watcher = liveWatch(`${h.url}/jobs/${job.id}/events`);
+    try {
+      await watcher.next((e) => e.data.queuePosition === 1, 10_000);
+      for (let i = 0; i < 3; i++) {
+        h.api.hub.resync([job.id]);
+        // The re-read goes on the command connection: a read after it is answered after it.
+        await getJob(h, job.id);
+      }
+      expect((await call(h, 'POST', `/jobs/${job.id}/cancel`)).status).toBe(202);
+      await watcher.done(10_000);
+      const placed = watcher.events.filter((e) => e.type === 'progress' && e.data.queuePosition !== undefined);
+      expect(placed.map((e) => e.data.queuePosition)).toEqual([1]);
+    } finally {
+      watcher.close();
+    }
+  });
+});
+
 /** Redis's own counters: commands by name, bytes in and out, CPU seconds. */
 async function redisCounters(redis: Redis) {
   const info = await redis.info('all');

@@ -46,6 +46,8 @@ export function owedEvents(
   cursor: number,
   { record, logs }: JobSnapshot,
   derived: DerivedProgress,
+  /** Restate the derived fields of a state the client already has: on (re)connect, not on a re-read. */
+  restate = true,
 ): { events: SharedEvent[]; progressSeq?: number } {
   const events = logs.filter((e) => e.seq > cursor).map(SharedEvent.of);
   let progressSeq: number | undefined;
@@ -53,7 +55,7 @@ export function owedEvents(
   // A client resuming with this state still gets what was worked out about it.
   else if (!record.dseq) {
     progressSeq = Number(record.pseq);
-    if (derived.queuePosition !== undefined || derived.stalled) {
+    if (restate && (derived.queuePosition !== undefined || derived.stalled)) {
       const restated = recordProgressEvent(record, derived);
       events.push(new SharedEvent(jobId, restated.seq, 'progress', restated.data, true));
     }

@@ -206,8 +206,12 @@ export class WatchSession implements WatchedJobStream {
     this.#markDone(job);
   }
 
-  /** A fresh read of `job` (on start, or a re-read by the hub): what it is owed, then what was held. */
-  merge(job: WatchedJob, snapshot: JobSnapshot): void {
+  /**
+   * A fresh read of `job` (on start, or a re-read by the hub): what it is owed, then what was
+   * held. A re-read restates nothing: derived fields reach a live stream from this process's
+   * hub, never through Redis, so no re-read can find one it missed.
+   */
+  merge(job: WatchedJob, snapshot: JobSnapshot, reread = false): void {
     const { record } = snapshot;
     const held = job.buffer ?? [];
     job.buffer = undefined;
@@ -218,7 +222,7 @@ export class WatchSession implements WatchedJobStream {
     this.#summary?.progress(job.jobId, Number(record.progress));
     // The hub learns the state (and works out the rest once, for every stream of this process).
     const derived = this.#deps.hub.note(record);
-    const owed = owedEvents(job.jobId, job.cursor, snapshot, derived);
+    const owed = owedEvents(job.jobId, job.cursor, snapshot, derived, !reread);
     if (owed.progressSeq !== undefined) job.progressSeq = owed.progressSeq;
     for (const event of owed.events) this.deliver(job, event);
     for (const event of held) this.deliver(job, event);

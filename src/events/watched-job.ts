@@ -16,8 +16,11 @@ const MAX_BUFFERED_WHILE_READING = 10_000;
 export interface WatchedJobStream {
   /** A live event (or a snapshot event) of `job`: written if newer than its cursor. */
   deliver(job: WatchedJob, event: SharedEvent): void;
-  /** A fresh read of the job: what is newer than its cursor, then the events held. */
-  merge(job: WatchedJob, snapshot: JobSnapshot): void;
+  /**
+   * A fresh read of the job: what is newer than its cursor, then the events held. `reread`: the
+   * hub's re-read of a live stream, which already has what was worked out about the job.
+   */
+  merge(job: WatchedJob, snapshot: JobSnapshot, reread?: boolean): void;
   /** The job's record vanished while watched. */
   gone(job: WatchedJob): void;
 }
@@ -51,7 +54,7 @@ export class WatchedJob implements HubWatcher {
 
   snapshot(snapshot: JobSnapshot): void {
     // While the stream is still opening, its own read is on the way.
-    if (!this.buffer) this.stream.merge(this, snapshot);
+    if (!this.buffer) this.stream.merge(this, snapshot, true);
   }
 
   gone(): void {
