@@ -30,6 +30,8 @@ export interface EnqueueResult {
   /** Jobs enqueued (requests × batch). */
   count: number;
   errors: number;
+  /** The errors by what happened: an HTTP status other than 202, or the error's message. */
+  failures: Record<string, number>;
   ms: number;
   perSecond: number;
   p50: number;
@@ -112,7 +114,8 @@ function postRequest(port: number, path: string, body: string): string {
 }
 
 async function run(args: EnqueueArgs): Promise<EnqueueResult> {
-  let send: () => Promise<boolean>;
+  /** One request or call; resolves with its HTTP status (202 for a queue call that returned). */
+  let send: () => Promise<number>;
   let close = async () => {};
   const batch = args.batch ?? 1;
   if (args.mode === 'http') {
@@ -127,7 +130,7 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
     send = async () => {
       let connection = free.pop() as LeanHttp;
       try {
-        return (await connection.send()) === 202;
+        return await connection.send();
       } catch (error) {
         connection.close();
         connection = open();
@@ -153,7 +156,7 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
         }));
         await queue.addBulk(jobs);
       }
-      return true;
+      return 202;
     };
     close = async () => {
       await queue.close();
@@ -164,21 +167,30 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
   const warm = performance.now() + 1000;
   await Promise.all(
     Array.from({ length: args.concurrency }, async () => {
-      while (performance.now() < warm) await send().catch(() => false);
+      while (performance.now() < warm) await send().catch(() => 0);
     }),
   );
 
   const latencies: number[] = [];
   let errors = 0;
+  const failures: Record<string, number> = {};
+  const failed = (error: unknown) => {
+    const what = error instanceof Error ? error.message.slice(0, 80) : String(error);
+    failures[what] = (failures[what] ?? 0) + 1;
+    return 0;
+  };
   const started = performance.now();
   const end = started + args.durationMs;
   await Promise.all(
     Array.from({ length: args.concurrency }, async () => {
       while (performance.now() < end) {
         const t = performance.now();
-        const ok = await send().catch(() => false);
-        if (ok) latencies.push(performance.now() - t);
-        else errors++;
+        const status = await send().catch(failed);
+        if (status === 202) latencies.push(performance.now() - t);
+        else {
+          errors++;
+          if (status !== 0) failures[`HTTP ${status}`] = (failures[`HTTP ${status}`] ?? 0) + 1;
+        }
       }
     }),
   );
@@ -189,6 +201,7 @@ async function run(args: EnqueueArgs): Promise<EnqueueResult> {
   return {
     count: latencies.length * batch,
     errors,
+    failures,
     ms,
     perSecond: ((latencies.length * batch) / ms) * 1000,
     p50: pct(0.5),

@@ -440,6 +440,8 @@ async function enqueue(redis: BenchRedis): Promise<void> {
   const c = `enqueue c=${concurrency}`;
   const perJob = (scenario: string, side: EnqueueSide, baseline: EnqueueSide, against: string, target?: number) => {
     const r = ratio(side.perSecond, baseline.perSecond);
+    if (side.errors > 0)
+      console.warn(`  ${scenario}: ${side.errors} requests failed: ${JSON.stringify(side.failures)}`);
     row({
       scenario,
       metric: `jobs/s vs ${against}`,

@@ -92,10 +92,16 @@ describe('the background reconciler', () => {
       await queue.remove(lost.id);
       const record = async (id: string) => (await store.get(id)) as NonNullable<Awaited<ReturnType<JobStore['get']>>>;
       // Too young to call lost: it may be on its way into the queue.
-      expect(await reconcileRecord(store, queue, await record(lost.id), { lostAfterMs: 60_000 })).toBe('pending');
-      expect(await reconcileRecord(store, queue, await record(lost.id), { lostAfterMs: 0 })).toBe('repaired');
+      expect(await reconcileRecord(connection, store, queue, await record(lost.id), { lostAfterMs: 60_000 })).toBe(
+        'pending',
+      );
+      expect(await reconcileRecord(connection, store, queue, await record(lost.id), { lostAfterMs: 0 })).toBe(
+        'repaired',
+      );
       expect(await resource(lost.id)).toMatchObject({ state: 'failed', error: LOST_REASON });
-      expect(await reconcileRecord(store, queue, await record(queued.id), { lostAfterMs: 0 })).toBe('pending');
+      expect(await reconcileRecord(connection, store, queue, await record(queued.id), { lostAfterMs: 0 })).toBe(
+        'pending',
+      );
       await queue.remove(queued.id);
       await store.finish(queued.id, 'cancelled', { error: 'test cleanup' });
     } finally {

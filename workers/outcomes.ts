@@ -69,6 +69,6 @@ export function recordOutcomes(
   });
   // A job that stalled too often is failed by BullMQ itself, with no 'failed' event here.
   worker.on('stalled', (id) => {
-    void write(reconcile(store, queue, id), 'stalled job outcome', id);
+    void write(reconcile(redis, store, queue, id), 'stalled job outcome', id);
   });
 }

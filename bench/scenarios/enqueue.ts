@@ -21,6 +21,8 @@ export interface EnqueueSide {
   p99Ms: number;
   count: number;
   errors: number;
+  /** The errors by what happened (an HTTP status, or the connection's error). */
+  failures: Record<string, number>;
   /** CPU of the server process (API or bare), or of the load process for raw queue.add, per job. */
   cpuPerJobUs: number;
   /** CPU of redis-server per job. */
@@ -45,6 +47,10 @@ function combine(runs: Measured[]): EnqueueSide {
     p99Ms: mid('p99'),
     count,
     errors: runs.reduce((n, r) => n + r.errors, 0),
+    failures: runs.reduce<Record<string, number>>((all, r) => {
+      for (const [what, n] of Object.entries(r.failures)) all[what] = (all[what] ?? 0) + n;
+      return all;
+    }, {}),
     cpuPerJobUs: (runs.reduce((n, r) => n + r.cpuMs, 0) * 1000) / Math.max(1, count),
     redisCpuPerJobUs: (runs.reduce((n, r) => n + r.redisCpuMs, 0) * 1000) / Math.max(1, count),
   };

@@ -38,7 +38,7 @@ export function startReconciling(
   const watched = setInterval(() => {
     const quiet = hub.quietJobs(config.WORKER_LOCK_MS);
     for (const id of quiet) {
-      reconcile(store, queue, id).catch((error: unknown) => log.debug('reconcile failed', { id, error }));
+      reconcile(command, store, queue, id).catch((error: unknown) => log.debug('reconcile failed', { id, error }));
     }
     // And re-read them: an event lost on the way (a subscription rebuilt unnoticed) is found.
     hub.resync(quiet);

@@ -7,6 +7,7 @@
  * process: `finish` is idempotent.
  */
 import type { Queue } from 'bullmq';
+import type { RedisClient } from '../redis.js';
 import { publicFailure } from '../redis-faults.js';
 import type { JobRecord, JobStore } from './store.js';
 
@@ -31,13 +32,41 @@ export interface ReconcileOptions {
 export const LOST_REASON = 'the queue lost this job (Redis lost data); submit it again';
 
 /** Publishes `done` for a job BullMQ has finished but its record has not. Returns true if it did. */
-export async function reconcile(store: JobStore, queue: Queue, id: string): Promise<boolean> {
+export async function reconcile(redis: RedisClient, store: JobStore, queue: Queue, id: string): Promise<boolean> {
   const record = await store.get(id);
-  return record ? (await reconcileRecord(store, queue, record)) === 'repaired' : false;
+  return record ? (await reconcileRecord(redis, store, queue, record)) === 'repaired' : false;
+}
+
+/**
+ * What reconciling needs to know of BullMQ's job: finished (and how), still there (waiting,
+ * delayed, running…), or unknown. Not `queue.getJobState`: for a waiting job that scans
+ * BullMQ's wait list (LPOS), milliseconds per call behind a backlog of 100,000 jobs, which held
+ * Redis past the API's command time-out (`POST /jobs` answered 503 under the enqueue bench).
+ * Three O(log n) reads instead, in one round trip (the keys share the queue's hash slot).
+ */
+async function bullState(
+  redis: RedisClient,
+  queue: Queue,
+  id: string,
+): Promise<'completed' | 'failed' | 'pending' | 'unknown'> {
+  const replies = await redis
+    .pipeline()
+    .zscore(queue.toKey('completed'), id)
+    .zscore(queue.toKey('failed'), id)
+    .exists(queue.toKey(id))
+    .exec();
+  const [completed, failed, exists] = (replies ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+  if (completed !== null && completed !== undefined) return 'completed';
+  if (failed !== null && failed !== undefined) return 'failed';
+  return exists === 1 ? 'pending' : 'unknown';
 }
 
 /** Compares `record` with BullMQ's job and finishes the record if BullMQ finished (or lost) the job. */
 export async function reconcileRecord(
+  redis: RedisClient,
   store: JobStore,
   queue: Queue,
   record: JobRecord,
@@ -45,7 +74,7 @@ export async function reconcileRecord(
 ): Promise<ReconcileOutcome> {
   if (record.dseq) return 'finished';
   const id = record.id;
-  const state = await queue.getJobState(id);
+  const state = await bullState(redis, queue, id);
   if (state === 'completed' || state === 'failed') {
     const job = await queue.getJob(id);
     // Removed between the two reads (its retention ran out): the next pass finds it unknown.

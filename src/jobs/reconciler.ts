@@ -122,7 +122,9 @@ export class Reconciler {
         }
         // Running and reporting: its worker is alive, nothing to compare yet.
         if (record.state === 'active' && !record.dseq && now - Number(record.at) < this.#options.quietMs) return;
-        const outcome = await reconcileRecord(this.#store, this.#queue, record, { lostAfterMs: LOST_AFTER_MS });
+        const outcome = await reconcileRecord(this.#redis, this.#store, this.#queue, record, {
+          lostAfterMs: LOST_AFTER_MS,
+        });
         if (outcome === 'repaired') repaired++;
         if (outcome === 'finished' || outcome === 'gone') forget.push(id);
       }),
