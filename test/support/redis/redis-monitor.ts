@@ -4,7 +4,7 @@
  * socket bound to that local port. Used to find the worker process that runs a given job
  * without any hook in the worker itself.
  */
-import { Redis } from 'ioredis';
+import { connect } from 'node:net';
 import { localPorts } from '../../../bench/lib/proc.js';
 import { waitFor } from '../harness/harness.js';
 
@@ -21,21 +21,35 @@ export interface RedisMonitor {
 
 /** Starts recording every command on the server at `redisUrl`, with the client port that sent it. */
 export async function startMonitor(redisUrl: string): Promise<RedisMonitor> {
-  // RESP2: ioredis 6 mis-parses MONITOR output on a RESP3 connection ("Command queue state
-  // error"), since RESP3 has no monitor mode of its own.
-  const client = new Redis(redisUrl, { protocol: 2, lazyConnect: true });
-  client.on('error', () => {});
-  const monitor = await client.monitor();
-  monitor.on('error', () => {});
+  // A plain socket, not ioredis: ioredis 6 now and then hands a MONITOR line to its command
+  // queue ("Command queue state error"). MONITOR's replies are one line each:
+  // `+<time> [<db> <address>:<port>] "command" "arg" …` (or `lua` for commands a script ran:
+  // the EVALSHA that ran it is enough).
+  const { hostname, port } = new URL(redisUrl);
+  const socket = connect({ host: hostname, port: Number(port) });
+  socket.setEncoding('utf8');
+  socket.on('error', () => {});
   const seen: { port: number; text: string }[] = [];
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    // Commands run inside a Lua script come from "lua": the EVALSHA that ran it is enough.
-    const port = Number(source.slice(source.lastIndexOf(':') + 1));
-    if (Number.isInteger(port)) seen.push({ port, text: args.join(' ').slice(0, 2_000) });
+  let partial = '';
+  let started: (() => void) | undefined;
+  const ready = new Promise<void>((resolve) => {
+    started = resolve;
   });
+  socket.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\r\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line === '+OK') started?.();
+      const match = /^\+[\d.]+ \[\d+ (\S+)\] (.*)$/.exec(line);
+      if (!match) continue;
+      const clientPort = Number((match[1] as string).slice((match[1] as string).lastIndexOf(':') + 1));
+      if (Number.isInteger(clientPort)) seen.push({ port: clientPort, text: (match[2] as string).slice(0, 2_000) });
+    }
+  });
+  socket.write('MONITOR\r\n');
+  await ready;
   const stop = () => {
-    monitor.disconnect();
-    client.disconnect();
+    socket.destroy();
   };
   return {
     get commands() {
