@@ -108,6 +108,22 @@ const results: Record<string, unknown> = {};
 const rows: Row[] = [];
 const row = (r: Row) => rows.push(r);
 
+/**
+ * `rounds` paired rounds in the order jobcast, bare, bare, jobcast, …: round i of each side runs
+ * next to the other's, so a machine getting busier or quieter evens out between them.
+ */
+async function pairedRounds(rounds: number, jobcast: () => Promise<void>, bare: () => Promise<void>): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      await jobcast();
+      await bare();
+    } else {
+      await bare();
+      await jobcast();
+    }
+  }
+}
+
 /** A row of p50 / p99 latencies, side by side with their two ratios (reported, not judged). */
 function latencyRow(
   scenario: string,
@@ -173,15 +189,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
             }),
           );
         };
-        for (let round = 0; round < rounds; round++) {
-          if (round % 2 === 0) {
-            await jobcastRound();
-            await bareRound();
-          } else {
-            await bareRound();
-            await jobcastRound();
-          }
-        }
+        await pairedRounds(rounds, jobcastRound, bareRound);
         points.push({ streams, jobcast: pool(ours), bare: pool(theirs) });
       }
       results.broadcast = points;
@@ -295,15 +303,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
         theirs.push(await runManyBare({ bare, queue: bareQueue }, clients, load));
       };
       // Paired rounds, in the order jobcast, bare, bare, jobcast, … (see broadcast).
-      for (let round = 0; round < rounds; round++) {
-        if (round % 2 === 0) {
-          await jobcastRound();
-          await bareRound();
-        } else {
-          await bareRound();
-          await jobcastRound();
-        }
-      }
+      await pairedRounds(rounds, jobcastRound, bareRound);
       const a = pool(ours);
       const b = pool(theirs);
       results.manyJobs = { jobcast: a, bare: b };
