@@ -60,6 +60,50 @@ function grown(before: Counts, after: Counts): string[] {
     .map(([type, n]) => `${n - (before[type] ?? 0)} × ${type}`);
 }
 
+/**
+ * Where the timers still running were created: `setTimeout`/`setInterval` are wrapped so each
+ * timer made during a test keeps the stack that made it (one Error per timer, read only when a
+ * leak is reported). A leaked `Timeout` then names its maker instead of only its type.
+ */
+const shared = globalThis as { [key: symbol]: Map<NodeJS.Timeout, Error> | undefined };
+const ORIGINS = Symbol.for('jobcast.test.timerOrigins');
+shared[ORIGINS] ??= new Map();
+const timerOrigins = shared[ORIGINS];
+type TimerMaker = ((...args: never[]) => NodeJS.Timeout) & { __leakWrapped?: true };
+for (const name of ['setTimeout', 'setInterval'] as const) {
+  // Setup files run again for every test file of a shared process: wrap once.
+  const real = globalThis[name] as unknown as TimerMaker;
+  if (real.__leakWrapped) continue;
+  const wrapped: TimerMaker = (...args) => {
+    const timer = real(...args);
+    if (timerOrigins.size >= 10_000) forgetFinishedTimers();
+    timerOrigins.set(timer, new Error(`${name} called`));
+    return timer;
+  };
+  Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(real));
+  wrapped.__leakWrapped = true;
+  globalThis[name] = wrapped as unknown as (typeof globalThis)[typeof name];
+}
+
+function isRunning(timer: NodeJS.Timeout): boolean {
+  const state = timer as unknown as { _destroyed?: boolean };
+  return !state._destroyed && timer.hasRef();
+}
+
+function forgetFinishedTimers(): void {
+  for (const timer of timerOrigins.keys()) if (!isRunning(timer)) timerOrigins.delete(timer);
+}
+
+/** Stacks of the timers made since the baseline that still hold the process open. */
+function liveTimerOrigins(): string[] {
+  const live: string[] = [];
+  for (const [timer, origin] of timerOrigins) {
+    if (!isRunning(timer)) continue;
+    live.push((origin.stack ?? '').split('\n').slice(2, 8).join('\n'));
+  }
+  return live.slice(0, 5);
+}
+
 let inspector: Redis | undefined;
 
 /**
@@ -133,6 +177,7 @@ beforeEach(async () => {
   if (allowed) return;
   clientsBefore = await ownRedisClients();
   before = resourceCounts();
+  timerOrigins.clear();
 });
 
 /**
@@ -151,8 +196,10 @@ async function leftOpen(counts: Counts, clients: Map<number, string>): Promise<s
     if ((resources.length === 0 && extraClients.length === 0) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+  const origins = resources.some((r) => r.endsWith('Timeout')) ? liveTimerOrigins() : [];
   return [
     ...(resources.length ? [`handles/timers still open: ${resources.join(', ')}`] : []),
+    ...origins.map((stack) => `a timer still running:\n${stack}`),
     ...(extraClients.length ? [`Redis clients still connected: ${extraClients.join(', ')}`] : []),
   ];
 }
@@ -172,6 +219,7 @@ let fileClientsBefore = new Map<number, string>();
 beforeAll(async () => {
   fileClientsBefore = await ownRedisClients();
   fileBefore = resourceCounts();
+  timerOrigins.clear();
 });
 
 afterAll(async () => {
