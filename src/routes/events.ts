@@ -64,7 +64,8 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   });
 
   app.get('/events/feed', async (c) => {
-    const { owner, clientId } = c.get('principal');
+    const principal = c.get('principal');
+    const { owner } = principal;
     // Without keys nothing enumerates jobs (ids are capabilities): there is no feed either.
     if (owner === undefined) {
       throw new ProblemError(
@@ -92,7 +93,7 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
     }
     let release: () => void;
     try {
-      release = await deps.slots.acquire(clientId);
+      release = await deps.slots.acquire(principal);
     } catch (error) {
       session.release();
       if (error instanceof ProblemError) throw error;
@@ -155,7 +156,7 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   if (outcome.kind === 'ready') {
     let release: () => void;
     try {
-      release = await deps.slots.acquire(principal.clientId);
+      release = await deps.slots.acquire(principal);
     } catch (error) {
       session.release();
       if (error instanceof ProblemError) throw error;
