@@ -92,14 +92,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
-    const incoming = c.env?.incoming;
-    const { header } = deps.clientAddresses;
-    const forwarded = header === undefined ? undefined : incoming?.headers[header];
-    const client = deps.clientAddresses.resolve(
-      incoming?.socket?.remoteAddress,
-      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-    );
-    c.set('clientAddress', client);
+    // Worked out when first asked for (a limit, an access log line that is written): reading
+    // the socket's address is a getpeername system call, which most event streams never need.
+    let client: string | undefined;
+    const clientAddress = () => {
+      if (client !== undefined) return client;
+      const incoming = c.env?.incoming;
+      const { header } = deps.clientAddresses;
+      const forwarded = header === undefined ? undefined : incoming?.headers[header];
+      client = deps.clientAddresses.resolve(
+        incoming?.socket?.remoteAddress,
+        Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+      );
+      return client;
+    };
+    c.set('clientAddress', clientAddress);
     const started = performance.now();
     await next();
     // Added to the Node response just before @hono/node-server writes the route's answer, so
@@ -126,7 +133,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const status = c.res.status;
     deps.log[status >= 400 ? 'info' : 'debug']('request', {
       requestId,
-      client,
+      // A getter: read only if the line is written at the configured level.
+      get client() {
+        return clientAddress();
+      },
       method: c.req.method,
       path: c.req.path,
       status,

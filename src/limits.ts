@@ -91,10 +91,13 @@ export class StreamSlots {
     return this.#held.size;
   }
 
-  /** Takes a stream slot for `clientId`, or throws a 429 problem. Returns its release. 0 = no limit. */
-  async acquire(clientId: string): Promise<() => void> {
+  /**
+   * Takes a stream slot for the caller, or throws a 429 problem. Returns its release. 0 = no
+   * limit, and then the caller's id is not even read (for an address, that is a system call).
+   */
+  async acquire(caller: { readonly clientId: string }): Promise<() => void> {
     if (this.#max <= 0) return () => {};
-    const key = `${this.#prefix}:streams:${clientId}`;
+    const key = `${this.#prefix}:streams:${caller.clientId}`;
     const member = `${this.#replica}:${++this.#counter}`;
     const now = Date.now();
     const claimed = await this.#claim({

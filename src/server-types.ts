@@ -17,12 +17,16 @@ export interface Principal {
   /**
    * Whom limits are counted against: the key's owner, or the client's address (its /64 for
    * IPv6) when open and for a stream token's holder (each viewer, not the key that issued it).
+   * Read only where a limit counts it (a getter, when it is an address: see `app`).
    */
-  clientId: string;
+  readonly clientId: string;
 }
 
 export type AppEnv = {
   Bindings: ServerBindings;
-  /** `clientAddress`: the client's address, seen through trusted proxies (see `client-address`). */
-  Variables: { principal: Principal; requestId: string; clientAddress: string };
+  /**
+   * `clientAddress`: the client's address, seen through trusted proxies (see `client-address`),
+   * worked out on the first call.
+   */
+  Variables: { principal: Principal; requestId: string; clientAddress: () => string };
 };

@@ -27,7 +27,13 @@ export function authenticate(
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!keys.enabled) {
-      c.set('principal', { owner: undefined, via: 'open', clientId: addressClientId(c) });
+      c.set('principal', {
+        owner: undefined,
+        via: 'open',
+        get clientId() {
+          return addressClientId(c);
+        },
+      });
       return next();
     }
     const header = c.req.header('authorization');
@@ -60,7 +66,14 @@ export function authenticate(
       });
     }
     const { owner, jobs } = checked.claims;
-    c.set('principal', { owner, via: 'token', tokenJobs: jobs, clientId: addressClientId(c) });
+    c.set('principal', {
+      owner,
+      via: 'token',
+      tokenJobs: jobs,
+      get clientId() {
+        return addressClientId(c);
+      },
+    });
     return next();
   };
 }
@@ -80,4 +93,4 @@ function unauthorized(detail: string): ProblemError {
 }
 
 /** Limits' name for a caller known only by address. */
-const addressClientId = (c: Context<AppEnv>) => `addr:${limitKey(c.get('clientAddress') ?? 'unknown')}`;
+const addressClientId = (c: Context<AppEnv>) => `addr:${limitKey(c.get('clientAddress')?.() ?? 'unknown')}`;

@@ -33,19 +33,22 @@ const PING = Buffer.from(encodeComment('ping'));
 export class SseConnection {
   readonly #res: NodeResponse;
   readonly #set: ConnectionSet;
-  #pending: Pending[] = [];
+  /** Frames waiting for the socket to drain; made when the socket first fills (most never do). */
+  #pending: Pending[] | undefined;
   /** Since when the socket has refused more data; 0 while it keeps up. */
   #fullSince = 0;
   #lastWriteAt = 0;
   #ending = false;
   #closed = false;
-  readonly #onClose: Array<() => void> = [];
+  /** What runs when the stream closes (a session has one). */
+  #onClose: (() => void) | Array<() => void> | undefined;
 
   constructor(res: NodeResponse, set: ConnectionSet, headers: Record<string, string>) {
     this.#res = res;
     this.#set = set;
     res.on('close', () => this.#closedByPeer());
     res.writeHead(200, headers);
+    flattenHeaderBlock(res);
     this.#write(Buffer.from(encodeRetry(set.limits.retryMs)));
     set.add(this);
     // The client may have gone while the stream was being set up (Redis round trips): then
@@ -63,7 +66,9 @@ export class SseConnection {
   /** Runs when the stream closes, for whatever reason. */
   onClose(fn: () => void): void {
     if (this.#closed) fn();
-    else this.#onClose.push(fn);
+    else if (!this.#onClose) this.#onClose = fn;
+    else if (Array.isArray(this.#onClose)) this.#onClose.push(fn);
+    else this.#onClose = [this.#onClose, fn];
   }
 
   /**
@@ -76,12 +81,14 @@ export class SseConnection {
       this.#write(frame);
       return;
     }
+    this.#pending ??= [];
+    const pending = this.#pending;
     if (conflateKey !== undefined) {
-      const older = this.#pending.findIndex((p) => p.conflateKey === conflateKey);
-      if (older >= 0) this.#pending.splice(older, 1);
+      const older = pending.findIndex((p) => p.conflateKey === conflateKey);
+      if (older >= 0) pending.splice(older, 1);
     }
-    this.#pending.push({ conflateKey, frame });
-    if (this.#pending.length > this.#set.limits.maxPending) this.destroy('too many undelivered events');
+    pending.push({ conflateKey, frame });
+    if (pending.length > this.#set.limits.maxPending) this.destroy('too many undelivered events');
   }
 
   /** Ends the response once everything queued is written. */
@@ -122,9 +129,9 @@ export class SseConnection {
   #drain(): void {
     if (this.#closed) return;
     this.#fullSince = 0;
-    if (this.#pending.length > 0) {
+    if (this.#pending && this.#pending.length > 0) {
       const frames = this.#pending.map((p) => p.frame);
-      this.#pending = [];
+      this.#pending = undefined;
       this.#write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
     }
     if (this.#ending && this.#fullSince === 0) this.#res.end();
@@ -133,10 +140,25 @@ export class SseConnection {
   #closedByPeer(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pending = [];
+    this.#pending = undefined;
     this.#set.delete(this);
-    for (const fn of this.#onClose.splice(0)) fn();
+    const onClose = this.#onClose;
+    this.#onClose = undefined;
+    if (typeof onClose === 'function') onClose();
+    else for (const fn of onClose ?? []) fn();
   }
+}
+
+/**
+ * Node keeps a response's header block (`_header`) for the life of the response, as the rope
+ * of a dozen small strings `writeHead` concatenated it from: ~1.5 KB per idle stream, measured
+ * in a heap snapshot, against ~0.3 KB flat. Converting it to a number makes V8 flatten the
+ * string in place (the rope becomes one flat string, its pieces garbage); the value is the same.
+ * HTTP/2 responses have no such block.
+ */
+function flattenHeaderBlock(res: NodeResponse): void {
+  const block = (res as { _header?: unknown })._header;
+  if (typeof block === 'string') Number(block);
 }
 
 /**

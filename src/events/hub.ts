@@ -14,7 +14,8 @@
  * `progress` event with the id of the state it updates (a {@link SharedEvent} marked `derived`).
  *
  * What the hub keeps per job is a `Topic` (`events/topic`); what it hands out, a
- * `SharedEvent` (`events/shared-event`).
+ * `SharedEvent` (`events/shared-event`); how it re-reads a job whose events may have been
+ * missed, `events/reread`.
  */
 
 import { type DerivedProgress, type ProgressTuple, progressData, readTuple, splitMessage } from '../jobs/events.js';
@@ -26,6 +27,7 @@ import type { Logger } from '../log.js';
 import type { RedisFaultLog } from '../redis-faults.js';
 import type { Channels } from './channels.js';
 import type { DerivedTicker } from './derived.js';
+import { deliverOrHold, type Rereading, reread } from './reread.js';
 import { oldestServed } from './rotation.js';
 import { SharedEvent } from './shared-event.js';
 import { type HubWatcher, newTopic, type Topic } from './topic.js';
@@ -38,9 +40,6 @@ const RESUBSCRIBE_SETTLE_MS = 1_000;
  * streams (idle queued jobs) would otherwise cost tens of thousands of commands every tick.
  */
 export const QUIET_CHECKS_PER_TICK = 500;
-
-/** Live events one topic may hold during a re-read (a read takes one round trip). */
-const MAX_HELD = 10_000;
 
 export interface HubOptions {
   keys: (jobId: string) => JobKeys;
@@ -180,34 +179,18 @@ export class EventHub {
    */
   resync(jobIds?: string[]): void {
     const wanted = jobIds ? new Set(jobIds) : undefined;
-    for (const topic of this.#topics.values()) if (!wanted || wanted.has(topic.jobId)) this.#resyncTopic(topic);
+    for (const topic of this.#topics.values()) if (!wanted || wanted.has(topic.jobId)) reread(topic, this.#rereading);
   }
 
-  #resyncTopic(topic: Topic): void {
-    if (topic.holding) return;
-    topic.holding = [];
-    const release = () => {
-      const held = topic.holding ?? [];
-      topic.holding = undefined;
-      for (const event of held) for (const watcher of topic.watchers) watcher.event(event);
-    };
-    this.#options.snapshot(topic.jobId).then(
-      (snapshot) => {
-        if (snapshot) this.note(snapshot.record);
-        for (const watcher of topic.watchers) {
-          if (snapshot) watcher.snapshot(snapshot);
-          else watcher.gone();
-        }
-        release();
-      },
-      (error: unknown) => {
-        if (!this.#options.faults?.report(error)) {
-          this.#options.log.warn('could not re-read a watched job', { jobId: topic.jobId, error });
-        }
-        release();
-      },
-    );
-  }
+  readonly #rereading: Rereading = {
+    read: (jobId) => this.#options.snapshot(jobId),
+    learn: (record) => this.note(record),
+    failed: (topic, error) => {
+      if (!this.#options.faults?.report(error)) {
+        this.#options.log.warn('could not re-read a watched job', { jobId: topic.jobId, error });
+      }
+    },
+  };
 
   #resubscribed(): void {
     this.#options.log.info('event subscription re-established; re-reading watched jobs', { jobs: this.#topics.size });
@@ -227,7 +210,7 @@ export class EventHub {
     }
     if (!event) return;
     topic.lastEventAt = Date.now();
-    this.#deliver(topic, event);
+    deliverOrHold(topic, event);
   }
 
   /** A channel message as a shared event; a progress event also updates what the hub knows. */
@@ -249,14 +232,6 @@ export class EventHub {
     const latest = topic.latest;
     if (!latest) return;
     const data = progressData(topic.jobId, latest.tuple, topic.derived);
-    this.#deliver(topic, new SharedEvent(topic.jobId, latest.seq, 'progress', data, true));
-  }
-
-  #deliver(topic: Topic, event: SharedEvent): void {
-    if (topic.holding) {
-      if (topic.holding.length < MAX_HELD) topic.holding.push(event);
-      return;
-    }
-    for (const watcher of topic.watchers) watcher.event(event);
+    deliverOrHold(topic, new SharedEvent(topic.jobId, latest.seq, 'progress', data, true));
   }
 }

@@ -24,6 +24,7 @@ import type { ConnectionSet, NodeResponse } from './connection.js';
 import { SseConnection } from './connection.js';
 import { GONE_CURSOR } from './cursors.js';
 import type { EventHub } from './hub.js';
+import { alreadyDone, type OpenOutcome, openOutcome, watchAll } from './opening.js';
 import type { SharedEvent } from './shared-event.js';
 import { StreamSummary } from './summary.js';
 import { WatchedJob, type WatchedJobStream } from './watched-job.js';
@@ -34,14 +35,6 @@ export interface SessionDeps {
   log: Logger;
   counters?: StreamCounters;
 }
-
-export type OpenOutcome =
-  /** Ready to stream: call `start`. */
-  | { kind: 'ready' }
-  /** None of the jobs exists (for this owner): a 404, and EventSource stops. */
-  | { kind: 'not-found'; jobIds: string[] }
-  /** Every job's `done` (or `gone`) was already delivered: 204 tells EventSource to stop reconnecting. */
-  | { kind: 'finished' };
 
 /** The conflation key of summary events (no job id looks like it). */
 const SUMMARY_KEY = '\0summary';
@@ -74,47 +67,21 @@ export class WatchSession implements WatchedJobStream {
   }
 
   /**
-   * Subscribes and reads every job, and says whether there is anything to stream. Nothing is
-   * written yet, and nothing is held but the subscriptions: a stream slot is only worth taking
-   * for a stream that will run. After `ready`, call {@link start} or {@link release}.
-   *
-   * In a multi-job stream a job that does not exist (never did, expired, or is another
-   * owner's) costs the others nothing: it gets a `gone` event and the stream goes on; only a
-   * stream none of whose jobs exists is a 404.
+   * Subscribes and reads every job, and says whether there is anything to stream
+   * (`events/opening`). Nothing is written yet, and nothing is held but the subscriptions: a
+   * stream slot is only worth taking for a stream that will run. After `ready`, call
+   * {@link start} or {@link release}; otherwise everything is released already.
    */
   async prepare(): Promise<OpenOutcome> {
     try {
-      // Settled, all of them: a watch that succeeds after another failed is released too.
-      const watched = await Promise.allSettled(
-        this.#jobs.map(async (job) => {
-          const { unwatch, snapshot } = await this.#deps.hub.watch(job.jobId, job);
-          job.unwatch = unwatch;
-          return snapshot;
-        }),
-      );
-      const failed = watched.find((result) => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      this.#snapshots = watched.map((result) => {
-        const snapshot = (result as PromiseFulfilledResult<JobSnapshot | undefined>).value;
-        return snapshot?.record.owner === this.owner ? snapshot : undefined;
-      });
+      this.#snapshots = await watchAll(this.#deps.hub, this.#jobs, this.owner);
     } catch (error) {
       this.release();
       throw error;
     }
-    const missing = this.#jobs.filter((_, i) => !this.#snapshots[i]);
-    // Nothing to say about any job: a 404. (A multi-job client that has seen events of a job
-    // knows it existed: it is told `gone` instead.)
-    const known = (job: WatchedJob) => !this.#single && job.cursor > 0;
-    if (missing.length === this.#jobs.length && !this.#jobs.some(known)) {
-      this.release();
-      return { kind: 'not-found', jobIds: missing.map((job) => job.jobId) };
-    }
-    if (this.#jobs.every((job, i) => this.#alreadyDone(job, i))) {
-      this.release();
-      return { kind: 'finished' };
-    }
-    return { kind: 'ready' };
+    const outcome = openOutcome(this.#jobs, this.#snapshots, this.#single);
+    if (outcome.kind !== 'ready') this.release();
+    return outcome;
   }
 
   /** Starts streaming on `res` (after `prepare` said `ready`). `onClose` runs when the stream ends. */
@@ -129,20 +96,13 @@ export class WatchSession implements WatchedJobStream {
     this.#snapshots = [];
     this.#jobs.forEach((job, i) => {
       const snapshot = snapshots[i];
-      if (this.#alreadyDone(job, i, snapshot)) {
+      if (alreadyDone(job, snapshot)) {
         if (snapshot) this.#summary?.event(job.jobId, recordDoneEvent(snapshot.record));
         this.#markDone(job);
       } else if (snapshot) this.merge(job, snapshot);
       else this.#sendGone(job);
     });
     this.#summary?.live();
-  }
-
-  /** True when the client already has everything of `job`: its `done`, or its `gone`. */
-  #alreadyDone(job: WatchedJob, i: number, snapshot = this.#snapshots[i]): boolean {
-    if (!snapshot) return job.cursor === GONE_CURSOR;
-    const dseq = Number(snapshot.record.dseq ?? Number.POSITIVE_INFINITY);
-    return job.cursor >= dseq;
   }
 
   #closer(onClose: () => void): () => void {

@@ -66,7 +66,10 @@ const tooLarge = (maxBytes: number) =>
   new ProblemError('payload-too-large', `the request body is larger than ${maxBytes} bytes`);
 
 function declaredLength(c: Context<AppEnv>): number {
-  const declared = Number(c.req.header('content-length'));
+  // Node's own parse when there is one: asking the fetch Request's headers for content-length
+  // copies every raw header, and an event stream's request would keep the copy while it lasts.
+  const incoming = c.env?.incoming;
+  const declared = Number(incoming ? incoming.headers['content-length'] : c.req.header('content-length'));
   return Number.isFinite(declared) ? declared : 0;
 }
 

@@ -10,8 +10,9 @@ import { type Context, Hono } from 'hono';
 import { assertTokenCovers } from '../auth/middleware.js';
 import { parseCursors } from '../events/cursors.js';
 import { FeedSession, type FeedSessionDeps } from '../events/feed-session.js';
+import type { OpenOutcome } from '../events/opening.js';
 import type { SessionDeps } from '../events/session.js';
-import { type OpenOutcome, WatchSession } from '../events/session.js';
+import { WatchSession } from '../events/session.js';
 import { FEED_ID } from '../jobs/feed.js';
 import { FeedQuery, JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
 import { type JobService, jobNotFound } from '../jobs/service.js';
@@ -64,7 +65,8 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   });
 
   app.get('/events/feed', async (c) => {
-    const { owner, clientId } = c.get('principal');
+    const principal = c.get('principal');
+    const { owner } = principal;
     // Without keys nothing enumerates jobs (ids are capabilities): there is no feed either.
     if (owner === undefined) {
       throw new ProblemError(
@@ -92,7 +94,7 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
     }
     let release: () => void;
     try {
-      release = await deps.slots.acquire(clientId);
+      release = await deps.slots.acquire(principal);
     } catch (error) {
       session.release();
       if (error instanceof ProblemError) throw error;
@@ -155,7 +157,7 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   if (outcome.kind === 'ready') {
     let release: () => void;
     try {
-      release = await deps.slots.acquire(principal.clientId);
+      release = await deps.slots.acquire(principal);
     } catch (error) {
       session.release();
       if (error instanceof ProblemError) throw error;
