@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirstSequencer from './test/support/runner/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -13,6 +14,8 @@ export default defineConfig({
     // (no per-file isolation), so the service and test modules load once per process.
     maxWorkers: 3,
     isolate: false,
+    // The long files first, so that none is left to end the run alone (sequencer.ts).
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     typecheck: { enabled: false },
