@@ -7,7 +7,12 @@ export default defineConfig({
     globalSetup: ['test/support/runner/global-setup.ts'],
     // Every response from a test server is checked against openapi.yaml, and a test that leaves
     // handles, timers or jobcast Redis clients open fails (test/support/runner/leak-check.ts).
-    setupFiles: ['test/support/contract/contract-everywhere.ts', 'test/support/runner/leak-check.ts'],
+    // (And, asked with JOBCAST_TEST_CPU_LOG, what each file costs in CPU: cpu-per-file.ts.)
+    setupFiles: [
+      'test/support/runner/cpu-per-file.ts',
+      'test/support/contract/contract-everywhere.ts',
+      'test/support/runner/leak-check.ts',
+    ],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
     // Three test files at a time on two cores, each against the one shared redis-server: most of a
     // file's time is spent waiting on processes, timers and Redis. Files share worker processes

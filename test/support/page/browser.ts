@@ -3,9 +3,9 @@
  * `/usr/bin/chromium` (`.ci/run` and `npm test` install it), or `CHROMIUM_PATH`: no browser is
  * ever downloaded.
  *
- * Each page gets a fresh browser context (its own localStorage) and records what the tests
- * assert on: console errors and uncaught exceptions, and the page's event-stream requests (how
- * many were made, how many were open at once).
+ * Each page gets a fresh browser context (its own localStorage; reduced motion) and records what
+ * the tests assert on: console errors and uncaught exceptions, and the page's event-stream
+ * requests (how many were made, how many were open at once).
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -127,7 +127,13 @@ export interface OpenPageOptions {
 const isStream = (url: string) => /^\/(?:events|jobs\/[^/]+\/events)$/.test(new URL(url).pathname);
 
 export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<PageUnderTest> {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1200, height: 800 } });
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1200, height: 800 },
+    // The tests read the page's DOM, never its motion; the running bars' endless stripes and the
+    // blinking dots would keep Chromium repainting (and a core busy) for as long as jobs run. The
+    // page honours the preference (styles.css), as it does for anyone who asks for less motion.
+    reducedMotion: 'reduce',
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const errors: string[] = [];
