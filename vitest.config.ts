@@ -14,11 +14,12 @@ export default defineConfig({
       'test/support/runner/leak-check.ts',
     ],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
-    // Five test files at a time on two cores, each against the one shared redis-server: most of a
+    // Four test files at a time on two cores, each against the one shared redis-server: most of a
     // file's time is spent waiting on processes, timers and Redis (with three, the cores were idle
-    // half of the run). Files share worker processes (no per-file isolation), so the service and
-    // test modules load once per process.
-    maxWorkers: 5,
+    // half of the run; with five, on a machine busy with other work, tests ran past 30 s). Files
+    // share worker processes (no per-file isolation), so the service and test modules load once
+    // per process.
+    maxWorkers: 4,
     isolate: false,
     // The long files first, so that none is left to end the run alone (sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
