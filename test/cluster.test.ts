@@ -20,7 +20,7 @@ import { waitFor } from './support/harness/harness.js';
 import { getJob as getJobOf, submitJob } from './support/http/api.js';
 import { bearer, KEY_A } from './support/http/security.js';
 import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
-import { descendants } from './support/processes/processes.js';
+import { childrenLeftBehind } from './support/processes/processes.js';
 import { type ClusterNode, type RedisCluster, scanKeys, startRedisCluster } from './support/redis/cluster.js';
 import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
 import { openStream, type RawStream } from './support/sse/raw-sse.js';
@@ -75,8 +75,8 @@ afterAll(async () => {
     console.log(`[cluster] ${figures.join('; ')}`);
   }
   // Nothing left behind: no API, worker or redis-server process outlives the file.
-  await waitFor(() => descendants(process.pid).length === 0, 'every child process to be gone', 5_000).catch(() => {
-    throw new Error(`processes left behind: ${JSON.stringify(descendants(process.pid))}`);
+  await waitFor(() => childrenLeftBehind().length === 0, 'every child process to be gone', 5_000).catch(() => {
+    throw new Error(`processes left behind: ${JSON.stringify(childrenLeftBehind())}`);
   });
 }, 30_000);
 

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP } from '../src/routes/web.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
-import { launchChromium, openPage, type PageUnderTest } from './support/page/browser.js';
+import { openPage, type PageUnderTest, sharedChromium } from './support/page/browser.js';
 
 type Json = Record<string, unknown>;
 
@@ -37,14 +37,13 @@ describe('/docs in Chromium', () => {
   let docs: PageUnderTest;
 
   beforeAll(async () => {
-    [h, browser] = await Promise.all([startHarness(), launchChromium()]);
+    [h, browser] = await Promise.all([startHarness(), sharedChromium()]);
     docs = await openPage(browser, `${h.url}/docs`);
     await docs.page.locator('#operations-jobs-submitJob').waitFor();
   }, 60_000);
 
   afterAll(async () => {
     await docs?.close();
-    await browser?.close();
     await h?.close();
   });
 

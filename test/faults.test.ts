@@ -27,7 +27,7 @@ import { waitFor } from './support/harness/harness.js';
 import { findJob, submitJob } from './support/http/api.js';
 import { startTcpProxy } from './support/http/tcp-proxy.js';
 import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
-import { descendants } from './support/processes/processes.js';
+import { childrenLeftBehind } from './support/processes/processes.js';
 import { startCrashableRedis } from './support/redis/crashable-redis.js';
 import { startPrivateRedis } from './support/redis/private-redis.js';
 import { startMonitor } from './support/redis/redis-monitor.js';
@@ -50,8 +50,8 @@ afterEach(async () => {
 }, 30_000);
 // Nothing left behind: no API, worker or redis-server process outlives the file.
 afterAll(async () => {
-  await waitFor(() => descendants(process.pid).length === 0, 'every child process to be gone', 5_000).catch(() => {
-    throw new Error(`processes left behind: ${JSON.stringify(descendants(process.pid))}`);
+  await waitFor(() => childrenLeftBehind().length === 0, 'every child process to be gone', 5_000).catch(() => {
+    throw new Error(`processes left behind: ${JSON.stringify(childrenLeftBehind())}`);
   });
 });
 

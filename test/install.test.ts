@@ -20,7 +20,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, waitFor } from './support/harness/harness.js';
 import { bearer, KEY_A, startKeyedHarness } from './support/http/security.js';
-import { launchChromium, openPage } from './support/page/browser.js';
+import { openPage, sharedChromium } from './support/page/browser.js';
 import { repoRoot } from './support/processes/processes.js';
 
 const TSC = join(repoRoot, 'node_modules/typescript/bin/tsc');
@@ -77,10 +77,9 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
   pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   h = await startKeyedHarness({ CORS_ORIGINS: pagesUrl, SSE_RETRY_MS: '200' });
-  browser = await launchChromium();
+  browser = await sharedChromium();
 }, 120_000);
 afterAll(async () => {
-  await browser?.close();
   await h?.close();
   await new Promise((resolve) => pages?.close(resolve));
   rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 /**
- * First runs that go wrong, with the real entry points as processes:
+ * First runs that go wrong, with the real entry points as processes (compiled, as production
+ * runs them: `npm start`, `start:api`, `start:worker`):
  * - The port is taken: one line naming the port and the variable to change, exit code 1, no
  *   stack trace, nothing started (no worker, no Redis left behind).
  * - Redis is unreachable: the API listens anyway — /healthz 200, /readyz 503 saying why, every
@@ -10,7 +11,14 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/harness/harness.js';
-import { descendants, killIfAlive, portOpen, type Spawned, spawnProcess } from './support/processes/processes.js';
+import {
+  descendants,
+  ENTRIES,
+  killIfAlive,
+  portOpen,
+  type Spawned,
+  spawnProcess,
+} from './support/processes/processes.js';
 import { startPrivateRedisOn } from './support/redis/private-redis.js';
 import { freePort } from './support/runner/global-setup.js';
 import { allowLeaks } from './support/runner/leak-check.js';
@@ -30,7 +38,7 @@ afterAll(async () => {
 });
 
 function start(entry: string, env: Record<string, string>): Spawned {
-  const p = spawnProcess(process.execPath, ['--import', 'tsx', entry], {
+  const p = spawnProcess(process.execPath, [entry], {
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
     ...env,
@@ -58,9 +66,9 @@ async function occupy(port: number): Promise<Server> {
 
 describe('a port already in use', () => {
   it.concurrent.for([
-    ['npm start (scripts/start-all.ts), with its own Redis', 'scripts/start-all.ts', 'PORT'],
-    ['the API (src/main.ts)', 'src/main.ts', 'PORT'],
-    ['a worker (workers/main.ts), its metrics port', 'workers/main.ts', 'WORKER_METRICS_PORT'],
+    ['npm start (dist/start-all.js), with its own Redis', ENTRIES.all, 'PORT'],
+    ['the API (dist/main.js)', ENTRIES.api, 'PORT'],
+    ['a worker (dist/worker.js), its metrics port', ENTRIES.worker, 'WORKER_METRICS_PORT'],
   ] as const)(
     'stops %s with one line naming the port and the variable, exit 1, no stack',
     { timeout: 90_000 },
@@ -73,7 +81,7 @@ describe('a port already in use', () => {
         LOCAL_REDIS_PORT: String(redisPort),
         LOCAL_REDIS_DIR: `/tmp/jobcast-test-startup-${redisPort}`,
         // The API and worker alone need a Redis URL; nothing answers there, which is fine.
-        ...(entry === 'scripts/start-all.ts' ? {} : { REDIS_URL: `redis://127.0.0.1:${redisPort}` }),
+        ...(entry === ENTRIES.all ? {} : { REDIS_URL: `redis://127.0.0.1:${redisPort}` }),
       });
       const exit = await p.exited;
       expect(exit.code, output(p)).toBe(1);
@@ -98,8 +106,8 @@ describe('Redis unreachable at start', () => {
     const url = `http://127.0.0.1:${port}`;
     const shared = { REDIS_URL: redisUrl, KEY_PREFIX: `s${redisPort}`, RATE_LIMIT_PER_MINUTE: '0' };
     const startedAt = performance.now();
-    const api = start('src/main.ts', { ...shared, PORT: String(port) });
-    const worker = start('workers/main.ts', { ...shared, WORKER_METRICS_PORT: '0' });
+    const api = start(ENTRIES.api, { ...shared, PORT: String(port) });
+    const worker = start(ENTRIES.worker, { ...shared, WORKER_METRICS_PORT: '0' });
     await waitFor(
       async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200,
       'the API to listen',

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { BrowserContext, ConsoleMessage, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
-import { launchChromium, openPage, type PageUnderTest, untilRows } from './support/page/browser.js';
+import { openPage, type PageUnderTest, sharedChromium, untilRows } from './support/page/browser.js';
 
 const KEY = `page-${randomBytes(18).toString('base64url')}`;
 const STORAGE_KEY = 'jobcast.page.apiKey.v1';
@@ -18,15 +18,14 @@ const STORAGE_KEY = 'jobcast.page.apiKey.v1';
 const UNAUTHORIZED = 'Failed to load resource: the server responded with a status of 401 (Unauthorized)';
 
 let h: Harness;
-let browser: Awaited<ReturnType<typeof launchChromium>>;
+let browser: Awaited<ReturnType<typeof sharedChromium>>;
 beforeAll(async () => {
   [h, browser] = await Promise.all([
     startHarness({ env: { API_KEYS: KEY, WORKER_CONCURRENCY: '4', SSE_RETRY_MS: '200' } }),
-    launchChromium(),
+    sharedChromium(),
   ]);
 });
 afterAll(async () => {
-  await browser?.close();
   await h?.close();
 });
 

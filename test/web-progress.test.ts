@@ -14,14 +14,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, waitFor } from './support/harness/harness.js';
 import { type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
 import { bearer, KEY_A, KEY_B, startKeyedHarness } from './support/http/security.js';
-import { launchChromium, openPage, type PageUnderTest } from './support/page/browser.js';
+import { openPage, type PageUnderTest, sharedChromium } from './support/page/browser.js';
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
+  browser = await sharedChromium();
 });
 
 async function withPage(url: string, run: (t: PageUnderTest) => Promise<void>): Promise<void> {

@@ -19,9 +19,9 @@ import { startApi } from '../src/server.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import {
   isConnectionRefused,
-  launchChromium,
   openPage,
   type PageUnderTest,
+  sharedChromium,
   untilRows,
 } from './support/page/browser.js';
 
@@ -34,10 +34,9 @@ let browser: Browser;
 beforeAll(async () => {
   // Twelve jobs must run at once; a dropped stream is retried within a fraction of a second.
   h = await startHarness({ env: { WORKER_CONCURRENCY: '16', SSE_RETRY_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000' } });
-  browser = await launchChromium();
+  browser = await sharedChromium();
 });
 afterAll(async () => {
-  await browser?.close();
   await h?.close();
 });
 

@@ -22,7 +22,7 @@ import {
   verifyWithStandardWebhooks,
 } from './support/http/webhook-receiver.js';
 import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
-import { descendants } from './support/processes/processes.js';
+import { childrenLeftBehind } from './support/processes/processes.js';
 import { startRedisCluster } from './support/redis/cluster.js';
 import { startCrashableRedis } from './support/redis/crashable-redis.js';
 
@@ -35,7 +35,7 @@ afterEach(async () => {
   cleanups = [];
 }, 30_000);
 afterAll(async () => {
-  await waitFor(() => descendants(process.pid).length === 0, 'every child process to be gone', 5_000);
+  await waitFor(() => childrenLeftBehind().length === 0, 'every child process to be gone', 5_000);
 });
 
 async function startedReceiver(): Promise<Receiver> {

@@ -19,7 +19,7 @@ import { UrlPolicy, WebhookHostUnresolved, WebhookUrlRefused } from '../src/webh
 import { displayUrl, storeWebhook, webhookView } from '../src/webhooks/view.js';
 import { WebhookHttp } from '../workers/webhook-http.js';
 import { newSecret, type Receiver, startReceiver } from './support/http/webhook-receiver.js';
-import { launchChromium } from './support/page/browser.js';
+import { sharedChromium } from './support/page/browser.js';
 
 const SECRET = newSecret();
 const OTHER = newSecret();
@@ -258,9 +258,9 @@ describe('verifyWebhook in a browser', () => {
     });
     const code = bundled.outputFiles[0]?.text ?? '';
     expect(code).not.toMatch(/require\(["']node:|from ["']node:/);
-    const browser = await launchChromium();
+    const context = await (await sharedChromium()).newContext();
     try {
-      const page = await browser.newPage();
+      const page = await context.newPage();
       // A secure context (WebCrypto's subtle API needs one): a page served from 127.0.0.1.
       const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<p>ok</p>'));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -290,7 +290,7 @@ describe('verifyWebhook in a browser', () => {
         server.close();
       }
     } finally {
-      await browser.close();
+      await context.close();
     }
   });
 });

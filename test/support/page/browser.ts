@@ -3,13 +3,15 @@
  * `/usr/bin/chromium` (`.ci/run` and `npm test` install it), or `CHROMIUM_PATH`: no browser is
  * ever downloaded.
  *
- * Each page gets a fresh browser context (its own localStorage) and records what the tests
- * assert on: console errors and uncaught exceptions, and the page's event-stream requests (how
- * many were made, how many were open at once).
+ * Each page gets a fresh browser context (its own localStorage; reduced motion) and records what
+ * the tests assert on: console errors and uncaught exceptions, and the page's event-stream
+ * requests (how many were made, how many were open at once).
  */
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type Browser, type BrowserContext, type ConsoleMessage, chromium, type Page } from 'playwright-core';
 import { waitFor } from '../harness/harness.js';
+import { holdOpen } from '../runner/held-open.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -28,6 +30,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** A Chromium of its own, for a test about the browser itself; pages use `sharedChromium()`. */
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
@@ -36,6 +39,60 @@ export async function launchChromium(): Promise<Browser> {
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
 }
+
+interface SharedChromium {
+  browser: Promise<Browser>;
+  /** Its process, once launched: what it holds open is not a test's leak. */
+  child?: ChildProcess;
+}
+let shared: SharedChromium | undefined;
+
+type HandleOwner = { spawnfile?: unknown };
+const chromiumChildren = () =>
+  (process as unknown as { _getActiveHandles(): HandleOwner[] })
+    ._getActiveHandles()
+    .filter((handle): handle is ChildProcess & HandleOwner => handle.spawnfile === CHROMIUM_PATH);
+
+/**
+ * One Chromium for every test file of a test process (files share processes: `isolate: false`),
+ * launched on first use: a launch costs about a second of CPU and several on a busy machine.
+ * Tests share nothing else: every page gets a browser context of its own (`openPage`), with its
+ * own storage, closed with the page. Never close it: it ends with the test process (Playwright
+ * kills the browsers it launched when the process exits); one that crashed is launched again.
+ */
+export function sharedChromium(): Promise<Browser> {
+  if (shared) return shared.browser;
+  const before = new Set(chromiumChildren());
+  const launching: SharedChromium = {
+    browser: launchChromium().then(
+      (browser) => {
+        launching.child = chromiumChildren().find((child) => !before.has(child));
+        browser.on('disconnected', () => {
+          if (shared === launching) shared = undefined;
+        });
+        return browser;
+      },
+      (error: unknown) => {
+        if (shared === launching) shared = undefined;
+        throw error;
+      },
+    ),
+  };
+  shared = launching;
+  return launching.browser;
+}
+
+// The shared Chromium, its process and the pipes to it, are no test's leak or process left behind.
+holdOpen(() => {
+  const child = shared?.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return { resources: {} };
+  const active = new Set<unknown>((process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles());
+  const pipes = child.stdio.filter((stream) => stream && active.has(stream)).length;
+  return {
+    resources: { ...(active.has(child) ? { ProcessWrap: 1 } : {}), ...(pipes ? { PipeWrap: pipes } : {}) },
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
+  };
+});
 
 /** Event-stream requests of a page: `/events?jobs=…` and `/jobs/{id}/events`. */
 export interface StreamRequests {
@@ -70,7 +127,13 @@ export interface OpenPageOptions {
 const isStream = (url: string) => /^\/(?:events|jobs\/[^/]+\/events)$/.test(new URL(url).pathname);
 
 export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<PageUnderTest> {
-  const context = await browser.newContext({ viewport: options.viewport ?? { width: 1200, height: 800 } });
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1200, height: 800 },
+    // The tests read the page's DOM, never its motion; the running bars' endless stripes and the
+    // blinking dots would keep Chromium repainting (and a core busy) for as long as jobs run. The
+    // page honours the preference (styles.css), as it does for anyone who asks for less motion.
+    reducedMotion: 'reduce',
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const errors: string[] = [];

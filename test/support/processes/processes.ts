@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { heldProcesses } from '../runner/held-open.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -117,6 +118,16 @@ export function descendants(pid: number): { pid: number; comm: string }[] {
     }
   }
   return found;
+}
+
+/**
+ * The processes this test process started that still run, less those test support keeps running
+ * across test files on purpose (`held-open.ts`: the shared Chromium) and their descendants.
+ */
+export function childrenLeftBehind(): { pid: number; comm: string }[] {
+  const held = new Set(heldProcesses());
+  for (const pid of [...held]) for (const d of descendants(pid)) held.add(d.pid);
+  return descendants(process.pid).filter((d) => !held.has(d.pid));
 }
 
 /** Kills a process if it still runs (cleanup only). */

@@ -15,6 +15,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+import { heldResources } from './held-open.js';
 
 /**
  * How long closing things get to finish after a test before what is left counts as a leak. Only
@@ -47,9 +48,11 @@ export function knownLeak(why: string): void {
 
 type Counts = Record<string, number>;
 
+/** What is open, less what test support holds across files on purpose (`held-open.ts`). */
 function resourceCounts(): Counts {
   const counts: Counts = {};
   for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
+  for (const [type, n] of Object.entries(heldResources())) counts[type] = (counts[type] ?? 0) - n;
   return counts;
 }
 
