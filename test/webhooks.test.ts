@@ -295,6 +295,12 @@ describe('events', () => {
       () => forJob(job.id).some((d) => d.payload.type === 'job.progress' && d.payload.data.state === 'completed'),
       'an attempt of the final progress',
     );
+    // A first attempt sends the state as it is then: an older delivery's may already carry the
+    // final state, so also wait until every progress delivery had its first attempt (all 503).
+    await waitFor(async () => {
+      const items = (await deliveries(job.id)).items.filter((i) => i.type === 'job.progress');
+      return items.every((i) => i.attempts >= 1);
+    }, 'a first attempt of every progress delivery');
     const failedBefore = forJob(job.id).filter((d) => d.answered === 503).length;
     down = false;
     await waitFor(

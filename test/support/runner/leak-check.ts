@@ -85,7 +85,7 @@ for (const name of ['setTimeout', 'setInterval'] as const) {
   };
   Object.defineProperties(wrapped, Object.getOwnPropertyDescriptors(real));
   wrapped.__leakWrapped = true;
-  globalThis[name] = wrapped as unknown as (typeof globalThis)[typeof name];
+  (globalThis as Record<string, unknown>)[name] = wrapped;
 }
 
 function isRunning(timer: NodeJS.Timeout): boolean {
