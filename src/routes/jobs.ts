@@ -5,7 +5,8 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { IdempotencyKey, ListJobsQuery } from '../jobs/schemas.js';
-import type { JobService, Submitter } from '../jobs/service.js';
+import type { JobService } from '../jobs/service.js';
+import type { Submitter } from '../jobs/submission.js';
 import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
