@@ -23,6 +23,14 @@ export interface Principal {
 
 export type AppEnv = {
   Bindings: ServerBindings;
-  /** `clientAddress`: the client's address, seen through trusted proxies (see `client-address`). */
-  Variables: { principal: Principal; requestId: string; clientAddress: string };
+  /**
+   * `clientAddress`: the client's address, seen through trusted proxies (see `client-address`).
+   * `answerHeaders`: the security headers every answer carries (see `app`), beside `x-request-id`.
+   */
+  Variables: {
+    principal: Principal;
+    requestId: string;
+    clientAddress: string;
+    answerHeaders: readonly (readonly [string, string])[];
+  };
 };

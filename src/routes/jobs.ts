@@ -46,13 +46,13 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
   app.post('/jobs', async (c) => {
     const { body, by } = await submission(c);
     const { job, replayed } = await jobs.submit(body, by);
-    return jsonResponse(job, 202, { location: job.links.self, ...replayedHeader(replayed) });
+    return jsonResponse(c, job, 202, { location: job.links.self, ...replayedHeader(replayed) });
   });
 
   app.post('/jobs/batch', async (c) => {
     const { body, by } = await submission(c);
     const { batch, replayed } = await jobs.submitBatch(body, by);
-    return jsonResponse(batch, 202, replayedHeader(replayed));
+    return jsonResponse(c, batch, 202, replayedHeader(replayed));
   });
 
   app.get('/jobs', async (c) => {
