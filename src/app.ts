@@ -31,6 +31,7 @@ import { docsUiRoutes } from './routes/docs-ui.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { hasAnswerHeaders } from './routes/json.js';
 import { RouteMethods } from './routes/methods.js';
 import { problemPageRoutes } from './routes/problem-pages.js';
 import { webRoutes } from './routes/web.js';
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
+    c.set('answerHeaders', securityHeaders);
     // Worked out when first asked for (a limit, an access log line that is written): reading
     // the socket's address is a getpeername system call, which most event streams never need.
     let client: string | undefined;
@@ -117,7 +119,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // would keep in memory.
     const outgoing = c.env?.outgoing;
     if (outgoing) {
-      if (!outgoing.headersSent) {
+      // A JSON answer of routes/json.ts carries them already, in its own header object.
+      if (!outgoing.headersSent && !hasAnswerHeaders(c.res)) {
         outgoing.setHeader('x-request-id', requestId);
         for (const [name, value] of securityHeaders) outgoing.setHeader(name, value);
       }
@@ -167,8 +170,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('/events/tokens', restAuth);
   // The feed lists a key's jobs: a key, never a job's stream token.
   app.use('/events/feed', restAuth);
-  app.use('/jobs', restAuth);
-  // Everything else under /jobs is REST: a stream token is no key there.
+  // `/jobs/*` matches `/jobs` itself too: every path under /jobs but a job's events is REST,
+  // and a stream token is no key there. (A second `app.use('/jobs', …)` checked `POST /jobs`
+  // twice.)
   app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
   // A literal path under a parameter route (`/jobs/batch` under `GET /jobs/:id`) answers only
   // its own methods: one Map lookup per request. Built on first use, once every route exists;

@@ -27,6 +27,12 @@ export type AppEnv = {
   /**
    * `clientAddress`: the client's address, seen through trusted proxies (see `client-address`),
    * worked out on the first call.
+   * `answerHeaders`: the security headers every answer carries (see `app`), beside `x-request-id`.
    */
-  Variables: { principal: Principal; requestId: string; clientAddress: () => string };
+  Variables: {
+    principal: Principal;
+    requestId: string;
+    clientAddress: () => string;
+    answerHeaders: readonly (readonly [string, string])[];
+  };
 };

@@ -143,8 +143,8 @@ describe('the background reconciler', () => {
       expect(third).toMatchObject({ checked: RECONCILE_PAGE_SIZE, wrapped: false });
     } finally {
       await queue.close();
-      const ids = await connection.zrange(store.unfinishedKey, '0', '-1');
-      await connection.del(store.unfinishedKey, `${prefix}:reconciler:cursor`, `${prefix}:index:open`);
+      const ids = await connection.zrange(store.unfinished.key, '0', '-1');
+      await connection.del(store.unfinished.key, `${prefix}:reconciler:cursor`, `${prefix}:index:open`);
       for (const id of ids) await connection.del(jobKeys(prefix, id).record);
     }
   });

@@ -12,6 +12,8 @@
  * published message puts the entry id in front: `<entry id>\n<entry>`.
  */
 import type { RedisClient } from '../redis.js';
+import type { ProgressTuple } from './events.js';
+import type { JobRecord } from './record.js';
 import { bindScript } from './script-runner.js';
 import { feedAppendScript } from './scripts/feed-append.js';
 
@@ -153,4 +155,10 @@ export function parseFeedEntry(id: string, text: string): FeedEntry | undefined 
 export function parseFeedMessage(message: string): FeedEntry | undefined {
   const cut = message.indexOf('\n');
   return cut > 0 ? parseFeedEntry(message.slice(0, cut), message.slice(cut + 1)) : undefined;
+}
+
+/** A created job's first entry: the event of seq 1, state queued, with no state before it. */
+export function createdEntry(record: JobRecord): string {
+  const tuple: ProgressTuple = ['queued', '0', '0', record.createdAt, '', '', '', '', ''];
+  return `${record.id}\n${record.type}\n${record.tags ?? ''}\n\n1\nprogress\n${JSON.stringify(tuple)}`;
 }

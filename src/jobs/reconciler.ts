@@ -2,7 +2,7 @@
  * @module jobs/reconciler
  * The background half of "every accepted job reaches a terminal state", watched or not: every
  * RECONCILE_INTERVAL_MS each API process tries to take a short Redis lock and, if it gets it,
- * checks one page of the unfinished set (`JobStore.unfinishedKey`) against BullMQ, resuming
+ * checks one page of the unfinished set (`jobs/unfinished`) against BullMQ, resuming
  * where the last page (of any replica) stopped. A page costs a bounded number of commands —
  * about three per job on it — however many jobs exist; a pass over all unfinished jobs takes
  * (unfinished ÷ page size) ticks, shared by the replicas.
@@ -109,7 +109,7 @@ export class Reconciler {
 
   async #page(): Promise<ReconcilePage> {
     const cursor = (await this.#redis.get(this.#cursorKey)) ?? '';
-    const ids = await this.#store.unfinishedPage(cursor, RECONCILE_PAGE_SIZE);
+    const ids = await this.#store.unfinished.page(cursor, RECONCILE_PAGE_SIZE);
     const now = Date.now();
     const forget: string[] = [];
     let repaired = 0;
@@ -129,7 +129,7 @@ export class Reconciler {
         if (outcome === 'finished' || outcome === 'gone') forget.push(id);
       }),
     );
-    await this.#store.forgetUnfinished(forget);
+    await this.#store.unfinished.forget(forget);
     const wrapped = ids.length < RECONCILE_PAGE_SIZE;
     await this.#redis.set(this.#cursorKey, wrapped ? '' : (ids.at(-1) as string));
     this.#options.faults?.recovered();

@@ -1,7 +1,7 @@
 /**
  * @module jobs/record
- * A job's record as Redis keeps it (a hash of strings), what `create` writes, what a stream
- * reads on connect, and who is told of each event recorded.
+ * A job's record as Redis keeps it (a hash of strings), what `create` writes (and the record
+ * it starts as), what a stream reads on connect, and who is told of each event recorded.
  */
 import type { WebhookRecordFields } from '../webhooks/view.js';
 import type { JobEvent } from './events.js';
@@ -70,4 +70,38 @@ export interface JobSnapshot {
  */
 export interface JobEventObserver {
   recorded(jobId: string, event: 'progress' | 'log' | 'done', seq: number, data?: string): void;
+}
+
+/**
+ * The record a new job starts as: queued, seq 1 (its first progress event), no progress yet.
+ * `created` is the submission time (ms) as the record keeps it.
+ */
+export function newRecord(job: NewJob, owner: string | undefined, created: string): JobRecord {
+  const record: JobRecord = {
+    id: job.id,
+    type: job.type,
+    createdAt: created,
+    maxAttempts: String(job.maxAttempts),
+    seq: '1',
+    pseq: '1',
+    state: 'queued',
+    progress: '0',
+    attempt: '0',
+    at: created,
+  };
+  if (job.runAt !== undefined) record.runAt = String(job.runAt);
+  if (job.webhook !== undefined) record.webhook = job.webhook;
+  if (owner !== undefined) record.owner = owner;
+  if (job.tags?.length) record.tags = JSON.stringify(job.tags);
+  return record;
+}
+
+/** A record as HSET arguments (`field value field value …`), without an object copy. */
+export function recordFields(record: JobRecord): string[] {
+  const fields: string[] = [];
+  for (const field in record) {
+    const value = record[field as keyof JobRecord];
+    if (value !== undefined) fields.push(field, value);
+  }
+  return fields;
 }

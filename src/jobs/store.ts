@@ -6,11 +6,18 @@
  */
 import type { Config } from '../config.js';
 import type { RedisClient } from '../redis.js';
-import { doneData, logData, type ProgressTuple } from './events.js';
-import { FeedLog } from './feed.js';
+import { doneData, logData } from './events.js';
+import { createdEntry, FeedLog } from './feed.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import { type ListFilter, type ListPage, OwnerIndex } from './owner-index.js';
-import type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
+import {
+  type JobEventObserver,
+  type JobRecord,
+  type JobSnapshot,
+  type NewJob,
+  newRecord,
+  recordFields,
+} from './record.js';
 import type { TerminalStatus } from './schemas.js';
 import { bindScript } from './script-runner.js';
 import { finishScript } from './scripts/finish.js';
@@ -19,6 +26,7 @@ import type { RecordScriptResult } from './scripts/record-prelude.js';
 import { type ProgressChange, reportScript } from './scripts/report.js';
 import { requestCancelScript } from './scripts/request-cancel.js';
 import { type SnapshotReader, snapshotReader } from './snapshot.js';
+import { UnfinishedSet } from './unfinished.js';
 
 export type { ListFilter, ListPage } from './owner-index.js';
 export type { JobEventObserver, JobRecord, JobSnapshot, NewJob } from './record.js';
@@ -63,6 +71,8 @@ export class JobStore {
   readonly feed: FeedLog;
   /** The owners' indexes (`GET /jobs`). */
   readonly index: OwnerIndex;
+  /** The jobs not finished yet, which the reconciler walks (see `jobs/unfinished`). */
+  readonly unfinished: UnfinishedSet;
 
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
@@ -75,6 +85,7 @@ export class JobStore {
     this.#requestCancel = bindScript(redis, requestCancelScript);
     this.#snapshot = snapshotReader(redis, (id) => this.keys(id));
     this.index = new OwnerIndex(redis, this.#options.prefix, (id) => this.get(id));
+    this.unfinished = new UnfinishedSet(redis, this.#options.prefix);
     this.feed = new FeedLog(redis, {
       prefix: this.#options.prefix,
       maxEvents: this.#options.feedMaxEvents,
@@ -107,15 +118,6 @@ export class JobStore {
     return this.index.typeIndexKey(owner, type);
   }
 
-  /**
-   * Sorted set (scores 0, so ordered by id) of the jobs whose record has no `done` yet: what
-   * the background reconciler walks. Added at submit, removed at finish. A global key, apart
-   * from the jobs' own: on a Cluster no Lua script may touch it together with a record.
-   */
-  get unfinishedKey(): string {
-    return `${this.#options.prefix}:unfinished`;
-  }
-
   keys(id: string): JobKeys {
     return jobKeys(this.#options.prefix, id);
   }
@@ -132,29 +134,11 @@ export class JobStore {
     createdAt: number,
   ): { records: JobRecord[]; written: Promise<unknown> } {
     const created = String(createdAt);
-    const records = jobs.map((job) => {
-      const record: JobRecord = {
-        id: job.id,
-        type: job.type,
-        createdAt: created,
-        maxAttempts: String(job.maxAttempts),
-        seq: '1',
-        pseq: '1',
-        state: 'queued',
-        progress: '0',
-        attempt: '0',
-        at: created,
-      };
-      if (job.runAt !== undefined) record.runAt = String(job.runAt);
-      if (job.webhook !== undefined) record.webhook = job.webhook;
-      if (owner !== undefined) record.owner = owner;
-      if (job.tags?.length) record.tags = JSON.stringify(job.tags);
-      return record;
-    });
+    const records = jobs.map((job) => newRecord(job, owner, created));
     const written = Promise.all([
-      ...records.map((record) => this.#redis.hset(this.keys(record.id).record, { ...record })),
+      ...records.map((record) => this.#redis.hset(this.keys(record.id).record, ...recordFields(record))),
       ...this.index.writes(jobs, owner, createdAt, 'zadd'),
-      this.#redis.zadd(this.unfinishedKey, ...records.flatMap((r) => [0, r.id])),
+      this.unfinished.add(records.map((r) => r.id)),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
     return { records, written };
@@ -166,18 +150,8 @@ export class JobStore {
       // One DEL per job: on a Cluster, different jobs' keys live in different slots.
       ...jobs.map(({ id }) => this.#redis.del(this.keys(id).record, this.keys(id).log)),
       ...this.index.writes(jobs, owner, createdAt, 'zrem'),
-      this.#redis.zrem(this.unfinishedKey, ...jobs.map(({ id }) => id)),
+      this.unfinished.forget(jobs.map(({ id }) => id)),
     ]);
-  }
-
-  /** Drops jobs from the unfinished set (finished, or their records are gone). */
-  async forgetUnfinished(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.#redis.zrem(this.unfinishedKey, ...ids);
-  }
-
-  /** A page of unfinished job ids after `cursor` (by id); an empty cursor starts from the first. */
-  unfinishedPage(cursor: string, count: number): Promise<string[]> {
-    return this.#redis.zrange(this.unfinishedKey, cursor ? `(${cursor}` : '-', '+', 'BYLEX', 'LIMIT', 0, count);
   }
 
   /** Records a cancellation request: -1 no such job, 0 already finished, 1 recorded. */
@@ -224,7 +198,7 @@ export class JobStore {
     outcome: { result?: unknown; error?: string; message?: string },
   ): Promise<number> {
     const seq = await this.#finishRecord(id, status, outcome);
-    if (seq > 0) await this.forgetUnfinished([id]).catch(() => {});
+    if (seq > 0) await this.unfinished.forget([id]).catch(() => {});
     return seq;
   }
 
@@ -259,10 +233,4 @@ export class JobStore {
       return seq;
     });
   }
-}
-
-/** A created job's first feed entry (see `jobs/feed`): the event of seq 1, state queued. */
-function createdEntry(record: JobRecord): string {
-  const tuple: ProgressTuple = ['queued', '0', '0', record.createdAt, '', '', '', '', ''];
-  return `${record.id}\n${record.type}\n${record.tags ?? ''}\n\n1\nprogress\n${JSON.stringify(tuple)}`;
 }

@@ -5,7 +5,8 @@
  */
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { IdempotencyKey, ListJobsQuery } from '../jobs/schemas.js';
-import type { JobService, Submitter } from '../jobs/service.js';
+import type { JobService } from '../jobs/service.js';
+import type { Submitter } from '../jobs/submission.js';
 import type { RateLimiter } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
@@ -45,13 +46,13 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
   app.post('/jobs', async (c) => {
     const { body, by } = await submission(c);
     const { job, replayed } = await jobs.submit(body, by);
-    return jsonResponse(job, 202, { location: job.links.self, ...replayedHeader(replayed) });
+    return jsonResponse(c, job, 202, { location: job.links.self, ...replayedHeader(replayed) });
   });
 
   app.post('/jobs/batch', async (c) => {
     const { body, by } = await submission(c);
     const { batch, replayed } = await jobs.submitBatch(body, by);
-    return jsonResponse(batch, 202, replayedHeader(replayed));
+    return jsonResponse(c, batch, 202, replayedHeader(replayed));
   });
 
   app.get('/jobs', async (c) => {
