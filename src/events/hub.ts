@@ -110,17 +110,10 @@ export class EventHub {
    * subscription, on the command connection.
    */
   async watch(jobId: string, watcher: HubWatcher): Promise<{ unwatch: () => void; snapshot: JobSnapshot | undefined }> {
-    const channel = this.#options.keys(jobId).channel;
-    let topic = this.#topics.get(channel);
-    if (!topic) {
-      const created = newTopic(jobId);
-      created.subscribed = this.#channels.subscribe(channel, (message) => this.#dispatch(created, message));
-      topic = created;
-      this.#topics.set(channel, topic);
-      this.#derived?.start();
-    }
+    const topic = this.#topics.get(this.#options.keys(jobId).channel) ?? this.#newTopic(jobId);
     topic.watchers.add(watcher);
-    const unwatch = () => this.#unwatch(channel, watcher);
+    // The topic's channel, not the one just built: a closure per stream keeps what it names.
+    const unwatch = () => this.#unwatch(topic.channel, watcher);
     const onSubscriber = this.#channels.takesCommands ? this.#options.snapshotOnSubscriber : undefined;
     try {
       if (onSubscriber) {
@@ -133,6 +126,14 @@ export class EventHub {
       unwatch();
       throw error;
     }
+  }
+
+  #newTopic(jobId: string): Topic {
+    const topic = newTopic(jobId, this.#options.keys(jobId).channel);
+    topic.subscribed = this.#channels.subscribe(topic.channel, (message) => this.#dispatch(topic, message));
+    this.#topics.set(topic.channel, topic);
+    this.#derived?.start();
+    return topic;
   }
 
   #unwatch(channel: string, watcher: HubWatcher): void {

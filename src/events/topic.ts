@@ -24,6 +24,8 @@ export interface HubWatcher {
 /** A watched job: its watchers, and what the hub knows and worked out about it. */
 export interface Topic {
   jobId: string;
+  /** Its pub/sub channel, the hub's key for it (one string for all its watchers). */
+  channel: string;
   watchers: Set<HubWatcher>;
   subscribed: Promise<unknown>;
   /** When the last event arrived (or the topic was created). */
@@ -43,9 +45,10 @@ export interface Topic {
 }
 
 /** A topic just created for `jobId`: no watcher yet, nothing known about the job. */
-export function newTopic(jobId: string): Topic {
+export function newTopic(jobId: string, channel: string): Topic {
   return {
     jobId,
+    channel,
     watchers: new Set(),
     subscribed: Promise.resolve(),
     lastEventAt: Date.now(),
