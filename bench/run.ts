@@ -58,7 +58,7 @@ const settings = quick
       broadcast: { streams: [100, 1000], rate: 50, seconds: 5, rounds: 1, workerDriven: false },
       many: { jobs: 1000, steps: 25, stepMs: 200, rounds: 1 },
       memory: [2000, 5000],
-      enqueue: { concurrency: 32, durationMs: 3000, rounds: 1, batch: 100, batchConcurrency: 4 },
+      enqueue: { concurrency: 32, durationMs: 3000, rounds: 1, warmUpMs: 3000, batch: 100, batchConcurrency: 4 },
       soak: { total: 10_000, batch: 1000, warmup: 2000 },
       crowd: { streams: 20_000, processes: 2, clients: 4 },
     }
@@ -66,7 +66,7 @@ const settings = quick
       broadcast: { streams: [100, 300, 1000], rate: 50, seconds: 10, rounds: 5, workerDriven: true },
       many: { jobs: 1000, steps: 50, stepMs: 200, rounds: 3 },
       memory: [5000, 10_000],
-      enqueue: { concurrency: 32, durationMs: 6000, rounds: 2, batch: 100, batchConcurrency: 4 },
+      enqueue: { concurrency: 32, durationMs: 6000, rounds: 2, warmUpMs: 6000, batch: 100, batchConcurrency: 4 },
       soak: { total: 50_000, batch: 1000, warmup: 2000 },
       // Six processes: this machine's open-files limit (20,000) holds 16,667 streams each.
       crowd: { streams: 100_000, processes: 6, clients: 10 },

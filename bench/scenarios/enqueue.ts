@@ -72,6 +72,8 @@ export async function enqueueScenario(
     concurrency: number;
     durationMs: number;
     rounds: number;
+    /** An unmeasured round of each side before the measured ones (ms). */
+    warmUpMs: number;
     batch: number;
     batchConcurrency: number;
     nodeArgs?: string[];
@@ -95,12 +97,23 @@ export async function enqueueScenario(
   try {
     const base = { concurrency: options.concurrency, durationMs: options.durationMs };
     const rawPrefix = `raw${randomBytes(3).toString('hex')}`;
+    // One unmeasured round of each side first, as long as a measured one: the API's first
+    // seconds under load cost 1.2–2× the CPU per job of later ones (V8 optimizes its longer
+    // request path later than the minimal endpoint's), and a 1 s warm-up leaves that in the
+    // first measured round. Every side gets the same.
+    const warmUp = { ...base, durationMs: options.warmUpMs };
+    await load.call<EnqueueResult>('run', { ...warmUp, mode: 'http', port: api.port });
+    await load.call<EnqueueResult>('run', { ...warmUp, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix });
+    await load.call<EnqueueResult>('run', { ...warmUp, mode: 'http', port: bare.port });
     for (let round = 0; round < options.rounds; round++) {
       ours.push(await measure(api.pid, { ...base, mode: 'http', port: api.port }));
       theirs.push(await measure(load.pid, { ...base, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix }));
       minimal.push(await measure(bare.pid, { ...base, mode: 'http', port: bare.port }));
     }
     const batches = { concurrency: options.batchConcurrency, durationMs: options.durationMs, batch: options.batch };
+    const batchWarmUp = { ...batches, durationMs: options.warmUpMs };
+    await load.call<EnqueueResult>('run', { ...batchWarmUp, mode: 'http', port: api.port });
+    await load.call<EnqueueResult>('run', { ...batchWarmUp, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix });
     for (let round = 0; round < options.rounds; round++) {
       batched.push(await measure(api.pid, { ...batches, mode: 'http', port: api.port }));
       bulk.push(await measure(load.pid, { ...batches, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix }));
