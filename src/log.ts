@@ -14,6 +14,8 @@ export type LogFormat = 'json' | 'pretty' | 'auto';
 /** The logging surface the code uses: a message, then fields. */
 export type Logger = Record<Exclude<LogLevel, 'silent'>, (msg: string, fields?: object) => void> & {
   child(bindings: object): Logger;
+  /** Whether lines of `level` are written: a line costly to build is built only then. */
+  enabled(level: Exclude<LogLevel, 'silent'>): boolean;
 };
 
 const REDACT = [
@@ -58,6 +60,7 @@ function wrap(logger: pino.Logger): Logger {
     warn: at('warn'),
     error: at('error'),
     child: (bindings) => wrap(logger.child(bindings)),
+    enabled: (level) => logger.isLevelEnabled(level),
   };
 }
 

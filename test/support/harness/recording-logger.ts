@@ -31,6 +31,7 @@ export function recordingLogger(): RecordingLogger {
     warn: at('warn', bindings),
     error: at('error', bindings),
     child: (more) => make({ ...bindings, ...more }),
+    enabled: () => true,
   });
   return make({});
 }
