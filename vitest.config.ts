@@ -14,12 +14,13 @@ export default defineConfig({
       'test/support/runner/leak-check.ts',
     ],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
-    // Four test files at a time on two cores, each against the one shared redis-server: most of a
-    // file's time is spent waiting on processes, timers and Redis (with three, the cores were idle
-    // half of the run; with five, on a machine busy with other work, tests ran past 30 s). Files
-    // share worker processes (no per-file isolation), so the service and test modules load once
-    // per process.
-    maxWorkers: 4,
+    // Three test files at a time on two cores, each against the one shared redis-server: most of a
+    // file's time is spent waiting on processes, timers and Redis. Four saved ~10 s in a clean
+    // clone, but with two CPU burners beside the suite a timing test (the ETA at 50% of an even
+    // job) saw its steps stretched by the load; five ran tests past 30 s on a busy machine.
+    // Files share worker processes (no per-file isolation), so the service and test modules load
+    // once per process.
+    maxWorkers: 3,
     isolate: false,
     // The long files first, so that none is left to end the run alone (sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
