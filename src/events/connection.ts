@@ -40,8 +40,8 @@ export class SseConnection {
   #lastWriteAt = 0;
   #ending = false;
   #closed = false;
-  /** What runs when the stream closes (a session has one). */
-  #onClose: (() => void) | Array<() => void> | undefined;
+  /** What runs when the stream closes (a session's one callback: no array per stream). */
+  #onClose: (() => void) | undefined;
 
   constructor(res: NodeResponse, set: ConnectionSet, headers: Record<string, string>) {
     this.#res = res;
@@ -70,10 +70,14 @@ export class SseConnection {
 
   /** Runs when the stream closes, for whatever reason. */
   onClose(fn: () => void): void {
-    if (this.#closed) fn();
-    else if (!this.#onClose) this.#onClose = fn;
-    else if (Array.isArray(this.#onClose)) this.#onClose.push(fn);
-    else this.#onClose = [this.#onClose, fn];
+    if (this.#closed) return fn();
+    const earlier = this.#onClose;
+    this.#onClose = earlier
+      ? () => {
+          earlier();
+          fn();
+        }
+      : fn;
   }
 
   /**
@@ -149,8 +153,7 @@ export class SseConnection {
     this.#set.delete(this);
     const onClose = this.#onClose;
     this.#onClose = undefined;
-    if (typeof onClose === 'function') onClose();
-    else for (const fn of onClose ?? []) fn();
+    onClose?.();
   }
 }
 

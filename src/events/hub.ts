@@ -110,7 +110,8 @@ export class EventHub {
    * subscription, on the command connection.
    */
   async watch(jobId: string, watcher: HubWatcher): Promise<{ unwatch: () => void; snapshot: JobSnapshot | undefined }> {
-    const topic = this.#topics.get(this.#options.keys(jobId).channel) ?? this.#newTopic(jobId);
+    const channel = this.#options.keys(jobId).channel;
+    const topic = this.#topics.get(channel) ?? this.#newTopic(jobId, channel);
     topic.watchers.add(watcher);
     // The topic's channel, not the one just built: a closure per stream keeps what it names.
     const unwatch = () => this.#unwatch(topic.channel, watcher);
@@ -128,8 +129,8 @@ export class EventHub {
     }
   }
 
-  #newTopic(jobId: string): Topic {
-    const topic = newTopic(jobId, this.#options.keys(jobId).channel);
+  #newTopic(jobId: string, channel: string): Topic {
+    const topic = newTopic(jobId, channel);
     topic.subscribed = this.#channels.subscribe(topic.channel, (message) => this.#dispatch(topic, message));
     this.#topics.set(topic.channel, topic);
     this.#derived?.start();
