@@ -70,7 +70,10 @@ export class SseConnection {
 
   /** Runs when the stream closes, for whatever reason. */
   onClose(fn: () => void): void {
-    if (this.#closed) return fn();
+    if (this.#closed) {
+      fn();
+      return;
+    }
     const earlier = this.#onClose;
     this.#onClose = earlier
       ? () => {
