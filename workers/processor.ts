@@ -6,6 +6,7 @@
  * superseded (ignored), shutdown or a Redis that refused the start (handed back to the queue),
  * a handler that ignored its signal at shutdown (abandoned to BullMQ's stalled-job check).
  */
+import { setMaxListeners } from 'node:events';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { JobContext } from '../src/jobs/job-type.js';
 import { JobCancelledError, JobSupersededError, WorkerShutdownError } from '../src/jobs/outcomes.js';
@@ -47,6 +48,9 @@ export interface JobProcessor {
 export function createProcessor(options: ProcessorOptions): JobProcessor {
   let running = 0;
   const abandoned = new AbortController();
+  // One listener per running job (WORKER_CONCURRENCY of them at most), each removed when its
+  // run ends: more than Node's default of 10 is no leak, so it must not warn of one.
+  setMaxListeners(0, abandoned.signal);
   return {
     async process(job, token, signal) {
       running++;
