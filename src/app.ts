@@ -88,12 +88,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   const securityHeaders = securityHeadersFor(deps);
+  const jsonHeaders = Object.freeze({ 'content-type': 'application/json', ...Object.fromEntries(securityHeaders) });
   app.use(async (c, next) => {
     // A caller's own id is kept when it is safe to log and echo; otherwise a fresh one.
     const given = c.req.header('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
-    c.set('answerHeaders', securityHeaders);
+    c.set('jsonHeaders', jsonHeaders);
     // Worked out when first asked for (a limit, an access log line that is written): reading
     // the socket's address is a getpeername system call, which most event streams never need.
     let client: string | undefined;
@@ -120,7 +121,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const outgoing = c.env?.outgoing;
     if (outgoing) {
       // A JSON answer of routes/json.ts carries them already, in its own header object.
-      if (!outgoing.headersSent && !hasAnswerHeaders(c.res)) {
+      if (!outgoing.headersSent && !hasAnswerHeaders(c)) {
         outgoing.setHeader('x-request-id', requestId);
         for (const [name, value] of securityHeaders) outgoing.setHeader(name, value);
       }

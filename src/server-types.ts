@@ -27,12 +27,15 @@ export type AppEnv = {
   /**
    * `clientAddress`: the client's address, seen through trusted proxies (see `client-address`),
    * worked out on the first call.
-   * `answerHeaders`: the security headers every answer carries (see `app`), beside `x-request-id`.
+   * `jsonHeaders`: the headers of every JSON answer but its request id: its content type and
+   * the security headers every answer carries (see `app`). One shared object, never changed.
+   * `jsonAnswer`: the answer `routes/json` built, which carries them already.
    */
   Variables: {
     principal: Principal;
     requestId: string;
     clientAddress: () => string;
-    answerHeaders: readonly (readonly [string, string])[];
+    jsonHeaders: Readonly<Record<string, string>>;
+    jsonAnswer: Response;
   };
 };

@@ -121,6 +121,41 @@ describe('security headers', () => {
     }
   });
 
+  it('are all on the 202 of POST /jobs and POST /jobs/batch, with the route headers and the caller id', async () => {
+    // These answers are built with one shared header object (routes/json.ts): each one must
+    // still carry every header, its own request id and its own location.
+    const seen = new Set<string>();
+    for (const [path, body] of [
+      ['/jobs', { type: 'simulate', data: { steps: 1, stepMs: 0 } }],
+      ['/jobs/batch', { jobs: [{ type: 'simulate', data: { steps: 1, stepMs: 0 } }] }],
+      ['/jobs', { type: 'simulate', data: { steps: 1, stepMs: 0 } }],
+    ] as const) {
+      const id = `sec-${seen.size}`;
+      const res = await send(h.url, 'POST', path, { headers: { ...bearer(KEY_A), 'x-request-id': id }, body });
+      expect(res.status, res.text).toBe(202);
+      expect(res.headers.get('x-request-id')).toBe(id);
+      expect(res.headers.get('content-type')).toBe('application/json');
+      for (const [name, value] of [
+        ['x-content-type-options', 'nosniff'],
+        ['x-frame-options', 'SAMEORIGIN'],
+        ['referrer-policy', 'no-referrer'],
+        ['cross-origin-resource-policy', 'same-origin'],
+        ['cross-origin-opener-policy', 'same-origin'],
+      ]) {
+        expect(res.headers.get(name as string), `${path} ${name}`).toBe(value);
+      }
+      if (path === '/jobs') {
+        const location = res.headers.get('location') ?? '';
+        expect(location).toBe(`/jobs/${res.json?.id}`);
+        expect(seen.has(location), 'each answer its own location').toBe(false);
+        seen.add(location);
+      } else {
+        expect(res.headers.get('location')).toBeNull();
+        seen.add(path);
+      }
+    }
+  });
+
   it('send nosniff on event streams', async () => {
     // The stream is written outside the middleware chain, so headers added after `next()`
     // (hono's secureHeaders adds them then) are never copied onto it.

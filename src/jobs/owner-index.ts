@@ -64,11 +64,17 @@ export class OwnerIndex {
   /** Adds jobs of one owner to (or removes them from) the owner's index and its type and tag indexes. */
   writes(jobs: NewJob[], owner: string | undefined, createdAt: number, op: 'zadd' | 'zrem'): Promise<unknown>[] {
     if (owner === undefined) return [];
-    const byKey = new Map<string, string[]>([[this.indexKey(owner), []]]);
-    const add = (key: string, member: string) => byKey.set(key, [...(byKey.get(key) ?? []), member]);
+    const ownerKey = this.indexKey(owner);
+    const byKey = new Map<string, string[]>([[ownerKey, []]]);
+    // Appended in place: a batch's members are gathered in linear time.
+    const add = (key: string, member: string) => {
+      const members = byKey.get(key);
+      if (members) members.push(member);
+      else byKey.set(key, [member]);
+    };
     for (const job of jobs) {
       const member = indexMember(createdAt, job.id);
-      add(this.indexKey(owner), member);
+      add(ownerKey, member);
       add(this.typeIndexKey(owner, job.type), member);
       for (const tag of job.tags ?? []) add(this.tagIndexKey(owner, tag), member);
     }

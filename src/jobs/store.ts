@@ -20,6 +20,7 @@ import {
 } from './record.js';
 import type { TerminalStatus } from './schemas.js';
 import { bindScript } from './script-runner.js';
+import { createRecordsScript } from './scripts/create-records.js';
 import { finishScript } from './scripts/finish.js';
 import { logScript } from './scripts/log.js';
 import type { RecordScriptResult } from './scripts/record-prelude.js';
@@ -44,6 +45,8 @@ export interface StoreOptions {
   observer?: JobEventObserver | undefined;
   /** Changes kept per API key for resuming its feed (FEED_MAX_EVENTS). */
   feedMaxEvents?: number;
+  /** REDIS_CLUSTER: jobs' keys live in different slots, so no script writes several records. */
+  cluster?: boolean;
 }
 
 /** The store every process builds from its config: the API, the worker, the same options. */
@@ -55,6 +58,7 @@ export function createJobStore(redis: RedisClient, config: Config, observer?: Jo
     publishCommand: config.REDIS_CLUSTER ? 'SPUBLISH' : 'PUBLISH',
     observer,
     feedMaxEvents: config.FEED_MAX_EVENTS,
+    cluster: config.REDIS_CLUSTER,
   });
 }
 
@@ -66,6 +70,7 @@ export class JobStore {
   readonly #log;
   readonly #finish;
   readonly #requestCancel;
+  readonly #createRecords;
   readonly #snapshot: SnapshotReader;
   /** The feeds of the API keys (`GET /events/feed`). */
   readonly feed: FeedLog;
@@ -77,12 +82,13 @@ export class JobStore {
   constructor(redis: RedisClient, options: StoreOptions) {
     this.#redis = redis;
     const { observer, ...rest } = options;
-    this.#options = { publishCommand: 'PUBLISH', feedMaxEvents: 10_000, ...rest };
+    this.#options = { publishCommand: 'PUBLISH', feedMaxEvents: 10_000, cluster: false, ...rest };
     this.#observer = observer;
     this.#report = bindScript(redis, reportScript);
     this.#log = bindScript(redis, logScript);
     this.#finish = bindScript(redis, finishScript);
     this.#requestCancel = bindScript(redis, requestCancelScript);
+    this.#createRecords = bindScript(redis, createRecordsScript);
     this.#snapshot = snapshotReader(redis, (id) => this.keys(id));
     this.index = new OwnerIndex(redis, this.#options.prefix, (id) => this.get(id));
     this.unfinished = new UnfinishedSet(redis, this.#options.prefix);
@@ -125,8 +131,9 @@ export class JobStore {
   /**
    * Writes the records of new jobs of one owner: state queued, seq 1 (their first progress
    * event), and, for a key's owner, their index entries and their first feed entries. Returns
-   * the records as written and the pending writes (one HSET per job, one ZADD for all and one
-   * per type and tag among them, one feed append).
+   * the records as written and the pending writes (one HSET per job, or one script for them
+   * all where the keys share a server; one ZADD for all and one per type and tag among them,
+   * one feed append).
    */
   create(
     jobs: NewJob[],
@@ -136,12 +143,22 @@ export class JobStore {
     const created = String(createdAt);
     const records = jobs.map((job) => newRecord(job, owner, created));
     const written = Promise.all([
-      ...records.map((record) => this.#redis.hset(this.keys(record.id).record, ...recordFields(record))),
+      ...this.#writeRecords(records),
       ...this.index.writes(jobs, owner, createdAt, 'zadd'),
       this.unfinished.add(records.map((r) => r.id)),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
     return { records, written };
+  }
+
+  /** The records' writes: one HSET each, or one script for several where every key is on one server. */
+  #writeRecords(records: JobRecord[]): Promise<unknown>[] {
+    if (records.length === 1 || this.#options.cluster) {
+      return records.map((record) => this.#redis.hset(this.keys(record.id).record, ...recordFields(record)));
+    }
+    return [
+      this.#createRecords({ keys: records.map((r) => this.keys(r.id).record), fields: records.map(recordFields) }),
+    ];
   }
 
   /** Removes the records of jobs that never made it into the queue. */
