@@ -51,7 +51,8 @@ await Promise.all([
   build({ ...node, entryPoints: { 'job-type': 'src/jobs/job-type.ts' }, outdir: dist, packages: 'external' }),
   // The page, built once here instead of on the first request.
   buildAssets().then((assets) => {
-    mkdirSync(join(dist, 'web'));
+    // `dist` itself may not exist yet: the esbuild runs beside this one create it.
+    mkdirSync(join(dist, 'web'), { recursive: true });
     writeFileSync(join(dist, 'web', 'index.html'), assets.html.body);
     writeFileSync(join(dist, 'web', 'app.js'), assets.script.body);
     writeFileSync(join(dist, 'web', 'styles.css'), assets.styles.body);
