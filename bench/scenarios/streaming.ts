@@ -225,10 +225,6 @@ async function manyJobs(
   skipFirst: boolean,
 ): Promise<Omit<StreamRun, 'ratePerJob'>> {
   const paths = ids.map((id) => `/jobs/${id}/events`);
-  // jobcast's API just took the jobs' POSTs (the bare server never sees them): what that left
-  // behind (garbage still being collected, code still being compiled on V8's threads) is not
-  // part of the streams' life.
-  await quiet(pid);
   await clients.mark();
   const threads0 = cpuMsByThread(pid);
   const cpu0 = cpuMs(pid);
@@ -256,18 +252,6 @@ async function manyJobs(
       monotonicUs: [from, openedAt, at()],
     },
   };
-}
-
-/** Until `pid` has used under 2% of a core for 200 ms (at most 5 s). */
-async function quiet(pid: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  let before = cpuMs(pid);
-  while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const now = cpuMs(pid);
-    if (now - before < 4) return;
-    before = now;
-  }
 }
 
 /** jobcast: simulate jobs submitted through the API, run by jobcast's worker process. */
