@@ -176,7 +176,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // `/jobs/*` matches `/jobs` itself too: every path under /jobs but a job's events is REST,
   // and a stream token is no key there. (A second `app.use('/jobs', …)` checked `POST /jobs`
   // twice.)
-  app.use('/jobs/*', async (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
+  app.use('/jobs/*', (c, next) => (JOB_EVENTS_PATH.test(c.req.path) ? next() : restAuth(c, next)));
   // A literal path under a parameter route (`/jobs/batch` under `GET /jobs/:id`) answers only
   // its own methods: one Map lookup per request. Built on first use, once every route exists;
   // bull-board's routes under /admin are its own business.
@@ -185,7 +185,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     methods ??= new RouteMethods(app.routes, { shadowChecked: (path) => !path.startsWith(ADMIN_BASE_PATH) });
     return methods;
   };
-  app.use(async (c, next) => {
+  // (Pass-through middlewares are not async: see routes/body.)
+  app.use((c, next) => {
     const allowed = routeMethods().shadowed.get(c.req.path);
     if (allowed && !allowed.includes(c.req.method)) throw methodNotAllowed(c.req.method, allowed);
     return next();

@@ -6,6 +6,7 @@
  * encodeEvent({ id: '7', event: 'progress', data: '{"progress":42}' })
  * // 'id: 7\nevent: progress\ndata: {"progress":42}\n\n'
  */
+import type { StreamEventName } from './jobs/schemas.js';
 
 export interface SseEvent {
   id?: string;
@@ -45,6 +46,17 @@ export function encodeEvent({ id, event, data }: SseEvent): string {
   if (!/[\r\n]/.test(data)) return `${frame}data: ${data}\n\n`;
   for (const line of data.split(LINE_BREAK)) frame += `data: ${line}\n`;
   return `${frame}\n`;
+}
+
+/**
+ * The frame of a job event, on the path every delivered event takes: its id is a sequence
+ * number and its name one of the stream's own, so neither needs {@link encodeEvent}'s checks
+ * (two regular expressions per event); data with a line break still goes through it. The same
+ * text as `encodeEvent({ id: String(seq), event, data })`.
+ */
+export function encodeJobEvent(seq: number, event: StreamEventName, data: string): string {
+  if (data.indexOf('\n') !== -1 || data.indexOf('\r') !== -1) return encodeEvent({ id: String(seq), event, data });
+  return `id: ${seq}\nevent: ${event}\ndata: ${data}\n\n`;
 }
 
 /** `retry:` tells EventSource how long to wait before reconnecting. */

@@ -11,7 +11,8 @@ import { createParser, type EventSourceMessage, type ParseError } from 'eventsou
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DerivedProgress, type FeedLabels, iso, type ProgressTuple, progressData } from '../src/jobs/events.js';
-import { encodeComment, encodeEvent, encodeRetry, type SseEvent } from '../src/sse.js';
+import { StreamEventNames } from '../src/jobs/schemas.js';
+import { encodeComment, encodeEvent, encodeJobEvent, encodeRetry, type SseEvent } from '../src/sse.js';
 import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse/sse-arbitraries.js';
 
 interface Parsed {
@@ -135,6 +136,18 @@ describe('encodeEvent → eventsource-parser', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('encodeJobEvent (the frame of every delivered job event)', () => {
+  it('is the text encodeEvent gives, for any sequence number, event name and data', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.constantFrom(...StreamEventNames), anyText(60), (seq, event, data) => {
+        expect(encodeJobEvent(seq, event, data)).toBe(encodeEvent({ id: String(seq), event, data }));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(encodeJobEvent(7, 'log', 'a\r\nb')).toBe('id: 7\nevent: log\ndata: a\ndata: b\n\n');
   });
 });
 

@@ -25,7 +25,8 @@ export function authenticate(
   tokens: StreamTokens,
   options: { allowToken: boolean },
 ): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+  // Not async: it only passes on or throws (see routes/body).
+  return (c, next) => {
     if (!keys.enabled) {
       c.set('principal', new AddressedCaller(undefined, 'open', c));
       return next();

@@ -167,11 +167,18 @@ export class EventHub {
     // Still queued (a retry's new message…): the place last read stays the best known.
     const keepPlace = state === 'queued' && topic.latest?.tuple[0] === 'queued';
     topic.latest = { seq, tuple };
-    topic.derived = {
-      queuePosition: keepPlace ? topic.derived.queuePosition : undefined,
-      expectedStartAt: keepPlace ? topic.derived.expectedStartAt : undefined,
-      stalled: state === 'active' ? stalled : undefined,
-    };
+    const before = topic.derived;
+    const queuePosition = keepPlace ? before.queuePosition : undefined;
+    const expectedStartAt = keepPlace ? before.expectedStartAt : undefined;
+    const stalledNow = state === 'active' ? stalled : undefined;
+    // Most reports change none of it (a running job, still not stalled): no new object per event.
+    if (
+      before.queuePosition !== queuePosition ||
+      before.expectedStartAt !== expectedStartAt ||
+      before.stalled !== stalledNow
+    ) {
+      topic.derived = { queuePosition, expectedStartAt, stalled: stalledNow };
+    }
     if (state === 'queued' && !keepPlace) this.#derived?.soon();
   }
 

@@ -5,7 +5,7 @@
  * thousand watchers of one job cost one encoding per event, not a thousand.
  */
 import type { JobEvent } from '../jobs/events.js';
-import { encodeEvent } from '../sse.js';
+import { encodeJobEvent } from '../sse.js';
 
 /** A job event shared by every stream that receives it. */
 export class SharedEvent implements JobEvent {
@@ -28,7 +28,7 @@ export class SharedEvent implements JobEvent {
 
   /** The frame of a single-job stream (`id:` = seq), encoded once for all such streams. */
   get frame(): Buffer {
-    this.#frame ??= Buffer.from(encodeEvent({ id: String(this.seq), event: this.event, data: this.data }));
+    this.#frame ??= Buffer.from(encodeJobEvent(this.seq, this.event, this.data));
     return this.#frame;
   }
 }

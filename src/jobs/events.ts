@@ -103,20 +103,20 @@ export function progressData(
   derived: DerivedProgress = {},
   labels?: FeedLabels,
 ): string {
-  let json = `{"jobId":${JSON.stringify(jobId)},"state":${JSON.stringify(state as JobState)},"progress":${jsonNumber(progress)}`;
+  // `iso()` writes only digits, `-`, `+`, `:`, `T`, `.` and `Z`: nothing JSON escapes.
+  let json = `{"jobId":${JSON.stringify(jobId)},"state":${STATE_JSON.get(state) ?? JSON.stringify(state)},"progress":${jsonNumber(progress)}`;
   if (message) json += `,"message":${JSON.stringify(message)}`;
-  json += `,"attempt":${jsonNumber(attempt)},"at":${JSON.stringify(iso(atMs))}`;
+  json += `,"attempt":${jsonNumber(attempt)},"at":"${iso(atMs)}"`;
   // Pace while running only: a queued or finished job has no rate.
   if (state === 'active' && rate) {
     json += `,"rate":${jsonNumber(rate)}`;
-    if (etaMs) json += `,"eta":${JSON.stringify(iso(etaMs))}`;
+    if (etaMs) json += `,"eta":"${iso(etaMs)}"`;
   }
   // Kept as the worker's JSON; parsed and written again, as the object form did (same spacing, same key order).
   if (details) json += `,"details":${JSON.stringify(JSON.parse(details))}`;
   if (state === 'queued') {
     if (derived.queuePosition !== undefined) json += `,"queuePosition":${jsonNumber(derived.queuePosition)}`;
-    if (derived.expectedStartAt !== undefined)
-      json += `,"expectedStartAt":${JSON.stringify(iso(derived.expectedStartAt))}`;
+    if (derived.expectedStartAt !== undefined) json += `,"expectedStartAt":"${iso(derived.expectedStartAt)}"`;
   }
   if (state === 'active' && derived.stalled !== undefined) json += `,"stalled":${derived.stalled}`;
   if (labels) {
@@ -125,6 +125,11 @@ export function progressData(
   }
   return `${json}}`;
 }
+
+/** The states' JSON strings, written once rather than per event. */
+const STATE_JSON = new Map<string, string>(
+  (['queued', 'active', 'completed', 'failed', 'cancelled'] satisfies JobState[]).map((s) => [s, JSON.stringify(s)]),
+);
 
 /** A number (or one kept as a string in Redis) as JSON writes it: `null` for what is not finite. */
 function jsonNumber(value: string | number): string {
