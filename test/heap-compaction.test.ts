@@ -1,6 +1,7 @@
 /**
  * The compaction after a burst of streams (`events/heap-compaction`): it waits for the burst,
- * runs once the openings stop, and gives the old generation's emptied pages back.
+ * runs once the openings stop, never in a process that holds fewer streams than a burst, and
+ * gives the old generation's emptied pages back.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { describe, expect, it } from 'vitest';
@@ -25,16 +26,25 @@ function fragmentedHeap(): object[] {
 describe('heap compaction', () => {
   it('waits for a burst, then runs once the openings stop', async () => {
     const compaction = new HeapCompaction({ burst: 3, quietMs: 50 });
-    compaction.opened();
-    compaction.opened();
+    compaction.opened(1);
+    compaction.opened(2);
     expect(compaction.pending).toBe(false);
-    compaction.opened();
+    compaction.opened(3);
     expect(compaction.pending).toBe(true);
     await waitFor(() => compaction.runs === 1, 'the compaction');
     expect(compaction.pending).toBe(false);
     // The count starts again: one more stream is no burst.
-    compaction.opened();
+    compaction.opened(4);
     expect(compaction.pending).toBe(false);
+    compaction.stop();
+  });
+
+  it('leaves a process alone that holds fewer streams than a burst, however many came and went', () => {
+    const compaction = new HeapCompaction({ burst: 3, quietMs: 50 });
+    for (let i = 0; i < 10; i++) compaction.opened(2);
+    expect(compaction.pending).toBe(false);
+    compaction.opened(3);
+    expect(compaction.pending).toBe(true);
     compaction.stop();
   });
 
@@ -42,7 +52,7 @@ describe('heap compaction', () => {
     const kept = fragmentedHeap();
     const before = oldSpace();
     const compaction = new HeapCompaction({ burst: 1, quietMs: 1 });
-    compaction.opened();
+    compaction.opened(1);
     await waitFor(() => compaction.runs === 1, 'the compaction');
     expect(oldSpace()).toBeLessThan(before);
     expect(kept).toHaveLength(40_000);
@@ -50,7 +60,7 @@ describe('heap compaction', () => {
 
   it('stop() cancels a pending compaction', () => {
     const compaction = new HeapCompaction({ burst: 1, quietMs: 10_000 });
-    compaction.opened();
+    compaction.opened(1);
     expect(compaction.pending).toBe(true);
     compaction.stop();
     expect(compaction.pending).toBe(false);

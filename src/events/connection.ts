@@ -197,7 +197,7 @@ export class ConnectionSet {
 
   add(connection: SseConnection): void {
     this.#open.add(connection);
-    this.#compaction?.opened();
+    this.#compaction?.opened(this.#open.size);
     if (!this.#timer) {
       const every = Math.max(50, Math.min(this.limits.heartbeatMs, this.limits.stuckTimeoutMs) / 4);
       this.#timer = setInterval(() => this.#tick(), every);

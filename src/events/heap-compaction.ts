@@ -10,9 +10,12 @@
  * idle streams, one job each: 12.4 KB of old space per stream for 6.8 KB of live objects; a
  * bare `node:http` hub, which allocates almost nothing per request, 6.2 for 5.5). V8's own
  * memory reducer, which would compact, was never seen to run in a process whose streams sit
- * idle. So once `burst` streams have opened since the last time, and then none for `quietMs`,
- * the process runs one full collection that compacts every page: for 16,000 streams a pause of
- * the order of 100 ms, once per burst, never while streams keep opening.
+ * idle. So once `burst` streams have opened since the last time while at least `burst` are
+ * open, and then none for `quietMs`, the process runs one full collection that compacts every
+ * page: a pause of ~200 ms for 4,000 streams on a busy machine, once per burst, never while
+ * streams keep opening. A process that holds fewer streams than a burst (a few hundred watched
+ * jobs, streams that come and go) never pays it: its holes are few, and its pauses would land
+ * in the middle of its events.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -27,7 +30,7 @@ export interface HeapCompactionOptions {
 }
 
 /**
- * Two thousand streams: fewer leave too little to compact to be worth a pause. Two seconds
+ * Two thousand streams, opened and open: fewer leave too little to compact to be worth a pause. Two seconds
  * without an opening: a client ramp (at most a few thousand a second, see docs/performance.md)
  * keeps pushing it back; a burst that is over lets it run.
  */
@@ -50,9 +53,9 @@ export class HeapCompaction {
     return this.#timer !== undefined;
   }
 
-  /** A stream opened. */
-  opened(): void {
-    if (++this.#opened < this.#options.burst) return;
+  /** A stream opened; `open` streams are open now, this one included. */
+  opened(open: number): void {
+    if (++this.#opened < this.#options.burst || open < this.#options.burst) return;
     // One timer, pushed back by every stream that opens: it fires only once they stop.
     if (this.#timer) this.#timer.refresh();
     else {
