@@ -63,6 +63,9 @@ export class RateLimiter {
   }
 }
 
+/** The release of a slot that was never claimed (no limit): one function for every stream. */
+const NO_SLOT = (): void => {};
+
 /**
  * Stream slots per client, claimed in Redis (`limits/scripts/claim-slot`) so the limit holds
  * across replicas; each replica renews the slots it holds.
@@ -96,7 +99,7 @@ export class StreamSlots {
    * limit, and then the caller's id is not even read (for an address, that is a system call).
    */
   async acquire(caller: { readonly clientId: string }): Promise<() => void> {
-    if (this.#max <= 0) return () => {};
+    if (this.#max <= 0) return NO_SLOT;
     const key = `${this.#prefix}:streams:${caller.clientId}`;
     const member = `${this.#replica}:${++this.#counter}`;
     const now = Date.now();
@@ -116,6 +119,15 @@ export class StreamSlots {
     }
     this.#held.set(member, key);
     this.#startRenewing();
+    return this.#releaser(key, member);
+  }
+
+  /**
+   * Built outside `acquire`: a closure there gives the whole call a context (even on the
+   * no-limit path, which returns early), and every open stream kept one (a heap snapshot of
+   * 4,000 idle streams: ~0.1 KB each).
+   */
+  #releaser(key: string, member: string): () => void {
     let released = false;
     return () => {
       if (released) return;

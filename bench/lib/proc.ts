@@ -196,12 +196,20 @@ export function connectionsTo(pid: number, port: number): number {
 export const MiB = 1024 * 1024;
 
 /**
- * RSS of a process after it has settled, in MiB: the median of five samples after 1.5 s of
- * quiet. With `gc`, the process is first asked to collect garbage (the bench's SIGUSR2 preload).
+ * How long a process is left alone before its RSS is read as it left itself: long enough for
+ * what a process does once its load has stopped (jobcast compacts its heap 2 s after a burst of
+ * streams, `src/events/heap-compaction.ts`), the same for every server measured.
+ */
+const AS_LEFT_QUIET_MS = 5000;
+
+/**
+ * RSS of a process after it has settled, in MiB: the median of five samples after 5 s of quiet
+ * ({@link AS_LEFT_QUIET_MS}). With `gc`, the process is first asked to collect garbage (the
+ * bench's SIGUSR2 preload), and read 1.5 s later.
  */
 export async function settledRss(pid: number, gc = false): Promise<number> {
   if (gc) process.kill(pid, 'SIGUSR2');
-  await sleep(1500);
+  await sleep(gc ? 1500 : AS_LEFT_QUIET_MS);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     samples.push(rssBytes(pid));

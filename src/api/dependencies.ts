@@ -13,6 +13,7 @@ import { Channels } from '../events/channels.js';
 import { ConnectionSet } from '../events/connection.js';
 import { DerivedTicker } from '../events/derived.js';
 import { FeedHub } from '../events/feed-hub.js';
+import { HEAP_COMPACTION, HeapCompaction } from '../events/heap-compaction.js';
 import { EventHub } from '../events/hub.js';
 import { CapacityReader } from '../jobs/capacity.js';
 import { createQueue } from '../jobs/queue.js';
@@ -107,12 +108,15 @@ export function buildApiDependencies(
     }),
   });
   const feedHub = new FeedHub(channels, { feed: store.feed, log });
-  const connections = new ConnectionSet({
-    heartbeatMs: config.SSE_HEARTBEAT_MS,
-    retryMs: config.SSE_RETRY_MS,
-    maxPending: config.SSE_MAX_PENDING_EVENTS,
-    stuckTimeoutMs: config.SSE_STUCK_TIMEOUT_MS,
-  });
+  const connections = new ConnectionSet(
+    {
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
+      retryMs: config.SSE_RETRY_MS,
+      maxPending: config.SSE_MAX_PENDING_EVENTS,
+      stuckTimeoutMs: config.SSE_STUCK_TIMEOUT_MS,
+    },
+    new HeapCompaction({ ...HEAP_COMPACTION, log }),
+  );
   const metrics = new ApiMetrics({
     openStreams: () => connections.size,
     subscribedJobs: () => hub.topicCount + feedHub.topicCount,

@@ -12,6 +12,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import { encodeComment, encodeRetry } from '../sse.js';
+import type { HeapCompaction } from './heap-compaction.js';
 
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
@@ -180,11 +181,14 @@ export class ConnectionSet {
   readonly limits: ConnectionLimits;
   readonly #open = new Set<SseConnection>();
   #timer: NodeJS.Timeout | undefined;
+  /** Told of every stream that opens (`events/heap-compaction`). */
+  readonly #compaction: HeapCompaction | undefined;
   /** Streams dropped because the client stopped reading. */
   stuckDisconnects = 0;
 
-  constructor(limits: ConnectionLimits) {
+  constructor(limits: ConnectionLimits, compaction?: HeapCompaction) {
     this.limits = limits;
+    this.#compaction = compaction;
   }
 
   get size(): number {
@@ -193,6 +197,7 @@ export class ConnectionSet {
 
   add(connection: SseConnection): void {
     this.#open.add(connection);
+    this.#compaction?.opened(this.#open.size);
     if (!this.#timer) {
       const every = Math.max(50, Math.min(this.limits.heartbeatMs, this.limits.stuckTimeoutMs) / 4);
       this.#timer = setInterval(() => this.#tick(), every);
@@ -214,6 +219,7 @@ export class ConnectionSet {
   /** Ends every stream for good (server shutdown), including any that open afterwards. */
   shutdown(): void {
     this.closing = true;
+    this.#compaction?.stop();
     this.endAll();
   }
 
