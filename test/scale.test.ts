@@ -127,7 +127,9 @@ describe('1,000 streams on one job', () => {
     const ends = await Promise.all(streams.map((s) => s.ended));
     expect(new Set(ends)).toEqual(new Set(['end']));
     await waitFor(() => api.connections.size === 0 && api.hub.topicCount === 0, 'streams and topics released', 5_000);
-    expect(await channels()).toEqual([]);
+    // As in the test below: the UNSUBSCRIBE travels on the subscriber connection, PUBSUB
+    // CHANNELS on another, and Redis may answer the second first (seen once in a clean-clone CI).
+    await waitFor(async () => (await channels()).length === 0, 'the channel unsubscribed', 5_000);
 
     console.log(
       [
