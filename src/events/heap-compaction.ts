@@ -30,9 +30,9 @@ export interface HeapCompactionOptions {
 }
 
 /**
- * Two thousand streams, opened and open: fewer leave too little to compact to be worth a pause. Two seconds
- * without an opening: a client ramp (at most a few thousand a second, see docs/performance.md)
- * keeps pushing it back; a burst that is over lets it run.
+ * Two thousand streams, opened and open: fewer leave too little to compact to be worth a
+ * pause. Two seconds without an opening: a client ramp (at most a few thousand a second, see
+ * docs/performance.md) keeps pushing it back; a burst that is over lets it run.
  */
 export const HEAP_COMPACTION = { burst: 2000, quietMs: 2000 } as const;
 

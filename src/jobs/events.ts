@@ -3,7 +3,7 @@
  * The public JSON of stream events, built in one place whatever produced them (a live
  * message from Redis, or a record read on connect), plus the parser of channel messages.
  */
-import type { DoneEvent, JobState, LogEvent, StreamEventName, TerminalStatus } from './schemas.js';
+import { type DoneEvent, JobState, type LogEvent, type StreamEventName, type TerminalStatus } from './schemas.js';
 
 /** One event of one job, as it travels from Redis to the streams. */
 export interface JobEvent {
@@ -127,9 +127,7 @@ export function progressData(
 }
 
 /** The states' JSON strings, written once rather than per event. */
-const STATE_JSON = new Map<string, string>(
-  (['queued', 'active', 'completed', 'failed', 'cancelled'] satisfies JobState[]).map((s) => [s, JSON.stringify(s)]),
-);
+const STATE_JSON = new Map<string, string>(JobState.options.map((s) => [s, JSON.stringify(s)]));
 
 /** A number (or one kept as a string in Redis) as JSON writes it: `null` for what is not finite. */
 function jsonNumber(value: string | number): string {

@@ -51,8 +51,7 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
   app.post('/jobs', async (c) => {
     const { body, by } = await submission(c);
     const { job, replayed } = await jobs.submit(body, by);
-    const location = job.links.self;
-    return jsonResponse(c, job, 202, replayed ? { location, ...replayedHeader(replayed) } : { location });
+    return jsonResponse(c, job, 202, { location: job.links.self, ...replayedHeader(replayed) });
   });
 
   app.post('/jobs/batch', async (c) => {
