@@ -10,33 +10,42 @@
  * idle streams, one job each: 12.4 KB of old space per stream for 6.8 KB of live objects; a
  * bare `node:http` hub, which allocates almost nothing per request, 6.2 for 5.5). V8's own
  * memory reducer, which would compact, was never seen to run in a process whose streams sit
- * idle. So once `burst` streams have opened since the last time while at least `burst` are
- * open, and then none for `quietMs`, the process runs one full collection that compacts every
- * page: a pause of ~200 ms for 4,000 streams on a busy machine, once per burst, never while
- * streams keep opening. A process that holds fewer streams than a burst (a few hundred watched
- * jobs, streams that come and go) never pays it: its holes are few, and its pauses would land
- * in the middle of its events.
+ * idle. So once enough streams have opened, and then none for `quietMs`, the process runs one
+ * full collection that compacts every page: a pause of ~200 ms per 4,000 streams held on a busy
+ * machine, never while streams keep opening.
+ *
+ * "Enough" weighs what there is to gain against the pause: the holes to take away come from
+ * the streams opened since the last compaction, the pause grows with everything held. So it
+ * runs once the streams opened since the last one are at least `share` of those open (a
+ * burst into an empty process, or the last tenth of a long ramp that an earlier compaction
+ * interrupted), and only while at least `minOpen` are open: a process holding fewer (a few
+ * hundred watched jobs, streams that come and go) never pays it; its holes are few, and its
+ * pauses would land in the middle of its events.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from '../log.js';
 
 export interface HeapCompactionOptions {
-  /** Streams opened since the last compaction before another is worth its pause. */
-  burst: number;
+  /** Streams open below which the process never compacts. */
+  minOpen: number;
+  /** Streams opened since the last compaction, as a share of those open, that make one worth its pause. */
+  share: number;
   /** How long no stream may have opened before the burst counts as settled. */
   quietMs: number;
   log?: Logger;
 }
 
 /**
- * Two thousand streams, opened and open: fewer leave too little to compact to be worth a
- * pause. Two seconds without an opening: a client ramp (at most a few thousand a second, see
- * docs/performance.md) keeps pushing it back; a burst that is over lets it run.
+ * Two thousand streams open: fewer leave too little to compact to be worth a pause. A tenth
+ * of them opened since the last compaction: the pause is paid for that many streams' holes.
+ * One second without an opening: a client ramp (hundreds to a few thousand a second, see
+ * docs/performance.md) keeps pushing it back; a burst that is over lets it run, and its pause
+ * is over within a few seconds even with six processes compacting on two cores.
  */
-export const HEAP_COMPACTION = { burst: 2000, quietMs: 2000 } as const;
+export const HEAP_COMPACTION = { minOpen: 2000, share: 0.1, quietMs: 1000 } as const;
 
-/** Counts opened streams; compacts the heap once a burst of them has settled. */
+/** Counts opened streams; compacts the heap once enough of them have opened and the openings have stopped. */
 export class HeapCompaction {
   readonly #options: HeapCompactionOptions;
   #opened = 0;
@@ -55,7 +64,8 @@ export class HeapCompaction {
 
   /** A stream opened; `open` streams are open now, this one included. */
   opened(open: number): void {
-    if (++this.#opened < this.#options.burst || open < this.#options.burst) return;
+    this.#opened++;
+    if (open < this.#options.minOpen || this.#opened < open * this.#options.share) return;
     // One timer, pushed back by every stream that opens: it fires only once they stop.
     if (this.#timer) this.#timer.refresh();
     else {
