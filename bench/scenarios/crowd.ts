@@ -48,8 +48,11 @@ export interface CrowdSide {
   maxMs: number;
   /** Streams that got `done`. */
   done: number;
-  /** RSS of each process at the base and with every stream held (MiB; jobcast: the primary first). */
-  processRssMiB: { base: number[]; held: number[] };
+  /**
+   * RSS of each process (MiB; jobcast: the primary first): at the base, with every stream held
+   * as the process left itself, and after a full GC.
+   */
+  processRssMiB: { base: number[]; left: number[]; held: number[] };
 }
 
 /** The API processes of a cluster primary (its child processes). */
@@ -119,7 +122,8 @@ async function measure(target: Target, clients: Clients, s: CrowdSettings): Prom
   const t0 = performance.now();
   const held = await target.open(clients, s.streams);
   const openSeconds = (performance.now() - t0) / 1000;
-  const rssMiB = sum(await rssEach(target.pids));
+  const left = await rssEach(target.pids);
+  const rssMiB = sum(left);
   const collected = await rssEach(target.pids, true);
   const rssAfterGcMiB = sum(collected);
   const baseRssMiB = sum(base);
@@ -154,7 +158,7 @@ async function measure(target: Target, clients: Clients, s: CrowdSettings): Prom
     p99Ms: percentile(latencies, 0.99),
     maxMs: percentile(latencies, 1),
     done,
-    processRssMiB: { base, held: collected },
+    processRssMiB: { base, left, held: collected },
   };
 }
 
