@@ -49,16 +49,16 @@ async function bullState(
   queue: Queue,
   id: string,
 ): Promise<'completed' | 'failed' | 'pending' | 'unknown'> {
-  const replies = await redis
-    .pipeline()
-    .zscore(queue.toKey('completed'), id)
-    .zscore(queue.toKey('failed'), id)
-    .exists(queue.toKey(id))
-    .exec();
-  const [completed, failed, exists] = (replies ?? []).map(([error, value]) => {
-    if (error) throw error;
-    return value;
-  });
+  // Three commands, not a pipeline: they leave in one write all the same (the connection
+  // coalesces a turn's writes), and ioredis' Pipeline copies every command defined on the
+  // connection onto itself (~17 KB each): the quiet-job check runs up to 500 of these at once
+  // in a process holding thousands of streams, and that much garbage, alive across the round
+  // trip, was promoted to the old generation every WORKER_LOCK_MS.
+  const [completed, failed, exists] = await Promise.all([
+    redis.zscore(queue.toKey('completed'), id),
+    redis.zscore(queue.toKey('failed'), id),
+    redis.exists(queue.toKey(id)),
+  ]);
   if (completed !== null && completed !== undefined) return 'completed';
   if (failed !== null && failed !== undefined) return 'failed';
   return exists === 1 ? 'pending' : 'unknown';
