@@ -139,7 +139,8 @@ describe('a client resuming with Last-Event-ID', () => {
     // A real client that already has done (first connection with ?lastEventId).
     const stopped = new RecordingSource(`${eventsUrl(id)}?lastEventId=${dseq}`);
     try {
-      await sleep(3_000);
+      // A client that reconnected after the 204 would do so every RETRY_MS: eight of them pass.
+      await sleep(8 * RETRY_MS);
       expect(stopped.requests.length).toBeLessThanOrEqual(2);
       expect(stopped.requests).toHaveLength(1);
       expect(stopped.readyState).toBe(EventSource.CLOSED);
@@ -159,7 +160,8 @@ describe('a client resuming with Last-Event-ID', () => {
       const doneId = source.events.find((e) => e.type === 'done')?.id;
       await source.until((x) => x.readyState === EventSource.CLOSED, 'EventSource to stop', 5_000);
       const stoppedAt = Date.now();
-      await sleep(3_000);
+      // Eight retry periods: a client that kept reconnecting would have asked several times.
+      await sleep(8 * RETRY_MS);
       expect(source.requests.length).toBeLessThanOrEqual(2);
       expect(source.requests.map((r) => r.lastEventId)).toEqual([undefined, doneId]);
       expect(source.errors.at(-1)?.code).toBe(204);
