@@ -1,45 +1,57 @@
 /**
  * @module jobs/scripts/create-records
- * Writes the records of several new jobs in one call: what a batch would otherwise send as
- * one HSET per job. Only where every key lives on one server (not on a Redis Cluster, where
- * each job's keys have a slot of their own): there the store sends the HSETs one by one.
+ * Writes the records of new jobs and adds them to the unfinished set, in one call: what would
+ * otherwise go as one HSET per job and a ZADD. Only where every key lives on one server (not on
+ * a Redis Cluster, where each job's keys have a slot of their own and the unfinished set one
+ * more): there the store sends the HSETs and the ZADD as commands.
  *
- * One call instead of a hundred commands: the API builds one ioredis command (its object,
- * promise and timeout timer) instead of one per job, and Redis parses, dispatches and answers
- * one request instead of a hundred.
+ * One call, a single job's included: the API builds one ioredis command (its object, promise
+ * and timeout timer) instead of two or more, and Redis parses, dispatches and answers one
+ * request instead of several.
  *
  * Input:
- * - KEYS[i] the i-th job's record (hash)
- * - ARGV: per job, in the order of KEYS: how many arguments its fields take (2 × fields),
- *   then `field value field value …`
+ * - KEYS[1] the unfinished set (sorted set, every score 0); KEYS[1 + i] the i-th job's record (hash)
+ * - ARGV: per job, in the order of KEYS: its id, how many arguments its fields take
+ *   (2 × fields), then `field value field value …`
  *
  * Output: the number of records written.
  */
 import type { LuaScript } from '../script-runner.js';
 
 export interface CreateRecordsInput {
-  /** The records' keys. */
+  /** The unfinished set's key. */
+  unfinished: string;
+  /** The jobs' ids. */
+  ids: string[];
+  /** The records' keys, in the order of `ids`. */
   keys: string[];
-  /** Each record as HSET arguments (`field value …`), in the order of `keys`. */
+  /** Each record as HSET arguments (`field value …`), in the order of `ids`. */
   fields: string[][];
 }
 
 export const createRecordsLua = `
+local members = {}
 local at = 1
-for i = 1, #KEYS do
-  local n = tonumber(ARGV[at])
-  redis.call('HSET', KEYS[i], unpack(ARGV, at + 1, at + n))
-  at = at + n + 1
+for i = 2, #KEYS do
+  local n = tonumber(ARGV[at + 1])
+  redis.call('HSET', KEYS[i], unpack(ARGV, at + 2, at + 1 + n))
+  members[#members + 1] = 0
+  members[#members + 1] = ARGV[at]
+  at = at + n + 2
 end
-return #KEYS
+redis.call('ZADD', KEYS[1], unpack(members))
+return #KEYS - 1
 `;
 
 export const createRecordsScript: LuaScript<CreateRecordsInput, number> = {
   name: 'jobcastCreateRecords',
   lua: createRecordsLua,
-  call: ({ keys, fields }) => {
+  call: ({ unfinished, ids, keys, fields }) => {
     const args: (string | number)[] = [];
-    for (const record of fields) args.push(record.length, ...record);
-    return { keys, args };
+    fields.forEach((record, i) => {
+      args.push(ids[i] as string, record.length);
+      for (const value of record) args.push(value);
+    });
+    return { keys: [unfinished, ...keys], args };
   },
 };
