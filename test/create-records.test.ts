@@ -22,6 +22,8 @@ const jobs = (): NewJob[] => [
   { id: randomUUID(), type: 'simulate', maxAttempts: 1 },
   { id: randomUUID(), type: 'simulate', maxAttempts: 3, runAt: 1_800_000_000_000, tags: ['a', 'b c'] },
   { id: randomUUID(), type: 'other', maxAttempts: 2, webhook: '{"url":"https://example.com/hook"}' },
+  // What JSON carries with care: quotes, backslashes, non-ASCII, a lone surrogate, an empty tag.
+  { id: randomUUID(), type: 'simulate', maxAttempts: 1, tags: ['ü é 中', 'a"b\\c', '\ud800', ''] },
 ];
 
 describe('creating the records of new jobs', () => {

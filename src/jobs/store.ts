@@ -163,12 +163,7 @@ export class JobStore {
       ];
     }
     return [
-      this.#createRecords({
-        unfinished: this.unfinished.key,
-        ids,
-        keys: ids.map((id) => this.keys(id).record),
-        fields: records.map(recordFields),
-      }),
+      this.#createRecords({ unfinished: this.unfinished.key, keys: ids.map((id) => this.keys(id).record), records }),
     ];
   }
 

@@ -7,37 +7,40 @@
  *
  * One call, a single job's included: the API builds one ioredis command (its object, promise
  * and timeout timer) instead of two or more, and Redis parses, dispatches and answers one
- * request instead of several.
+ * request instead of several. Each record goes as one JSON argument, not as a dozen fields
+ * and values: ioredis builds a command's text by concatenating its arguments one by one, and
+ * that text was the largest allocation of a `POST /jobs` (docs/performance.md). The record's
+ * values are strings, so the hash holds the same strings either way.
  *
  * Input:
  * - KEYS[1] the unfinished set (sorted set, every score 0); KEYS[1 + i] the i-th job's record (hash)
- * - ARGV: per job, in the order of KEYS: its id, how many arguments its fields take
- *   (2 × fields), then `field value field value …`
+ * - ARGV[i] the i-th record as a JSON object of strings (its `id` joins the unfinished set)
  *
  * Output: the number of records written.
  */
+import type { JobRecord } from '../record.js';
 import type { LuaScript } from '../script-runner.js';
 
 export interface CreateRecordsInput {
   /** The unfinished set's key. */
   unfinished: string;
-  /** The jobs' ids. */
-  ids: string[];
-  /** The records' keys, in the order of `ids`. */
+  /** The records' keys, in the order of `records`. */
   keys: string[];
-  /** Each record as HSET arguments (`field value …`), in the order of `ids`. */
-  fields: string[][];
+  records: JobRecord[];
 }
 
 export const createRecordsLua = `
 local members = {}
-local at = 1
 for i = 2, #KEYS do
-  local n = tonumber(ARGV[at + 1])
-  redis.call('HSET', KEYS[i], unpack(ARGV, at + 2, at + 1 + n))
+  local record = cjson.decode(ARGV[i - 1])
+  local fields = {}
+  for field, value in pairs(record) do
+    fields[#fields + 1] = field
+    fields[#fields + 1] = value
+  end
+  redis.call('HSET', KEYS[i], unpack(fields))
   members[#members + 1] = 0
-  members[#members + 1] = ARGV[at]
-  at = at + n + 2
+  members[#members + 1] = record.id
 end
 redis.call('ZADD', KEYS[1], unpack(members))
 return #KEYS - 1
@@ -46,12 +49,9 @@ return #KEYS - 1
 export const createRecordsScript: LuaScript<CreateRecordsInput, number> = {
   name: 'jobcastCreateRecords',
   lua: createRecordsLua,
-  call: ({ unfinished, ids, keys, fields }) => {
-    const args: (string | number)[] = [];
-    fields.forEach((record, i) => {
-      args.push(ids[i] as string, record.length);
-      for (const value of record) args.push(value);
-    });
-    return { keys: [unfinished, ...keys], args };
-  },
+  // JSON.stringify leaves out the fields a record does not have (undefined).
+  call: ({ unfinished, keys, records }) => ({
+    keys: [unfinished, ...keys],
+    args: records.map((record) => JSON.stringify(record)),
+  }),
 };
