@@ -5,7 +5,7 @@
  * <distA> <distB> [rounds] [seconds] [batch]`. Each side gets one unmeasured round, then
  * rounds in a rotating order (A B bare, B bare A, bare A B, …), so a machine getting busier or
  * quieter evens out. Reports server CPU per job (every thread, from /proc) and jobs/s per round
- * and in all. Run it under the heavy lock: `flock /tmp/jobcast-heavy.lock node --import tsx …`.
+ * and in all, and the median of B ÷ A over the rounds (AB_NO_MINIMAL=1: A and B only). Run it under the heavy lock: `flock /tmp/jobcast-heavy.lock node --import tsx …`.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,15 +38,20 @@ const startApi = async (dist: string, nodeArgs: string[] = []) => {
 const sides = [
   { ...(await startApi(distA)), name: `A ${distA}` },
   { ...(await startApi(distB, profile)), name: `B ${distB}` },
-  ...(batch === 1 ? [{ ...(await startBare(redis.url, { KEY_PREFIX: 'abbare' })), name: 'minimal' }] : []),
+  ...(batch === 1 && !process.env.AB_NO_MINIMAL
+    ? [{ ...(await startBare(redis.url, { KEY_PREFIX: 'abbare' })), name: 'minimal' }]
+    : []),
 ];
 const load = new Child('enqueue.ts', {}, 'enqueue');
 const totals = sides.map(() => ({ count: 0, ms: 0, cpu: 0 }));
 const args = (port: number, ms: number): EnqueueArgs => ({ mode: 'http', port, concurrency, durationMs: ms, batch });
 try {
   for (const side of sides) await load.call<EnqueueResult>('run', args(side.port, durationMs));
+  // B ÷ A of each round: their median is what a few disturbed rounds cannot move.
+  const pairs: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const line: string[] = [];
+    const perJob: number[] = [];
     for (let k = 0; k < sides.length; k++) {
       const i = (round + k) % sides.length;
       const side = sides[i] as (typeof sides)[number];
@@ -65,13 +70,19 @@ try {
       total.count += result.count;
       total.ms += result.ms;
       total.cpu += cpu;
+      perJob[i] = (cpu * 1000) / result.count;
       line.push(
         `${side.name}: ${Math.round((cpu * 1000) / result.count)} µs/job ${Math.round(result.perSecond)}/s` +
           (result.errors ? ` (${result.errors} errors)` : ''),
       );
     }
     console.log(`round ${round + 1}: ${line.join(' | ')}`);
+    pairs.push((perJob[1] as number) / (perJob[0] as number));
   }
+  pairs.sort((a, b) => a - b);
+  console.log(
+    `B ÷ A, CPU per job, median of ${rounds} rounds: ${(pairs[Math.floor((rounds - 1) / 2)] ?? 0).toFixed(3)}`,
+  );
   sides.forEach((side, i) => {
     const t = totals[i] as (typeof totals)[number];
     console.log(
