@@ -32,6 +32,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { hasAnswerHeaders } from './routes/json.js';
+import { MatchCache } from './routes/match-cache.js';
 import { RouteMethods } from './routes/methods.js';
 import { problemPageRoutes } from './routes/problem-pages.js';
 import { webRoutes } from './routes/web.js';
@@ -85,7 +86,8 @@ const noDeliveries: DeliveryReader = { list: async () => ({ items: [], truncated
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // Remembers the match of each literal path (`POST /jobs`): see routes/match-cache.
+  const app = new Hono<AppEnv>({ router: new MatchCache() });
 
   const securityHeaders = securityHeadersFor(deps);
   const jsonHeaders = Object.freeze({ 'content-type': 'application/json', ...Object.fromEntries(securityHeaders) });

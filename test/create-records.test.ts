@@ -1,7 +1,8 @@
 /**
- * A batch's records: written by one script where every key is on one server, by one HSET per
- * job on a Cluster (`cluster: true`). Either way each record holds exactly what a single job's
- * HSET writes, and the jobs join the unfinished set.
+ * New jobs' records and their unfinished entries: written by one script where every key is on
+ * one server (a single job's too), by one HSET per job and one ZADD on a Cluster (`cluster:
+ * true`). Either way each record holds exactly the same fields, and the jobs join the
+ * unfinished set.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -21,10 +22,12 @@ const jobs = (): NewJob[] => [
   { id: randomUUID(), type: 'simulate', maxAttempts: 1 },
   { id: randomUUID(), type: 'simulate', maxAttempts: 3, runAt: 1_800_000_000_000, tags: ['a', 'b c'] },
   { id: randomUUID(), type: 'other', maxAttempts: 2, webhook: '{"url":"https://example.com/hook"}' },
+  // What JSON carries with care: quotes, backslashes, non-ASCII, a lone surrogate, an empty tag.
+  { id: randomUUID(), type: 'simulate', maxAttempts: 1, tags: ['ü é 中', 'a"b\\c', '\ud800', ''] },
 ];
 
-describe('creating the records of a batch', () => {
-  it('writes, with one script, the same records one HSET per job writes (Cluster), for an owner and without', async () => {
+describe('creating the records of new jobs', () => {
+  it('writes, with one script, the same records and unfinished entries the commands of a Cluster write, for an owner and without', async () => {
     for (const owner of [undefined, 'owner-1']) {
       const prefix = `cr${randomBytes(3).toString('hex')}`;
       const byScript = new JobStore(redis, { prefix, logMaxLines: 10, retentionSeconds: 60 });
@@ -47,11 +50,18 @@ describe('creating the records of a batch', () => {
         expect(await byScript.get(job.id)).toEqual(viaScript.records[i]);
       }
       expect(await redis.zrange(byScript.unfinished.key, '0', '-1')).toEqual(batch.map((j) => j.id).sort());
-      // And a one-job batch, which always goes by HSET.
-      const [single] = jobs();
-      const one = byScript.create([single as NewJob], owner, createdAt);
-      await one.written;
-      expect(await byScript.get((single as NewJob).id)).toEqual(one.records[0]);
+      expect(await redis.zrange(byCommands.unfinished.key, '0', '-1')).toEqual(batch.map((j) => j.id).sort());
+      // And a single job, which goes by the script too: the same record, and in the set.
+      const [single] = jobs() as [NewJob];
+      const one = byScript.create([single], owner, createdAt);
+      const oneByCommands = byCommands.create([single], owner, createdAt);
+      await Promise.all([one.written, oneByCommands.written]);
+      expect(await byScript.get(single.id)).toEqual(one.records[0]);
+      expect(await redis.hgetall(byScript.keys(single.id).record)).toEqual(
+        await redis.hgetall(byCommands.keys(single.id).record),
+      );
+      expect(await redis.zscore(byScript.unfinished.key, single.id)).toBe('0');
+      expect(await redis.zscore(byCommands.unfinished.key, single.id)).toBe('0');
     }
   });
 });

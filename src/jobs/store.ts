@@ -131,9 +131,9 @@ export class JobStore {
   /**
    * Writes the records of new jobs of one owner: state queued, seq 1 (their first progress
    * event), and, for a key's owner, their index entries and their first feed entries. Returns
-   * the records as written and the pending writes (one HSET per job, or one script for them
-   * all where the keys share a server; one ZADD for all and one per type and tag among them,
-   * one feed append).
+   * the records as written and the pending writes (one script for the records and their
+   * unfinished entries where the keys share a server, else one HSET per job and one ZADD; one
+   * index ZADD for all and one per type and tag among them, one feed append).
    */
   create(
     jobs: NewJob[],
@@ -145,19 +145,25 @@ export class JobStore {
     const written = Promise.all([
       ...this.#writeRecords(records),
       ...this.index.writes(jobs, owner, createdAt, 'zadd'),
-      this.unfinished.add(records.map((r) => r.id)),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
     return { records, written };
   }
 
-  /** The records' writes: one HSET each, or one script for several where every key is on one server. */
+  /**
+   * The records' writes and their unfinished entries: one script for them all where every key
+   * is on one server; on a Cluster, one HSET per job and one ZADD (the set has a slot of its own).
+   */
   #writeRecords(records: JobRecord[]): Promise<unknown>[] {
-    if (records.length === 1 || this.#options.cluster) {
-      return records.map((record) => this.#redis.hset(this.keys(record.id).record, ...recordFields(record)));
+    const ids = records.map((r) => r.id);
+    if (this.#options.cluster) {
+      return [
+        ...records.map((record) => this.#redis.hset(this.keys(record.id).record, ...recordFields(record))),
+        this.unfinished.add(ids),
+      ];
     }
     return [
-      this.#createRecords({ keys: records.map((r) => this.keys(r.id).record), fields: records.map(recordFields) }),
+      this.#createRecords({ unfinished: this.unfinished.key, keys: ids.map((id) => this.keys(id).record), records }),
     ];
   }
 

@@ -6,8 +6,9 @@
  *
  * A sorted set with every score 0, so it is ordered by id and a page resumes after the last
  * id seen (`ZRANGE … BYLEX`), however many jobs arrive meanwhile. One global key, apart from
- * the jobs' own: on a Cluster no Lua script may touch it together with a record, so it is only
- * ever written with single commands.
+ * the jobs' own: on a single server new jobs join it in the script that writes their records
+ * (`jobs/scripts/create-records`); on a Cluster no Lua script may touch it together with a
+ * record, so there it is only ever written with single commands.
  */
 import type { RedisClient } from '../redis.js';
 
@@ -21,7 +22,7 @@ export class UnfinishedSet {
     this.key = `${prefix}:unfinished`;
   }
 
-  /** Adds new jobs (one command for all of them). */
+  /** Adds new jobs (one command for all of them; on a Cluster, see the module). */
   add(ids: string[]): Promise<unknown> {
     const members: (number | string)[] = [];
     for (const id of ids) members.push(0, id);
