@@ -54,13 +54,21 @@ function wrap(logger: pino.Logger): Logger {
       if (fields) logger[lvl](fields, msg);
       else logger[lvl](msg);
     };
+  const enabled = {
+    debug: logger.isLevelEnabled('debug'),
+    info: logger.isLevelEnabled('info'),
+    warn: logger.isLevelEnabled('warn'),
+    error: logger.isLevelEnabled('error'),
+  };
   return {
     debug: at('debug'),
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
     child: (bindings) => wrap(logger.child(bindings)),
-    enabled: (level) => logger.isLevelEnabled(level),
+    // The level is set once, at creation: asked on every request (the access log), answered
+    // from what it was then rather than through pino's level lookup each time.
+    enabled: (level) => enabled[level],
   };
 }
 

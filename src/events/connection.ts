@@ -55,7 +55,7 @@ export class SseConnection {
     res.on('close', () => this.#closedByPeer());
     res.writeHead(200, headers);
     flattenHeaderBlock(res);
-    this.#write(Buffer.from(encodeRetry(set.limits.retryMs)));
+    this.#write(set.retryFrame);
     set.add(this);
     // The client may have gone while the stream was being set up (Redis round trips): then
     // 'close' has already fired and will not again.
@@ -185,10 +185,13 @@ export class ConnectionSet {
   readonly #compaction: HeapCompaction | undefined;
   /** Streams dropped because the client stopped reading. */
   stuckDisconnects = 0;
+  /** Every stream's first frame, the same for all: encoded once, not per stream opened. */
+  readonly retryFrame: Buffer;
 
   constructor(limits: ConnectionLimits, compaction?: HeapCompaction) {
     this.limits = limits;
     this.#compaction = compaction;
+    this.retryFrame = Buffer.from(encodeRetry(limits.retryMs));
   }
 
   get size(): number {

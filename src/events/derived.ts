@@ -88,7 +88,7 @@ export class DerivedTicker {
     if (this.#soon || !this.#options.positions) return;
     this.#soon = setTimeout(() => {
       this.#soon = undefined;
-      void this.#readPositions();
+      void this.#readPositions(true);
     }, SOON_MS);
     this.#soon.unref();
   }
@@ -114,12 +114,20 @@ export class DerivedTicker {
     void this.#readPositions();
   }
 
-  /** One read of every watched queued job's place; the changed ones are sent. */
-  async #readPositions(): Promise<void> {
+  /**
+   * One read of every watched queued job's place; the changed ones are sent. `newOnly`: only
+   * the jobs whose place was not read since they were queued (what {@link soon} is for) — a
+   * burst of opens would otherwise re-read up to {@link PLACES_PER_TICK} known places every
+   * {@link SOON_MS}, which the tick refreshes anyway.
+   */
+  async #readPositions(newOnly = false): Promise<void> {
     const target = this.#target;
     const positions = this.#options.positions;
     if (!target || !positions || this.#reading) return;
-    const waiting = [...target.topics()].filter((t) => t.latest?.tuple[0] === 'queued' && t.type !== undefined);
+    const waiting: Topic[] = [];
+    for (const t of target.topics()) {
+      if (t.latest?.tuple[0] === 'queued' && t.type !== undefined && (!newOnly || t.placeReadAt === 0)) waiting.push(t);
+    }
     if (waiting.length === 0) return;
     const queued = oldestServed(waiting, (t) => t.placeReadAt, PLACES_PER_TICK);
     this.#reading = true;

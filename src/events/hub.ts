@@ -179,7 +179,11 @@ export class EventHub {
     ) {
       topic.derived = { queuePosition, expectedStartAt, stalled: stalledNow };
     }
-    if (state === 'queued' && !keepPlace) this.#derived?.soon();
+    if (state === 'queued' && !keepPlace) {
+      // Its place in this line is unknown: read first, and soon.
+      topic.placeReadAt = 0;
+      this.#derived?.soon();
+    }
   }
 
   /**

@@ -29,6 +29,13 @@ export async function watchAll(
   jobs: readonly WatchedJob[],
   owner: string | undefined,
 ): Promise<(JobSnapshot | undefined)[]> {
+  // One job (most streams): its watch, without the settling of many.
+  if (jobs.length === 1) {
+    const job = jobs[0] as WatchedJob;
+    const { unwatch, snapshot } = await hub.watch(job.jobId, job);
+    job.unwatch = unwatch;
+    return [ownersOnly(snapshot, owner)];
+  }
   const watched = await Promise.allSettled(
     jobs.map(async (job) => {
       const { unwatch, snapshot } = await hub.watch(job.jobId, job);
@@ -38,10 +45,12 @@ export async function watchAll(
   );
   const failed = watched.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
-  return watched.map((result) => {
-    const snapshot = (result as PromiseFulfilledResult<JobSnapshot | undefined>).value;
-    return snapshot?.record.owner === owner ? snapshot : undefined;
-  });
+  return watched.map((result) => ownersOnly((result as PromiseFulfilledResult<JobSnapshot | undefined>).value, owner));
+}
+
+/** A job of another owner reads as one that does not exist. */
+function ownersOnly(snapshot: JobSnapshot | undefined, owner: string | undefined): JobSnapshot | undefined {
+  return snapshot?.record.owner === owner ? snapshot : undefined;
 }
 
 /** True when the client already has everything of `job`: its `done`, or its `gone`. */

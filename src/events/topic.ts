@@ -32,7 +32,7 @@ export interface Topic {
   lastEventAt: number;
   /** When the quiet-job safety net last checked it (0: never). */
   checkedAt: number;
-  /** When its queue position was last read (0: never). */
+  /** When its queue position was last read (0: never, since it was last queued). */
   placeReadAt: number;
   /** Live events held while the job is re-read, so they reach watchers after the read. */
   holding: SharedEvent[] | undefined;

@@ -16,18 +16,20 @@ export type SnapshotReader = (id: string) => Promise<JobSnapshot | undefined>;
 /** The snapshot read, run on `redis`. */
 export function snapshotReader(redis: RedisClient, keys: (id: string) => JobKeys): SnapshotReader {
   const run = bindScript(redis, snapshotScript);
-  return async (id) => {
-    const [fields, entries] = await run(keys(id));
-    if (fields.length === 0) return undefined;
-    const record: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
-    if (!record.id) return undefined;
-    return {
-      record: record as unknown as JobSnapshot['record'],
-      logs: entries.map((entry) => {
-        const cut = entry.indexOf('\n');
-        return { jobId: id, seq: Number(entry.slice(0, cut)), event: 'log', data: entry.slice(cut + 1) };
-      }),
-    };
+  // A `then`, not an async function: one promise and one turn fewer per stream opened.
+  return (id) => run(keys(id)).then((reply) => toSnapshot(id, reply));
+}
+
+function toSnapshot(id: string, [fields, entries]: [string[], string[]]): JobSnapshot | undefined {
+  if (fields.length === 0) return undefined;
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
+  if (!record.id) return undefined;
+  return {
+    record: record as unknown as JobSnapshot['record'],
+    logs: entries.map((entry) => {
+      const cut = entry.indexOf('\n');
+      return { jobId: id, seq: Number(entry.slice(0, cut)), event: 'log', data: entry.slice(cut + 1) };
+    }),
   };
 }
