@@ -30,9 +30,10 @@ export class RateLimiter {
   /**
    * Counts `jobs` submissions (or reads); throws a 429 problem with Retry-After when they would
    * go past the limit, and then counts none of them (a batch is admitted whole or not at all),
-   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit.
+   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit. The caller's
+   * id is read only when there is a limit: an open caller's id is its address, a system call.
    */
-  async hit(clientId: string, jobs = 1): Promise<void> {
+  async hit(caller: { readonly clientId: string }, jobs = 1): Promise<void> {
     if (this.perMinute <= 0) return;
     if (jobs > this.perMinute) {
       // Waiting would never help: say so rather than send a Retry-After.
@@ -46,7 +47,7 @@ export class RateLimiter {
     }
     const now = Date.now();
     const window = Math.floor(now / 60_000);
-    const key = `${this.prefix}:${this.kind === 'jobs' ? 'rate' : 'reads'}:${clientId}:${window}`;
+    const key = `${this.prefix}:${this.kind === 'jobs' ? 'rate' : 'reads'}:${caller.clientId}:${window}`;
     const admitted = await this.#admit({ window: key, count: jobs, limit: this.perMinute });
     if (admitted === Admission.REFUSED) {
       const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));

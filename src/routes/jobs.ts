@@ -32,17 +32,16 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
     }
     const body = await readJsonBody(c, limits.maxBodyBytes, 'the job');
     const principal = c.get('principal');
-    // The client id only when the limit is asked: an address costs a system call to find.
     const by: Submitter = {
       owner: principal.owner,
       idempotencyKey,
-      admit: (n) => limits.submissions.hit(principal.clientId, n),
+      admit: (n) => limits.submissions.hit(principal, n),
     };
     return { body, by };
   };
   /** Counts a read against its client's limit before anything is looked up. */
   const read: MiddlewareHandler<AppEnv> = async (c, next) => {
-    await limits.reads.hit(c.get('principal').clientId);
+    await limits.reads.hit(c.get('principal'));
     return next();
   };
   const replayedHeader = (replayed: boolean): Record<string, string> | undefined =>
@@ -69,7 +68,7 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
         'jobs are listed only to the API key that created them; without API keys a job is reached by its id alone (set API_KEYS to list your jobs)',
       );
     }
-    await limits.reads.hit(c.get('principal').clientId);
+    await limits.reads.hit(c.get('principal'));
     const query = ListJobsQuery.safeParse(c.req.query());
     if (!query.success) throw validationProblem(query.error, 'query', 'bad-request');
     const { state, type, tag, limit, cursor } = query.data;

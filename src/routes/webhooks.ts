@@ -18,7 +18,7 @@ export function webhookRoutes(jobs: JobService, deliveries: DeliveryReader, read
   const app = new Hono<AppEnv>();
   app.get('/jobs/:id/webhooks', async (c) => {
     // A read like GET /jobs/{id}: it counts against READ_RATE_LIMIT_PER_MINUTE.
-    await reads.hit(c.get('principal').clientId);
+    await reads.hit(c.get('principal'));
     const id = c.req.param('id');
     // Answers 404 for a job the caller may not see, exactly as for one that does not exist.
     await jobs.get(id, c.get('principal').owner);
