@@ -7,9 +7,10 @@
  * conflation, no slow-client handling, no auth, no metrics: only what any SSE fan-out must do.
  *
  * GET /jobs/<id>/events streams channel `bare:<id>`; GET /stats → {"streams", "channels", "memory"}.
- * It also serves the minimal enqueue endpoint, a reference for `POST /jobs`: POST /jobs parses
- * the JSON body and calls `queue.add` with the options jobcast uses, nothing else (its Redis
- * connection is made on the first POST, so the stream scenarios never see it).
+ * It also serves the minimal enqueue endpoints, references for `POST /jobs` and `/jobs/batch`:
+ * POST /jobs parses the JSON body and calls `queue.add` with the options jobcast uses, POST
+ * /jobs/batch (`{"jobs": [...]}`) calls `queue.addBulk` the same way and answers the ids, nothing
+ * else (the Redis connection is made on the first POST, so the stream scenarios never see it).
  * Env: REDIS_URL, PORT, KEY_PREFIX (for POST /jobs).
  */
 import { randomUUID } from 'node:crypto';
@@ -53,28 +54,63 @@ subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
 let queue: Queue | undefined;
 const jobOptions = JobOptions.parse({});
 
-function enqueue(req: IncomingMessage, res: ServerResponse): void {
-  queue ??= new Queue('jobs', {
-    connection: new Redis(process.env.REDIS_URL as string, { maxRetriesPerRequest: 2, connectionName: 'bare:command' }),
-    prefix: bullPrefix(process.env.KEY_PREFIX ?? 'bare'),
-  });
-  const q = queue;
+/** Reads a JSON body, then answers it with `then` (400 when it is not JSON). */
+function withJsonBody(req: IncomingMessage, res: ServerResponse, then: (body: unknown) => void): void {
   let body = '';
   req.setEncoding('utf8');
   req.on('data', (chunk: string) => {
     body += chunk;
   });
   req.on('end', () => {
-    let job: { type: string; data: unknown };
+    let parsed: unknown;
     try {
-      job = JSON.parse(body);
+      parsed = JSON.parse(body);
     } catch {
       res.writeHead(400).end();
       return;
     }
+    then(parsed);
+  });
+}
+
+function bullQueue(): Queue {
+  queue ??= new Queue('jobs', {
+    connection: new Redis(process.env.REDIS_URL as string, { maxRetriesPerRequest: 2, connectionName: 'bare:command' }),
+    prefix: bullPrefix(process.env.KEY_PREFIX ?? 'bare'),
+  });
+  return queue;
+}
+
+interface BareJob {
+  type: string;
+  data: unknown;
+}
+
+function enqueue(req: IncomingMessage, res: ServerResponse): void {
+  const q = bullQueue();
+  withJsonBody(req, res, (body) => {
+    const job = body as BareJob;
     const id = randomUUID();
     q.add(job.type, job.data, bullJobOptions(id, jobOptions, 86_400)).then(
       () => res.writeHead(202, { 'content-type': 'application/json', location: `/jobs/${id}` }).end(`{"id":"${id}"}`),
+      () => res.writeHead(503).end(),
+    );
+  });
+}
+
+function enqueueBatch(req: IncomingMessage, res: ServerResponse): void {
+  const q = bullQueue();
+  withJsonBody(req, res, (body) => {
+    const jobs = (body as { jobs: BareJob[] }).jobs;
+    const ids = jobs.map(() => randomUUID());
+    q.addBulk(
+      jobs.map((job, i) => ({
+        name: job.type,
+        data: job.data,
+        opts: bullJobOptions(ids[i] as string, jobOptions, 86_400),
+      })),
+    ).then(
+      () => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ ids })),
       () => res.writeHead(503).end(),
     );
   });
@@ -84,6 +120,10 @@ const server = createServer((req, res) => {
   const url = req.url ?? '';
   if (req.method === 'POST' && url === '/jobs') {
     enqueue(req, res);
+    return;
+  }
+  if (req.method === 'POST' && url === '/jobs/batch') {
+    enqueueBatch(req, res);
     return;
   }
   if (url === '/stats') {

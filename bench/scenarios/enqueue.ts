@@ -64,6 +64,8 @@ export interface EnqueueResults {
   /** `batch` jobs per request / call, at `batchConcurrency`. */
   jobcastBatch: EnqueueSide;
   rawBulk: EnqueueSide;
+  /** The minimal endpoint's `POST /jobs/batch` (node:http, JSON.parse, `queue.addBulk`). */
+  bareHttpBatch: EnqueueSide;
 }
 
 export async function enqueueScenario(
@@ -87,6 +89,7 @@ export async function enqueueScenario(
   const minimal: Measured[] = [];
   const batched: Measured[] = [];
   const bulk: Measured[] = [];
+  const minimalBatch: Measured[] = [];
   const redisPid = redis.process.pid as number;
   const measure = async (pid: number, args: EnqueueArgs): Promise<Measured> => {
     const cpu0 = cpuMs(pid);
@@ -114,9 +117,11 @@ export async function enqueueScenario(
     const batchWarmUp = { ...batches, durationMs: options.warmUpMs };
     await load.call<EnqueueResult>('run', { ...batchWarmUp, mode: 'http', port: api.port });
     await load.call<EnqueueResult>('run', { ...batchWarmUp, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix });
+    await load.call<EnqueueResult>('run', { ...batchWarmUp, mode: 'http', port: bare.port });
     for (let round = 0; round < options.rounds; round++) {
       batched.push(await measure(api.pid, { ...batches, mode: 'http', port: api.port }));
       bulk.push(await measure(load.pid, { ...batches, mode: 'queue', redisUrl: redis.url, prefix: rawPrefix }));
+      minimalBatch.push(await measure(bare.pid, { ...batches, mode: 'http', port: bare.port }));
     }
   } finally {
     await load.stop();
@@ -129,5 +134,6 @@ export async function enqueueScenario(
     bareHttp: combine(minimal),
     jobcastBatch: combine(batched),
     rawBulk: combine(bulk),
+    bareHttpBatch: combine(minimalBatch),
   };
 }
