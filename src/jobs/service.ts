@@ -16,7 +16,7 @@ import { eventsUrl, JobLinks } from './links.js';
 import { CANCEL_REASON, CancelRequest } from './outcomes.js';
 import type { QueuePositions } from './queue-positions.js';
 import type { JobTypeRegistry } from './registry.js';
-import { JobId, type JobResource } from './schemas.js';
+import { isJobId, type JobResource } from './schemas.js';
 import type { JobRecord, JobStore, ListFilter } from './store.js';
 import { JobSubmissions, type Submitted, type SubmittedBatch, type Submitter } from './submission.js';
 
@@ -90,7 +90,7 @@ export class JobService {
   }
 
   async logs(id: string, owner: Owner) {
-    const snapshot = JobId.safeParse(id).success ? await this.store.snapshot(id) : undefined;
+    const snapshot = isJobId(id) ? await this.store.snapshot(id) : undefined;
     if (!snapshot || snapshot.record.owner !== owner) throw jobNotFound(id);
     return {
       items: snapshot.logs.map((entry) => {
@@ -142,7 +142,7 @@ export class JobService {
 
   /** The record of a job the owner may see, or a 404 that says nothing more. */
   async #owned(id: string, owner: Owner): Promise<JobRecord> {
-    const record = JobId.safeParse(id).success ? await this.store.get(id) : undefined;
+    const record = isJobId(id) ? await this.store.get(id) : undefined;
     if (!record || record.owner !== owner) throw jobNotFound(id);
     return record;
   }

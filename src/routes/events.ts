@@ -14,7 +14,7 @@ import type { OpenOutcome } from '../events/opening.js';
 import type { SessionDeps } from '../events/session.js';
 import { WatchSession } from '../events/session.js';
 import { FEED_ID } from '../jobs/feed.js';
-import { FeedQuery, JobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
+import { FeedQuery, isJobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
 import { type JobService, jobNotFound } from '../jobs/service.js';
 import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
@@ -31,16 +31,6 @@ export interface EventRouteDeps extends SessionDeps, Omit<FeedSessionDeps, 'conn
   /** CORS_ORIGINS: when empty, no middleware sets headers a stream must carry. */
   corsOrigins: readonly string[];
 }
-
-/**
- * `JobId`'s own pattern, tested directly: the check runs on every stream opened, and
- * `safeParse` costs several times the regular expression it comes down to (a result object,
- * zod's checks around it). A string path parameter passes the one exactly when the other does.
- */
-const JOB_ID_PATTERN = JobId.def.pattern;
-const isJobId = JOB_ID_PATTERN
-  ? (id: string): boolean => JOB_ID_PATTERN.test(id)
-  : (id: string): boolean => JobId.safeParse(id).success;
 
 export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
