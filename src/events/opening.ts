@@ -30,22 +30,19 @@ export async function watchAll(
   owner: string | undefined,
 ): Promise<(JobSnapshot | undefined)[]> {
   // One job (most streams): its watch, without the settling of many.
-  if (jobs.length === 1) {
-    const job = jobs[0] as WatchedJob;
-    const { unwatch, snapshot } = await hub.watch(job.jobId, job);
-    job.unwatch = unwatch;
-    return [ownersOnly(snapshot, owner)];
-  }
-  const watched = await Promise.allSettled(
-    jobs.map(async (job) => {
-      const { unwatch, snapshot } = await hub.watch(job.jobId, job);
-      job.unwatch = unwatch;
-      return snapshot;
-    }),
-  );
+  if (jobs.length === 1) return [ownersOnly(await watchOne(hub, jobs[0] as WatchedJob), owner)];
+  const watched = await Promise.allSettled(jobs.map((job) => watchOne(hub, job)));
   const failed = watched.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
   return watched.map((result) => ownersOnly((result as PromiseFulfilledResult<JobSnapshot | undefined>).value, owner));
+}
+
+/** Watches one job and sets its `unwatch`; its snapshot as read. */
+function watchOne(hub: EventHub, job: WatchedJob): Promise<JobSnapshot | undefined> {
+  return hub.watch(job.jobId, job).then(({ unwatch, snapshot }) => {
+    job.unwatch = unwatch;
+    return snapshot;
+  });
 }
 
 /** A job of another owner reads as one that does not exist. */
