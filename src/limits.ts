@@ -10,6 +10,13 @@ import { Admission, admitScript } from './limits/scripts/admit.js';
 import { claimSlotScript, SlotClaim } from './limits/scripts/claim-slot.js';
 import { ProblemError } from './problems.js';
 import type { RedisClient } from './redis.js';
+import type { Principal } from './server-types.js';
+
+/**
+ * Whom a limit counts against. Its id is read only when a limit applies: an open caller's id
+ * is its address, a system call to find.
+ */
+type Counted = Pick<Principal, 'clientId'>;
 
 /** What a limiter counts: submitted jobs, or reads (a job, its log, a page of the list). */
 export type RateKind = 'jobs' | 'reads';
@@ -30,10 +37,9 @@ export class RateLimiter {
   /**
    * Counts `jobs` submissions (or reads); throws a 429 problem with Retry-After when they would
    * go past the limit, and then counts none of them (a batch is admitted whole or not at all),
-   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit. The caller's
-   * id is read only when there is a limit: an open caller's id is its address, a system call.
+   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit.
    */
-  async hit(caller: { readonly clientId: string }, jobs = 1): Promise<void> {
+  async hit(caller: Counted, jobs = 1): Promise<void> {
     if (this.perMinute <= 0) return;
     if (jobs > this.perMinute) {
       // Waiting would never help: say so rather than send a Retry-After.
@@ -99,7 +105,7 @@ export class StreamSlots {
    * Takes a stream slot for the caller, or throws a 429 problem. Returns its release. 0 = no
    * limit, and then the caller's id is not even read (for an address, that is a system call).
    */
-  async acquire(caller: { readonly clientId: string }): Promise<() => void> {
+  async acquire(caller: Counted): Promise<() => void> {
     if (this.#max <= 0) return NO_SLOT;
     const key = `${this.#prefix}:streams:${caller.clientId}`;
     const member = `${this.#replica}:${++this.#counter}`;
