@@ -209,20 +209,23 @@ describe('on a Redis Cluster', () => {
     const fleet = fleetOn({ REDIS_URL: cluster.url, REDIS_CLUSTER: '1' });
     const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
     receiver.respond((_d, attempt) => (attempt === 1 ? 500 : 200));
-    const ids = await Promise.all(
-      Array.from({ length: 6 }, () =>
-        submit(api.url as string, {
-          type: 'simulate',
-          data: { steps: 3, stepMs: 100 },
-          webhook: { url: receiver.url, events: ['progress', 'done'] },
-        }),
-      ),
-    );
-    const shards = new Set(
-      await Promise.all(
-        ids.map(async (id) => (await cluster.nodeOfSlot(await cluster.keySlot(`${fleet.prefix}:{${id}}`))).port),
-      ),
-    );
+    const submitOne = () =>
+      submit(api.url as string, {
+        type: 'simulate',
+        data: { steps: 3, stepMs: 100 },
+        webhook: { url: receiver.url, events: ['progress', 'done'] },
+      });
+    const shardOf = async (id: string) =>
+      (await cluster.nodeOfSlot(await cluster.keySlot(`${fleet.prefix}:{${id}}`))).port;
+    const ids = await Promise.all(Array.from({ length: 6 }, submitOne));
+    const shards = new Set(await Promise.all(ids.map(shardOf)));
+    // Ids are random: six all land on one of three shards once in 243 runs. Submit more until
+    // the records span two shards, which is what this test is about.
+    while (shards.size < 2 && ids.length < 30) {
+      const id = await submitOne();
+      ids.push(id);
+      shards.add(await shardOf(id));
+    }
     expect(shards.size).toBeGreaterThan(1);
     await waitFor(
       () => ids.every((id) => delivered(receiver, id).length === 1),
