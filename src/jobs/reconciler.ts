@@ -109,7 +109,7 @@ export class Reconciler {
 
   async #page(): Promise<ReconcilePage> {
     const cursor = (await this.#redis.get(this.#cursorKey)) ?? '';
-    const ids = await this.#store.unfinished.page(cursor, RECONCILE_PAGE_SIZE);
+    const { ids, cursor: next } = await this.#store.unfinished.page(cursor, RECONCILE_PAGE_SIZE);
     const now = Date.now();
     const forget: string[] = [];
     let repaired = 0;
@@ -131,7 +131,7 @@ export class Reconciler {
     );
     await this.#store.unfinished.forget(forget);
     const wrapped = ids.length < RECONCILE_PAGE_SIZE;
-    await this.#redis.set(this.#cursorKey, wrapped ? '' : (ids.at(-1) as string));
+    await this.#redis.set(this.#cursorKey, next);
     this.#options.faults?.recovered();
     if (repaired > 0) this.#options.log.info('reconciled jobs with the queue', { repaired, checked: ids.length });
     return { checked: ids.length, repaired, forgotten: forget.length, wrapped };

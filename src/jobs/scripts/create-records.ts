@@ -13,8 +13,8 @@
  * values are strings, so the hash holds the same strings either way.
  *
  * Input:
- * - KEYS[1] the unfinished set (sorted set, every score 0); KEYS[1 + i] the i-th job's record (hash)
- * - ARGV[i] the i-th record as a JSON object of strings (its `id` joins the unfinished set)
+ * - KEYS[1] the unfinished set (sorted set scored by submission time); KEYS[1 + i] the i-th job's record (hash)
+ * - ARGV[i] the i-th record as a JSON object of strings (its `id` joins the unfinished set, scored by its `createdAt`)
  *
  * Output: the number of records written.
  */
@@ -39,7 +39,7 @@ for i = 2, #KEYS do
     fields[#fields + 1] = value
   end
   redis.call('HSET', KEYS[i], unpack(fields))
-  members[#members + 1] = 0
+  members[#members + 1] = record.createdAt
   members[#members + 1] = record.id
 end
 redis.call('ZADD', KEYS[1], unpack(members))
