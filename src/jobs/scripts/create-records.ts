@@ -7,16 +7,17 @@
  *
  * One call, a single job's included: the API builds one ioredis command (its object, promise
  * and timeout timer) instead of two or more, and Redis parses, dispatches and answers one
- * request instead of several. Each record goes as its fields and values, counted, so the
- * script hands them to HSET as they came: decoding a JSON argument per record with cjson cost
- * Redis ~1.5–2 µs more per job (docs/performance.md), and Redis, one thread, is what limits
- * the rate of batches.
+ * request instead of several. Each record goes as one argument, not as a dozen fields and
+ * values: ioredis builds a command's text by concatenating its arguments one by one, and that
+ * text was the largest allocation of a `POST /jobs` (docs/performance.md). The argument is a
+ * JSON array of fields and values, which Lua's cjson decodes into just what HSET takes: a
+ * JSON object had to be turned into that list field by field in Lua, which cost Redis, the
+ * one thread that limits the rate of batches, ~1.5 µs more per job.
  *
  * Input:
  * - KEYS[1] the unfinished set (sorted set scored by submission time); KEYS[1 + i] the i-th job's record (hash)
- * - ARGV, per record in the order of KEYS: the number n of arguments that follow, then n
- *   arguments: `id <id> createdAt <ms>` and the record's other fields and values (its `id`
- *   joins the unfinished set, scored by its `createdAt`)
+ * - ARGV[i] the i-th record as a JSON array of strings, `["id", <id>, "createdAt", <ms>, field,
+ *   value, …]` (its `id` joins the unfinished set, scored by its `createdAt`)
  *
  * Output: the number of records written.
  */
@@ -33,13 +34,11 @@ export interface CreateRecordsInput {
 
 export const createRecordsLua = `
 local members = {}
-local a = 1
 for i = 2, #KEYS do
-  local n = tonumber(ARGV[a])
-  redis.call('HSET', KEYS[i], unpack(ARGV, a + 1, a + n))
-  members[#members + 1] = ARGV[a + 4]
-  members[#members + 1] = ARGV[a + 2]
-  a = a + n + 1
+  local fields = cjson.decode(ARGV[i - 1])
+  redis.call('HSET', KEYS[i], unpack(fields))
+  members[#members + 1] = fields[4]
+  members[#members + 1] = fields[2]
 end
 redis.call('ZADD', KEYS[1], unpack(members))
 return #KEYS - 1
@@ -48,18 +47,16 @@ return #KEYS - 1
 export const createRecordsScript: LuaScript<CreateRecordsInput, number> = {
   name: 'jobcastCreateRecords',
   lua: createRecordsLua,
-  call: ({ unfinished, keys, records }) => {
-    const args: string[] = [];
-    for (const record of records) {
-      const at = args.length;
-      args.push('', 'id', record.id, 'createdAt', record.createdAt);
+  call: ({ unfinished, keys, records }) => ({
+    keys: [unfinished, ...keys],
+    args: records.map((record) => {
+      const fields = ['id', record.id, 'createdAt', record.createdAt];
       for (const field in record) {
         const value = record[field as keyof JobRecord];
         // Left out: the two sent first, and the fields a record does not have.
-        if (value !== undefined && field !== 'id' && field !== 'createdAt') args.push(field, value);
+        if (value !== undefined && field !== 'id' && field !== 'createdAt') fields.push(field, value);
       }
-      args[at] = String(args.length - at - 1);
-    }
-    return { keys: [unfinished, ...keys], args };
-  },
+      return JSON.stringify(fields);
+    }),
+  }),
 };
