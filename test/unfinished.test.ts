@@ -1,6 +1,6 @@
 /**
  * The unfinished set's pages: in (submission time, id) order, each resuming after the last job
- * of the one before, also inside one millisecond's jobs (a batch's) and past jobs that finished
+ * of the one before, also inside one millisecond's jobs (a batch's) and when that job finished
  * meanwhile; members an earlier version wrote with score 0, and its cursor (a bare id), are
  * walked too.
  */
@@ -49,10 +49,16 @@ describe('the unfinished set', () => {
     // An earlier version's cursor (the last id seen) starts from the first.
     expect((await set.page(legacy[0] as string, 4)).ids).toEqual(order.slice(0, 4));
 
-    // Jobs that finished meanwhile, the cursor's own among them, do not stop the walk.
+    // Jobs that finished meanwhile, the cursor's own among them, do not stop the walk, and the
+    // page leaves the set as it was.
     const first = await set.page('', 5);
     await set.forget(first.ids.slice(3));
+    const size = await redis.zcard(set.key);
     const next = await set.page(first.cursor, 5);
     expect(next.ids).toEqual(order.slice(5, 10));
+    expect(await redis.zcard(set.key)).toBe(size);
+    expect(await redis.zscore(set.key, order[4] as string)).toBeNull();
+    // Inside the earlier version's jobs (all scored 0) too.
+    expect((await set.page(`0 ${order[0]}`, 2)).ids).toEqual(order.slice(1, 3));
   });
 });

@@ -8,7 +8,8 @@
  * (unfinished ÷ page size) ticks, shared by the replicas.
  *
  * Cluster-safe: the lock, the cursor and the set are plain keys read and written with single
- * commands, never in a script with a job's keys (which live in the job's own slot).
+ * commands or a script of one of them alone, never in a script with a job's keys (which live
+ * in the job's own slot).
  */
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';

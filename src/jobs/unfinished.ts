@@ -13,9 +13,12 @@
  *
  * One global key, apart from the jobs' own: on a single server new jobs join it in the script
  * that writes their records (`jobs/scripts/create-records`); on a Cluster no Lua script may
- * touch it together with a record, so there it is only ever written with single commands.
+ * touch it together with a record, so there it is written with single commands (and read a page
+ * at a time by a script of its own key alone).
  */
 import type { RedisClient } from '../redis.js';
+import { bindScript } from './script-runner.js';
+import { unfinishedPageScript } from './scripts/unfinished-page.js';
 
 /** A page of the set, and where the next one starts. */
 export interface UnfinishedPage {
@@ -25,19 +28,21 @@ export interface UnfinishedPage {
 }
 
 /** A cursor is `<score> <id>` of the last job seen; anything else starts from the first. */
-function parseCursor(cursor: string): { score: number; id: string } | undefined {
+function parseCursor(cursor: string): { score: string; id: string } | undefined {
   const space = cursor.indexOf(' ');
-  const score = Number(cursor.slice(0, space));
-  return space > 0 && Number.isFinite(score) ? { score, id: cursor.slice(space + 1) } : undefined;
+  const score = cursor.slice(0, space);
+  return space > 0 && Number.isFinite(Number(score)) ? { score, id: cursor.slice(space + 1) } : undefined;
 }
 
 export class UnfinishedSet {
   /** The set's key, `<prefix>:unfinished`. */
   readonly key: string;
   readonly #redis: RedisClient;
+  readonly #page;
 
   constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
+    this.#page = bindScript(redis, unfinishedPageScript);
     this.key = `${prefix}:unfinished`;
   }
 
@@ -54,36 +59,14 @@ export class UnfinishedSet {
   }
 
   /**
-   * Up to `count` ids after `cursor` in (time, id) order; an empty cursor starts from the first.
-   * The jobs of the cursor's own millisecond (a batch shares one) up to it are read past, a
-   * window of `count` at a time (a job among them that finishes meanwhile may shift one job
-   * to the next pass).
+   * Up to `count` ids after `cursor` in (time, id) order, in one call whatever left the set
+   * meanwhile (`jobs/scripts/unfinished-page`); an empty cursor starts from the first.
    */
   async page(cursor: string, count: number): Promise<UnfinishedPage> {
-    const after = parseCursor(cursor);
+    const reply = await this.#page({ key: this.key, after: parseCursor(cursor), count });
     const ids: string[] = [];
-    let last = '';
-    for (let offset = 0; ids.length < count; offset += count) {
-      const reply = await this.#redis.zrange(
-        this.key,
-        after ? after.score : '-inf',
-        '+inf',
-        'BYSCORE',
-        'LIMIT',
-        offset,
-        count,
-        'WITHSCORES',
-      );
-      for (let i = 0; i < reply.length && ids.length < count; i += 2) {
-        const id = reply[i] as string;
-        const score = Number(reply[i + 1]);
-        // Ids compare as Redis orders equal scores: byte by byte (they are ASCII).
-        if (after && score === after.score && id <= after.id) continue;
-        ids.push(id);
-        last = `${score} ${id}`;
-      }
-      if (reply.length < 2 * count) break;
-    }
+    for (let i = 0; i < reply.length; i += 2) ids.push(reply[i] as string);
+    const last = reply.length > 0 ? `${reply[reply.length - 1]} ${reply[reply.length - 2]}` : '';
     return { ids, cursor: ids.length < count ? '' : last };
   }
 }
