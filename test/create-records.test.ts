@@ -60,8 +60,9 @@ describe('creating the records of new jobs', () => {
       expect(await redis.hgetall(byScript.keys(single.id).record)).toEqual(
         await redis.hgetall(byCommands.keys(single.id).record),
       );
-      expect(await redis.zscore(byScript.unfinished.key, single.id)).toBe('0');
-      expect(await redis.zscore(byCommands.unfinished.key, single.id)).toBe('0');
+      // Scored by submission time, so new jobs join the set at its end.
+      expect(await redis.zscore(byScript.unfinished.key, single.id)).toBe(String(createdAt));
+      expect(await redis.zscore(byCommands.unfinished.key, single.id)).toBe(String(createdAt));
     }
   });
 });

@@ -8,7 +8,8 @@
  * (unfinished ÷ page size) ticks, shared by the replicas.
  *
  * Cluster-safe: the lock, the cursor and the set are plain keys read and written with single
- * commands, never in a script with a job's keys (which live in the job's own slot).
+ * commands or a script of one of them alone, never in a script with a job's keys (which live
+ * in the job's own slot).
  */
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
@@ -109,7 +110,7 @@ export class Reconciler {
 
   async #page(): Promise<ReconcilePage> {
     const cursor = (await this.#redis.get(this.#cursorKey)) ?? '';
-    const ids = await this.#store.unfinished.page(cursor, RECONCILE_PAGE_SIZE);
+    const { ids, cursor: next } = await this.#store.unfinished.page(cursor, RECONCILE_PAGE_SIZE);
     const now = Date.now();
     const forget: string[] = [];
     let repaired = 0;
@@ -131,7 +132,7 @@ export class Reconciler {
     );
     await this.#store.unfinished.forget(forget);
     const wrapped = ids.length < RECONCILE_PAGE_SIZE;
-    await this.#redis.set(this.#cursorKey, wrapped ? '' : (ids.at(-1) as string));
+    await this.#redis.set(this.#cursorKey, next);
     this.#options.faults?.recovered();
     if (repaired > 0) this.#options.log.info('reconciled jobs with the queue', { repaired, checked: ids.length });
     return { checked: ids.length, repaired, forgotten: forget.length, wrapped };

@@ -143,7 +143,7 @@ export class JobStore {
     const created = String(createdAt);
     const records = jobs.map((job) => newRecord(job, owner, created));
     const written = Promise.all([
-      ...this.#writeRecords(records),
+      ...this.#writeRecords(records, createdAt),
       ...this.index.writes(jobs, owner, createdAt, 'zadd'),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);
@@ -154,12 +154,12 @@ export class JobStore {
    * The records' writes and their unfinished entries: one script for them all where every key
    * is on one server; on a Cluster, one HSET per job and one ZADD (the set has a slot of its own).
    */
-  #writeRecords(records: JobRecord[]): Promise<unknown>[] {
+  #writeRecords(records: JobRecord[], createdAt: number): Promise<unknown>[] {
     const ids = records.map((r) => r.id);
     if (this.#options.cluster) {
       return [
         ...records.map((record) => this.#redis.hset(this.keys(record.id).record, ...recordFields(record))),
-        this.unfinished.add(ids),
+        this.unfinished.add(ids, createdAt),
       ];
     }
     return [
