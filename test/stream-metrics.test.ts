@@ -45,9 +45,8 @@ describe('stream counters', () => {
 
     const requests = { fresh: 1, resumed: 1, finished: 1, not_found: 1 };
     expect(await samples('jobcast_stream_requests_total')).toEqual(requests);
-    const byType = (list: typeof events) =>
-      list.reduce<Record<string, number>>((n, e) => ({ ...n, [e.type]: (n[e.type] ?? 0) + 1 }), {});
-    const sent = byType([...events, ...resumed]);
+    const sent: Record<string, number> = {};
+    for (const e of [...events, ...resumed]) sent[e.type] = (sent[e.type] ?? 0) + 1;
     expect(await samples('jobcast_events_sent_total')).toEqual(sent);
     // A second scrape shows the same counts: collecting counts nothing again.
     expect(await samples('jobcast_stream_requests_total')).toEqual(requests);
