@@ -8,7 +8,8 @@
  *   another in the middle of one) and of the API process: a new worker delivers both, with the
  *   same `webhook-id` as before;
  * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry;
- * - and on a Redis Cluster, where each job's delivery list lives in its record's slot.
+ * - and on a Redis Cluster, where each job's delivery list lives in its record's slot (API and
+ *   worker in the test's process there).
  * The process tests scale the retry delays down further (WEBHOOK_RETRY_BASE_MS=500) to stay
  * short. Every delivery verifies with `standardwebhooks`.
  */
@@ -206,8 +207,12 @@ describe('on a Redis Cluster', () => {
     const receiver = await startedReceiver();
     const cluster = await startRedisCluster();
     cleanups.push(() => cluster.stop());
-    const fleet = fleetOn({ REDIS_URL: cluster.url, REDIS_CLUSTER: '1' });
-    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    // API and worker in this process: where the deliveries live is the point, not a process.
+    const api = await startHarness({
+      redisUrl: cluster.url,
+      env: { ...WEBHOOK_ENV, WEBHOOK_RETRY_BASE_MS: '500', REDIS_CLUSTER: '1' },
+    });
+    cleanups.push(() => api.close());
     receiver.respond((_d, attempt) => (attempt === 1 ? 500 : 200));
     const ids = await Promise.all(
       Array.from({ length: 6 }, () =>
@@ -220,7 +225,9 @@ describe('on a Redis Cluster', () => {
     );
     const shards = new Set(
       await Promise.all(
-        ids.map(async (id) => (await cluster.nodeOfSlot(await cluster.keySlot(`${fleet.prefix}:{${id}}`))).port),
+        ids.map(
+          async (id) => (await cluster.nodeOfSlot(await cluster.keySlot(`${api.config.KEY_PREFIX}:{${id}}`))).port,
+        ),
       ),
     );
     expect(shards.size).toBeGreaterThan(1);
