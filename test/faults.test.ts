@@ -1,7 +1,7 @@
 /**
  * Faults, with real processes and `kill -9` (DESIGN: "Nothing lost"): no shutdown code runs,
  * sockets are reset by the kernel, whatever was not in Redis is gone.
- * - A worker killed mid-job: BullMQ's stalled-job check (WORKER_LOCK_MS / WORKER_STALLED_INTERVAL_MS)
+ * - A worker killed mid-job (the API in this process): BullMQ's stalled-job check (WORKER_LOCK_MS / WORKER_STALLED_INTERVAL_MS)
  *   gives the job to the other worker, it completes there, and every watcher opened before the
  *   kill gets exactly one `done`.
  * - Redis killed and restarted (append-only, `appendfsync always`): every job accepted with 202
@@ -25,7 +25,7 @@ import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishLua } from '../src/jobs/scripts/finish.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
-import { findJob, submitJob } from './support/http/api.js';
+import { findJob, submitJob, type Target } from './support/http/api.js';
 import { startTcpProxy } from './support/http/tcp-proxy.js';
 import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
 import { childrenLeftBehind } from './support/processes/processes.js';
@@ -68,7 +68,7 @@ function source(url: string): RecordingSource {
   return s;
 }
 
-const submit = async (api: FleetMember, data: Record<string, unknown>) => (await submitJob(api, { data })).id;
+const submit = async (api: Target, data: Record<string, unknown>) => (await submitJob(api, { data })).id;
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const dones = (s: RecordingSource) => s.events.filter((e) => e.type === 'done');
@@ -80,7 +80,7 @@ const trail = (events: readonly SourceEvent[]) =>
   );
 
 /** Polls GET /jobs/{id} until every job is terminal; returns the last state seen of each. */
-async function terminalStates(api: FleetMember, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
+async function terminalStates(api: Target, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
   const states = new Map<string, string>();
   await waitFor(
     async () => {
@@ -127,7 +127,13 @@ describe('a worker killed with SIGKILL mid-job', () => {
     cleanups.push(() => redis.stop());
     const fleet = fleetOn({ REDIS_URL: redis.url, WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' });
     const startedAt = Date.now();
-    const [api] = await Promise.all([fleet.api(), fleet.worker(), fleet.worker()]);
+    // The workers are processes (one is killed); the API they share runs in this process.
+    const [api] = await Promise.all([
+      startHarness({ redisUrl: redis.url, worker: false, env: { ...fleet.env, LOG_LEVEL: 'error' } }),
+      fleet.worker(),
+      fleet.worker(),
+    ]);
+    cleanups.push(() => api.close());
     const startupMs = Date.now() - startedAt;
     const workers = fleet.members.filter((m) => m.kind === 'worker');
     // Watching Redis from before the job exists: the worker that takes it is known from its
