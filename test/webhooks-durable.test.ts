@@ -7,7 +7,8 @@
  * - `kill -9` of the worker process mid-retry (one delivery waiting for its next attempt,
  *   another in the middle of one) and of the API process: a new worker delivers both, with the
  *   same `webhook-id` as before;
- * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry;
+ * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry (API and worker
+ *   in the test's process);
  * - and on a Redis Cluster, where each job's delivery list lives in its record's slot (API and
  *   worker in the test's process there).
  * The process tests scale the retry delays down further (WEBHOOK_RETRY_BASE_MS=500) to stay
@@ -177,8 +178,17 @@ describe('processes killed mid-retry', () => {
     const receiver = await startedReceiver();
     const redis = await startCrashableRedis();
     cleanups.push(() => redis.stop());
-    const fleet = fleetOn({ REDIS_URL: redis.url, WORKER_LOCK_MS: '10000' });
-    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    // API and worker in this process: what is killed is Redis.
+    const api = await startHarness({
+      redisUrl: redis.url,
+      env: {
+        ...WEBHOOK_ENV,
+        WEBHOOK_RETRY_BASE_MS: '500',
+        WORKER_LOCK_MS: '10000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
+    });
+    cleanups.push(() => api.close());
     let healthy = false;
     receiver.respond(() => (healthy ? 200 : 500));
     const id = await submit(api.url as string, {

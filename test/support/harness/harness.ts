@@ -49,6 +49,9 @@ export async function startHarness(
   const worker = options.worker === false ? undefined : await startWorker(config, redisUrl, log);
   const api = await startApi(config, redisUrl, log);
   const redis = new Redis(redisUrl);
+  // A test that kills its Redis sees this client reconnect (ioredis retries by itself); its
+  // refused connections meanwhile are no finding.
+  redis.on('error', () => {});
   const url = api.url;
   contractOrigins.add(new URL(url).origin);
   const harness: Harness = {
