@@ -1,7 +1,7 @@
 /**
  * Faults, with real processes and `kill -9` (DESIGN: "Nothing lost"): no shutdown code runs,
  * sockets are reset by the kernel, whatever was not in Redis is gone.
- * - A worker killed mid-job: BullMQ's stalled-job check (WORKER_LOCK_MS / WORKER_STALLED_INTERVAL_MS)
+ * - A worker killed mid-job (the API in this process): BullMQ's stalled-job check (WORKER_LOCK_MS / WORKER_STALLED_INTERVAL_MS)
  *   gives the job to the other worker, it completes there, and every watcher opened before the
  *   kill gets exactly one `done`.
  * - Redis killed and restarted (append-only, `appendfsync always`): every job accepted with 202
@@ -14,7 +14,8 @@
  *   increasing across both connections, exactly one `done`.
  * - The API's subscriber connection dropped at the instant a job's `done` is published: the
  *   hub re-reads the job once re-subscribed, and the watcher still gets its one `done` (the
- *   single-Redis counterpart of the same check in cluster.test.ts).
+ *   single-Redis counterpart of the same check in cluster.test.ts; API and worker in this
+ *   process: the point is the connection).
  * Each test prints its figures: jobs lost, `done` events missed, recovery time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,8 +24,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishLua } from '../src/jobs/scripts/finish.js';
-import { waitFor } from './support/harness/harness.js';
-import { findJob, submitJob } from './support/http/api.js';
+import { startHarness, waitFor } from './support/harness/harness.js';
+import { findJob, submitJob, type Target } from './support/http/api.js';
 import { startTcpProxy } from './support/http/tcp-proxy.js';
 import { createFleet, type Fleet, type FleetMember } from './support/processes/fleet.js';
 import { childrenLeftBehind } from './support/processes/processes.js';
@@ -67,7 +68,7 @@ function source(url: string): RecordingSource {
   return s;
 }
 
-const submit = async (api: FleetMember, data: Record<string, unknown>) => (await submitJob(api, { data })).id;
+const submit = async (api: Target, data: Record<string, unknown>) => (await submitJob(api, { data })).id;
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 const dones = (s: RecordingSource) => s.events.filter((e) => e.type === 'done');
@@ -79,7 +80,7 @@ const trail = (events: readonly SourceEvent[]) =>
   );
 
 /** Polls GET /jobs/{id} until every job is terminal; returns the last state seen of each. */
-async function terminalStates(api: FleetMember, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
+async function terminalStates(api: Target, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
   const states = new Map<string, string>();
   await waitFor(
     async () => {
@@ -126,7 +127,13 @@ describe('a worker killed with SIGKILL mid-job', () => {
     cleanups.push(() => redis.stop());
     const fleet = fleetOn({ REDIS_URL: redis.url, WORKER_LOCK_MS: '2000', WORKER_STALLED_INTERVAL_MS: '1000' });
     const startedAt = Date.now();
-    const [api] = await Promise.all([fleet.api(), fleet.worker(), fleet.worker()]);
+    // The workers are processes (one is killed); the API they share runs in this process.
+    const [api] = await Promise.all([
+      startHarness({ redisUrl: redis.url, worker: false, env: { ...fleet.env, LOG_LEVEL: 'error' } }),
+      fleet.worker(),
+      fleet.worker(),
+    ]);
+    cleanups.push(() => api.close());
     const startupMs = Date.now() - startedAt;
     const workers = fleet.members.filter((m) => m.kind === 'worker');
     // Watching Redis from before the job exists: the worker that takes it is known from its
@@ -439,12 +446,14 @@ describe("the API's Redis subscription dropped at the moment a job finishes", ()
   it('resyncs after the subscriber reconnects: the watcher still gets its one done', async () => {
     // The single-Redis counterpart of the cluster test: one MULTI drops the API's subscriber
     // connection and runs the worker's finish script, so `done` is published to nobody.
+    // The API and the worker run in this process (what is dropped is a connection, not a
+    // process), on a Redis of their own so that the API's subscriber is the only one there.
     const redis = await startPrivateRedis();
     cleanups.push(() => redis.stop());
-    const fleet = fleetOn({ REDIS_URL: redis.url });
-    const [api] = await Promise.all([fleet.api(), fleet.worker()]);
-    const id = await submit(api, { steps: 30, stepMs: 100 });
-    const w = source(`${api.url}/jobs/${id}/events`);
+    const h = await startHarness({ redisUrl: redis.url, env: { SSE_RETRY_MS: '200' } });
+    cleanups.push(() => h.close());
+    const id = (await h.submit({ type: 'simulate', data: { steps: 30, stepMs: 100 } })).id;
+    const w = source(`${h.url}/jobs/${id}/events`);
     await w.until(
       (s) => s.events.some((e) => e.data.state === 'active' && Number(e.data.progress) > 0),
       'the job running',
@@ -452,7 +461,7 @@ describe("the API's Redis subscription dropped at the moment a job finishes", ()
 
     const inspector = new Redis(redis.url);
     cleanups.push(() => inspector.disconnect());
-    const keys = jobKeys(fleet.prefix, id);
+    const keys = jobKeys(h.config.KEY_PREFIX, id);
     const subscribers = String(await inspector.client('LIST'))
       .split('\n')
       .filter((line) => line.includes('name=jobcast:subscriber') && /\bsub=[1-9]/.test(line))

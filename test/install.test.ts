@@ -2,7 +2,8 @@
  * jobcast used without forking it, as a user gets it: `@jobcast/client` and `@jobcast/react`
  * packed with `npm pack` (once for the file) and installed from the tarballs into a project
  * outside the repository (offline, from npm's cache), then
- * - a `tsc --strict` program using the client, run against a live server;
+ * - a `tsc --strict` program using the client (TypeScript's compiler in this process), run
+ *   against a live server;
  * - `<jobcast-progress>` in Chromium, served from another origin, driven to `done`;
  * - `useJob` / `useJobs` in a React page in Chromium, driven to `done`, closed on unmount; what
  *   they tell beyond the percentage (eta, expected start, tags, the group summary) and `useFeed`;
@@ -22,8 +23,7 @@ import { type Harness, waitFor } from './support/harness/harness.js';
 import { bearer, KEY_A, startKeyedHarness } from './support/http/security.js';
 import { openPage, sharedChromium } from './support/page/browser.js';
 import { repoRoot } from './support/processes/processes.js';
-
-const TSC = join(repoRoot, 'node_modules/typescript/bin/tsc');
+import { compileProject } from './support/typescript/typecheck.js';
 
 /**
  * Runs a command to its end without blocking this process: the API it talks to runs here.
@@ -217,8 +217,8 @@ console.log(
 );
 `,
     );
-    const compiled = await run(process.execPath, [TSC, '-p', app]);
-    expect(compiled.stdout + compiled.stderr).toBe('');
+    // `tsc -p .` in the project, the packages' own declarations checked with it.
+    expect(compileProject(join(app, 'tsconfig.json'), ['@jobcast/client'])).toBe('');
     const program = await run(process.execPath, [join(app, 'out/main.js')]);
     expect(program.stderr).toBe('');
     expect(JSON.parse(program.stdout)).toEqual({

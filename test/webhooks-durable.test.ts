@@ -7,8 +7,10 @@
  * - `kill -9` of the worker process mid-retry (one delivery waiting for its next attempt,
  *   another in the middle of one) and of the API process: a new worker delivers both, with the
  *   same `webhook-id` as before;
- * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry;
- * - and on a Redis Cluster, where each job's delivery list lives in its record's slot.
+ * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry (API and worker
+ *   in the test's process);
+ * - and on a Redis Cluster, where each job's delivery list lives in its record's slot (API and
+ *   worker in the test's process there).
  * The process tests scale the retry delays down further (WEBHOOK_RETRY_BASE_MS=500) to stay
  * short. Every delivery verifies with `standardwebhooks`.
  */
@@ -176,8 +178,17 @@ describe('processes killed mid-retry', () => {
     const receiver = await startedReceiver();
     const redis = await startCrashableRedis();
     cleanups.push(() => redis.stop());
-    const fleet = fleetOn({ REDIS_URL: redis.url, WORKER_LOCK_MS: '10000' });
-    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    // API and worker in this process: what is killed is Redis.
+    const api = await startHarness({
+      redisUrl: redis.url,
+      env: {
+        ...WEBHOOK_ENV,
+        WEBHOOK_RETRY_BASE_MS: '500',
+        WORKER_LOCK_MS: '10000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
+    });
+    cleanups.push(() => api.close());
     let healthy = false;
     receiver.respond(() => (healthy ? 200 : 500));
     const id = await submit(api.url as string, {
@@ -206,8 +217,12 @@ describe('on a Redis Cluster', () => {
     const receiver = await startedReceiver();
     const cluster = await startRedisCluster();
     cleanups.push(() => cluster.stop());
-    const fleet = fleetOn({ REDIS_URL: cluster.url, REDIS_CLUSTER: '1' });
-    const [api] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    // API and worker in this process: where the deliveries live is the point, not a process.
+    const api = await startHarness({
+      redisUrl: cluster.url,
+      env: { ...WEBHOOK_ENV, WEBHOOK_RETRY_BASE_MS: '500', REDIS_CLUSTER: '1' },
+    });
+    cleanups.push(() => api.close());
     receiver.respond((_d, attempt) => (attempt === 1 ? 500 : 200));
     const submitOne = () =>
       submit(api.url as string, {
@@ -216,7 +231,7 @@ describe('on a Redis Cluster', () => {
         webhook: { url: receiver.url, events: ['progress', 'done'] },
       });
     const shardOf = async (id: string) =>
-      (await cluster.nodeOfSlot(await cluster.keySlot(`${fleet.prefix}:{${id}}`))).port;
+      (await cluster.nodeOfSlot(await cluster.keySlot(`${api.config.KEY_PREFIX}:{${id}}`))).port;
     const ids = await Promise.all(Array.from({ length: 6 }, submitOne));
     const shards = new Set(await Promise.all(ids.map(shardOf)));
     // Ids are random: six all land on one of three shards once in 243 runs. Submit more until

@@ -26,8 +26,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { env?: Record<string, string>; worker?: boolean } = {}): Promise<Harness> {
-  const redisUrl = inject('redisUrl');
+/**
+ * @param options.redisUrl a Redis of the test's own (`startPrivateRedis`) instead of the run's
+ * shared one, when the test counts or kills Redis clients.
+ */
+export async function startHarness(
+  options: { env?: Record<string, string>; worker?: boolean; redisUrl?: string } = {},
+): Promise<Harness> {
+  const redisUrl = options.redisUrl ?? inject('redisUrl');
   const config = parseConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -43,6 +49,9 @@ export async function startHarness(options: { env?: Record<string, string>; work
   const worker = options.worker === false ? undefined : await startWorker(config, redisUrl, log);
   const api = await startApi(config, redisUrl, log);
   const redis = new Redis(redisUrl);
+  // A test that kills its Redis sees this client reconnect (ioredis retries by itself); its
+  // refused connections meanwhile are no finding.
+  redis.on('error', () => {});
   const url = api.url;
   contractOrigins.add(new URL(url).origin);
   const harness: Harness = {

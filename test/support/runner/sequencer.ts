@@ -10,52 +10,55 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Files of more than a few seconds, longest first: their wall time in a clean-clone run with
- * three at a time, and the CPU they cost in one (`JOBCAST_TEST_CPU_LOG`; Chromium's not counted).
- * Files that mostly wait (webhooks-durable, worker-death, queue-position) come a little earlier
- * than their length says and the heaviest in CPU (install, readme-job-types) a little later, so
- * they do not all start at once. A file missing from the list only starts later: keep the long
- * ones here.
+ * Files of more than a few seconds, longest first: their wall time in a clean-clone `.ci/run`
+ * (three at a time, beside the type check; 7 Dec 00:26, with a benchmark running beside it, so
+ * a little longer than on a quiet machine) and the CPU they cost in it (`JOBCAST_TEST_CPU_LOG`;
+ * Chromium's not counted). Files that mostly wait (web-auth, web-progress, docs-ui,
+ * queue-position) come a little earlier than their length says and the heaviest in CPU
+ * (readme-job-types, api-processes, stream-leaks) a little later, so they do not all start at
+ * once. A file missing from the list only starts later: keep the long ones here.
  */
 export const LONGEST_FIRST = [
-  'web', // 66 s, CPU 6 s
-  'worker-death', // 39 s, CPU 8 s
-  'faults', // 45 s, CPU 20 s
-  'queue-position', // 30 s, CPU 4 s
-  'install', // 45 s, CPU 15 s
-  'outages', // 25 s, CPU 10 s
-  'cluster', // 26 s, CPU 8 s
-  'webhooks-durable', // 54 s, CPU 13 s before its retry schedule was scaled; 24 s alone after
-  'web-progress', // 32 s, CPU 2 s
-  'web-auth', // 32 s, CPU 2 s
-  'readme-job-types', // 21 s, CPU 30 s
-  'shutdown', // 22 s, CPU 8 s
-  'webhooks', // 19 s, CPU 4 s
-  'startup', // 17 s, CPU 12 s
-  'ctrl-c', // 14 s, CPU 7 s
-  'resume', // 13 s, CPU 1 s
-  'slow-client', // 12 s, CPU 7 s
-  'api-processes', // 12 s, CPU 11 s
-  'docs-ui', // 11 s, CPU 1 s
-  'stream-leaks', // 10 s, CPU 12 s
-  'webhooks-parts', // 10 s, CPU 0 s
+  'web', // 56 s, CPU 5 s
+  'faults', // 55 s, CPU 17 s
+  'worker-death', // 46 s, CPU 7 s
+  'install', // 33 s, CPU 11 s
+  'webhooks-durable', // 33 s, CPU 10 s
+  'web-auth', // 26 s, CPU 3 s
+  'readme-job-types', // 31 s, CPU 19 s
+  'api-processes', // 30 s, CPU 14 s
+  'cluster', // 25 s, CPU 9 s
+  'web-progress', // 22 s, CPU 2 s
+  'outages', // 24 s, CPU 11 s
+  'stream-leaks', // 23 s, CPU 13 s
+  'queue-position', // 20 s, CPU 3 s (29 s before its cost windows were cut to 3 s)
+  'shutdown', // 21 s, CPU 10 s
+  'ctrl-c', // 21 s, CPU 10 s
+  'docs-ui', // 23 s, CPU 1 s (14 s on a quiet machine)
+  'webhooks', // 18 s, CPU 5 s
+  'startup', // 15 s, CPU 8 s
+  'slow-client', // 22 s, CPU 9 s (5 s on a quiet machine)
+  'cli', // 11 s, CPU 5 s
+  'scale', // 10 s, CPU 6 s
+  'webhooks-load', // 10 s, CPU 9 s
   'openapi-examples', // 10 s, CPU 2 s
+  'resume', // 9 s, CPU 1 s
   'eta', // 9 s, CPU 1 s
-  'webhooks-load', // 9 s, CPU 7 s
-  'cli', // 8 s, CPU 4 s
-  'scale', // 8 s, CPU 4 s
   'stream-tokens', // 8 s, CPU 1 s
-  'job-types', // 8 s, CPU 4 s
-  'jobs-batch', // 7 s, CPU 3 s
-  'auth', // 7 s, CPU 3 s
-  'stall', // 7 s, CPU 0 s
+  'openapi-prism', // 8 s, CPU 8 s
   'sentinel', // 7 s, CPU 1 s
-  'idempotency', // 7 s, CPU 1 s
+  'http2', // 7 s, CPU 2 s
   'client', // 7 s, CPU 1 s
-  'http2', // 7 s, CPU 1 s
-  'openapi', // 6 s, CPU 3 s
-  'feed', // 5 s, CPU 1 s
-  'jobs-cancel', // 5 s, CPU 1 s
+  'stall', // 7 s, CPU 0 s
+  'idempotency', // 7 s, CPU 1 s
+  'feed', // 6 s, CPU 1 s
+  'heap-compaction', // 5 s, CPU 4 s
+  'validation', // 5 s, CPU 2 s
+  'job-types', // 5 s, CPU 5 s
+  'openapi-clients', // 5 s, CPU 5 s
+  'jobs-batch', // 5 s, CPU 3 s
+  'jobs-cancel', // 4 s, CPU 2 s
+  'auth', // 4 s, CPU 3 s
 ];
 
 const rank = (spec: TestSpecification): number => {
