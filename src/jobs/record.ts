@@ -96,12 +96,16 @@ export function newRecord(job: NewJob, owner: string | undefined, created: strin
   return record;
 }
 
-/** A record as HSET arguments (`field value field value …`), without an object copy. */
+/**
+ * A record as HSET arguments (`field value field value …`), without an object copy, and
+ * without the fields it does not have. `id` and `createdAt` come first, in that order:
+ * `jobs/scripts/create-records` reads them by position.
+ */
 export function recordFields(record: JobRecord): string[] {
-  const fields: string[] = [];
+  const fields = ['id', record.id, 'createdAt', record.createdAt];
   for (const field in record) {
     const value = record[field as keyof JobRecord];
-    if (value !== undefined) fields.push(field, value);
+    if (value !== undefined && field !== 'id' && field !== 'createdAt') fields.push(field, value);
   }
   return fields;
 }

@@ -21,7 +21,7 @@
  *
  * Output: the number of records written.
  */
-import type { JobRecord } from '../record.js';
+import { type JobRecord, recordFields } from '../record.js';
 import type { LuaScript } from '../script-runner.js';
 
 export interface CreateRecordsInput {
@@ -49,14 +49,6 @@ export const createRecordsScript: LuaScript<CreateRecordsInput, number> = {
   lua: createRecordsLua,
   call: ({ unfinished, keys, records }) => ({
     keys: [unfinished, ...keys],
-    args: records.map((record) => {
-      const fields = ['id', record.id, 'createdAt', record.createdAt];
-      for (const field in record) {
-        const value = record[field as keyof JobRecord];
-        // Left out: the two sent first, and the fields a record does not have.
-        if (value !== undefined && field !== 'id' && field !== 'createdAt') fields.push(field, value);
-      }
-      return JSON.stringify(fields);
-    }),
+    args: records.map((record) => JSON.stringify(recordFields(record))),
   }),
 };
