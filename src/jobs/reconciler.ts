@@ -131,7 +131,8 @@ export class Reconciler {
       }),
     );
     await this.#store.unfinished.forget(forget);
-    const wrapped = ids.length < RECONCILE_PAGE_SIZE;
+    // The page's cursor is empty once it reached the end of the set.
+    const wrapped = next === '';
     await this.#redis.set(this.#cursorKey, next);
     this.#options.faults?.recovered();
     if (repaired > 0) this.#options.log.info('reconciled jobs with the queue', { repaired, checked: ids.length });
