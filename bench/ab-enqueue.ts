@@ -11,8 +11,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { EnqueueArgs, EnqueueResult } from './enqueue.js';
 import { Child } from './lib/ipc.js';
-import { cpuMs, freePort, spawnNode, waitForHttp } from './lib/proc.js';
-import { jobcastEnv, startBare, startRedis } from './lib/services.js';
+import { cpuMs } from './lib/proc.js';
+import { startApi, startBare, startRedis } from './lib/services.js';
 
 const [distA = 'dist', distB = 'dist', roundsArg = '4', secondsArg = '4', batchArg = '1'] = process.argv.slice(2);
 const rounds = Number(roundsArg);
@@ -23,21 +23,12 @@ const concurrency = batch === 1 ? 32 : 4;
 const profile = process.env.AB_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.AB_PROFILE}`] : [];
 const redis = await startRedis();
 // AB_ENV: more settings for both APIs (`API_KEYS=…&…`); AB_PROFILE: a directory for B's CPU profile.
-const startApi = async (dist: string, nodeArgs: string[] = []) => {
-  const port = await freePort();
-  const env = process.env.AB_ENV ? Object.fromEntries(new URLSearchParams(process.env.AB_ENV)) : {};
-  const proc = spawnNode(
-    `api ${dist}`,
-    `${dist}/main.js`,
-    { ...jobcastEnv(redis.url, `ab${randomBytes(3).toString('hex')}`), PORT: String(port), ...env },
-    nodeArgs,
-  );
-  await waitForHttp(proc, `http://127.0.0.1:${port}/healthz`);
-  return { ...proc, port };
-};
+const env = process.env.AB_ENV ? Object.fromEntries(new URLSearchParams(process.env.AB_ENV)) : {};
+const start = (dist: string, nodeArgs: string[] = []) =>
+  startApi(redis.url, { dist, nodeArgs, env, prefix: `ab${randomBytes(3).toString('hex')}` });
 const sides = [
-  { ...(await startApi(distA)), name: `A ${distA}` },
-  { ...(await startApi(distB, profile)), name: `B ${distB}` },
+  { ...(await start(distA)), name: `A ${distA}` },
+  { ...(await start(distB, profile)), name: `B ${distB}` },
   ...(batch === 1 && !process.env.AB_NO_MINIMAL
     ? [{ ...(await startBare(redis.url, { KEY_PREFIX: 'abbare' })), name: 'minimal' }]
     : []),

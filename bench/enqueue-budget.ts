@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EnqueueArgs, EnqueueResult } from './enqueue.js';
 import { Child } from './lib/ipc.js';
-import { cpuMs, freePort, spawnNode, waitForHttp } from './lib/proc.js';
-import { jobcastEnv, startBare, startRedis } from './lib/services.js';
+import { cpuMs } from './lib/proc.js';
+import { startApi, startBare, startRedis } from './lib/services.js';
 
 const [dists = 'dist', roundsArg = '3', secondsArg = '5', batchArg = '100'] = process.argv.slice(2);
 const rounds = Number(roundsArg);
@@ -22,13 +22,10 @@ const concurrency = batch === 1 ? 32 : 4;
 const redis = await startRedis();
 const redisPid = redis.process.pid as number;
 const apis = await Promise.all(
-  dists.split(',').map(async (dist) => {
-    const port = await freePort();
-    const env = { ...jobcastEnv(redis.url, `bud${randomBytes(3).toString('hex')}`), PORT: String(port) };
-    const api = spawnNode(`api ${dist}`, `${dist}/main.js`, env, []);
-    await waitForHttp(api, `http://127.0.0.1:${port}/healthz`);
-    return { ...api, port, dist };
-  }),
+  dists.split(',').map(async (dist) => ({
+    ...(await startApi(redis.url, { dist, prefix: `bud${randomBytes(3).toString('hex')}` })),
+    dist,
+  })),
 );
 const bare = await startBare(redis.url, { KEY_PREFIX: 'budbare' });
 const load = new Child('enqueue.ts', {}, 'enqueue');

@@ -76,13 +76,15 @@ export async function startApi(
     prefix?: string;
     /** More settings (API_PROCESSES…). */
     env?: Record<string, string>;
+    /** Another build of the API (its `dist/` directory), for side-by-side runs of two. */
+    dist?: string;
   } = {},
 ): Promise<Api> {
   const port = await freePort();
   const prefix = options.prefix ?? `bench${randomBytes(3).toString('hex')}`;
   const proc = spawnNode(
-    'jobcast-api',
-    'dist/main.js',
+    options.dist ? `jobcast-api ${options.dist}` : 'jobcast-api',
+    `${options.dist ?? 'dist'}/main.js`,
     { ...jobcastEnv(redisUrl, prefix), PORT: String(port), ...options.env },
     options.nodeArgs,
   );
