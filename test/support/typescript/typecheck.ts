@@ -104,10 +104,8 @@ function dependents(config: ts.ParsedCommandLine, changed: string[]): Set<string
 export function typecheckChanges(tsconfig: string, changed: string[]): string {
   const config = readConfig(tsconfig);
   const root = dirname(tsconfig);
-  const files = dependents(
-    config,
-    changed.map((file) => resolve(root, file)),
-  );
+  const changedFiles = changed.map((file) => resolve(root, file));
+  const files = dependents(config, changedFiles);
   const program = ts.createProgram({ rootNames: [...files], options: config.options });
   const diagnostics: ts.Diagnostic[] = [
     ...config.errors,
@@ -117,7 +115,7 @@ export function typecheckChanges(tsconfig: string, changed: string[]): string {
   for (const file of files) {
     const source = program.getSourceFile(file);
     if (!source) throw new Error(`${file} is not in the program`);
-    if (changed.some((name) => resolve(root, name) === file)) {
+    if (changedFiles.includes(file)) {
       // Anything global would reach files that do not import this one.
       if (!ts.isExternalModule(source) || /\bdeclare\s+(global|module)\b/.test(source.text)) {
         throw new Error(`${file} declares globals: every file of the project must be checked`);
