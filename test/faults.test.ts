@@ -8,10 +8,12 @@
  *   reaches a terminal state, and every open stream (reconnecting with Last-Event-ID if it is
  *   dropped) gets exactly one `done`.
  *   While it is down the API answers at once: /readyz 503, a submission 503 (and nothing kept);
- *   the outage is logged as JSON lines like everything else.
+ *   the outage is logged as JSON lines like everything else. Down for longer than the job locks
+ *   (API and worker in this process: what is killed is Redis): each job re-runs once, never
+ *   twice at a time.
  * - An API process killed: its clients (real EventSource, behind a proxy that moves them to the
  *   other API, as a load balancer would) resume there with Last-Event-ID: ids strictly
- *   increasing across both connections, exactly one `done`.
+ *   increasing across both connections, exactly one `done` (the worker in this process).
  * - The API's subscriber connection dropped at the instant a job's `done` is published: the
  *   hub re-reads the job once re-subscribed, and the watcher still gets its one `done` (the
  *   single-Redis counterpart of the same check in cluster.test.ts; API and worker in this
@@ -21,9 +23,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
 import { doneData } from '../src/jobs/events.js';
 import { jobKeys } from '../src/jobs/keys.js';
 import { finishLua } from '../src/jobs/scripts/finish.js';
+import { createLogger } from '../src/log.js';
+import { startWorker } from '../workers/runner.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
 import { findJob, submitJob, type Target } from './support/http/api.js';
 import { startTcpProxy } from './support/http/tcp-proxy.js';
@@ -324,8 +329,13 @@ describe('Redis killed with SIGKILL and restarted', () => {
     const N = 6;
     const redis = await startCrashableRedis();
     cleanups.push(() => redis.stop());
-    const fleet = fleetOn({ REDIS_URL: redis.url, WORKER_LOCK_MS: '1000', WORKER_STALLED_INTERVAL_MS: '1000' });
-    const [api] = await Promise.all([fleet.api(), fleet.worker()]);
+    // The API and the worker in this process: what is killed is Redis, and what is checked is
+    // what BullMQ's stalled check does with the jobs whose locks expired meanwhile.
+    const api = await startHarness({
+      redisUrl: redis.url,
+      env: { SSE_RETRY_MS: '200', WORKER_LOCK_MS: '1000', WORKER_STALLED_INTERVAL_MS: '1000', LOG_LEVEL: 'silent' },
+    });
+    cleanups.push(() => api.close());
     const ids: string[] = [];
     for (let i = 0; i < N; i++) ids.push(await submit(api, { steps: 20, stepMs: 150 }));
     const sources = ids.map((id) => source(`${api.url}/jobs/${id}/events`));
@@ -383,7 +393,13 @@ describe('an API process killed with SIGKILL', () => {
     const redis = await startPrivateRedis();
     cleanups.push(() => redis.stop());
     const fleet = fleetOn({ REDIS_URL: redis.url });
-    const [api1, api2] = await Promise.all([fleet.api(), fleet.api(), fleet.worker()]);
+    // The APIs are processes (one is killed); the worker runs in this process.
+    const [api1, api2, worker] = await Promise.all([
+      fleet.api(),
+      fleet.api(),
+      startWorker(parseConfig(fleet.env), redis.url, createLogger('error')),
+    ]);
+    cleanups.push(() => worker.close());
     const port = (api: FleetMember) => Number(new URL(api.url as string).port);
     // What the clients connect to: API 1 until it dies, then API 2.
     const proxy = await startTcpProxy(port(api1));
