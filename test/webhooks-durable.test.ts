@@ -5,8 +5,8 @@
  *   default's 30 s outage at the same scale) — the attempt that gets through is the one the
  *   schedule says (the schedule's own numbers, base 5 s, are checked in webhooks-parts.test.ts);
  * - `kill -9` of the worker process mid-retry (one delivery waiting for its next attempt,
- *   another in the middle of one) and of the API process: a new worker delivers both, with the
- *   same `webhook-id` as before;
+ *   another in the middle of one) and of the API process: a new worker (started in the test's
+ *   process) delivers both, with the same `webhook-id` as before;
  * - Redis killed with SIGKILL and restarted (append-only, fsync always) mid-retry (API and worker
  *   in the test's process);
  * - and on a Redis Cluster, where each job's delivery list lives in its record's slot (API and
@@ -150,8 +150,10 @@ describe('processes killed mid-retry', () => {
     await worker.kill9();
     await api.kill9();
     healthy = true;
-    // A new worker and API: no state but Redis.
-    const [api2] = (await Promise.all([fleet.api(), fleet.worker()])) as [FleetMember, FleetMember];
+    // A new worker and API, in this process (what is killed above are processes; these two are
+    // only what comes after them): no state but Redis, on the fleet's prefix and queue.
+    const api2 = await startHarness({ redisUrl: fleet.env.REDIS_URL as string, env: { ...fleet.env } });
+    cleanups.push(() => api2.close());
     await waitFor(
       () =>
         delivered(receiver, ids.waiting as string).length === 1 &&
