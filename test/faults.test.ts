@@ -154,6 +154,8 @@ describe('a worker killed with SIGKILL mid-job', () => {
       workers.map((w) => w.pid),
       10_000,
     );
+    // Known: every command from here on (the re-run's included) would only be parsed and dropped.
+    monitor.stop();
     const victim = workers.find((w) => w.pid === pid) as FleetMember;
     const survivor = workers.find((w) => w !== victim) as FleetMember;
     const before = (await findJob(api, id)) as Record<string, unknown>;
