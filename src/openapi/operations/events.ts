@@ -96,6 +96,6 @@ export const eventOperations: Operation[] = [
         content: json(ref('schemas', 'StreamToken'), tokenExamples),
       },
     },
-    problems: [400, 404, 413, 415, 422],
+    problems: [400, 404, 413, 415, 422, 503],
   },
 ];

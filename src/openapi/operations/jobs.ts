@@ -86,7 +86,7 @@ export const jobOperations = (jobTypes: JobTypeRegistry): Operation[] => [
     parameters: queryParameters(ListJobsQuery),
     security: REST,
     responses: { 200: { description: 'A page of jobs.', content: json(ref('schemas', 'JobList'), jobListExamples) } },
-    problems: [400, 403, 429],
+    problems: [400, 403, 429, 503],
   },
   {
     method: 'get',
@@ -98,7 +98,7 @@ export const jobOperations = (jobTypes: JobTypeRegistry): Operation[] => [
     parameters: ['JobIdPath'],
     security: [...REST, 'open'],
     responses: { 200: { description: 'The job.', content: json(ref('schemas', 'JobResource'), jobExamples) } },
-    problems: [404, 429],
+    problems: [404, 429, 503],
   },
   {
     method: 'get',
@@ -112,7 +112,7 @@ export const jobOperations = (jobTypes: JobTypeRegistry): Operation[] => [
     responses: {
       200: { description: 'The log lines, oldest first.', content: json(ref('schemas', 'JobLogs'), logExamples) },
     },
-    problems: [404, 429],
+    problems: [404, 429, 503],
   },
   {
     method: 'get',
@@ -130,7 +130,7 @@ export const jobOperations = (jobTypes: JobTypeRegistry): Operation[] => [
         content: json(ref('schemas', 'WebhookDeliveries'), webhookDeliveryExamples),
       },
     },
-    problems: [404, 429],
+    problems: [404, 429, 503],
   },
   {
     method: 'post',
@@ -148,6 +148,6 @@ export const jobOperations = (jobTypes: JobTypeRegistry): Operation[] => [
         content: json(ref('schemas', 'JobResource'), cancelledExamples),
       },
     },
-    problems: [404, 409],
+    problems: [404, 409, 503],
   },
 ];
