@@ -47,7 +47,8 @@ describe('a worker killed with SIGKILL, default settings', () => {
     const monitor = await startMonitor(redis.url);
     cleanups.push(() => monitor.stop());
 
-    const id = await submit(url, { steps: 40, stepMs: 100 });
+    // Long enough to be running still when the kill comes; it runs again in full after.
+    const id = await submit(url, { steps: 25, stepMs: 100 });
     const watcher = new RecordingSource(`${url}/jobs/${id}/events`);
     cleanups.push(() => watcher.close());
     const pid = await monitor.sender(
@@ -83,18 +84,24 @@ describe('the Redis cost of keeping running jobs recoverable', () => {
   it('lock renewals and stalled checks, per running job per second', async () => {
     const N = 40;
     const windowMs = defaults.WORKER_LOCK_MS;
-    const redis = await startPrivateRedis();
-    cleanups.push(() => redis.stop());
-    // The background reconciler is left out of this measure (it is a cost per unfinished job
-    // of the API, bounded per tick; see the README); everything else runs with its defaults.
-    const fleet = createFleet({ REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '3600000' });
-    cleanups.push(() => fleet.stopAll());
-    const [api] = await Promise.all([fleet.api(), fleet.worker({ WORKER_CONCURRENCY: String(N) })]);
-    const url = (api as FleetMember).url as string;
-    const stats = new Redis(redis.url);
-    cleanups.push(() => void stats.disconnect());
+    // Two identical fleets, each on a redis-server of its own: one stays idle (the baseline),
+    // the other runs the jobs, and both are measured over the same window.
+    const startFleet = async () => {
+      const redis = await startPrivateRedis();
+      cleanups.push(() => redis.stop());
+      // The background reconciler is left out of this measure (it is a cost per unfinished job
+      // of the API, bounded per tick; see the README); everything else runs with its defaults.
+      const fleet = createFleet({ REDIS_URL: redis.url, RECONCILE_INTERVAL_MS: '3600000' });
+      cleanups.push(() => fleet.stopAll());
+      const [api] = await Promise.all([fleet.api(), fleet.worker({ WORKER_CONCURRENCY: String(N) })]);
+      const stats = new Redis(redis.url);
+      cleanups.push(() => void stats.disconnect());
+      return { url: (api as FleetMember).url as string, stats };
+    };
+    const [idleFleet, busyFleet] = await Promise.all([startFleet(), startFleet()]);
+    const url = busyFleet.url;
 
-    const measure = async () => {
+    const measure = async (stats: Redis) => {
       await stats.config('RESETSTAT');
       const started = Date.now();
       await new Promise((resolve) => setTimeout(resolve, windowMs));
@@ -105,8 +112,6 @@ describe('the Redis cost of keeping running jobs recoverable', () => {
       calls.delete('info');
       return { calls, seconds };
     };
-    const idle = await measure();
-
     // N jobs that report once and then sleep: all that touches Redis for them is keeping them.
     const ids = await Promise.all(Array.from({ length: N }, () => submit(url, { steps: 1, stepMs: 60_000 })));
     await waitFor(
@@ -119,7 +124,7 @@ describe('the Redis cost of keeping running jobs recoverable', () => {
       'every job running',
       20_000,
     );
-    const busy = await measure();
+    const [idle, busy] = await Promise.all([measure(idleFleet.stats), measure(busyFleet.stats)]);
 
     const perJob = new Map<string, number>();
     for (const [command, calls] of busy.calls) {
