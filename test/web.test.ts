@@ -16,6 +16,7 @@ import { jobKeys } from '../src/jobs/keys.js';
 import { createLogger } from '../src/log.js';
 import { PAGE_CSP } from '../src/routes/web.js';
 import { startApi } from '../src/server.js';
+import { webAssets } from '../src/web/assets.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import {
   isConnectionRefused,
@@ -33,8 +34,12 @@ let h: Harness;
 let browser: Browser;
 beforeAll(async () => {
   // Twelve jobs must run at once; a dropped stream is retried within a fraction of a second.
-  h = await startHarness({ env: { WORKER_CONCURRENCY: '16', SSE_RETRY_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000' } });
-  browser = await sharedChromium();
+  // The page is bundled from source on its first request: bundled meanwhile instead.
+  [h, browser] = await Promise.all([
+    startHarness({ env: { WORKER_CONCURRENCY: '16', SSE_RETRY_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000' } }),
+    sharedChromium(),
+    webAssets(),
+  ]);
 });
 afterAll(async () => {
   await h?.close();
