@@ -180,8 +180,9 @@ describe('with API keys and one worker', () => {
       });
       const started = async () =>
         page.$$eval('#job-list > li', (items) => items.map((li) => (li as HTMLElement).dataset.jobId as string));
+      // Running for 3 s: its time left counts down by the second while the others queue behind it.
       await page.fill('#steps', '10');
-      await page.fill('#step-ms', '500');
+      await page.fill('#step-ms', '300');
       await page.click('#start');
       await waitFor(async () => (await started()).length === 1, 'the first job listed');
       await page.fill('#steps', '2');
