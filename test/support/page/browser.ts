@@ -70,8 +70,6 @@ export function sharedChromium(): Promise<Browser> {
         browser.on('disconnected', () => {
           if (shared === launching) shared = undefined;
         });
-        // The first page is made while the test file starts its service.
-        prepareSpare(browser);
         return browser;
       },
       (error: unknown) => {
@@ -128,54 +126,18 @@ export interface OpenPageOptions {
 
 const isStream = (url: string) => /^\/(?:events|jobs\/[^/]+\/events)$/.test(new URL(url).pathname);
 
-const DEFAULT_VIEWPORT = { width: 1200, height: 800 };
-
-/** A fresh context with its blank page, not yet handed to a test. */
-interface BlankPage {
-  context: BrowserContext;
-  page: Page;
-}
-
-async function newBlankPage(browser: Browser): Promise<BlankPage> {
+export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<PageUnderTest> {
   const context = await browser.newContext({
-    viewport: DEFAULT_VIEWPORT,
+    viewport: options.viewport ?? { width: 1200, height: 800 },
     // The tests read the page's DOM, never its motion; the running bars' endless stripes and the
     // blinking dots would keep Chromium repainting (and a core busy) for as long as jobs run. The
     // page honours the preference (styles.css), as it does for anyone who asks for less motion.
     reducedMotion: 'reduce',
   });
-  await context.addInitScript(countOpenStreams);
-  return { context, page: await context.newPage() };
-}
-
-/**
- * The next test's page, made while the current one runs: a context and its first page (a
- * renderer process) take about half a second, most of it waiting on Chromium. A spare is as
- * fresh as one made on demand (its own context and storage, never navigated); one per browser.
- */
-const spares = new WeakMap<Browser, Promise<BlankPage>>();
-
-function prepareSpare(browser: Browser): void {
-  const spare = newBlankPage(browser);
-  spare.catch(() => {}); // a browser that went away meanwhile: the next openPage makes its own
-  spares.set(browser, spare);
-}
-
-async function takeBlankPage(browser: Browser): Promise<BlankPage> {
-  const spare = spares.get(browser);
-  spares.delete(browser);
-  let blank: BlankPage | undefined;
-  if (spare && browser.isConnected()) blank = await spare.catch(() => undefined);
-  if (!blank || blank.page.isClosed()) blank = await newBlankPage(browser);
-  if (browser.isConnected()) prepareSpare(browser);
-  return blank;
-}
-
-export async function openPage(browser: Browser, url: string, options: OpenPageOptions = {}): Promise<PageUnderTest> {
-  const { context, page } = await takeBlankPage(browser);
-  if (options.viewport) await page.setViewportSize(options.viewport);
+  const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const errors: string[] = [];
+  await context.addInitScript(countOpenStreams);
   const streams: StreamRequests = {
     urls: [],
     maxOpen: () => page.evaluate(() => (window as unknown as StreamWindow).jobcastStreams.maxOpen),
