@@ -128,11 +128,11 @@ describe('an invalid key', () => {
   });
 });
 
-describe('a key outlives its job (JOB_RETENTION_SECONDS=1, IDEMPOTENCY_KEY_TTL_SECONDS=6)', () => {
+describe('a key outlives its job (JOB_RETENTION_SECONDS=1, IDEMPOTENCY_KEY_TTL_SECONDS=4)', () => {
   let short: Harness;
   let shortQueue: Queue;
   beforeAll(async () => {
-    short = await startHarness({ env: { JOB_RETENTION_SECONDS: '1', IDEMPOTENCY_KEY_TTL_SECONDS: '6' } });
+    short = await startHarness({ env: { JOB_RETENTION_SECONDS: '1', IDEMPOTENCY_KEY_TTL_SECONDS: '4' } });
     shortQueue = bullQueue(short);
   });
   afterAll(async () => {

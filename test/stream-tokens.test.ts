@@ -201,7 +201,8 @@ describe('POST /events/tokens', () => {
 
 describe('recovering from an expired token', () => {
   it('gets a clear 401, fetches a fresh link with the key, and resumes with lastEventId: nothing missed, nothing repeated', async () => {
-    const job = await submitAs(h.url, KEY_A, { steps: 40, stepMs: 150 });
+    // Long enough to run on past the token's expiry: the fresh link resumes a live job.
+    const job = await submitAs(h.url, KEY_A, { steps: 40, stepMs: 100 });
     // A token that is valid now and expires within about 2–3 s (expiry has one-second steps).
     const shortLived = tokenAs(KEY_A, [job.id], { issuedAt: Date.now() - (TTL_SECONDS - 3) * 1000 });
     const expiresAtMs = (decodeClaims(shortLived.split('.')[0] as string)?.expiresAt ?? 0) * 1000;

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BrowserContext, ConsoleMessage, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webAssets } from '../src/web/assets.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import { openPage, type PageUnderTest, sharedChromium, untilRows } from './support/page/browser.js';
 
@@ -23,6 +24,8 @@ beforeAll(async () => {
   [h, browser] = await Promise.all([
     startHarness({ env: { API_KEYS: KEY, WORKER_CONCURRENCY: '4', SSE_RETRY_MS: '200' } }),
     sharedChromium(),
+    // The page is bundled from source on its first request: bundled meanwhile instead.
+    webAssets(),
   ]);
 });
 afterAll(async () => {

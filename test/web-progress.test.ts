@@ -11,6 +11,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { webAssets } from '../src/web/assets.js';
 import { type Harness, waitFor } from './support/harness/harness.js';
 import { type ScriptedHarness, startScriptedHarness } from './support/harness/scripted.js';
 import { bearer, KEY_A, KEY_B, startKeyedHarness } from './support/http/security.js';
@@ -18,7 +19,8 @@ import { openPage, type PageUnderTest, sharedChromium } from './support/page/bro
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await sharedChromium();
+  // The page is bundled from source on its first request: bundled meanwhile instead.
+  [browser] = await Promise.all([sharedChromium(), webAssets()]);
 });
 
 async function withPage(url: string, run: (t: PageUnderTest) => Promise<void>): Promise<void> {
@@ -178,8 +180,9 @@ describe('with API keys and one worker', () => {
       });
       const started = async () =>
         page.$$eval('#job-list > li', (items) => items.map((li) => (li as HTMLElement).dataset.jobId as string));
+      // Running for 3 s: its time left counts down by the second while the others queue behind it.
       await page.fill('#steps', '10');
-      await page.fill('#step-ms', '500');
+      await page.fill('#step-ms', '300');
       await page.click('#start');
       await waitFor(async () => (await started()).length === 1, 'the first job listed');
       await page.fill('#steps', '2');

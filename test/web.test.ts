@@ -16,6 +16,7 @@ import { jobKeys } from '../src/jobs/keys.js';
 import { createLogger } from '../src/log.js';
 import { PAGE_CSP } from '../src/routes/web.js';
 import { startApi } from '../src/server.js';
+import { webAssets } from '../src/web/assets.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import {
   isConnectionRefused,
@@ -33,8 +34,12 @@ let h: Harness;
 let browser: Browser;
 beforeAll(async () => {
   // Twelve jobs must run at once; a dropped stream is retried within a fraction of a second.
-  h = await startHarness({ env: { WORKER_CONCURRENCY: '16', SSE_RETRY_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000' } });
-  browser = await sharedChromium();
+  // The page is bundled from source on its first request: bundled meanwhile instead.
+  [h, browser] = await Promise.all([
+    startHarness({ env: { WORKER_CONCURRENCY: '16', SSE_RETRY_MS: '200', SHUTDOWN_TIMEOUT_MS: '1000' } }),
+    sharedChromium(),
+    webAssets(),
+  ]);
 });
 afterAll(async () => {
   await h?.close();
@@ -231,7 +236,7 @@ describe('the page', () => {
   it('recovers by itself when the API is killed and restarted mid-run', async () => {
     // While the API is down the browser logs each refused connection; nothing else may appear.
     await withPage(
-      async ({ page }) => {
+      async ({ page, streams }) => {
         // Every change of the connection indicator, recorded inside the page.
         await page.evaluate(() => {
           const indicator = document.getElementById('connection') as HTMLElement;
@@ -242,7 +247,8 @@ describe('the page', () => {
             attributeFilter: ['data-connection'],
           });
         });
-        await fillForm(page, { steps: 20, stepMs: 300 });
+        // Long enough to outlast the restart: they complete on the new API.
+        await fillForm(page, { steps: 20, stepMs: 200 });
         const ids = await startJobs(page, 3);
         await until(page, 'the jobs running', (all) => all.every((r) => r.state === 'active' && r.value >= 10));
         expect(await connection(page)).toBe('live');
@@ -250,7 +256,9 @@ describe('the page', () => {
         const port = h.api.port;
         await h.api.close();
         await expect.poll(() => connection(page), { timeout: 5_000 }).toBe('reconnecting');
-        await sleep(700);
+        // The page tries again while nothing listens (refused), and keeps trying.
+        const sentWhileDown = streams.urls.length;
+        await waitFor(() => streams.urls.length > sentWhileDown, 'a stream request refused while the API is down');
         h.api = await startApi({ ...h.config, PORT: port }, h.redisUrl, createLogger(h.config.LOG_LEVEL));
 
         const done = await until(page, 'the jobs completed after the restart', (all) =>
@@ -278,7 +286,7 @@ describe('the page', () => {
         await fillForm(page, { steps: 2, stepMs: 50 });
         const [finished] = await startJobs(page);
         await until(page, 'two jobs completed', (all) => all.every((r) => r.state === 'completed'));
-        await fillForm(page, { steps: 20, stepMs: 200 });
+        await fillForm(page, { steps: 20, stepMs: 100 });
         const [running] = await startJobs(page);
         const before = await until(page, 'the third job running', (all) => (all[0]?.value ?? 0) >= 10);
 
@@ -307,13 +315,13 @@ describe('the page', () => {
   it('shows jobs in every finished state and some still running (the README screenshot)', async () => {
     await withPage(
       async ({ page }) => {
-        await fillForm(page, { steps: 100, stepMs: 100 });
+        await fillForm(page, { steps: 100, stepMs: 50 });
         const [toCancel] = await startJobs(page);
         await fillForm(page, { steps: 5, stepMs: 60 });
         await startJobs(page);
         await fillForm(page, { steps: 8, stepMs: 60, failAtStep: 6 });
         await startJobs(page);
-        await fillForm(page, { steps: 100, stepMs: 120 });
+        await fillForm(page, { steps: 100, stepMs: 60 });
         await startJobs(page);
         await until(page, 'the first job running', (all) => (all.at(-1)?.value ?? 0) >= 20);
         await page.click(`li[data-job-id="${toCancel}"] button.cancel`);
