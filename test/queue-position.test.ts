@@ -18,15 +18,8 @@ import { type RunningWorker, startWorker } from '../workers/runner.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import { call, getJob, submitJob } from './support/http/api.js';
 import { type PrivateRedis, startPrivateRedis } from './support/redis/private-redis.js';
-import { allowLeaks } from './support/runner/leak-check.js';
 import { type LiveWatch, liveWatch } from './support/sse/live-watch.js';
 import type { ReceivedEvent } from './support/sse/sse.js';
-
-// The cost measure (on a private redis-server, mostly waiting out its windows) runs beside the
-// other tests (each with a key prefix of its own); they run one after another. What one test
-// leaves cannot then be told from the other's, so the per-test leak check is off; the
-// whole-file check still applies.
-allowLeaks('the cost measure runs beside the other tests; each stops what it started');
 
 /** The queue positions a watcher saw, in order, without repeats. */
 const positions = (events: ReceivedEvent[]) =>
@@ -35,151 +28,148 @@ const positions = (events: ReceivedEvent[]) =>
     .map((e) => e.data.queuePosition as number)
     .filter((p, i, all) => i === 0 || all[i - 1] !== p);
 
-describe.concurrent('where a queued job stands', () => {
-  describe.sequential('queue positions with one worker and 5 queued jobs', () => {
-    let h: Harness;
-    let worker: RunningWorker | undefined;
-    beforeAll(async () => {
-      // The worker starts once the jobs are queued: the test knows where each one stands.
-      h = await startHarness({ worker: false, env: { WORKER_CONCURRENCY: '1', PROGRESS_TICK_MS: '100' } });
-    });
-    afterEach(async () => {
-      await worker?.close();
-    });
-    afterAll(async () => {
-      await h?.close();
-    });
-
-    it('counts down 5, 4, 3, 2, 1 as the jobs ahead start, each watcher seeing its own', async () => {
-      // Six jobs of half a second each: the first will run, five wait behind it.
-      const jobs = [];
-      for (let i = 0; i < 6; i++) jobs.push(await submitJob(h, { data: { steps: 2, stepMs: 250 } }));
-      const queued = jobs.slice(1);
-      const watches: LiveWatch[] = queued.map((job) => liveWatch(`${h.url}/jobs/${job.id}/events`));
-      try {
-        // The resource says where each stands too (the first job is #1 until the worker comes).
-        const places = await Promise.all(jobs.map(async (job) => (await getJob(h, job.id)).queuePosition));
-        expect(places).toEqual([1, 2, 3, 4, 5, 6]);
-        await Promise.all(watches.map((w, i) => w.next((e) => e.data.queuePosition === i + 2, 5_000)));
-        worker = await startWorker(h.config, h.redisUrl, createLogger('error', {}, 'json'));
-        await Promise.all(watches.map((w) => w.done(30_000)));
-        watches.forEach((w, i) => {
-          const expected = Array.from({ length: i + 2 }, (_, k) => i + 2 - k);
-          expect(positions(w.events), `job ${i + 2}`).toEqual(expected);
-          // A place is a progress event of the queued state: the same id as that state.
-          const queuedIds = new Set(w.events.filter((e) => e.data.state === 'queued').map((e) => e.id));
-          expect(queuedIds.size, `job ${i + 2}`).toBe(1);
-          // No place once it runs.
-          for (const e of w.events.filter((e) => e.data.state !== 'queued'))
-            expect(e.data.queuePosition).toBeUndefined();
-        });
-        // Once a run time was known (the first job's), the last job's expected start came within
-        // half its wait of the real one.
-        const last = watches[4] as LiveWatch;
-        const estimate = last.events.find((e) => e.data.expectedStartAt !== undefined && e.data.state === 'queued');
-        const started = last.events.find((e) => e.data.state === 'active');
-        expect(estimate, 'an expected start for the last job').toBeDefined();
-        const predicted = Date.parse(estimate?.data.expectedStartAt as string);
-        const real = Date.parse(started?.data.at as string);
-        const firstDone = Date.parse((await getJob(h, (jobs[0] as { id: string }).id)).finishedAt as string);
-        console.log(
-          `expected start of the 6th job, estimated when the 1st finished: in ${predicted - firstDone} ms; it started after ${real - firstDone} ms`,
-        );
-        expect(Math.abs(predicted - real)).toBeLessThanOrEqual(Math.max(500, 0.5 * (real - firstDone)));
-      } finally {
-        for (const w of watches) w.close();
-      }
-    });
+describe('queue positions with one worker and 5 queued jobs', () => {
+  let h: Harness;
+  let worker: RunningWorker | undefined;
+  beforeAll(async () => {
+    // The worker starts once the jobs are queued: the test knows where each one stands.
+    h = await startHarness({ worker: false, env: { WORKER_CONCURRENCY: '1', PROGRESS_TICK_MS: '100' } });
+  });
+  afterEach(async () => {
+    await worker?.close();
+  });
+  afterAll(async () => {
+    await h?.close();
   });
 
-  describe.sequential("the order is BullMQ's", () => {
-    let h: Harness;
-    beforeAll(async () => {
-      // No worker: nothing moves until the test says so.
-      h = await startHarness({ worker: false, env: { PROGRESS_TICK_MS: '100' } });
-    });
-    afterAll(async () => {
-      await h?.close();
-    });
-
-    const place = async (id: string) => {
-      const job = await getJob(h, id);
-      return { queuePosition: job.queuePosition, expectedStartAt: job.expectedStartAt };
-    };
-
-    it('the wait list in arrival order, then due delayed jobs, then prioritized ones; delayed ones only say when', async () => {
-      const a = await submitJob(h, {});
-      const b = await submitJob(h, {});
-      const p = await submitJob(h, { options: { priority: 1 } });
-      const c = await submitJob(h, {});
-      const delayed = await submitJob(h, { options: { delayMs: 60_000 } });
-      const soon = await submitJob(h, { options: { delayMs: 200 } });
-      expect((await place(a.id)).queuePosition).toBe(1);
-      expect((await place(b.id)).queuePosition).toBe(2);
-      expect((await place(c.id)).queuePosition).toBe(3);
-      expect(await place(delayed.id)).toEqual({ queuePosition: undefined, expectedStartAt: delayed.runAt });
-      // Due in a moment: then it counts after the wait list, before the prioritized job.
-      await waitFor(async () => (await place(soon.id)).queuePosition === 4, 'the delayed job to be due');
-      expect((await place(p.id)).queuePosition).toBe(5);
-      // A watcher sees the same, and the move when a job ahead leaves the line.
-      const w = liveWatch(`${h.url}/jobs/${p.id}/events`);
-      try {
-        await w.next((e) => e.data.queuePosition === 5, 5_000);
-        expect((await call(h, 'POST', `/jobs/${b.id}/cancel`)).status).toBe(202);
-        await w.next((e) => e.data.queuePosition === 4, 5_000);
-        expect((await place(c.id)).queuePosition).toBe(2);
-      } finally {
-        w.close();
-      }
-      // And BullMQ agrees: a plain BullMQ worker takes them in that order.
-      const connection = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
-      const taken: string[] = [];
-      const worker = new Worker(
-        h.config.QUEUE_NAME,
-        async (job) => {
-          taken.push(job.id as string);
-        },
-        { connection, prefix: `{${h.config.KEY_PREFIX}}`, concurrency: 1 },
+  it('counts down 5, 4, 3, 2, 1 as the jobs ahead start, each watcher seeing its own', async () => {
+    // Six jobs of half a second each: the first will run, five wait behind it.
+    const jobs = [];
+    for (let i = 0; i < 6; i++) jobs.push(await submitJob(h, { data: { steps: 2, stepMs: 250 } }));
+    const queued = jobs.slice(1);
+    const watches: LiveWatch[] = queued.map((job) => liveWatch(`${h.url}/jobs/${job.id}/events`));
+    try {
+      // The resource says where each stands too (the first job is #1 until the worker comes).
+      const places = await Promise.all(jobs.map(async (job) => (await getJob(h, job.id)).queuePosition));
+      expect(places).toEqual([1, 2, 3, 4, 5, 6]);
+      await Promise.all(watches.map((w, i) => w.next((e) => e.data.queuePosition === i + 2, 5_000)));
+      worker = await startWorker(h.config, h.redisUrl, createLogger('error', {}, 'json'));
+      await Promise.all(watches.map((w) => w.done(30_000)));
+      watches.forEach((w, i) => {
+        const expected = Array.from({ length: i + 2 }, (_, k) => i + 2 - k);
+        expect(positions(w.events), `job ${i + 2}`).toEqual(expected);
+        // A place is a progress event of the queued state: the same id as that state.
+        const queuedIds = new Set(w.events.filter((e) => e.data.state === 'queued').map((e) => e.id));
+        expect(queuedIds.size, `job ${i + 2}`).toBe(1);
+        // No place once it runs.
+        for (const e of w.events.filter((e) => e.data.state !== 'queued')) expect(e.data.queuePosition).toBeUndefined();
+      });
+      // Once a run time was known (the first job's), the last job's expected start came within
+      // half its wait of the real one.
+      const last = watches[4] as LiveWatch;
+      const estimate = last.events.find((e) => e.data.expectedStartAt !== undefined && e.data.state === 'queued');
+      const started = last.events.find((e) => e.data.state === 'active');
+      expect(estimate, 'an expected start for the last job').toBeDefined();
+      const predicted = Date.parse(estimate?.data.expectedStartAt as string);
+      const real = Date.parse(started?.data.at as string);
+      const firstDone = Date.parse((await getJob(h, (jobs[0] as { id: string }).id)).finishedAt as string);
+      console.log(
+        `expected start of the 6th job, estimated when the 1st finished: in ${predicted - firstDone} ms; it started after ${real - firstDone} ms`,
       );
-      try {
-        await waitFor(() => taken.length === 4, 'the four due jobs to be taken');
-        expect(taken).toEqual([a.id, c.id, soon.id, p.id]);
-      } finally {
-        await worker.close();
-        connection.disconnect();
-      }
-    });
+      expect(Math.abs(predicted - real)).toBeLessThanOrEqual(Math.max(500, 0.5 * (real - firstDone)));
+    } finally {
+      for (const w of watches) w.close();
+    }
+  });
+});
+
+describe("the order is BullMQ's", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // No worker: nothing moves until the test says so.
+    h = await startHarness({ worker: false, env: { PROGRESS_TICK_MS: '100' } });
+  });
+  afterAll(async () => {
+    await h?.close();
   });
 
-  describe.sequential('a queued job re-read while it waits', () => {
-    let h: Harness;
-    beforeAll(async () => {
-      // No worker: the job stays queued. No quiet-job timer during the test (an hour's lock period):
-      // the test makes the hub's re-reads itself.
-      h = await startHarness({ worker: false, env: { PROGRESS_TICK_MS: '100', WORKER_LOCK_MS: '3600000' } });
-    });
-    afterAll(async () => {
-      await h?.close();
-    });
+  const place = async (id: string) => {
+    const job = await getJob(h, id);
+    return { queuePosition: job.queuePosition, expectedStartAt: job.expectedStartAt };
+  };
 
-    it('restates its place once, not again at every re-read of a live stream', async () => {
-      const job = await submitJob(h, { data: { steps: 1, stepMs: 0 } });
-      const watcher = liveWatch(`${h.url}/jobs/${job.id}/events`);
-      try {
-        await watcher.next((e) => e.data.queuePosition === 1, 10_000);
-        for (let i = 0; i < 3; i++) {
-          h.api.hub.resync([job.id]);
-          // The re-read goes on the command connection: a read after it is answered after it.
-          await getJob(h, job.id);
-        }
-        expect((await call(h, 'POST', `/jobs/${job.id}/cancel`)).status).toBe(202);
-        await watcher.done(10_000);
-        const placed = watcher.events.filter((e) => e.type === 'progress' && e.data.queuePosition !== undefined);
-        expect(placed.map((e) => e.data.queuePosition)).toEqual([1]);
-      } finally {
-        watcher.close();
+  it('the wait list in arrival order, then due delayed jobs, then prioritized ones; delayed ones only say when', async () => {
+    const a = await submitJob(h, {});
+    const b = await submitJob(h, {});
+    const p = await submitJob(h, { options: { priority: 1 } });
+    const c = await submitJob(h, {});
+    const delayed = await submitJob(h, { options: { delayMs: 60_000 } });
+    const soon = await submitJob(h, { options: { delayMs: 200 } });
+    expect((await place(a.id)).queuePosition).toBe(1);
+    expect((await place(b.id)).queuePosition).toBe(2);
+    expect((await place(c.id)).queuePosition).toBe(3);
+    expect(await place(delayed.id)).toEqual({ queuePosition: undefined, expectedStartAt: delayed.runAt });
+    // Due in a moment: then it counts after the wait list, before the prioritized job.
+    await waitFor(async () => (await place(soon.id)).queuePosition === 4, 'the delayed job to be due');
+    expect((await place(p.id)).queuePosition).toBe(5);
+    // A watcher sees the same, and the move when a job ahead leaves the line.
+    const w = liveWatch(`${h.url}/jobs/${p.id}/events`);
+    try {
+      await w.next((e) => e.data.queuePosition === 5, 5_000);
+      expect((await call(h, 'POST', `/jobs/${b.id}/cancel`)).status).toBe(202);
+      await w.next((e) => e.data.queuePosition === 4, 5_000);
+      expect((await place(c.id)).queuePosition).toBe(2);
+    } finally {
+      w.close();
+    }
+    // And BullMQ agrees: a plain BullMQ worker takes them in that order.
+    const connection = new Redis(h.redisUrl, { maxRetriesPerRequest: null });
+    const taken: string[] = [];
+    const worker = new Worker(
+      h.config.QUEUE_NAME,
+      async (job) => {
+        taken.push(job.id as string);
+      },
+      { connection, prefix: `{${h.config.KEY_PREFIX}}`, concurrency: 1 },
+    );
+    try {
+      await waitFor(() => taken.length === 4, 'the four due jobs to be taken');
+      expect(taken).toEqual([a.id, c.id, soon.id, p.id]);
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+  });
+});
+
+describe('a queued job re-read while it waits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // No worker: the job stays queued. No quiet-job timer during the test (an hour's lock period):
+    // the test makes the hub's re-reads itself.
+    h = await startHarness({ worker: false, env: { PROGRESS_TICK_MS: '100', WORKER_LOCK_MS: '3600000' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('restates its place once, not again at every re-read of a live stream', async () => {
+    const job = await submitJob(h, { data: { steps: 1, stepMs: 0 } });
+    const watcher = liveWatch(`${h.url}/jobs/${job.id}/events`);
+    try {
+      await watcher.next((e) => e.data.queuePosition === 1, 10_000);
+      for (let i = 0; i < 3; i++) {
+        h.api.hub.resync([job.id]);
+        // The re-read goes on the command connection: a read after it is answered after it.
+        await getJob(h, job.id);
       }
-    });
+      expect((await call(h, 'POST', `/jobs/${job.id}/cancel`)).status).toBe(202);
+      await watcher.done(10_000);
+      const placed = watcher.events.filter((e) => e.type === 'progress' && e.data.queuePosition !== undefined);
+      expect(placed.map((e) => e.data.queuePosition)).toEqual([1]);
+    } finally {
+      watcher.close();
+    }
   });
 });
 
@@ -244,7 +234,7 @@ function perSecond(cost: Cost, idle: Cost, insideScripts: (commands: Record<stri
   };
 }
 
-describe.concurrent('what queue positions cost with 10,000 jobs queued', () => {
+describe('what queue positions cost with 10,000 jobs queued', () => {
   let redis: PrivateRedis;
   let api: Awaited<ReturnType<typeof startApi>>;
   let inspect: Redis;

@@ -31,7 +31,7 @@ export const LONGEST_FIRST = [
   'web-progress', // 19 s, CPU 3 s (alone; 22 s before)
   'outages', // 24 s, CPU 11 s
   'stream-leaks', // 23 s, CPU 13 s
-  'queue-position', // 16–20 s, CPU 3 s (alone; its cost measure runs beside the other tests)
+  'queue-position', // 19–20 s, CPU 3 s (alone)
   'shutdown', // 21 s, CPU 10 s
   'ctrl-c', // 21 s, CPU 10 s
   'docs-ui', // 23 s, CPU 1 s (14 s on a quiet machine)
