@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FeedEvent, JobcastClient, JobcastError, type WatchEvent } from '../packages/client/src/index.js';
 import { SseParser } from '../packages/client/src/sse-parser.js';
 import { encodeEvent } from '../src/sse.js';
-import { type Harness, startHarness } from './support/harness/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import { KEY_A, startKeyedHarness } from './support/http/security.js';
 
 let h: Harness;
@@ -147,8 +147,9 @@ describe('JobcastClient: what progress tells beyond the percentage', () => {
           if (event.type === 'done') stop.abort();
         }
       })();
-      // The feed starts now: what it gets is what happens after it is open.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The feed starts now: what it gets is what happens after it is open. Its connection is
+      // counted once it has subscribed and read where "now" is (events/feed-session).
+      await waitFor(() => keyed.api.connections.size === 1, 'the feed stream open');
       const job = await mine.submit('simulate', { steps: 5, stepMs: 80 }, { tags: ['cli'] });
       expect(job.tags).toEqual(['cli']);
       await mine.submit('simulate', { steps: 1 }, { tags: ['other'] });
