@@ -20,6 +20,11 @@ export default defineConfig({
     // job) saw its steps stretched by the load; five ran tests past 30 s on a busy machine.
     // Files share worker processes (no per-file isolation), so the service and test modules load
     // once per process.
+    // The whole run keeps both cores busy (vmstat idle 0–3% but for ~25 s of 230): only less CPU
+    // makes it shorter, not less waiting, nor a fourth file at a time (222 against 220 s, and a
+    // timing test failed). Where the CPU of `npm test` went (7 Dec, every process sampled from
+    // /proc): test processes 131 s, Chromium 107 (~1.2 s per page opened, four renderer
+    // processes each), the type check 54, API processes 40, worker processes 22, redis 12.
     maxWorkers: 3,
     isolate: false,
     // The long files first, so that none is left to end the run alone (sequencer.ts).
