@@ -91,9 +91,11 @@ describe('Redis frozen (SIGSTOP)', () => {
       timed(`${url}/jobs/${id}/cancel`, { method: 'POST' }),
       timed(`${url}/jobs/${id}/logs`),
       timed(`${url}/jobs/${crypto.randomUUID()}/events`),
+      // The queue's gauges are read from Redis on every scrape.
+      timed(`${url}/metrics`),
     ]);
     // (GET /jobs lists nothing without keys, Redis or not: a 403 before any Redis work.)
-    const names = ['POST /jobs', 'GET /jobs/{id}', 'POST cancel', 'GET logs', 'GET events'];
+    const names = ['POST /jobs', 'GET /jobs/{id}', 'POST cancel', 'GET logs', 'GET events', 'GET /metrics'];
     for (const [i, r] of requests.entries()) {
       expect(r.status, `${names[i]}: ${r.text}`).toBe(503);
       expect(r.headers.get('retry-after'), names[i]).toBe('1');
