@@ -9,6 +9,7 @@ import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { StreamEventName } from './jobs/schemas.js';
 import type { RedisClient } from './redis.js';
+import { RedisGauges } from './redis-gauges.js';
 
 /** How a stream request ended up (`jobcast_stream_requests_total`'s outcome label). */
 export type StreamOpenOutcome = 'fresh' | 'resumed' | 'finished' | 'not_found';
@@ -25,6 +26,8 @@ export class ApiMetrics implements StreamCounters {
   readonly #sent: Record<StreamEventName, number> = { progress: 0, log: 0, done: 0, reset: 0, gone: 0, summary: 0 };
   readonly #opened: Record<StreamOpenOutcome, number> = { fresh: 0, resumed: 0, finished: 0, not_found: 0 };
   readonly #reconnects: Counter<'role'>;
+  /** The gauges read from Redis on each scrape (the webhook queue's join them). */
+  readonly redisGauges: RedisGauges;
 
   constructor(sources: { openStreams: () => number; subscribedJobs: () => number; queue: Queue }) {
     const registry = this.registry;
@@ -66,25 +69,15 @@ export class ApiMetrics implements StreamCounters {
       labelNames: ['role'],
       registers: [registry],
     });
-    new Gauge({
-      name: 'jobcast_queue_jobs',
-      help: 'Jobs in the BullMQ queue by BullMQ state (wait + delayed + prioritized = queue depth).',
-      labelNames: ['state'],
-      registers: [registry],
-      // The same queue seen from every API process of a cluster: shown once, not summed.
-      aggregator: 'first',
-      async collect() {
-        const counts = await sources.queue.getJobCounts(
-          'wait',
-          'prioritized',
-          'delayed',
-          'active',
-          'completed',
-          'failed',
-        );
-        for (const [state, count] of Object.entries(counts)) this.labels(state).set(count);
+    this.redisGauges = new RedisGauges(registry);
+    this.redisGauges.add(
+      {
+        name: 'jobcast_queue_jobs',
+        help: 'Jobs in the BullMQ queue by BullMQ state (wait + delayed + prioritized = queue depth).',
+        label: 'state',
       },
-    });
+      () => sources.queue.getJobCounts('wait', 'prioritized', 'delayed', 'active', 'completed', 'failed'),
+    );
   }
 
   sent(event: StreamEventName): void {

@@ -144,6 +144,8 @@ describe('API_PROCESSES: several API processes on one port', () => {
     const serving = connectionsOn(port, first);
     expect(serving.size, `streams per process: ${JSON.stringify([...serving])}`).toBeGreaterThanOrEqual(2);
     expect(await metric(url, 'jobcast_open_streams ')).toBe(9);
+    // Summed over the processes but this one: 1 only when every process read Redis.
+    expect(await metric(url, 'jobcast_redis_up ')).toBe(1);
 
     // Kill the process serving the most streams.
     const [victim, held] = [...serving].sort((a, b) => b[1] - a[1])[0] as [number, number];

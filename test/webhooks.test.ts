@@ -552,6 +552,7 @@ describe('keys, defaults, metrics and the CLI', () => {
   it('/metrics counts deliveries by outcome and attempts by result, their latency, and the queue backlog', async () => {
     const text = await (await fetch(`${h.url}/metrics`)).text();
     expect(text).toMatch(/^jobcast_webhook_queue\{state="delayed"\} \d+$/m);
+    expect(text).toMatch(/^jobcast_redis_up 1$/m);
     // The in-process worker's registry (as under npm start, where both are served together),
     // after the deliveries of the tests above: delivered, disabled (410), failed, timed out.
     const worker = (await metricsText([workerMetrics()])).text;

@@ -122,7 +122,7 @@ export function buildApiDependencies(
     subscribedJobs: () => hub.topicCount + feedHub.topicCount,
     queue,
   });
-  if (webhooks) registerWebhookBacklog(metrics.registry, webhooks.queue);
+  if (webhooks) registerWebhookBacklog(metrics.redisGauges, webhooks.queue);
   // Read when asked: the in-process worker's registry joins extraMetrics after the API started.
   const registries = () => [metrics.registry, ...extraMetrics];
   metrics.watchReconnects(command, 'command');

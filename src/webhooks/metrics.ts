@@ -5,7 +5,8 @@
  * /metrics, beside the job queue's).
  */
 import type { Queue } from 'bullmq';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { RedisGauges } from '../redis-gauges.js';
 import type { DeliveryData } from './queue.js';
 import type { WebhookEventName } from './schemas.js';
 
@@ -59,17 +60,13 @@ export class WebhookMetrics {
 }
 
 /** The delivery queue's backlog by BullMQ state: `delayed` is retries and throttled progress waiting. */
-export function registerWebhookBacklog(registry: Registry, queue: Queue<DeliveryData>): void {
-  new Gauge({
-    name: 'jobcast_webhook_queue',
-    help: 'Webhook deliveries in the queue by BullMQ state: wait (due now), delayed (waiting for a retry or a progress tick), active (being sent), failed (given up, kept for JOB_RETENTION_SECONDS).',
-    labelNames: ['state'],
-    registers: [registry],
-    // The same queue seen from every API process of a cluster: shown once, not summed.
-    aggregator: 'first',
-    async collect() {
-      const counts = await queue.getJobCounts('wait', 'delayed', 'active', 'failed');
-      for (const [state, count] of Object.entries(counts)) this.labels(state).set(count);
+export function registerWebhookBacklog(gauges: RedisGauges, queue: Queue<DeliveryData>): void {
+  gauges.add(
+    {
+      name: 'jobcast_webhook_queue',
+      help: 'Webhook deliveries in the queue by BullMQ state: wait (due now), delayed (waiting for a retry or a progress tick), active (being sent), failed (given up, kept for JOB_RETENTION_SECONDS).',
+      label: 'state',
     },
-  });
+    () => queue.getJobCounts('wait', 'delayed', 'active', 'failed'),
+  );
 }

@@ -20,6 +20,27 @@ jobcast_open_streams 2
 # TYPE jobcast_events_sent_total counter
 jobcast_events_sent_total{type="progress"} 27
 jobcast_events_sent_total{type="done"} 9
+
+# HELP jobcast_redis_up Whether this scrape read the gauges that live in Redis (1), or Redis did not answer and they are left out (0).
+# TYPE jobcast_redis_up gauge
+jobcast_redis_up 1
+
+# HELP jobcast_queue_jobs Jobs in the BullMQ queue by BullMQ state (wait + delayed + prioritized = queue depth).
+# TYPE jobcast_queue_jobs gauge
+jobcast_queue_jobs{state="wait"} 4
+jobcast_queue_jobs{state="active"} 2
+`,
+  },
+  redisDown: {
+    summary: 'While Redis does not answer: no queue gauges, jobcast_redis_up 0',
+    value: `# HELP jobcast_redis_up Whether this scrape read the gauges that live in Redis (1), or Redis did not answer and they are left out (0).
+# TYPE jobcast_redis_up gauge
+jobcast_redis_up 0
+
+# HELP jobcast_redis_reconnects_total Redis reconnection attempts, by connection role.
+# TYPE jobcast_redis_reconnects_total counter
+jobcast_redis_reconnects_total{role="command"} 3
+jobcast_redis_reconnects_total{role="subscriber"} 3
 `,
   },
 } satisfies Record<string, Example>;

@@ -36,7 +36,7 @@ export const healthOperations: Operation[] = [
     operationId: 'getMetrics',
     summary: 'Prometheus metrics',
     description:
-      "This API process's metrics (`jobcast_api_*`), in the Prometheus text format. With API keys configured it needs one, like the job endpoints (any key; point Prometheus's `authorization` at it).",
+      "This API process's metrics (`jobcast_api_*`), in the Prometheus text format. With API keys configured it needs one, like the job endpoints (any key; point Prometheus's `authorization` at it). The queue gauges (`jobcast_queue_jobs`, `jobcast_webhook_queue`) are read from Redis on each scrape: while Redis is down, frozen or slow to answer, the scrape still answers 200 within `REDIS_COMMAND_TIMEOUT_MS`, without them, and `jobcast_redis_up` is 0 (1 when they were read).",
     tag: 'health',
     security: [...REST, 'open'],
     responses: {
@@ -45,7 +45,5 @@ export const healthOperations: Operation[] = [
         content: { 'text/plain': { schema: { type: 'string' }, examples: metricsExamples } },
       },
     },
-    // The queue's gauges are read from Redis on every scrape.
-    problems: [503],
   },
 ];
