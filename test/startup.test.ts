@@ -139,6 +139,14 @@ describe('Redis unreachable at start', () => {
       expect(r.ms, `${what} answered in`).toBeLessThan(3_000);
       expect(JSON.stringify(r.body), what).not.toMatch(/ECONNREFUSED|Connection is closed|MaxRetries/);
     }
+    // A scrape answers without what it would read from Redis, and says so.
+    const scrapeStarted = performance.now();
+    const scrape = await fetch(`${url}/metrics`);
+    const scrapeText = await scrape.text();
+    expect(scrape.status).toBe(200);
+    expect(performance.now() - scrapeStarted, '/metrics answered in').toBeLessThan(3_000);
+    expect(scrapeText).toMatch(/^jobcast_redis_up 0$/m);
+    expect(scrapeText).toMatch(/^jobcast_redis_reconnects_total\{role="command"\} [1-9]\d*$/m);
     // A few seconds of retrying later (ioredis retries every ≤ 2 s): still one line of advice.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     const warnings = logLines(api).filter((l) => l.level === 'warn' && !l.msg.startsWith('NO API KEYS'));
