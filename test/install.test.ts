@@ -57,16 +57,14 @@ beforeAll(async () => {
   mkdirSync(app);
   npm(['pack', '-w', 'packages/client', '-w', 'packages/react', '--pack-destination', dir], repoRoot);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-  // React from npm's cache (the repository's development dependencies put it there).
+  // React as a user's project has it, packed from the copy the repository's development
+  // dependencies installed: offline, as a fresh machine can (npm ci caches tarballs, not the
+  // registry's package documents that `npm install react@^19 --offline` would need).
+  const react = ['react', 'react-dom', 'scheduler'].map((name) =>
+    join(dir, npm(['pack', join(repoRoot, 'node_modules', name), '--pack-destination', dir], repoRoot).trim()),
+  );
   npm(
-    [
-      'install',
-      '--offline',
-      join(dir, 'jobcast-client-0.1.0.tgz'),
-      join(dir, 'jobcast-react-0.1.0.tgz'),
-      'react@^19',
-      'react-dom@^19',
-    ],
+    ['install', '--offline', join(dir, 'jobcast-client-0.1.0.tgz'), join(dir, 'jobcast-react-0.1.0.tgz'), ...react],
     app,
   );
   pages = createServer((req, res) => {
@@ -81,7 +79,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await h?.close();
-  await new Promise((resolve) => pages?.close(resolve));
+  if (pages) await new Promise((resolve) => pages.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
 
