@@ -2,36 +2,93 @@
  * @module test/support/runner/cpu-per-file
  * A setup file that measures what each test file costs in CPU, when asked:
  * `JOBCAST_TEST_CPU_LOG=/tmp/cpu.log npm test` appends one line per file — its name, its wall
- * time and the CPU seconds of its test process over that time, the processes it started and
- * waited for included (Linux `/proc/self/stat`: utime, stime, cutime, cstime). Files share test
- * processes but never at the same time, so each line is that file's alone; a process that
- * outlives its file (the shared Chromium) is counted by none.
+ * time, the CPU seconds of its test process over that time, the processes it started and
+ * waited for included (Linux `/proc/self/stat`: utime, stime, cutime, cstime), and the CPU
+ * seconds of the shared Chromium over that time. Files share test processes but never at the
+ * same time, so each line is that file's alone.
+ *
+ * Chromium outlives the files (one per test process, `sharedChromium()`) and is nobody's reaped
+ * child until the process ends, so it is counted apart: every live process descended from this
+ * one whose command is `chromium`, with the descendants each has reaped (the renderers a zygote
+ * reaped land in its cutime/cstime), summed. A renderer that ended but is not reaped yet still
+ * has its own /proc entry: nothing is counted twice or lost.
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 
 const log = process.env.JOBCAST_TEST_CPU_LOG;
+const TICKS_PER_SECOND = 100;
+
+interface ProcStat {
+  pid: number;
+  command: string;
+  parent: number;
+  /** utime + stime + cutime + cstime, in seconds. */
+  cpu: number;
+}
+
+function procStat(pid: number | 'self'): ProcStat | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // ended (and reaped) while we looked
+  }
+  // The command name sits in parentheses and may hold spaces; the fields after it start at the
+  // state (3rd field overall): parent is the 4th, utime the 14th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    pid: Number(stat.slice(0, stat.indexOf(' '))),
+    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    parent: Number(fields[1]),
+    cpu: [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS_PER_SECOND,
+  };
+}
 
 /** CPU seconds of this process and of its children that ended. */
-function cpuSeconds(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  // Fields after the command name (which may hold spaces): utime is the 14th field overall.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
-  return ticks / 100;
+export function ownCpuSeconds(): number {
+  return procStat('self')?.cpu ?? 0;
+}
+
+/** CPU seconds of the Chromium processes this process started, alive or reaped by them. */
+export function chromiumCpuSeconds(root = process.pid): number {
+  const all = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => procStat(Number(name)))
+    .filter((stat): stat is ProcStat => stat !== undefined);
+  const children = new Map<number, ProcStat[]>();
+  for (const stat of all) children.set(stat.parent, [...(children.get(stat.parent) ?? []), stat]);
+  let sum = 0;
+  const visit = (pid: number, inChromium: boolean) => {
+    for (const child of children.get(pid) ?? []) {
+      const chromium = inChromium || child.command.startsWith('chromium');
+      // A Chromium process's cpu already holds its reaped children; its live ones are added here.
+      if (chromium) sum += child.cpu;
+      visit(child.pid, chromium);
+    }
+  };
+  visit(root, false);
+  return sum;
 }
 
 if (log) {
   let startCpu = 0;
+  let startChromium = 0;
   let startAt = 0;
   beforeAll(() => {
-    startCpu = cpuSeconds();
+    startCpu = ownCpuSeconds();
+    startChromium = chromiumCpuSeconds();
     startAt = performance.now();
   });
   afterAll(() => {
     const file = basename(expect.getState().testPath ?? '?');
     const wall = (performance.now() - startAt) / 1000;
-    appendFileSync(log, `${file} wall ${wall.toFixed(1)} s cpu ${(cpuSeconds() - startCpu).toFixed(1)} s\n`);
+    const cpu = ownCpuSeconds() - startCpu;
+    const chromium = chromiumCpuSeconds() - startChromium;
+    appendFileSync(
+      log,
+      `${file} wall ${wall.toFixed(1)} s cpu ${cpu.toFixed(1)} s chromium ${chromium.toFixed(1)} s\n`,
+    );
   });
 }
