@@ -51,7 +51,8 @@ const SERVICE_EXTERNAL = [
 rmSync(dist, { recursive: true, force: true });
 await Promise.all([
   // The service, its dependencies bundled: loading them from node_modules file by file (bullmq
-  // and ioredis as CommonJS, ~400 modules) was half the CPU of every start (docs/performance.md).
+  // and ioredis as CommonJS; ~650 files for the API, ~460 for a worker) was half the CPU of every
+  // start (docs/decisions/006).
   build({
     ...node,
     entryPoints: { main: 'src/main.ts', worker: 'workers/main.ts', 'start-all': 'scripts/start-all.ts' },
