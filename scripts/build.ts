@@ -1,6 +1,6 @@
 /**
  * `npm run build`: the compiled jobcast in `dist/` — the service's entry points bundled with
- * esbuild (dependencies stay in node_modules), the page's files, the CLI as one file with no
+ * esbuild (with their dependencies, but for a few), the page's files, the CLI as one file with no
  * dependencies, and `defineJobType` with its types for `import { defineJobType } from 'jobcast'`
  * — then the packages in `packages/` (`tsc -b`: ESM and .d.ts in each one's `dist/`).
  *
@@ -32,18 +32,41 @@ const node: BuildOptions = {
   absWorkingDir: root,
 };
 
+/**
+ * What the service still loads from node_modules: packages that serve files of their own
+ * (bull-board's page, Swagger UI's), a native addon (msgpackr's, found beside its package), the
+ * optional peers bullmq names but we do not install, and development-only tools.
+ */
+const SERVICE_EXTERNAL = [
+  '@bull-board/*',
+  'swagger-ui-dist',
+  'msgpackr-extract',
+  'pg',
+  '@valkey/valkey-glide',
+  'pino-pretty',
+  'esbuild',
+  'tsx',
+];
+
 rmSync(dist, { recursive: true, force: true });
 await Promise.all([
-  // The service. Dependencies stay external: bullmq reads its Lua scripts from its own files,
-  // pino starts workers by file name.
+  // The service, its dependencies bundled: loading them from node_modules file by file (bullmq
+  // and ioredis as CommonJS; ~650 files for the API, ~460 for a worker) was half the CPU of every
+  // start (docs/decisions/006).
   build({
     ...node,
     entryPoints: { main: 'src/main.ts', worker: 'workers/main.ts', 'start-all': 'scripts/start-all.ts' },
     outdir: dist,
-    packages: 'external',
     splitting: true,
     // Chunks beside the entries: `web/assets` finds the page's files from its own location.
     chunkNames: '[name]-[hash]',
+    // ES modules where a package ships both (bullmq): they are smaller once bundled.
+    mainFields: ['module', 'main'],
+    external: SERVICE_EXTERNAL,
+    // The CommonJS inside the bundle calls require() for Node's own modules.
+    banner: {
+      js: "import { createRequire as __jobcastRequire } from 'node:module';\nconst require = __jobcastRequire(import.meta.url);",
+    },
   }),
   // The CLI: one file, nothing external, so `jobcast --help` loads one module.
   build({ ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: dist, splitting: true, chunkNames: 'cli-[hash]' }),

@@ -9,6 +9,7 @@ import type { Logger } from './log.js';
 import { PROBLEM_CONTENT_TYPE, ProblemError } from './problems.js';
 import { PUBLIC_REASONS, type RedisFaultLog, redisFault } from './redis-faults.js';
 import { ClientAbortedError } from './routes/body.js';
+import type { RouteMethods } from './routes/methods.js';
 import type { AppEnv } from './server-types.js';
 
 /** The access log's status for a request whose client left before it could be answered (nginx's). */
@@ -54,6 +55,14 @@ export const methodNotAllowed = (method: string, allowed: string[]) =>
   new ProblemError('method-not-allowed', `${method} is not allowed here; use ${allowed.join(' or ')}`, {
     headers: { allow: allowed.join(', ') },
   });
+
+/** A request no route answered: 405 where the path answers other methods, else 404. */
+export function unmatched(methods: RouteMethods, method: string, path: string): ProblemError {
+  const allowed = methods.allowed(path);
+  // A route that answers this method but found nothing is a plain 404.
+  if (allowed.length > 0 && !allowed.includes(method)) return methodNotAllowed(method, allowed);
+  return new ProblemError('not-found', `nothing at ${method} ${path}`);
+}
 
 /** A problem response that keeps the headers middleware set (request id, CORS). */
 export function problemResponse(

@@ -7,7 +7,7 @@
 import type { Queue } from 'bullmq';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { errorHandler, methodNotAllowed, problemResponse } from './app-errors.js';
+import { errorHandler, methodNotAllowed, problemResponse, unmatched } from './app-errors.js';
 import type { ApiKeys } from './auth/api-keys.js';
 import { authenticate } from './auth/middleware.js';
 import type { StreamTokens } from './auth/stream-tokens.js';
@@ -22,7 +22,6 @@ import type { JobStore } from './jobs/store.js';
 import type { RateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './log.js';
 import type { StreamCounters } from './metrics.js';
-import { ProblemError } from './problems.js';
 import type { RedisFaultLog } from './redis-faults.js';
 import { ADMIN_BASE_PATH, adminRoutes } from './routes/admin.js';
 import { bodyLimit } from './routes/body.js';
@@ -217,14 +216,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   app.route('/', webRoutes({ apiKeys: deps.apiKeys?.enabled ?? false }));
 
-  app.notFound((c) => {
-    const allowed = routeMethods().allowed(c.req.path);
-    // A route that answers this method but found nothing is a plain 404.
-    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
-      return problemResponse(c, methodNotAllowed(c.req.method, allowed));
-    }
-    return problemResponse(c, new ProblemError('not-found', `nothing at ${c.req.method} ${c.req.path}`));
-  });
+  app.notFound((c) => problemResponse(c, unmatched(routeMethods(), c.req.method, c.req.path)));
 
   app.onError(errorHandler(deps));
 

@@ -5,13 +5,9 @@
  * processes of a cluster run this module too.
  */
 import cluster from 'node:cluster';
-import { joinCluster } from './cluster/api-process.js';
-import { startApiProcesses } from './cluster/primary.js';
 import { loadConfigOrExit } from './config.js';
-import { loadJobTypesOrExit } from './jobs/load.js';
 import { requireRedisUrl, startOrExit, stopOnSignals } from './lifecycle.js';
 import { createLogger } from './log.js';
-import { startApi } from './server.js';
 
 const config = loadConfigOrExit(process.env);
 const hardLimitMs = config.SHUTDOWN_TIMEOUT_MS + 5_000;
@@ -19,6 +15,9 @@ const hardLimitMs = config.SHUTDOWN_TIMEOUT_MS + 5_000;
 if (cluster.isPrimary && config.API_PROCESSES > 1) {
   const log = createLogger(config.LOG_LEVEL, { role: 'primary' }, config.LOG_FORMAT);
   requireRedisUrl(config.REDIS_URL, log);
+  // Imported here, not above: the primary never serves a request, so it loads no hono, bullmq
+  // or Redis client, and an API process never loads this (a start costs the modules it loads).
+  const { startApiProcesses } = await import('./cluster/primary.js');
   // Signals first: a Ctrl-C while the processes start still stops them all.
   let processes: ReturnType<typeof startApiProcesses> | undefined;
   stopOnSignals({ stop: async () => (await processes)?.close(), log, hardLimitMs });
@@ -32,6 +31,11 @@ if (cluster.isPrimary && config.API_PROCESSES > 1) {
     cluster.worker ? { role: 'api', process: cluster.worker.id } : { role: 'api' },
     config.LOG_FORMAT,
   );
+  const [{ joinCluster }, { loadJobTypesOrExit }, { startApi }] = await Promise.all([
+    import('./cluster/api-process.js'),
+    import('./jobs/load.js'),
+    import('./server.js'),
+  ]);
   const side = cluster.isWorker ? joinCluster(log, hardLimitMs) : undefined;
   const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
   const redisUrl = requireRedisUrl(config.REDIS_URL, log);

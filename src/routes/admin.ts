@@ -6,15 +6,17 @@
  * from the API, and only by `ADMIN_PASSWORD` (HTTP Basic auth, any user name): without one it
  * is off (404), even while the service runs open — there a job id is a capability, and a page
  * that lists them all would hand every job to anyone who can reach the port.
+ *
+ * bull-board (with its own copy of bullmq, lodash…) is loaded on the first request that passes
+ * the guard: most processes never serve one, and loading it was a fifth of an API's start.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { HonoAdapter } from '@bull-board/hono';
-import { serveStatic } from '@hono/node-server/serve-static';
 import type { Queue } from 'bullmq';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { unmatched } from '../app-errors.js';
 import { ProblemError } from '../problems.js';
+import { lazily } from './lazy.js';
+import { RouteMethods } from './methods.js';
 
 export const ADMIN_BASE_PATH = '/admin/queues';
 
@@ -35,6 +37,22 @@ export function adminRoutes(queue: Queue, access: { password: string | undefined
   app.use(`${ADMIN_BASE_PATH}/*`, guard);
   app.get(`${ADMIN_BASE_PATH}/`, (c) => c.redirect(ADMIN_BASE_PATH));
 
+  const board = lazily('the operator view', () => loadBoard(queue));
+  app.all(`${ADMIN_BASE_PATH}/*`, async (c) => (await board())(c));
+  return app;
+}
+
+/** Marks hono's answer where no bull-board route (or file) matched; never sent. */
+const UNMATCHED = 'x-jobcast-unmatched';
+
+/** bull-board's routes over `queue`, as an app of their own, and how to answer from them. */
+async function loadBoard(queue: Queue): Promise<(c: Context) => Promise<Response>> {
+  const [{ createBullBoard }, { BullMQAdapter }, { HonoAdapter }, { serveStatic }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/hono'),
+    import('@hono/node-server/serve-static'),
+  ]);
   const adapter = new HonoAdapter(serveStatic);
   createBullBoard({
     queues: [new BullMQAdapter(queue, { readOnlyMode: false })],
@@ -42,8 +60,22 @@ export function adminRoutes(queue: Queue, access: { password: string | undefined
     options: { uiConfig: { boardTitle: 'jobcast' } },
   });
   adapter.setBasePath(ADMIN_BASE_PATH);
-  app.route(ADMIN_BASE_PATH, adapter.registerPlugin());
-  return app;
+  const board = new Hono();
+  board.route(ADMIN_BASE_PATH, adapter.registerPlugin());
+  // As when these routes were part of the app: a path none answers (a missing static file too)
+  // is our 404 or 405 problem. Marked, not thrown: a throw from there would meet bull-board's
+  // error handler on its way out of serveStatic.
+  const methods = new RouteMethods(board.routes);
+  board.notFound((c) => c.body(null, 404, { [UNMATCHED]: '1' }));
+  // Anything else that reaches this app is answered by the caller's error handler.
+  board.onError((error) => {
+    throw error;
+  });
+  return async (c) => {
+    const res = await board.fetch(c.req.raw, c.env);
+    if (res.headers.has(UNMATCHED)) throw unmatched(methods, c.req.method, c.req.path);
+    return res;
+  };
 }
 
 function basicPasswordMatches(header: string | undefined, password: string): boolean {
