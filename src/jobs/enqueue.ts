@@ -1,20 +1,25 @@
 /**
  * @module jobs/enqueue
  * Writing checked jobs: their records first, then (for jobs with a webhook) the open-job list,
- * then BullMQ's queue — all sent at once on one connection, in that order. When any of it
- * fails, what was written is undone in the background and the client hears 503 at once.
+ * then BullMQ's queue — all sent at once on one connection, in that order. Where nothing has
+ * to go between them (one Redis server, no webhook, BullMQ's standard add), the records and
+ * the adds go as one script (`jobs/recorded-adds`). When any of it fails, what was written is
+ * undone in the background and the client hears 503 at once.
  */
 import type { Queue } from 'bullmq';
 import { ProblemError } from '../problems.js';
 import type { WebhookIntake } from '../webhooks/intake.js';
 import { type StoredWebhook, storeWebhook } from '../webhooks/view.js';
 import { bullJobOptions } from './queue.js';
+import { RecordedAdds } from './recorded-adds.js';
 import type { JobRecord, JobStore } from './store.js';
 import type { ValidJob } from './submission-checks.js';
 
 export interface EnqueueDeps {
   store: JobStore;
   queue: Queue;
+  /** Records and adds in one script, for jobs BullMQ adds the standard way (see `jobs/recorded-adds`). */
+  recordedAdds?: RecordedAdds | undefined;
   retentionSeconds: number;
   /** webhooks (#17): tracks the jobs that have a webhook. */
   webhooks?: WebhookIntake | undefined;
@@ -36,11 +41,25 @@ export interface Enqueued {
  * (and runs `alsoUndo`) in the background and throws an `unavailable` problem.
  */
 export async function enqueueJobs(
-  { store, queue, retentionSeconds, webhooks: intake }: EnqueueDeps,
+  { store, queue, retentionSeconds, webhooks: intake, recordedAdds }: EnqueueDeps,
   { jobs, ids, webhooks, owner, kind }: Enqueued,
   alsoUndo: () => Promise<unknown> | undefined,
 ): Promise<JobRecord[]> {
   const createdAt = Date.now();
+  const bulk = jobs.map(({ type, data, options }, i) => ({
+    name: type,
+    data,
+    opts: bullJobOptions(ids[i] as string, options, retentionSeconds, createdAt),
+  }));
+  // One script for the records and BullMQ's adds, where it can: every key on one server, no
+  // webhook (whose open-job list goes between them), BullMQ's standard add. The owner's index
+  // and feed entries then follow the adds rather than precede them, in the same socket write.
+  const together =
+    recordedAdds &&
+    !store.cluster &&
+    webhooks.every((w) => w === undefined) &&
+    bulk.every((b) => RecordedAdds.fits(b.opts));
+  let added: Promise<unknown> | undefined;
   // Records first, so a worker that takes a job at once finds it; the commands go out on
   // one connection, in this order, without waiting for each other.
   const { records, written } = store.create(
@@ -54,18 +73,27 @@ export async function enqueueJobs(
     })),
     owner,
     createdAt,
+    together
+      ? (records) => {
+          const sent = recordedAdds.add(
+            store.unfinished.key,
+            ids.map((id) => store.keys(id).record),
+            records,
+            bulk,
+          );
+          added = sent.added;
+          return sent.written;
+        }
+      : undefined,
   );
   // webhooks (#17): jobs with one are listed as open, before they are queued (see webhooks/outbox).
   const withWebhook = ids.filter((_, i) => webhooks[i] !== undefined);
   const tracked = withWebhook.length > 0 ? intake?.track(withWebhook, createdAt) : undefined;
-  const bulk = jobs.map(({ type, data, options }, i) => ({
-    name: type,
-    data,
-    opts: bullJobOptions(ids[i] as string, options, retentionSeconds, createdAt),
-  }));
-  // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
-  const [one] = bulk;
-  const added = bulk.length === 1 && one ? queue.add(one.name, one.data, one.opts) : queue.addBulk(bulk);
+  if (!added) {
+    // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
+    const [one] = bulk;
+    added = bulk.length === 1 && one ? queue.add(one.name, one.data, one.opts) : queue.addBulk(bulk);
+  }
   try {
     await Promise.all([written, tracked, added]);
   } catch (error) {

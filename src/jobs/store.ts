@@ -124,6 +124,11 @@ export class JobStore {
     return this.index.typeIndexKey(owner, type);
   }
 
+  /** REDIS_CLUSTER: jobs' keys live in different slots. */
+  get cluster(): boolean {
+    return this.#options.cluster;
+  }
+
   keys(id: string): JobKeys {
     return jobKeys(this.#options.prefix, id);
   }
@@ -139,11 +144,12 @@ export class JobStore {
     jobs: NewJob[],
     owner: string | undefined,
     createdAt: number,
+    writeRecords?: (records: JobRecord[]) => Promise<unknown>,
   ): { records: JobRecord[]; written: Promise<unknown> } {
     const created = String(createdAt);
     const records = jobs.map((job) => newRecord(job, owner, created));
     const written = Promise.all([
-      ...this.#writeRecords(records, createdAt),
+      ...(writeRecords ? [writeRecords(records)] : this.#writeRecords(records, createdAt)),
       ...this.index.writes(jobs, owner, createdAt, 'zadd'),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
     ]);

@@ -15,6 +15,7 @@ import { enqueueJobs } from './enqueue.js';
 import { type IdempotencyClaim, IdempotencyKeys } from './idempotency.js';
 import type { JobLinks } from './links.js';
 import type { JobRecord } from './record.js';
+import { RecordedAdds } from './recorded-adds.js';
 import type { JobTypeRegistry } from './registry.js';
 import type { JobBatch, JobResource } from './schemas.js';
 import type { JobStore } from './store.js';
@@ -54,6 +55,7 @@ export interface SubmittedBatch {
 
 export class JobSubmissions {
   readonly #idempotency: IdempotencyKeys;
+  readonly #recordedAdds: RecordedAdds;
 
   constructor(
     readonly store: JobStore,
@@ -63,6 +65,7 @@ export class JobSubmissions {
     readonly links: JobLinks,
     readonly options: SubmissionOptions,
   ) {
+    this.#recordedAdds = new RecordedAdds(redis, queue);
     this.#idempotency = new IdempotencyKeys(redis, store, {
       prefix: options.prefix,
       ttlSeconds: options.idempotencySeconds,
@@ -138,6 +141,7 @@ export class JobSubmissions {
       {
         store: this.store,
         queue: this.queue,
+        recordedAdds: this.#recordedAdds,
         retentionSeconds: this.options.retentionSeconds,
         webhooks: this.options.webhooks,
       },

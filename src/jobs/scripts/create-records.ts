@@ -32,16 +32,23 @@ export interface CreateRecordsInput {
   records: JobRecord[];
 }
 
-export const createRecordsLua = `
+/**
+ * The Lua that writes the records, for this script and for `add-with-records`, which writes
+ * them before BullMQ's adds: KEYS[unfinishedAt] the unfinished set, the keys after it the
+ * records, ARGV[1 ..] their JSON arrays.
+ */
+export const recordWritesLua = (unfinishedAt: number): string => `
 local members = {}
-for i = 2, #KEYS do
-  local fields = cjson.decode(ARGV[i - 1])
+for i = ${unfinishedAt + 1}, #KEYS do
+  local fields = cjson.decode(ARGV[i - ${unfinishedAt}])
   redis.call('HSET', KEYS[i], unpack(fields))
   members[#members + 1] = fields[4]
   members[#members + 1] = fields[2]
 end
-redis.call('ZADD', KEYS[1], unpack(members))
-return #KEYS - 1
+redis.call('ZADD', KEYS[${unfinishedAt}], unpack(members))
+`;
+
+export const createRecordsLua = `${recordWritesLua(1)}return #KEYS - 1
 `;
 
 export const createRecordsScript: LuaScript<CreateRecordsInput, number> = {

@@ -1,0 +1,209 @@
+/**
+ * New jobs' records and BullMQ's adds in one script (`jobs/recorded-adds`): the same records,
+ * and the same BullMQ state, as our create-records script followed by `queue.add` /
+ * `queue.addBulk`. And the guard on what the script borrows from BullMQ: the pinned version,
+ * its shipped `addStandardJob` content, and the call BullMQ builds for it. When BullMQ is
+ * upgraded these fail first: read the new script, check the wrapping still holds (it is
+ * called once per job, as a function of KEYS and ARGV), then update the pin and the hash.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Job, type Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bullJobOptions, createQueue } from '../src/jobs/queue.js';
+import { type BullJob, RecordedAdds } from '../src/jobs/recorded-adds.js';
+import { JobOptions } from '../src/jobs/schemas.js';
+import {
+  BULL_ARGS,
+  BULL_KEYS,
+  bullAddStandardJob,
+  bullStandardAdd,
+  bullVersion,
+} from '../src/jobs/scripts/add-with-records.js';
+import { JobStore, type NewJob } from '../src/jobs/store.js';
+
+let redis: Redis;
+const queues: Queue[] = [];
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'));
+});
+afterAll(async () => {
+  for (const queue of queues) await queue.close();
+  await redis.quit();
+});
+
+/** A store and a queue under a prefix of their own, on the test's connection. */
+function place(prefix: string): { store: JobStore; queue: Queue } {
+  const queue = createQueue(redis, { prefix, queueName: 'jobs', retentionSeconds: 60 });
+  queues.push(queue);
+  return { store: new JobStore(redis, { prefix, logMaxLines: 10, retentionSeconds: 60 }), queue };
+}
+
+/** What BullMQ keeps of a queue, ids aside: its jobs, their order, its events and counters. */
+async function bullState(prefix: string, ids: string[]): Promise<unknown> {
+  const bull = `{${prefix}}:jobs`;
+  const events = await redis.xrange(`${bull}:events`, '-', '+');
+  return {
+    jobs: await Promise.all(ids.map((id) => redis.hgetall(`${bull}:${id}`))),
+    wait: await redis.lrange(`${bull}:wait`, 0, -1),
+    counter: await redis.get(`${bull}:id`),
+    marker: await redis.zrange(`${bull}:marker`, '0', '-1', 'WITHSCORES'),
+    events: events.map(([, fields]) => fields),
+  };
+}
+
+describe('records and adds in one script', () => {
+  it('writes the records and BullMQ state of the two calls it replaces, for one job and for a batch', async () => {
+    for (const count of [1, 3]) {
+      const prefix = `ar${randomBytes(3).toString('hex')}`;
+      const together = place(prefix);
+      const apart = place(`${prefix}x`);
+      const adds = new RecordedAdds(redis, together.queue);
+      const createdAt = Date.now();
+      const jobs: NewJob[] = Array.from({ length: count }, (_, i) => ({
+        id: randomUUID(),
+        type: 'simulate',
+        maxAttempts: 2,
+        ...(i === 1 ? { tags: ['a', 'b c'] } : {}),
+      }));
+      const options = JobOptions.parse({ attempts: 2 });
+      const bulk: BullJob[] = jobs.map((job, i) => ({
+        name: job.type,
+        data: { steps: i + 1 },
+        opts: bullJobOptions(job.id, options, 60, createdAt),
+      }));
+      expect(bulk.every((b) => RecordedAdds.fits(b.opts))).toBe(true);
+
+      let added: Promise<string[]> | undefined;
+      const one = together.store.create(jobs, 'owner-1', createdAt, (records) => {
+        const sent = adds.add(
+          together.store.unfinished.key,
+          jobs.map((job) => together.store.keys(job.id).record),
+          records,
+          bulk,
+        );
+        added = sent.added;
+        return sent.written;
+      });
+      const two = apart.store.create(jobs, 'owner-1', createdAt);
+      const [, ids] = await Promise.all([one.written, added, two.written, apart.queue.addBulk(bulk)]);
+      expect(ids).toEqual(jobs.map((job) => job.id));
+
+      expect(one.records).toEqual(two.records);
+      for (const job of jobs) {
+        expect(await redis.hgetall(together.store.keys(job.id).record)).toEqual(
+          await redis.hgetall(apart.store.keys(job.id).record),
+        );
+      }
+      expect(await redis.zrange(together.store.unfinished.key, '0', '-1', 'WITHSCORES')).toEqual(
+        await redis.zrange(apart.store.unfinished.key, '0', '-1', 'WITHSCORES'),
+      );
+      const jobIds = jobs.map((job) => job.id);
+      const state = await bullState(prefix, jobIds);
+      expect(state).toEqual(await bullState(`${prefix}x`, jobIds));
+      // And BullMQ reads the jobs back as its own.
+      const read = await Job.fromId(together.queue, jobs[0]?.id as string);
+      expect(read?.opts.attempts).toBe(2);
+      expect(read?.data).toEqual({ steps: 1 });
+    }
+  });
+
+  it('leaves delayed and prioritized jobs, and parents, to BullMQ’s other scripts', () => {
+    const options = JobOptions.parse({});
+    const opts = bullJobOptions(randomUUID(), options, 60);
+    expect(RecordedAdds.fits(opts)).toBe(true);
+    expect(RecordedAdds.fits({ ...opts, delay: 1 })).toBe(false);
+    expect(RecordedAdds.fits({ ...opts, priority: 3 })).toBe(false);
+    expect(RecordedAdds.fits({ ...opts, parent: { id: 'p', queue: 'q' } })).toBe(false);
+    expect(RecordedAdds.fits({ ...opts, deduplication: { id: 'd' } })).toBe(false);
+  });
+
+  it('rejects, sending nothing, when BullMQ refuses a job', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    const adds = new RecordedAdds(redis, queue);
+    const id = randomUUID();
+    const records = store.create([{ id, type: 'simulate', maxAttempts: 1 }], undefined, Date.now(), () =>
+      Promise.resolve(),
+    ).records;
+    // BullMQ's own check: a job id may not be an integer.
+    const sent = adds.add(store.unfinished.key, [store.keys(id).record], records, [
+      { name: 'simulate', data: {}, opts: { jobId: '12' } },
+    ]);
+    const [added, written] = await Promise.allSettled([sent.added, sent.written]);
+    expect(added).toMatchObject({ status: 'rejected', reason: { message: 'Custom Id cannot be integers' } });
+    expect(written.status).toBe('rejected');
+    expect(await redis.exists(store.keys(id).record)).toBe(0);
+  });
+  it('rejects both, and nothing else, when the call fails', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    // A connection that refuses commands at once, as one whose Redis is gone does.
+    const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
+    const adds = new RecordedAdds(offline, queue);
+    const ids = [randomUUID(), randomUUID()];
+    const { records } = store.create(
+      ids.map((id) => ({ id, type: 'simulate', maxAttempts: 1 })),
+      undefined,
+      Date.now(),
+      () => Promise.resolve(),
+    );
+    const sent = adds.add(
+      store.unfinished.key,
+      ids.map((id) => store.keys(id).record),
+      records,
+      ids.map((id) => ({ name: 'simulate', data: {}, opts: { jobId: id } })),
+    );
+    const [added, written] = await Promise.allSettled([sent.added, sent.written]);
+    expect(added.status).toBe('rejected');
+    expect(written.status).toBe('rejected');
+    offline.disconnect();
+  });
+});
+
+describe('what the script borrows from BullMQ', () => {
+  it('is the pinned version’s shipped addStandardJob, unchanged', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    // Pinned exactly: any other version must pass this file first.
+    expect(manifest.dependencies.bullmq).toBe(bullVersion);
+    expect(bullVersion).toBe('6.7.0');
+    expect(bullAddStandardJob.name).toBe('addStandardJob');
+    expect(bullAddStandardJob.keys).toBe(BULL_KEYS);
+    expect(createHash('sha256').update(bullAddStandardJob.content).digest('hex')).toBe(
+      '2eee45c9ffc54d24681b737f926016a7f7464f0d32a5f87f623bffa2fc55413c',
+    );
+  });
+
+  it('is what BullMQ asks a client to run for a standard add: its queue keys, then 3 arguments', async () => {
+    const { queue } = place(`ar${randomBytes(3).toString('hex')}`);
+    let asked: { name: string; args: unknown[] } | undefined;
+    const client = {
+      runCommand(name: string, args: unknown[]) {
+        asked = { name, args };
+        return Promise.resolve('x');
+      },
+    };
+    const job = new Job(queue, 'simulate', { steps: 1 }, bullJobOptions('an-id', JobOptions.parse({}), 60), 'an-id');
+    const adding = job.addJob(client as never);
+    // Built at once, before anything is awaited: RecordedAdds sends the call in the same turn.
+    expect(asked?.name).toBe(bullStandardAdd);
+    await adding;
+    const keys = queue.keys;
+    expect(asked?.args.slice(0, BULL_KEYS)).toEqual([
+      keys.wait,
+      keys.paused,
+      keys.meta,
+      keys.id,
+      keys.completed,
+      keys.delayed,
+      keys.active,
+      keys.events,
+      keys.marker,
+    ]);
+    expect(asked?.args).toHaveLength(BULL_KEYS + BULL_ARGS);
+    expect(asked?.args[BULL_KEYS + 1]).toBe(JSON.stringify({ steps: 1 }));
+  });
+});
