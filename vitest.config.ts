@@ -14,18 +14,17 @@ export default defineConfig({
       'test/support/runner/leak-check.ts',
     ],
     reporters: ['default', './test/support/runner/summary-reporter.ts'],
-    // Three test files at a time on two cores, each against the one shared redis-server: most of a
-    // file's time is spent waiting on processes, timers and Redis. Four saved ~10 s in a clean
-    // clone, but with two CPU burners beside the suite a timing test (the ETA at 50% of an even
-    // job) saw its steps stretched by the load; five ran tests past 30 s on a busy machine.
+    // Four test files at a time on two cores, each against the one shared redis-server. Until
+    // 7 Dec the run kept both cores busy (vmstat idle 0–3%; `npm test` cost 409 CPU-s: test
+    // processes 131, Chromium 107, the type check 54, API processes 40, worker processes 22, redis
+    // 12), so a fourth file gained nothing and a timing test failed. Chromium without its unseen
+    // omnibox renderer (-80 CPU-s) and service processes that start for half the CPU left the
+    // cores idle 13–80% of a run at three files: the files' waiting (processes, timers, Redis)
+    // became the bound, and a fourth file at a time took vitest from 146 to 108 s. Five (95 s)
+    // stretched the worker-death re-run past its bound.
     // Files share worker processes (no per-file isolation), so the service and test modules load
     // once per process.
-    // The whole run keeps both cores busy (vmstat idle 0–3% but for ~25 s of 230): only less CPU
-    // makes it shorter, not less waiting, nor a fourth file at a time (222 against 220 s, and a
-    // timing test failed). Where the CPU of `npm test` went (7 Dec, every process sampled from
-    // /proc): test processes 131 s, Chromium 107 (~1.2 s per page opened, four renderer
-    // processes each), the type check 54, API processes 40, worker processes 22, redis 12.
-    maxWorkers: 3,
+    maxWorkers: 4,
     isolate: false,
     // The long files first, so that none is left to end the run alone (sequencer.ts).
     sequence: { sequencer: LongestFirstSequencer },
