@@ -8,7 +8,7 @@
  * CPU; over its life, its processes' too. The machine this runs on has few cores
  * and many processes: CPU, not wall time, is what a shorter test run needs.
  *
- *   node bench/startup-cpu.mjs [--runs 10] [--entries api,worker,all,cluster] [--dist name=DIR …]
+ *   node --import tsx bench/startup-cpu.mjs [--runs 10] [--entries api,worker,all,cluster] [--dist name=DIR …]
  *
  * Each `--dist` is a copy of a `dist/` directory (default: this checkout's `dist`), run from
  * where it lies: keep it inside a directory whose `node_modules` (or a link to it) holds the
@@ -19,13 +19,14 @@
  * unless REDIS_URL names one to use.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+// (TypeScript, through tsx: the harness's own start is not what is measured.)
+import { cpuMs, freePort } from './lib/proc.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -48,29 +49,8 @@ const entries = values.entries.split(',').map((e) => {
   return e;
 });
 
-const freePort = () =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-    server.once('error', reject);
-  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** CPU milliseconds of every live thread of `pid` (schedstat: nanoseconds on a CPU). */
-function threadsCpuMs(pid) {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return ns / 1e6;
-}
 
 /** The API answers GET /healthz with 200 (what the tests' startApiProcess waits for). */
 const healthy = (port) =>
@@ -119,7 +99,7 @@ async function measure(build, entry, env) {
       throw new Error(`${build.name} ${entry} not ready in 60 s (pid ${nodePid}):\n${err}${out}`);
     await sleep(10);
   }
-  const readyMs = threadsCpuMs(nodePid);
+  const readyMs = cpuMs(nodePid);
   const wallMs = performance.now() - began;
   process.kill(nodePid, 'SIGTERM');
   await exited;
