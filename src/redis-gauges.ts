@@ -60,7 +60,6 @@ export class RedisGauges {
           for (const [value, count] of Object.entries(await read())) gauge.labels(value).set(count);
           return true;
         } catch {
-          gauge.reset();
           return false;
         }
       }),

@@ -38,7 +38,9 @@ class RecordingClient {
     // A check that cannot wait for a test: a BullMQ that adds otherwise fails every submission
     // loudly (503) rather than queueing jobs wrongly.
     if (name !== bullStandardAdd || args.length !== BULL_KEYS + BULL_ARGS) {
-      throw new Error(`BullMQ asked for ${name} with ${args.length} arguments, not ${bullStandardAdd} with 12`);
+      throw new Error(
+        `BullMQ asked for ${name} with ${args.length} arguments, not ${bullStandardAdd} with ${BULL_KEYS + BULL_ARGS}`,
+      );
     }
     this.call = args;
     // Only now: an answer nobody awaits would be an unhandled rejection when the call fails.
