@@ -63,6 +63,11 @@ const CHROMIUM_ARGS = [
 
 /** A Chromium of its own, for a test about the browser itself; pages use `sharedChromium()`. */
 export async function launchChromium(): Promise<Browser> {
+  return (await launch()).browser;
+}
+
+/** Launches Chromium; returns it with its process, which Playwright does not hand out. */
+async function launch(): Promise<{ browser: Browser; child: (ChildProcess & HandleOwner) | undefined }> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `no Chromium at ${CHROMIUM_PATH}: install it (apt-get install chromium; npm test does so as root) or set CHROMIUM_PATH`,
@@ -85,7 +90,7 @@ export async function launchChromium(): Promise<Browser> {
       `Playwright now also disables ${missing.join(', ')}: add them to PLAYWRIGHT_DISABLED_FEATURES (test/support/page/browser.ts), whose --disable-features replaces Playwright's`,
     );
   }
-  return browser;
+  return { browser, child };
 }
 
 /** The features of the first `--disable-features` of a command line: Playwright's own. */
@@ -116,11 +121,10 @@ const chromiumChildren = () =>
  */
 export function sharedChromium(): Promise<Browser> {
   if (shared) return shared.browser;
-  const before = new Set(chromiumChildren());
   const launching: SharedChromium = {
-    browser: launchChromium().then(
-      (browser) => {
-        launching.child = chromiumChildren().find((child) => !before.has(child));
+    browser: launch().then(
+      ({ browser, child }) => {
+        launching.child = child;
         browser.on('disconnected', () => {
           if (shared === launching) shared = undefined;
         });
