@@ -21,6 +21,7 @@ import { createWebhooks, webhooksEnabled } from '../src/webhooks/index.js';
 import { recordOutcomes } from './outcomes.js';
 import { createProcessor } from './processor.js';
 import { recordWrites } from './record-writes.js';
+import { checkStalledJobs, stalledCheckOptions } from './stalled-checks.js';
 import { startWebhookWorker } from './webhooks.js';
 
 /**
@@ -98,7 +99,7 @@ export function createWorker(
     prefix: bullPrefix(config.KEY_PREFIX),
     concurrency: config.WORKER_CONCURRENCY,
     lockDuration: config.WORKER_LOCK_MS,
-    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+    ...stalledCheckOptions(config.WORKER_STALLED_INTERVAL_MS),
     maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
     // Finished jobs are evicted by their own removeOnComplete/removeOnFail ages.
     autorun: true,
@@ -110,11 +111,14 @@ export function createWorker(
   );
   // webhooks (#17): this process also sends deliveries, once Redis answers.
   let webhookWorker: Awaited<ReturnType<typeof startWebhookWorker>> | undefined;
+  let stopStalledChecks = () => Promise.resolve();
+  let closing: Promise<void> | undefined;
   // Issue #16: the slots this process offers, for the expected start of queued jobs.
   const announcement = new WorkerAnnouncement(redis, config.KEY_PREFIX, config.WORKER_CONCURRENCY);
   const ready = (async () => {
     await subscriber.subscribe(cancelChannel(config.KEY_PREFIX));
     await worker.waitUntilReady();
+    if (!closing) stopStalledChecks = checkStalledJobs(worker, config.WORKER_STALLED_INTERVAL_MS);
     announcement.start();
     if (webhooks)
       webhookWorker = await startWebhookWorker(config, redis, store, webhooks, log, metrics.registry, faults);
@@ -127,7 +131,6 @@ export function createWorker(
   // Closed before Redis ever answered: nobody waits for `ready` any more.
   ready.catch(() => {});
 
-  let closing: Promise<void> | undefined;
   let hurried: () => void = () => {};
   const hurry = new Promise<'timeout'>((resolve) => {
     hurried = () => resolve('timeout');
@@ -141,6 +144,7 @@ export function createWorker(
       // (close, not pause: pause() reconnects BullMQ's blocking connection once the running
       // jobs end — after this close, for a job that was abandoned — and leaves it open.)
       const announced = announcement.stop();
+      const stalledChecksStopped = stopStalledChecks();
       // Without Redis nothing runs, and a graceful close would wait for Redis: nothing to drain.
       const idle = processor.running === 0 && redis.status !== 'ready';
       const closed = worker.close(idle);
@@ -159,6 +163,7 @@ export function createWorker(
         }
       }
       await closed;
+      await stalledChecksStopped;
       // After the job worker: jobs finishing during shutdown still queue their deliveries.
       await webhookWorker?.close();
       await webhooks?.queue.close();

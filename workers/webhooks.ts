@@ -21,6 +21,7 @@ import { WebhookMetrics } from '../src/webhooks/metrics.js';
 import type { DeliveryData } from '../src/webhooks/queue.js';
 import { WebhookSigner } from '../src/webhooks/signing.js';
 import { sweepOpenWebhooks } from '../src/webhooks/sweep.js';
+import { checkStalledJobs, stalledCheckOptions } from './stalled-checks.js';
 import { AttemptFailed, WebhookSender } from './webhook-delivery.js';
 import { WebhookHttp } from './webhook-http.js';
 
@@ -56,7 +57,7 @@ export async function startWebhookWorker(
     prefix: bullPrefix(config.KEY_PREFIX),
     concurrency: config.WEBHOOK_CONCURRENCY,
     lockDuration: config.WORKER_LOCK_MS,
-    stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+    ...stalledCheckOptions(config.WORKER_STALLED_INTERVAL_MS),
     // An attempt cut short by a dying worker is one more attempt, not a reason to give up.
     maxStalledCount: config.WEBHOOK_MAX_ATTEMPTS,
     settings: { backoffStrategy: sender.backoff },
@@ -86,13 +87,16 @@ export async function startWebhookWorker(
   sweeper.unref();
 
   await worker.waitUntilReady();
+  const stopStalledChecks = checkStalledJobs(worker, config.WORKER_STALLED_INTERVAL_MS);
   let closing: Promise<void> | undefined;
   return {
     worker,
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        const stalledChecksStopped = stopStalledChecks();
         await worker.close();
+        await stalledChecksStopped;
         http.close();
       })();
       return closing;
