@@ -56,7 +56,7 @@ const wants = (name: string) => (!only || only.includes(name)) && !skip.includes
 const settings = quick
   ? {
       broadcast: { streams: [100, 1000], rate: 50, seconds: 5, rounds: 1, workerDriven: false },
-      many: { jobs: 1000, steps: 25, stepMs: 200, rounds: 1 },
+      many: { jobs: 1000, steps: 25, stepMs: 200, rounds: 1, warmUp: false },
       memory: [2000, 5000],
       enqueue: { concurrency: 32, durationMs: 3000, rounds: 1, warmUpMs: 3000, batch: 100, batchConcurrency: 4 },
       soak: { total: 10_000, batch: 1000, warmup: 2000 },
@@ -64,7 +64,7 @@ const settings = quick
     }
   : {
       broadcast: { streams: [100, 300, 1000], rate: 50, seconds: 10, rounds: 5, workerDriven: true },
-      many: { jobs: 1000, steps: 50, stepMs: 200, rounds: 3 },
+      many: { jobs: 1000, steps: 50, stepMs: 200, rounds: 5, warmUp: true },
       memory: [5000, 10_000],
       enqueue: { concurrency: 32, durationMs: 6000, rounds: 2, warmUpMs: 6000, batch: 100, batchConcurrency: 4 },
       soak: { total: 50_000, batch: 1000, warmup: 2000 },
@@ -289,7 +289,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
       );
     }
     if (wants('many')) {
-      const { jobs, steps, stepMs, rounds } = settings.many;
+      const { jobs, steps, stepMs, rounds, warmUp } = settings.many;
       const load = { jobs, steps, stepMs };
       const n = jobs.toLocaleString('en-US');
       const ours: StreamRun[] = [];
@@ -302,21 +302,41 @@ async function streaming(redis: BenchRedis): Promise<void> {
         say(`many jobs: the same on the bare server, reported by the bare worker (PUBLISH)`);
         theirs.push(await runManyBare({ bare, queue: bareQueue }, clients, load));
       };
+      if (warmUp) {
+        // One round per side, not counted: both servers' code is compiled and their heaps grown
+        // before anything is measured, so the first measured pair is not a cold process's.
+        await pairedRounds(1, jobcastRound, bareRound);
+        ours.length = 0;
+        theirs.length = 0;
+      }
       // Paired rounds, in the order jobcast, bare, bare, jobcast, … (see broadcast).
       await pairedRounds(rounds, jobcastRound, bareRound);
       const a = pool(ours);
       const b = pool(theirs);
       results.manyJobs = { jobcast: a, bare: b };
       const scenario = `many jobs ${n}, 1:1`;
-      const cpu = ratio(a.cpuPerEventUs, b.cpuPerEventUs);
+      // Judged like the broadcast's p99: the median of the per-round ratios, each jobcast round
+      // against the bare round run next to it. The machine's load moves both sides of a pair
+      // together and one disturbed round moves the median little, where pooled sums carry it.
+      const cpuRounds = a.roundCpuPerEventUs.map((us, i) => ratio(us, b.roundCpuPerEventUs[i] ?? Number.NaN));
+      const cpu = median(cpuRounds);
       row({
         scenario,
-        metric: 'API CPU per delivered event, whole stream life (µs)',
-        jobcast: round(a.cpuPerEventUs),
-        baseline: round(b.cpuPerEventUs),
+        metric: `API CPU per delivered event, whole stream life (µs), median of ${cpuRounds.length} paired rounds`,
+        jobcast: a.roundCpuPerEventUs.map((us) => round(us, 1)).join(' '),
+        baseline: b.roundCpuPerEventUs.map((us) => round(us, 1)).join(' '),
         ratio: round(cpu),
         target: '≤ 1.3×',
         pass: cpu <= 1.3,
+      });
+      row({
+        scenario,
+        metric: `… pooled over all rounds (µs); round ratios ${cpuRounds.map((r) => round(r)).join(' ')}`,
+        jobcast: round(a.cpuPerEventUs),
+        baseline: round(b.cpuPerEventUs),
+        ratio: round(ratio(a.cpuPerEventUs, b.cpuPerEventUs)),
+        target: '',
+        pass: undefined,
       });
       row({
         scenario,

@@ -123,6 +123,31 @@ export function cpuMsByThread(pid: number): { main: number; background: number }
   return out;
 }
 
+/**
+ * System calls and time of `pid` so far: read- and write-family calls (`read`, `write`, `writev`…
+ * on sockets too; /proc/<pid>/io's syscr and syscw) and CPU time in user and kernel mode (ms, from
+ * /proc/<pid>/stat, at the clock tick's resolution). Tells two servers' system-call work from
+ * their JavaScript: on loopback a socket write also pays the receiving side's TCP processing.
+ */
+export function syscalls(pid: number): { reads: number; writes: number; userMs: number; systemMs: number } {
+  const io = Object.fromEntries(
+    readFileSync(`/proc/${pid}/io`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(': ') as [string, string]),
+  );
+  // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  return {
+    reads: Number(io.syscr),
+    writes: Number(io.syscw),
+    userMs: Number(fields[11]) * tick,
+    systemMs: Number(fields[12]) * tick,
+  };
+}
+
 /** Resident set size of `pid`, in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -68,6 +68,12 @@ export interface Api extends ServerProcess {
  */
 export const GC_ON_SIGNAL = ['--expose-gc', '--import', './bench/lib/gc-on-signal.mjs'];
 
+/**
+ * The build the jobcast processes run: `dist/`, or the directory in BENCH_DIST (relative to the
+ * repository), for side-by-side runs of two builds that leave `dist/` to the build.
+ */
+const jobcastDist = () => process.env.BENCH_DIST ?? 'dist';
+
 export async function startApi(
   redisUrl: string,
   options: {
@@ -82,9 +88,10 @@ export async function startApi(
 ): Promise<Api> {
   const port = await freePort();
   const prefix = options.prefix ?? `bench${randomBytes(3).toString('hex')}`;
+  const dist = options.dist ?? jobcastDist();
   const proc = spawnNode(
-    options.dist ? `jobcast-api ${options.dist}` : 'jobcast-api',
-    `${options.dist ?? 'dist'}/main.js`,
+    dist === 'dist' ? 'jobcast-api' : `jobcast-api ${dist}`,
+    `${dist}/main.js`,
     { ...jobcastEnv(redisUrl, prefix), PORT: String(port), ...options.env },
     options.nodeArgs,
   );
@@ -105,7 +112,7 @@ export async function startApi(
 
 /** A worker process; resolves once BullMQ lists it on the queue. */
 export async function startWorker(redisUrl: string, prefix: string, concurrency: number): Promise<ServerProcess> {
-  const proc = spawnNode('jobcast-worker', 'dist/worker.js', {
+  const proc = spawnNode('jobcast-worker', `${jobcastDist()}/worker.js`, {
     ...jobcastEnv(redisUrl, prefix),
     WORKER_CONCURRENCY: String(concurrency),
   });

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Child } from '../lib/ipc.js';
-import { cpuMs, cpuMsByThread } from '../lib/proc.js';
+import { cpuMs, cpuMsByThread, syscalls } from '../lib/proc.js';
 import { type Api, type Bare, type Clients, submitJobs } from '../lib/services.js';
 import { concat, percentile } from '../lib/stats.js';
 
@@ -37,6 +37,8 @@ export interface StreamRun {
   roundCpuPerEventUs: number[];
   /** Many jobs: CPU by kind of thread (see `cpuMsByThread`), in all (ms). */
   threadsMs?: { main: number; background: number };
+  /** Many jobs: system calls and user/kernel CPU of the whole window (see `syscalls`), in all. */
+  syscalls?: ReturnType<typeof syscalls>;
   /** Many jobs: CPU while the streams opened (per stream), and after (in all, µs). */
   phases?: {
     openUsPerStream: number;
@@ -133,6 +135,12 @@ export function pool(runs: StreamRun[]): StreamRun {
       main: runs.reduce((n, r) => n + (r.threadsMs?.main ?? 0), 0),
       background: runs.reduce((n, r) => n + (r.threadsMs?.background ?? 0), 0),
     },
+    syscalls: first.syscalls && {
+      reads: runs.reduce((n, r) => n + (r.syscalls?.reads ?? 0), 0),
+      writes: runs.reduce((n, r) => n + (r.syscalls?.writes ?? 0), 0),
+      userMs: runs.reduce((n, r) => n + (r.syscalls?.userMs ?? 0), 0),
+      systemMs: runs.reduce((n, r) => n + (r.syscalls?.systemMs ?? 0), 0),
+    },
     phases: first.phases && {
       openUsPerStream: runs.reduce((n, r) => n + (r.phases?.openUsPerStream ?? 0), 0) / runs.length,
       eventsUs: runs.reduce((n, r) => n + (r.phases?.eventsUs ?? 0), 0),
@@ -227,6 +235,7 @@ async function manyJobs(
   const paths = ids.map((id) => `/jobs/${id}/events`);
   await clients.mark();
   const threads0 = cpuMsByThread(pid);
+  const calls0 = syscalls(pid);
   const cpu0 = cpuMs(pid);
   const t0 = performance.now();
   // CLOCK_MONOTONIC, in µs, as V8's CPU profiles time their samples: where this window lies in one.
@@ -241,11 +250,18 @@ async function manyJobs(
   await clients.closeAll();
   const cpu = cpuMs(pid) - cpu0;
   const threads1 = cpuMsByThread(pid);
+  const calls1 = syscalls(pid);
   const seconds = (performance.now() - t0) / 1000;
   const run = summarize({ jobs: ids.length, streams: paths.length }, stats, cpu, seconds, opened.failed);
   return {
     ...run,
     threadsMs: { main: threads1.main - threads0.main, background: threads1.background - threads0.background },
+    syscalls: {
+      reads: calls1.reads - calls0.reads,
+      writes: calls1.writes - calls0.writes,
+      userMs: calls1.userMs - calls0.userMs,
+      systemMs: calls1.systemMs - calls0.systemMs,
+    },
     phases: {
       openUsPerStream: (cpuOpen * 1000) / paths.length,
       eventsUs: (cpu - cpuOpen) * 1000,
