@@ -8,19 +8,20 @@
 
 /**
  * Settles when every defined promise of `pending` has (rejects with the first rejection, as
- * `Promise.all` does). One defined promise is returned as it is.
+ * `Promise.all` does). One defined promise is returned as it is; `undefined`s are skipped.
  *
  * @example
  * await allOf([written, tracked, added]);
  */
 export function allOf(pending: readonly (Promise<unknown> | undefined)[]): Promise<unknown> {
-  let only: Promise<unknown> | undefined;
-  let defined = 0;
+  let first: Promise<unknown> | undefined;
+  let all: Promise<unknown>[] | undefined;
   for (const promise of pending) {
     if (promise === undefined) continue;
-    only = promise;
-    defined++;
+    if (first === undefined) first = promise;
+    else if (all) all.push(promise);
+    else all = [first, promise];
   }
-  if (defined === 1) return only as Promise<unknown>;
-  return Promise.all(pending);
+  if (all) return Promise.all(all);
+  return first ?? Promise.resolve();
 }
