@@ -2,7 +2,9 @@
  * @module bench/enqueue-budget
  * Where the CPU of an enqueue goes, per job, in every process: the load client, the server
  * (jobcast's API or the minimal endpoint; none for raw BullMQ) and redis-server, with Redis's
- * own account per command and script (INFO commandstats) beside it. For the three sides of the
+ * own account per command and script (INFO commandstats) beside it. The server's main thread
+ * is shown apart: one process serves its requests on that one thread, so when it is near a
+ * whole core it, not the total, is what limits the rate. For the three sides of the
  * enqueue scenario: raw `queue.add`/`addBulk` from the load process, the minimal node:http
  * endpoint, and jobcast (one build, or several side by side). `node --import tsx
  * bench/enqueue-budget.ts [dist[,dist…]] [rounds] [seconds] [batch]`; run it under the heavy lock (`flock /tmp/jobcast-heavy.lock …`).
@@ -10,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EnqueueArgs, EnqueueResult } from './enqueue.js';
 import { Child } from './lib/ipc.js';
-import { cpuMs } from './lib/proc.js';
+import { cpuMs, cpuMsByThread } from './lib/proc.js';
 import { startApi, startBare, startRedis } from './lib/services.js';
 
 const [dists = 'dist', roundsArg = '3', secondsArg = '5', batchArg = '100'] = process.argv.slice(2);
@@ -66,6 +68,8 @@ const totals = sides.map(() => ({
   ms: 0,
   load: 0,
   server: 0,
+  /** The server's main thread alone: what serialises a single process's requests. */
+  serverMain: 0,
   redis: 0,
   commands: new Map<string, number>(),
 }));
@@ -77,27 +81,34 @@ try {
       const side = sides[i] as Side;
       await redis.admin.config('RESETSTAT');
       const load0 = cpuMs(load.pid);
-      const server0 = side.serverPid ? cpuMs(side.serverPid) : 0;
+      const server0 = side.serverPid ? cpuMsByThread(side.serverPid) : { main: 0, background: 0 };
       const redis0 = cpuMs(redisPid);
       const result = await load.call<EnqueueResult>('run', side.args);
       const total = totals[i] as (typeof totals)[number];
       total.count += result.count;
       total.ms += result.ms + 1000; // the load's 1 s warm-up is inside the CPU window too
       total.load += cpuMs(load.pid) - load0;
-      total.server += side.serverPid ? cpuMs(side.serverPid) - server0 : 0;
+      if (side.serverPid) {
+        const server1 = cpuMsByThread(side.serverPid);
+        total.server += server1.main + server1.background - server0.main - server0.background;
+        total.serverMain += server1.main - server0.main;
+      }
       total.redis += cpuMs(redisPid) - redis0;
       for (const [name, usec] of await commandUsec()) total.commands.set(name, (total.commands.get(name) ?? 0) + usec);
       console.log(`round ${round + 1} ${side.name}: ${Math.round(result.perSecond)} jobs/s`);
     }
   }
   const perJob = (ms: number, count: number) => ((ms * 1000) / count).toFixed(1);
-  console.log('\nside                jobs/s   load µs/job  server µs/job  redis µs/job  total  redis busy');
+  console.log(
+    '\nside                jobs/s   load µs/job  server µs/job (main thread)  redis µs/job  total  redis busy',
+  );
   sides.forEach((side, i) => {
     const t = totals[i] as (typeof totals)[number];
     // Jobs in the warm-up second are not counted, so per-job CPU is a little high for all alike.
     console.log(
       `${side.name.slice(-18).padEnd(18)} ${String(Math.round((t.count / (t.ms - rounds * 1000)) * 1000)).padStart(7)}` +
         `  ${perJob(t.load, t.count).padStart(11)}  ${perJob(t.server, t.count).padStart(13)}` +
+        ` ${`(${perJob(t.serverMain, t.count)})`.padStart(13)}` +
         `  ${perJob(t.redis, t.count).padStart(12)}  ${perJob(t.load + t.server + t.redis, t.count).padStart(5)}` +
         `  ${((t.redis / t.ms) * 100).toFixed(0).padStart(9)}%`,
     );

@@ -10,6 +10,7 @@ import type { Queue } from 'bullmq';
 import { ProblemError } from '../problems.js';
 import type { WebhookIntake } from '../webhooks/intake.js';
 import { type StoredWebhook, storeWebhook } from '../webhooks/view.js';
+import { allOf } from './pending.js';
 import { bullJobOptions } from './queue.js';
 import { RecordedAdds } from './recorded-adds.js';
 import type { JobRecord, JobStore } from './store.js';
@@ -95,7 +96,7 @@ export async function enqueueJobs(
     added = bulk.length === 1 && one ? queue.add(one.name, one.data, one.opts) : queue.addBulk(bulk);
   }
   try {
-    await Promise.all([written, tracked, added]);
+    await allOf([written, tracked, added]);
   } catch (error) {
     // Undone in the background: the client hears 503 now, not after one more command
     // timeout on a frozen Redis. (What cannot be undone, the reconciler finishes later.)

@@ -10,6 +10,7 @@ import { doneData, logData } from './events.js';
 import { createdEntry, FeedLog } from './feed.js';
 import { type JobKeys, jobKeys } from './keys.js';
 import { type ListFilter, type ListPage, OwnerIndex } from './owner-index.js';
+import { allOf } from './pending.js';
 import {
   type JobEventObserver,
   type JobRecord,
@@ -148,7 +149,7 @@ export class JobStore {
   ): { records: JobRecord[]; written: Promise<unknown> } {
     const created = String(createdAt);
     const records = jobs.map((job) => newRecord(job, owner, created));
-    const written = Promise.all([
+    const written = allOf([
       ...(writeRecords ? [writeRecords(records)] : this.#writeRecords(records, createdAt)),
       ...this.index.writes(jobs, owner, createdAt, 'zadd'),
       owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),

@@ -76,16 +76,19 @@ function declaredLength(c: Context<AppEnv>): number {
   return Number.isFinite(declared) ? declared : 0;
 }
 
-async function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
-  if (declaredLength(c) > maxBytes) throw tooLarge(maxBytes);
+/** Not async: from Node's stream it hands on `readLimited`'s promise as it is (see bodyLimit). */
+function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
+  if (declaredLength(c) > maxBytes) return Promise.reject(tooLarge(maxBytes));
   const incoming = c.env?.incoming;
-  if (!incoming) {
-    // In-process (app.request): a plain fetch Request.
-    const text = await c.req.text();
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
-    return text;
-  }
+  if (!incoming) return readRequestText(c, maxBytes);
   return readLimited(incoming, maxBytes);
+}
+
+/** In-process (app.request): a plain fetch Request. */
+async function readRequestText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
+  const text = await c.req.text();
+  if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
+  return text;
 }
 
 /**

@@ -24,21 +24,24 @@ export interface JobRouteLimits {
 export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  /** The checks and the JSON body every submission shares; the service checks the rest. */
-  const submission = async (c: Context<AppEnv>) => {
+  /**
+   * Who submits, from the request's headers: the checks every submission shares before its
+   * body is read (the service checks the rest). Not async: the route awaits the body itself,
+   * one promise and turn less per submission.
+   */
+  const submitter = (c: Context<AppEnv>): Submitter => {
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && !IdempotencyKey.safeParse(idempotencyKey).success) {
       throw new ProblemError('bad-request', 'Idempotency-Key must be 1–255 printable ASCII characters');
     }
-    const body = await readJsonBody(c, limits.maxBodyBytes, 'the job');
     const principal = c.get('principal');
-    const by: Submitter = {
+    return {
       owner: principal.owner,
       idempotencyKey,
       admit: (n) => limits.submissions.hit(principal, n),
     };
-    return { body, by };
   };
+  const body = (c: Context<AppEnv>) => readJsonBody(c, limits.maxBodyBytes, 'the job');
   /** Counts a read against its client's limit before anything is looked up. */
   const read: MiddlewareHandler<AppEnv> = async (c, next) => {
     await limits.reads.hit(c.get('principal'));
@@ -48,14 +51,14 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
     replayed ? { 'idempotent-replayed': 'true' } : undefined;
 
   app.post('/jobs', async (c) => {
-    const { body, by } = await submission(c);
-    const { job, replayed } = await jobs.submit(body, by);
+    const by = submitter(c);
+    const { job, replayed } = await jobs.submit(await body(c), by);
     return jsonResponse(c, job, 202, { location: job.links.self, ...replayedHeader(replayed) });
   });
 
   app.post('/jobs/batch', async (c) => {
-    const { body, by } = await submission(c);
-    const { batch, replayed } = await jobs.submitBatch(body, by);
+    const by = submitter(c);
+    const { batch, replayed } = await jobs.submitBatch(await body(c), by);
     return jsonResponse(c, batch, 202, replayedHeader(replayed));
   });
 
