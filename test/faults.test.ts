@@ -29,6 +29,7 @@ import { jobKeys } from '../src/jobs/keys.js';
 import { finishLua } from '../src/jobs/scripts/finish.js';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
+import { type Cleanups, withCleanups } from './support/harness/cleanups.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
 import { findJob, submitJob, type Target } from './support/http/api.js';
 import { startTcpProxy } from './support/http/tcp-proxy.js';
@@ -47,26 +48,6 @@ import { expectIncreasingIds } from './support/sse/sse.js';
 // others', so the per-test leak check is off; the whole-file check still applies, and so does
 // the check below that no process outlives the file.
 allowLeaks('the tests run side by side (describe.concurrent); each stops what it started');
-
-type Cleanups = Array<() => Promise<void> | void>;
-
-/**
- * Runs `test` with a list of cleanups, run last to first when it ends, however it ends (every
- * one of them); the test's own failure is the one reported, else the first cleanup's.
- */
-async function withCleanups(test: (cleanups: Cleanups) => Promise<void>): Promise<void> {
-  const cleanups: Cleanups = [];
-  const errors: unknown[] = [];
-  await test(cleanups).catch((error: unknown) => errors.push(error));
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  if (errors.length > 0) throw errors[0];
-}
 
 // Nothing left behind: no API, worker or redis-server process outlives the file.
 afterAll(async () => {
