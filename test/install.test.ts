@@ -375,6 +375,8 @@ createRoot(document.getElementById('root')).render(h(App));
       expect(t.errors).toEqual([]);
     } finally {
       await t.close();
+      // Stopped, not left running: the worker's close would wait SHUTDOWN_TIMEOUT_MS (10 s) for it.
+      await fetch(`${h.url}/jobs/${long}/cancel`, { method: 'POST', headers: bearer(KEY_A) });
     }
   });
 });

@@ -10,55 +10,54 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Files of more than a few seconds, longest first: their wall time in a clean-clone `.ci/run`
- * (three at a time, beside the type check; 7 Dec 00:26, with a benchmark running beside it, so
- * a little longer than on a quiet machine) and the CPU they cost in it (`JOBCAST_TEST_CPU_LOG`;
- * Chromium's not counted). Files that mostly wait (web-auth, web-progress, docs-ui,
- * queue-position) come a little earlier than their length says and the heaviest in CPU
- * (readme-job-types, api-processes, stream-leaks) a little later, so they do not all start at
- * once. A file missing from the list only starts later: keep the long ones here.
+ * Files of more than a few seconds, longest first: their wall time in a full run (four at a
+ * time, 7 Dec 08:24, quiet machine, after faults, webhooks-durable and outages began running
+ * their tests side by side and install stopped waiting on a job it left running) and the CPU
+ * they cost in it (`JOBCAST_TEST_CPU_LOG`; Chromium's not counted). Files that mostly wait
+ * come a little earlier than their length says and the heaviest in CPU (readme-job-types,
+ * outages, install) a little later, so they do not all start at once. A file missing from the
+ * list only starts later: keep the long ones here.
  */
 export const LONGEST_FIRST = [
-  'faults', // 55 s, CPU 17 s
-  'web', // 41 s, CPU 5 s (alone; 56 s before its jobs were cut to what its assertions need)
-  'install', // 33 s, CPU 11 s
-  'webhooks-durable', // 33 s, CPU 10 s
-  'readme-job-types', // 31 s, CPU 19 s
-  'api-processes', // 30 s, CPU 14 s
-  'web-auth', // 19 s, CPU 3 s (alone; 26 s before)
-  'cluster', // 25 s, CPU 9 s
-  'worker-death', // 21–24 s, CPU 7 s (alone; 46 s before its two tests ran side by side)
-  'web-progress', // 19 s, CPU 3 s (alone; 22 s before)
-  'outages', // 24 s, CPU 11 s
-  'stream-leaks', // 23 s, CPU 13 s
-  'queue-position', // 19–20 s, CPU 3 s (alone)
-  'shutdown', // 21 s, CPU 10 s
-  'ctrl-c', // 21 s, CPU 10 s
-  'docs-ui', // 23 s, CPU 1 s (14 s on a quiet machine)
-  'webhooks', // 18 s, CPU 5 s
-  'startup', // 15 s, CPU 8 s
-  'slow-client', // 22 s, CPU 9 s (5 s on a quiet machine)
-  'cli', // 11 s, CPU 5 s
-  'scale', // 10 s, CPU 6 s
-  'webhooks-load', // 10 s, CPU 9 s
-  'openapi-examples', // 10 s, CPU 2 s
-  'resume', // 9 s, CPU 1 s
-  'eta', // 9 s, CPU 1 s
-  'stream-tokens', // 8 s, CPU 1 s
-  'openapi-prism', // 8 s, CPU 8 s
-  'sentinel', // 7 s, CPU 1 s
-  'http2', // 7 s, CPU 2 s
-  'client', // 7 s, CPU 1 s
+  'web', // 28 s, CPU 3 s (+ Chromium 10 s)
+  'queue-position', // 17 s, CPU 2 s
+  'cluster', // 17 s, CPU 3 s
+  'install', // 17 s, CPU 8 s (27 s before the React test cancelled the job it left running)
+  'worker-death', // 16 s, CPU 3 s (its two tests side by side)
+  'web-auth', // 12 s, CPU 1 s (+ Chromium 5 s)
+  'outages', // 15 s, CPU 8 s (24 s before its two tests ran side by side)
+  'webhooks', // 12 s, CPU 2 s
+  'ctrl-c', // 12 s, CPU 2 s
+  'readme-job-types', // 12 s, CPU 9 s
+  'faults', // 11 s, CPU 5 s (37 s before its five tests ran side by side)
+  'web-progress', // 10 s, CPU 1 s (+ Chromium 3 s)
+  'shutdown', // 10 s, CPU 2 s
+  'sentinel', // 9 s, CPU 0 s
+  'startup', // 9 s, CPU 1 s
+  'resume', // 8 s, CPU 0 s
+  'api-processes', // 8 s, CPU 3 s
+  'webhooks-durable', // 8 s, CPU 2 s (20 s before its four tests ran side by side)
+  'stream-leaks', // 8 s, CPU 5 s
+  'openapi-examples', // 7 s, CPU 1 s
+  'eta', // 7 s, CPU 0 s
+  'http2', // 7 s, CPU 1 s
   'stall', // 7 s, CPU 0 s
-  'idempotency', // 7 s, CPU 1 s
-  'feed', // 6 s, CPU 1 s
-  'heap-compaction', // 5 s, CPU 4 s
-  'validation', // 5 s, CPU 2 s
-  'job-types', // 5 s, CPU 5 s
-  'openapi-clients', // 5 s, CPU 5 s
-  'jobs-batch', // 5 s, CPU 3 s
-  'jobs-cancel', // 4 s, CPU 2 s
-  'auth', // 4 s, CPU 3 s
+  'client', // 6 s, CPU 0 s
+  'cli', // 6 s, CPU 1 s
+  'scale', // 5 s, CPU 2 s
+  'docs-ui', // 5 s, CPU 0 s (+ Chromium 4 s)
+  'feed', // 5 s, CPU 0 s
+  'stream-tokens', // 5 s, CPU 0 s
+  'webhooks-load', // 5 s, CPU 3 s
+  'idempotency', // 4 s, CPU 0 s
+  'validation', // 4 s, CPU 1 s
+  'slow-client', // 4 s, CPU 3 s
+  'jobs-batch', // 4 s, CPU 1 s
+  'retention', // 3 s, CPU 0 s
+  'jobs-cancel', // 3 s, CPU 0 s
+  'heap-compaction', // 3 s, CPU 1 s
+  'openapi-prism', // 3 s, CPU 4 s
+  'openapi-clients', // 3 s, CPU 2 s
 ];
 
 const rank = (spec: TestSpecification): number => {
