@@ -4,11 +4,18 @@
  * nothing stayed behind: RSS back near where it was, no open streams, no subscribed channels,
  * no file descriptors left.
  *
- * "Before" is read after a warm-up (the same batches, fewer of them), so that the JIT and the
- * heap's working size are already there. RSS is read as the process left itself and after a
- * full garbage collection (SIGUSR2, see lib/gc-on-signal.mjs): a leak is what a collection
- * cannot free, so the target is judged on the collected figures.
+ * "Before" is read after a warm-up of the same batches, long enough to reach the steady state
+ * the soak then runs in (compiled code, malloc's arenas, V8's pages: measured flat from about
+ * 10,000 streams on, `bench/diag/soak-probe.ts`). Before and after are read the same way: RSS
+ * as the process left itself, then after a memory-reducing collection (SIGUSR2 with
+ * `BENCH_GC=low-memory`, see lib/gc-on-signal.mjs). The target is judged on the collected
+ * figures: what a collection that gives back everything it can cannot free is what the streams
+ * left behind. A plain `gc()` was not enough: it leaves V8's young generation at 1 or 32 MiB by
+ * a heuristic, which swung the ratio between 1.02× and 1.40× on the same code.
  */
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fdCount, MiB, rssBytes, settledRss } from '../lib/proc.js';
 import { type BenchRedis, Clients, GC_ON_SIGNAL, startApi, submitJobs } from '../lib/services.js';
 
@@ -22,6 +29,9 @@ export interface SoakResult {
   rssAfterAfterGcMiB: number;
   heapUsedBeforeMiB: number;
   heapUsedAfterMiB: number;
+  /** Pages V8's heap has resident after the collection (every space), before and after. */
+  v8ResidentBeforeMiB: number;
+  v8ResidentAfterMiB: number;
   rssPeakMiB: number;
   openStreamsAfter: number;
   subscribedJobsAfter: number;
@@ -29,20 +39,35 @@ export interface SoakResult {
   fdsAfter: number;
 }
 
+/** What the gc hook reports after its collection (lib/gc-on-signal.mjs). */
+interface MemoryReport {
+  usage: NodeJS.MemoryUsage;
+  spaces: Record<string, { size: number; used: number; physical: number }>;
+}
+
 export async function soakScenario(
   redis: BenchRedis,
   options: { total: number; batch: number; warmup: number },
 ): Promise<SoakResult> {
-  const api = await startApi(redis.url, { nodeArgs: GC_ON_SIGNAL });
+  const reportFile = join(tmpdir(), `jobcast-soak-${process.pid}.json`);
+  const api = await startApi(redis.url, {
+    nodeArgs: GC_ON_SIGNAL,
+    env: { BENCH_GC: 'low-memory', BENCH_MEMORY_REPORT: reportFile },
+  });
   const clients = new Clients(2);
-  const heapUsed = async () => (await api.metric('jobcast_api_nodejs_heap_size_used_bytes')) / MiB;
+  // Read after settledRss(pid, true): the hook writes the report right after its collection.
+  const collected = () => {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as MemoryReport;
+    const resident = Object.values(report.spaces).reduce((n, s) => n + s.physical, 0);
+    return { heapUsedMiB: report.usage.heapUsed / MiB, v8ResidentMiB: resident / MiB };
+  };
   try {
     const ids = await submitJobs(api.url, 100, { steps: 10, stepMs: 200 });
     const paths = ids.map((id) => `/jobs/${id}/events`);
     await clients.soak(api.port, paths, options.warmup, options.batch);
     const rssBeforeMiB = await settledRss(api.pid);
     const rssBeforeAfterGcMiB = await settledRss(api.pid, true);
-    const heapUsedBeforeMiB = await heapUsed();
+    const before = collected();
     const fdsBefore = fdCount(api.pid);
     let rssPeak = rssBeforeMiB * MiB;
     const peak = setInterval(() => {
@@ -55,6 +80,7 @@ export async function soakScenario(
     const seconds = (performance.now() - started) / 1000;
     const rssAfterMiB = await settledRss(api.pid);
     const rssAfterAfterGcMiB = await settledRss(api.pid, true);
+    const after = collected();
     return {
       streams: results.reduce((n, r) => n + r.opened, 0),
       failed: results.reduce((n, r) => n + r.failed, 0),
@@ -63,8 +89,10 @@ export async function soakScenario(
       rssAfterMiB,
       rssBeforeAfterGcMiB,
       rssAfterAfterGcMiB,
-      heapUsedBeforeMiB,
-      heapUsedAfterMiB: await heapUsed(),
+      heapUsedBeforeMiB: before.heapUsedMiB,
+      heapUsedAfterMiB: after.heapUsedMiB,
+      v8ResidentBeforeMiB: before.v8ResidentMiB,
+      v8ResidentAfterMiB: after.v8ResidentMiB,
       rssPeakMiB: rssPeak / MiB,
       openStreamsAfter: await api.metric('jobcast_open_streams'),
       subscribedJobsAfter: await api.metric('jobcast_subscribed_jobs'),
@@ -74,5 +102,6 @@ export async function soakScenario(
   } finally {
     await clients.stop();
     await api.stop();
+    rmSync(reportFile, { force: true });
   }
 }
