@@ -9,6 +9,7 @@
 import { Redis } from 'ioredis';
 import { describe, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { withCleanups } from './support/harness/cleanups.js';
 import { waitFor } from './support/harness/harness.js';
 import { submitJob } from './support/http/api.js';
 import { createFleet, type FleetMember } from './support/processes/fleet.js';
@@ -21,18 +22,6 @@ import { RecordingSource } from './support/sse/recording-source.js';
 // processes of its own: they run side by side. Each test's own leftovers then cannot be told
 // apart from the other's, so the per-test leak check is off; the whole-file check still applies.
 allowLeaks('the two tests run side by side (describe.concurrent); each stops what it started');
-
-type Cleanups = Array<() => Promise<void> | void>;
-
-/** Runs `test` with a list of cleanups, run last to first when it ends, however it ends. */
-async function withCleanups(test: (cleanups: Cleanups) => Promise<void>): Promise<void> {
-  const cleanups: Cleanups = [];
-  try {
-    await test(cleanups);
-  } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  }
-}
 
 const defaults = parseConfig({});
 
