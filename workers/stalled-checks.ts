@@ -11,7 +11,7 @@
  * after the kill: 15.7 s in test/worker-death on a busy machine, against the README's 12 s.
  *
  * Here the key lives a margin shorter than the wait between a worker's turns, so a worker never
- * skips its own next turn; the fleet still checks about once per interval.
+ * skips its own next turn; the fleet still checks about once per interval (decision 019).
  */
 import { Worker } from 'bullmq';
 
