@@ -9,19 +9,13 @@
  * Tells a plateau (warm-up not over) from growth (a leak), and V8 from malloc. Run it under
  * the heavy lock: `flock /tmp/jobcast-heavy.lock node --import tsx …`.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { MemoryReports, v8ResidentBytes } from './lib/memory-report.js';
 import { MiB, settledRss } from './lib/proc.js';
 import { Clients, GC_ON_SIGNAL, startApi, startRedis, submitJobs } from './lib/services.js';
 
 const checkpoints = (process.argv[2] ?? '2000,10000,25000,50000').split(',').map(Number);
-const gcKind = process.argv[3] ?? 'low-memory';
-
-interface MemoryReport {
-  usage: NodeJS.MemoryUsage;
-  spaces: Record<string, { used: number; physical: number }>;
-}
+const gcKind = process.argv[3] === 'plain' ? 'plain' : 'low-memory';
 
 const mib = (bytes: number) => Math.round((bytes / MiB) * 10) / 10;
 
@@ -49,11 +43,11 @@ function mappings(pid: number): Record<string, number> {
   return Object.fromEntries(Object.entries(kib).flatMap(([k, v]) => (v >= 1024 ? [[k, mib(v * 1024)]] : [])));
 }
 
-const reportFile = join(tmpdir(), `jobcast-soak-probe-${process.pid}.json`);
+const reports = new MemoryReports('soak-probe');
 const redis = await startRedis();
 const api = await startApi(redis.url, {
   nodeArgs: GC_ON_SIGNAL,
-  env: { BENCH_GC: gcKind, BENCH_MEMORY_REPORT: reportFile },
+  env: reports.env(gcKind),
 });
 const clients = new Clients(2);
 try {
@@ -62,12 +56,12 @@ try {
   const read = async (streams: number) => {
     const asLeft = await settledRss(api.pid);
     const collected = await settledRss(api.pid, true);
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as MemoryReport;
+    const report = reports.read();
     const space = (name: string) => {
       const s = report.spaces[name];
       return s ? `${mib(s.physical)} / ${mib(s.used)}` : '-';
     };
-    const v8Resident = Object.values(report.spaces).reduce((n, s) => n + s.physical, 0);
+    const v8Resident = v8ResidentBytes(report);
     const line = {
       streams,
       rssAsLeft: mib(asLeft * MiB),
@@ -94,5 +88,5 @@ try {
   await clients.stop();
   await api.stop();
   await redis.stop();
-  rmSync(reportFile, { force: true });
+  reports.remove();
 }

@@ -6,16 +6,14 @@
  *
  * "Before" is read after a warm-up of the same batches, long enough to reach the steady state
  * the soak then runs in (compiled code, malloc's arenas, V8's pages: measured flat from about
- * 10,000 streams on, `bench/diag/soak-probe.ts`). Before and after are read the same way: RSS
+ * 10,000 streams on, `bench/soak-probe.ts`). Before and after are read the same way: RSS
  * as the process left itself, then after a memory-reducing collection (SIGUSR2 with
  * `BENCH_GC=low-memory`, see lib/gc-on-signal.mjs). The target is judged on the collected
  * figures: what a collection that gives back everything it can cannot free is what the streams
  * left behind. A plain `gc()` was not enough: it leaves V8's young generation at 1 or 32 MiB by
  * a heuristic, which swung the ratio between 1.02× and 1.40× on the same code.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { MemoryReports, v8ResidentBytes } from '../lib/memory-report.js';
 import { fdCount, MiB, rssBytes, settledRss } from '../lib/proc.js';
 import { type BenchRedis, Clients, GC_ON_SIGNAL, startApi, submitJobs } from '../lib/services.js';
 
@@ -39,27 +37,17 @@ export interface SoakResult {
   fdsAfter: number;
 }
 
-/** What the gc hook reports after its collection (lib/gc-on-signal.mjs). */
-interface MemoryReport {
-  usage: NodeJS.MemoryUsage;
-  spaces: Record<string, { size: number; used: number; physical: number }>;
-}
-
 export async function soakScenario(
   redis: BenchRedis,
   options: { total: number; batch: number; warmup: number },
 ): Promise<SoakResult> {
-  const reportFile = join(tmpdir(), `jobcast-soak-${process.pid}.json`);
-  const api = await startApi(redis.url, {
-    nodeArgs: GC_ON_SIGNAL,
-    env: { BENCH_GC: 'low-memory', BENCH_MEMORY_REPORT: reportFile },
-  });
+  const reports = new MemoryReports('soak');
+  const api = await startApi(redis.url, { nodeArgs: GC_ON_SIGNAL, env: reports.env('low-memory') });
   const clients = new Clients(2);
   // Read after settledRss(pid, true): the hook writes the report right after its collection.
   const collected = () => {
-    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as MemoryReport;
-    const resident = Object.values(report.spaces).reduce((n, s) => n + s.physical, 0);
-    return { heapUsedMiB: report.usage.heapUsed / MiB, v8ResidentMiB: resident / MiB };
+    const report = reports.read();
+    return { heapUsedMiB: report.usage.heapUsed / MiB, v8ResidentMiB: v8ResidentBytes(report) / MiB };
   };
   try {
     const ids = await submitJobs(api.url, 100, { steps: 10, stepMs: 200 });
@@ -102,6 +90,6 @@ export async function soakScenario(
   } finally {
     await clients.stop();
     await api.stop();
-    rmSync(reportFile, { force: true });
+    reports.remove();
   }
 }
