@@ -94,15 +94,8 @@ export { freePort } from '../../src/local-redis.js';
 
 /** CPU time of every thread of `pid`, in milliseconds (nanosecond source). */
 export function cpuMs(pid: number): number {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // A thread that ended meanwhile.
-    }
-  }
-  return ns / 1e6;
+  const { main, background } = cpuMsByThread(pid);
+  return main + background;
 }
 
 /**
@@ -123,6 +116,56 @@ export function cpuMsByThread(pid: number): { main: number; background: number }
   return out;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** What the bench and the tests read of a process's /proc/<pid>/stat line. */
+export interface ProcStat {
+  pid: number;
+  /** The command name, which may hold spaces and parentheses. */
+  comm: string;
+  /** R, S, D, Z (zombie), X (dead)… */
+  state: string;
+  ppid: number;
+  /** CPU in clock ticks: its own in user and kernel mode, and that of its children it reaped. */
+  utime: number;
+  stime: number;
+  cutime: number;
+  cstime: number;
+}
+
+/** `pid`'s /proc/<pid>/stat, or undefined once the process is gone (and reaped). */
+export function procStat(pid: number | 'self'): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name sits in parentheses and may hold spaces or parentheses: the fields after
+  // the last ')' start at the state (the 3rd field overall); utime is the 14th.
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).split(' ');
+  return {
+    pid: Number(text.slice(0, text.indexOf(' '))),
+    comm: text.slice(text.indexOf('(') + 1, close),
+    state: fields[0] ?? '?',
+    ppid: Number(fields[1]),
+    utime: Number(fields[11]),
+    stime: Number(fields[12]),
+    cutime: Number(fields[13]),
+    cstime: Number(fields[14]),
+  };
+}
+
+/** Every process's /proc/<pid>/stat (those that end while it reads are left out). */
+export function procStats(): ProcStat[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => procStat(Number(name)))
+    .filter((stat): stat is ProcStat => stat !== undefined);
+}
+
 /**
  * System calls and time of `pid` so far: read- and write-family calls (`read`, `write`, `writev`…
  * on sockets too; /proc/<pid>/io's syscr and syscw) and CPU time in user and kernel mode (ms, from
@@ -136,15 +179,14 @@ export function syscalls(pid: number): { reads: number; writes: number; userMs: 
       .split('\n')
       .map((line) => line.split(': ') as [string, string]),
   );
-  // Fields 14 and 15 (utime, stime), counted after the command name's closing parenthesis.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  const stat = procStat(pid);
+  if (!stat) throw new Error(`process ${pid} is gone`);
+  const tickMs = 1000 / CLOCK_TICKS_PER_SECOND;
   return {
     reads: Number(io.syscr),
     writes: Number(io.syscw),
-    userMs: Number(fields[11]) * tick,
-    systemMs: Number(fields[12]) * tick,
+    userMs: stat.utime * tickMs,
+    systemMs: stat.stime * tickMs,
   };
 }
 

@@ -4,10 +4,10 @@
  * (Linux `/proc`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ProcStat, procStat, procStats } from '../../../bench/lib/proc.js';
 import { heldProcesses } from '../runner/held-open.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -76,44 +76,26 @@ export function spawnProcess(
   };
 }
 
-/** The `comm` and parent pid of a process, or undefined when it does not exist (or is a zombie). */
-function stat(pid: number): { comm: string; ppid: number; state: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm is in parentheses and may contain spaces or parentheses: split at the last ')'.
-    const close = text.lastIndexOf(')');
-    const comm = text.slice(text.indexOf('(') + 1, close);
-    const [state, ppid] = text
-      .slice(close + 2)
-      .split(' ')
-      .slice(0, 2);
-    return { comm, ppid: Number(ppid), state: state ?? '?' };
-  } catch {
-    return undefined;
-  }
-}
+/** Whether a process still runs: not a zombie (ended, not reaped yet) or dead. */
+const running = (stat: ProcStat) => stat.state !== 'Z' && stat.state !== 'X';
 
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {
-  const s = stat(pid);
-  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
+  const stat = procStat(pid);
+  return stat !== undefined && running(stat);
 }
 
 /** Every live descendant of `pid` (children, their children, …) with its command name. */
 export function descendants(pid: number): { pid: number; comm: string }[] {
-  const all = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .map((p) => ({ pid: p, s: stat(p) }))
-    .filter((p) => p.s !== undefined && alive(p.pid));
+  const all = procStats().filter(running);
   const found: { pid: number; comm: string }[] = [];
   const queue = [pid];
   while (queue.length > 0) {
     const parent = queue.shift() as number;
-    for (const p of all) {
-      if (p.s?.ppid === parent) {
-        found.push({ pid: p.pid, comm: p.s.comm });
-        queue.push(p.pid);
+    for (const stat of all) {
+      if (stat.ppid === parent) {
+        found.push({ pid: stat.pid, comm: stat.comm });
+        queue.push(stat.pid);
       }
     }
   }

@@ -13,58 +13,31 @@
  * reaped land in its cutime/cstime), summed. A renderer that ended but is not reaped yet still
  * has its own /proc entry: nothing is counted twice or lost.
  */
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { CLOCK_TICKS_PER_SECOND, type ProcStat, procStat, procStats } from '../../../bench/lib/proc.js';
 
 const log = process.env.JOBCAST_TEST_CPU_LOG;
-const TICKS_PER_SECOND = 100;
-
-interface ProcStat {
-  pid: number;
-  command: string;
-  parent: number;
-  /** utime + stime + cutime + cstime, in seconds. */
-  cpu: number;
-}
-
-function procStat(pid: number | 'self'): ProcStat | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined; // ended (and reaped) while we looked
-  }
-  // The command name sits in parentheses and may hold spaces; the fields after it start at the
-  // state (3rd field overall): parent is the 4th, utime the 14th.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return {
-    pid: Number(stat.slice(0, stat.indexOf(' '))),
-    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-    parent: Number(fields[1]),
-    cpu: [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0) / TICKS_PER_SECOND,
-  };
-}
+/** CPU seconds of a process and of its children it reaped. */
+const cpuSeconds = (stat: ProcStat) => (stat.utime + stat.stime + stat.cutime + stat.cstime) / CLOCK_TICKS_PER_SECOND;
 
 /** CPU seconds of this process and of its children that ended. */
 export function ownCpuSeconds(): number {
-  return procStat('self')?.cpu ?? 0;
+  const stat = procStat('self');
+  return stat ? cpuSeconds(stat) : 0;
 }
 
 /** CPU seconds of the Chromium processes this process started, alive or reaped by them. */
 export function chromiumCpuSeconds(root = process.pid): number {
-  const all = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => procStat(Number(name)))
-    .filter((stat): stat is ProcStat => stat !== undefined);
   const children = new Map<number, ProcStat[]>();
-  for (const stat of all) children.set(stat.parent, [...(children.get(stat.parent) ?? []), stat]);
+  for (const stat of procStats()) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), stat]);
   let sum = 0;
   const visit = (pid: number, inChromium: boolean) => {
     for (const child of children.get(pid) ?? []) {
-      const chromium = inChromium || child.command.startsWith('chromium');
+      const chromium = inChromium || child.comm.startsWith('chromium');
       // A Chromium process's cpu already holds its reaped children; its live ones are added here.
-      if (chromium) sum += child.cpu;
+      if (chromium) sum += cpuSeconds(child);
       visit(child.pid, chromium);
     }
   };
