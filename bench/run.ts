@@ -32,7 +32,7 @@ import {
   startRedis,
   startWorker,
 } from './lib/services.js';
-import { median, ratio, round } from './lib/stats.js';
+import { median, pairedRatios, ratio, round } from './lib/stats.js';
 import { type CrowdSide, crowdBare, crowdJobcast } from './scenarios/crowd.js';
 import { type EnqueueSide, enqueueScenario } from './scenarios/enqueue.js';
 import { type MemorySide, memoryBare, memoryJobcast } from './scenarios/memory.js';
@@ -219,7 +219,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
         // burst of someone else's work moves it several-fold. The target is judged on the
         // median of the per-round ratios (each jobcast round against the bare round run next
         // to it), which one bad round cannot swing; the pooled p99 is shown as well.
-        const perRound = main.jobcast.roundP99Ms.map((ms, i) => ratio(ms, main.bare.roundP99Ms[i] ?? Number.NaN));
+        const perRound = pairedRatios(main.jobcast.roundP99Ms, main.bare.roundP99Ms);
         const p99 = median(perRound);
         row({
           scenario: `broadcast ${n}`,
@@ -319,7 +319,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
       // Judged like the broadcast's p99: the median of the per-round ratios, each jobcast round
       // against the bare round run next to it. The machine's load moves both sides of a pair
       // together and one disturbed round moves the median little, where pooled sums carry it.
-      const cpuRounds = a.roundCpuPerEventUs.map((us, i) => ratio(us, b.roundCpuPerEventUs[i] ?? Number.NaN));
+      const cpuRounds = pairedRatios(a.roundCpuPerEventUs, b.roundCpuPerEventUs);
       const cpu = median(cpuRounds);
       row({
         scenario,
@@ -357,7 +357,7 @@ async function streaming(redis: BenchRedis): Promise<void> {
         target: '',
         pass: undefined,
       });
-      const perRound = a.roundP99Ms.map((ms, i) => ratio(ms, b.roundP99Ms[i] ?? Number.NaN));
+      const perRound = pairedRatios(a.roundP99Ms, b.roundP99Ms);
       const p99 = median(perRound);
       row({
         scenario,

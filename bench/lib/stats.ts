@@ -26,4 +26,11 @@ export const median = (values: number[]) => percentile([...values], 0.5);
 export const ratio = (ours: number, theirs: number) =>
   theirs > 0 && Number.isFinite(ours) ? ours / theirs : Number.NaN;
 
+/**
+ * The ratio of each round of ours to the round of theirs run next to it (paired rounds, see
+ * bench/run's pairedRounds): what a median of them judges, which one disturbed pair cannot swing.
+ */
+export const pairedRatios = (ours: number[], theirs: number[]) =>
+  ours.map((value, i) => ratio(value, theirs[i] ?? Number.NaN));
+
 export const round = (x: number, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : x);
