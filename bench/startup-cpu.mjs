@@ -26,7 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 // (TypeScript, through tsx: the harness's own start is not what is measured.)
-import { cpuMs, freePort } from './lib/proc.ts';
+import { childPids, cpuMs, freePort } from './lib/proc.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({
@@ -93,7 +93,7 @@ async function measure(build, entry, env) {
   };
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${build.name} ${entry} exited early:\n${err}${out}`);
-    nodePid ??= Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim()) || undefined;
+    nodePid ??= childPids(child.pid)[0];
     if (nodePid && (await ready())) break;
     if (performance.now() - began > 60_000)
       throw new Error(`${build.name} ${entry} not ready in 60 s (pid ${nodePid}):\n${err}${out}`);

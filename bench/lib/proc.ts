@@ -158,6 +158,11 @@ export function procStat(pid: number | 'self'): ProcStat | undefined {
   };
 }
 
+/** The child processes of `pid` (of its main thread: Node starts children from it). */
+export function childPids(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
 /** Every process's /proc/<pid>/stat (those that end while it reads are left out). */
 export function procStats(): ProcStat[] {
   return readdirSync('/proc')

@@ -13,10 +13,9 @@
  * over jobcast's API processes AND its primary, which accepts every connection and hands it on.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { JobStore } from '../../src/jobs/store.js';
 import { doneFrame, progressFrame } from '../lib/frames.js';
-import { settledRss, sleep, waitFor } from '../lib/proc.js';
+import { childPids, settledRss, sleep, waitFor } from '../lib/proc.js';
 import { type Bare, type BenchRedis, Clients, GC_ON_SIGNAL, startApi, startBare } from '../lib/services.js';
 import { concat, percentile } from '../lib/stats.js';
 
@@ -53,11 +52,6 @@ export interface CrowdSide {
    * as the process left itself, and after a full GC.
    */
   processRssMiB: { base: number[]; left: number[]; held: number[] };
-}
-
-/** The API processes of a cluster primary (its child processes). */
-function childrenOf(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
 async function rssEach(pids: number[], gc = false): Promise<number[]> {
@@ -175,14 +169,14 @@ export async function crowdJobcast(redis: BenchRedis, s: CrowdSettings, nodeArgs
   });
   const clients = new Clients(s.clients, sources(2, s.clients));
   try {
-    await waitFor(() => childrenOf(api.pid).length === s.processes, `${s.processes} API processes`);
+    await waitFor(() => childPids(api.pid).length === s.processes, `${s.processes} API processes`);
     await waitFor(async () => (await api.metric('jobcast_open_streams')) === 0, 'the cluster metrics');
     // The jobs stay delayed and their streams idle until the bench reports on them.
     const ids = await submitBatches(api.url, s.streams);
     const store = new JobStore(redis.admin, { prefix: api.prefix, logMaxLines: 1000, retentionSeconds: 3600 });
     const paths = ids.map((id) => `/jobs/${id}/events`);
     const target: Target = {
-      pids: [api.pid, ...childrenOf(api.pid)],
+      pids: [api.pid, ...childPids(api.pid)],
       async open(c, n) {
         const result = await c.open(api.port, paths.slice(0, n), { ...OPEN, skipFirst: true });
         if (result.failed > 0)
