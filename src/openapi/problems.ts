@@ -54,7 +54,7 @@ export const problemResponses = {
   503: {
     name: 'ServiceUnavailable',
     description:
-      "Redis cannot serve the request — unreachable, not answering within `REDIS_COMMAND_TIMEOUT_MS` (frozen), out of memory, read-only or loading: any Redis failure, never a 500, in our words (never Redis's). Retry after `Retry-After` seconds; nothing was changed.",
+      "Redis cannot serve the request — unreachable, not answering within `REDIS_COMMAND_TIMEOUT_MS` (frozen), out of memory, read-only or loading: any Redis failure, never a 500, in our words (never Redis's). For a part served from files read on its first request (the live page, this description, the API reference), its files could not be read (a broken install): the detail names the part. Retry after `Retry-After` seconds; nothing was changed.",
     headers: { 'Retry-After': { ...retryAfter['Retry-After'], required: true } },
   },
 } as const satisfies Record<number, { name: string; description: string; headers?: Json }>;

@@ -1,7 +1,8 @@
 /**
  * @module openapi/web
  * The operations of the live page's files: each answers 200 with an `ETag`, or 304 when the
- * client's copy is current; the page's script and styles also take a `?v=<hash>`.
+ * client's copy is current (a 503 problem when the files cannot be read, a broken install); the
+ * page's script and styles also take a `?v=<hash>`.
  *
  * @example
  * webFile('/app.js', 'getPageScript', "The page's script", 'text/javascript', [assetVersion])
@@ -35,6 +36,8 @@ export function webFile(
       },
       304: { description: 'Not modified: the copy the client has (`If-None-Match`) is current.' },
     },
+    // The page's files are read on the first request for one (`routes/lazy`).
+    problems: [503],
   } satisfies Operation;
 }
 

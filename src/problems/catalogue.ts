@@ -218,7 +218,7 @@ export const problemTypes = {
   unavailable: {
     status: 503,
     title: 'Service unavailable',
-    when: 'Redis, which holds the queue and every job, cannot be reached. A rejected submission wrote nothing.',
+    when: 'Redis, which holds the queue and every job, cannot be reached; or a part loaded on its first request (the live page, the API description, the API reference, the operator view) could not be loaded, which the detail names. A rejected submission wrote nothing.',
     todo: 'Retry after `Retry-After` seconds (the same `Idempotency-Key` makes a retried submission safe).',
     example: { detail: 'the job store is unreachable; retry shortly', instance: '/jobs' },
   },

@@ -5,7 +5,8 @@
  * from another origin).
  */
 import { type Context, Hono } from 'hono';
-import { type Asset, webAssets } from '../web/assets.js';
+import { type Asset, type WebAssets, webAssets } from '../web/assets.js';
+import { lazily } from './lazy.js';
 
 /** Everything the page needs comes from this origin; it may not be framed. */
 export const PAGE_CSP = [
@@ -25,9 +26,12 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /**
  * The page's routes. `apiKeys`: whether this service requires API keys, which the page is told
  * (a `<meta>`), so it asks for a key at once when one is needed, and otherwise sends nothing.
+ * `files` reads the page's files (tests give one that fails): when they cannot be read (a broken
+ * install), each route answers a 503 problem naming the page (`routes/lazy`), not a 500.
  */
-export function webRoutes(options: { apiKeys: boolean }): Hono {
+export function webRoutes(options: { apiKeys: boolean; files?: () => Promise<WebAssets> }): Hono {
   const app = new Hono();
+  const files = lazily('the live page', options.files ?? webAssets);
   const pages = new WeakMap<Asset, Asset>();
   const page = (html: Asset): Asset => {
     let filled = pages.get(html);
@@ -40,13 +44,13 @@ export function webRoutes(options: { apiKeys: boolean }): Hono {
     return filled;
   };
   app.get('/', async (c) =>
-    send(c, page((await webAssets()).html), 'no-cache', {
+    send(c, page((await files()).html), 'no-cache', {
       'content-security-policy': PAGE_CSP,
       'referrer-policy': 'no-referrer',
     }),
   );
-  app.get('/app.js', async (c) => sendVersioned(c, (await webAssets()).script));
-  app.get('/styles.css', async (c) => sendVersioned(c, (await webAssets()).styles));
+  app.get('/app.js', async (c) => sendVersioned(c, (await files()).script));
+  app.get('/styles.css', async (c) => sendVersioned(c, (await files()).styles));
   return app;
 }
 

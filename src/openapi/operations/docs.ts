@@ -4,6 +4,7 @@
  * (YAML and JSON), the interactive reference, and the pages of the problem types.
  */
 import { problemTypes } from '../../problems.js';
+import { DOCS_FILES } from '../../routes/docs-ui.js';
 import type { Operation } from '../operation.js';
 import { json } from '../refs.js';
 import { assetVersion, webFile } from '../web.js';
@@ -22,6 +23,7 @@ export const docsOperations: Operation[] = [
     responses: {
       200: { description: 'OpenAPI 3.1.', content: { 'application/yaml': { schema: { type: 'string' } } } },
     },
+    problems: [503],
   },
   {
     method: 'get',
@@ -30,6 +32,7 @@ export const docsOperations: Operation[] = [
     summary: 'This description, as JSON',
     tag: 'docs',
     responses: { 200: { description: 'OpenAPI 3.1.', content: json({ type: 'object' }) } },
+    problems: [503],
   },
   {
     method: 'get',
@@ -53,7 +56,7 @@ export const docsOperations: Operation[] = [
         name: 'asset',
         in: 'path',
         required: true,
-        schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'init.js', 'problems.css'] },
+        schema: { type: 'string', enum: [...DOCS_FILES] },
       },
     ],
     responses: {
@@ -62,7 +65,7 @@ export const docsOperations: Operation[] = [
         content: { 'text/css': { schema: { type: 'string' } }, 'text/javascript': { schema: { type: 'string' } } },
       },
     },
-    problems: [404],
+    problems: [404, 503],
   },
   {
     method: 'get',
