@@ -8,6 +8,9 @@
  *
  * Then batches: `POST /jobs/batch` with `batch` jobs per request against `queue.addBulk` of
  * as many, both at `batchConcurrency` requests in flight.
+ *
+ * Rounds of the sides alternate, each on an emptied Redis (see `measure`), and the verdicts take
+ * the median of the per-round ratios (bench/run).
  */
 import { randomBytes } from 'node:crypto';
 import type { EnqueueArgs, EnqueueResult } from '../enqueue.js';
@@ -27,6 +30,8 @@ export interface EnqueueSide {
   cpuPerJobUs: number;
   /** CPU of redis-server per job. */
   redisCpuPerJobUs: number;
+  /** Jobs per second of each round, in the order run (each side's rounds alternate with the others'). */
+  roundPerSecond: number[];
 }
 
 interface Measured extends EnqueueResult {
@@ -53,6 +58,7 @@ function combine(runs: Measured[]): EnqueueSide {
     }, {}),
     cpuPerJobUs: (runs.reduce((n, r) => n + r.cpuMs, 0) * 1000) / Math.max(1, count),
     redisCpuPerJobUs: (runs.reduce((n, r) => n + r.redisCpuMs, 0) * 1000) / Math.max(1, count),
+    roundPerSecond: runs.map((r) => (r.count / r.ms) * 1000),
   };
 }
 
@@ -92,6 +98,12 @@ export async function enqueueScenario(
   const minimalBatch: Measured[] = [];
   const redisPid = redis.process.pid as number;
   const measure = async (pid: number, args: EnqueueArgs): Promise<Measured> => {
+    // Every round starts from an empty Redis. Shared, the keyspace grew by every side's jobs,
+    // and each time it passed a power of two (1,048,576 keys, 2,097,152…) Redis spent the next
+    // 2–4 s rehashing it, every command slower (Redis CPU per job 22 → 40 µs; see
+    // docs/performance.md): whichever side ran then paid for all of them. Now each side pays
+    // for the keys it writes itself, in its own round.
+    await redis.admin.flushall();
     const cpu0 = cpuMs(pid);
     const redis0 = cpuMs(redisPid);
     const result = await load.call<EnqueueResult>('run', args);
