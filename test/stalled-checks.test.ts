@@ -8,13 +8,17 @@
  * too costly to stage here; what this test holds is every turn making its check.
  *
  * A check sets BullMQ's `stalled-check` key afresh; polling its remaining lifetime tells when.
+ *
+ * And a check sent while Redis is gone waits in the client's queue for good: a worker closed
+ * after that must not wait for it (it held every Ctrl-C after a Redis outage to the 20 s limit).
  */
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
-import { stalledCheckOptions } from '../workers/stalled-checks.js';
+import { STOP_WAIT_MS, stalledCheckOptions } from '../workers/stalled-checks.js';
+import { waitFor } from './support/harness/harness.js';
 import { startPrivateRedis } from './support/redis/private-redis.js';
 
 const INTERVAL_MS = 1000;
@@ -46,5 +50,32 @@ it('runs every WORKER_STALLED_INTERVAL_MS, never skipping a turn', async () => {
     inspector.disconnect();
     await worker.close();
     await redis.stop();
+  }
+}, 30_000);
+
+it('a worker closed after Redis went away does not wait for the check stuck on it', async () => {
+  const redis = await startPrivateRedis();
+  const config = parseConfig({ WORKER_STALLED_INTERVAL_MS: String(INTERVAL_MS), LOG_LEVEL: 'error' });
+  const worker = await startWorker(config, redis.url, createLogger('error'));
+  try {
+    // Counts the checks (the real one runs): one that starts after Redis is gone never settles.
+    const check = worker.worker as unknown as { moveStalledJobsToWait(): Promise<void> };
+    const real = check.moveStalledJobsToWait.bind(check);
+    let redisGone = false;
+    let checksSinceGone = 0;
+    check.moveStalledJobsToWait = () => {
+      if (redisGone) checksSinceGone++;
+      return real();
+    };
+    await redis.stop();
+    redisGone = true;
+    await waitFor(() => checksSinceGone >= 1, 'a stalled check after Redis went away', 10 * INTERVAL_MS);
+    const started = Date.now();
+    await worker.close();
+    const ms = Date.now() - started;
+    console.log(`[stalled-checks] worker closed ${ms} ms after its close began, Redis gone`);
+    expect(ms).toBeLessThan(STOP_WAIT_MS + 2500);
+  } finally {
+    await worker.close();
   }
 }, 30_000);

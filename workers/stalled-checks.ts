@@ -24,6 +24,9 @@ if (typeof (Worker.prototype as unknown as Partial<StalledCheck>).moveStalledJob
   throw new Error('bullmq changed: Worker.moveStalledJobsToWait is gone (see workers/stalled-checks.ts)');
 }
 
+/** How long a stop waits for a check in flight: one takes milliseconds while Redis answers. */
+export const STOP_WAIT_MS = 500;
+
 /** How much sooner the fleet's once-per-interval key expires than a worker's next turn comes. */
 const keyMargin = (intervalMs: number) => Math.min(500, Math.floor(intervalMs / 4));
 
@@ -38,7 +41,11 @@ export function stalledCheckOptions(intervalMs: number): { skipStalledCheck: tru
 /**
  * Runs `worker`'s stalled-job check now and then every `intervalMs` after each check ends. A
  * failed check (Redis away) goes to the worker's `error` listeners, as BullMQ's own loop does, and
- * the next turn tries again. Returns a stop that waits for a check in flight.
+ * the next turn tries again. Returns a stop that waits for a check in flight, but no longer than
+ * {@link STOP_WAIT_MS}: a check sent while Redis is unreachable waits in the client's queue for
+ * good (the worker's connection retries for ever), and waiting for it held every shutdown after
+ * a Redis outage to the hard limit (20 s). Abandoning it is safe: the check is one Lua script,
+ * which Redis runs whole or not at all.
  */
 export function checkStalledJobs(worker: Worker, intervalMs: number): () => Promise<void> {
   const check = worker as unknown as StalledCheck;
@@ -59,6 +66,11 @@ export function checkStalledJobs(worker: Worker, intervalMs: number): () => Prom
   return async () => {
     stopped = true;
     clearTimeout(timer);
-    await inFlight;
+    let waited: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<void>((resolve) => {
+      waited = setTimeout(resolve, STOP_WAIT_MS);
+    });
+    await Promise.race([inFlight, givenUp]);
+    clearTimeout(waited);
   };
 }
