@@ -201,6 +201,11 @@ export class RedisFaultLog {
     return kind === 'timeout' && this.#down ? 'unreachable' : kind;
   }
 
+  /** Redis was reported unreachable, and no connection has been ready since. */
+  get down(): boolean {
+    return this.#down;
+  }
+
   /** A connection is ready (or Redis answered): ends the outage, if one was reported. */
   recovered(): void {
     this.#down = false;

@@ -157,6 +157,13 @@ describe('Redis unreachable at start', () => {
     expect(warnings[0]?.msg).toContain('REDIS_URL');
     const workerWarnings = logLines(worker).filter((l) => l.level === 'warn' || l.level === 'error');
     expect(workerWarnings.map((l) => l.msg)).toEqual([expect.stringContaining(`cannot reach Redis at ${redisUrl}`)]);
+    // Probes while the outage lasts answer at once too, not after REDIS_COMMAND_TIMEOUT_MS (1 s).
+    const probes = [await timed('/readyz'), await timed('/readyz'), await timed('/readyz')];
+    for (const probe of probes) {
+      expect(probe.res.status).toBe(503);
+      expect(probe.body).toMatchObject({ reason: 'unreachable' });
+      expect(probe.ms, '/readyz answered in').toBeLessThan(500);
+    }
 
     // Redis appears: both recover without a restart.
     const redis = await startPrivateRedisOn(redisPort);
@@ -178,7 +185,8 @@ describe('Redis unreachable at start', () => {
     );
     await waitFor(() => logLines(api).some((l) => l.msg.includes('is reachable again')), 'the all-clear', 5_000);
     console.log(
-      `[startup] Redis unreachable: API listening ${listeningMs.toFixed(0)} ms after start; /readyz 503 in ${ready.ms.toFixed(0)} ms, ` +
+      `[startup] Redis unreachable: API listening ${listeningMs.toFixed(0)} ms after start; /readyz 503 in ${ready.ms.toFixed(0)} ms ` +
+        `(later: ${probes.map((p) => p.ms.toFixed(0)).join(', ')} ms), ` +
         `POST /jobs 503 in ${submit.ms.toFixed(0)} ms; ${warnings.length} line of advice in 4+ s; ` +
         `/readyz 200 ${readyMs.toFixed(0)} ms after Redis appeared; the worker ran a job`,
     );

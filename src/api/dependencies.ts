@@ -160,7 +160,10 @@ export function buildApiDependencies(
       .filter(Boolean),
     maxBodyBytes: config.MAX_BODY_BYTES,
     tls: Boolean(config.TLS_CERT),
-    ping: () => command.ping(),
+    // While an outage is known and the connection is down, a PING would only wait in the
+    // client's queue for REDIS_COMMAND_TIMEOUT_MS: readiness says 503 at once instead.
+    ping: () =>
+      faults.down && command.status !== 'ready' ? Promise.reject(new Error('Connection is closed')) : command.ping(),
     faults,
     counters: metrics,
     admin: { queue, password: config.ADMIN_PASSWORD },
