@@ -5,14 +5,16 @@
  * SIGINT/SIGTERM stops everything gracefully (running jobs are handed back to the queue, and
  * the next start takes them at once); a second one hands them back now; a third exits.
  * With API_PROCESSES=N the API runs as N processes on one port (`cluster/primary`); this
- * process is their primary and keeps the worker and the local Redis.
+ * process is their primary and keeps the worker and the local Redis, which it starts again if
+ * it exits on its own (`local-redis`).
  */
 import type { Registry } from 'prom-client';
 import { startApiProcesses } from '../src/cluster/primary.js';
 import { loadConfigOrExit } from '../src/config.js';
 import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { startOrExit, stopOnSignals } from '../src/lifecycle.js';
-import { type LocalRedis, LocalRedisError, startLocalRedis } from '../src/local-redis.js';
+import { checkListenable, ListenError } from '../src/listen.js';
+import { type LocalRedis, LocalRedisError, startManagedRedis } from '../src/local-redis.js';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
 import { createWorker } from '../workers/runner.js';
@@ -25,15 +27,17 @@ const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);
 /** What runs, once started; stopping waits for start-up to finish first (it is bounded). */
 const services = start();
 
+async function stopAll(): Promise<void> {
+  const { api, worker, localRedis } = await services;
+  // Side by side: streams end (clients resume elsewhere or after the restart) while running
+  // jobs finish or are handed back; Redis goes last, once nothing needs it.
+  await Promise.all([api.close(), worker.close()]);
+  await localRedis?.stop();
+}
+
 // Installed before anything starts: a Ctrl-C during start-up still stops what was started.
 stopOnSignals({
-  async stop() {
-    const { api, worker, localRedis } = await services;
-    // Side by side: streams end (clients resume elsewhere or after the restart) while running
-    // jobs finish or are handed back; Redis goes last, once nothing needs it.
-    await Promise.all([api.close(), worker.close()]);
-    await localRedis?.stop();
-  },
+  stop: stopAll,
   hurry: () => void services.then(({ worker }) => worker.hurry()),
   log,
   hardLimitMs: config.SHUTDOWN_TIMEOUT_MS + 10_000,
@@ -44,14 +48,23 @@ async function start() {
   let localRedis: LocalRedis | undefined;
   if (!redisUrl) {
     try {
-      localRedis = await startLocalRedis({
-        port: config.LOCAL_REDIS_PORT,
-        dir: config.LOCAL_REDIS_DIR,
-        // Out of reach of Ctrl-C: it stops last, after running jobs were handed back.
-        ownProcessGroup: true,
-      });
+      // A taken API port is said before a Redis is started only to be stopped again.
+      await checkListenable(config.HOST, config.PORT, 'PORT');
+      localRedis = await startManagedRedis(
+        {
+          port: config.LOCAL_REDIS_PORT,
+          dir: config.LOCAL_REDIS_DIR,
+          // Out of reach of Ctrl-C: it stops last, after running jobs were handed back.
+          ownProcessGroup: true,
+        },
+        log,
+        (why) => {
+          log.error(why);
+          void stopAll().finally(() => process.exit(1));
+        },
+      );
     } catch (error) {
-      if (!(error instanceof LocalRedisError)) throw error;
+      if (!(error instanceof LocalRedisError || error instanceof ListenError)) throw error;
       log.error(error.message);
       process.exit(1);
     }

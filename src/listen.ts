@@ -5,6 +5,8 @@
  * the message and exit 1 — no stack trace, nothing left running.
  */
 
+import { createServer } from 'node:net';
+
 /** A listen failure we can explain; its message is the advice. */
 export class ListenError extends Error {
   override name = 'ListenError';
@@ -38,4 +40,17 @@ export function listenError(
     default:
       return error;
   }
+}
+
+/**
+ * Resolves once a server could listen on `host`:`port` right now (it is closed again at once);
+ * rejects with what `listen` would fail with (see {@link listenError}). For a process that would
+ * otherwise find out only after starting something it must then undo.
+ */
+export function checkListenable(host: string, port: number, portSetting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error) => reject(listenError(error, { port, host, portSetting })));
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

@@ -2,11 +2,17 @@
  * @module local-redis
  * A redis-server child process managed by jobcast itself: for `npm start` when REDIS_URL is
  * unset, and for the test suite. Listens on 127.0.0.1 only, and stops with its parent.
+ *
+ * Its data directory is claimed with a lock file while it runs: a second local Redis on the same
+ * directory (a second `npm start` from the same checkout, on other ports) would write the same
+ * append-only file, and the next start would replay both servers' data as one.
+ * {@link startManagedRedis} also starts it again when it exits on its own.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { Logger } from './log.js';
 
 export interface LocalRedisOptions {
   port: number;
@@ -29,6 +35,8 @@ export interface LocalRedis {
   url: string;
   port: number;
   process: ChildProcess;
+  /** What redis-server printed (its first 10,000 characters). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -54,6 +62,7 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   }
   const dir = resolve(options.dir);
   mkdirSync(dir, { recursive: true });
+  const lock = claimDataDir(dir, options.port);
   const persistence =
     options.persistence === 'none'
       ? ['--appendonly', 'no', '--save', '']
@@ -81,15 +90,25 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.ownProcessGroup ?? false,
   });
+  lock.held(child.pid);
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < 10_000) output += chunk.toString();
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  // The directory is free again once the server is gone, however it went.
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      lock.release();
+      done();
+    }),
+  );
   // If our process exits without stopping us, take the server down too.
-  const killOnExit = () => child.kill('SIGTERM');
+  const killOnExit = () => {
+    child.kill('SIGTERM');
+    lock.release();
+  };
   process.once('exit', killOnExit);
 
   const deadline = Date.now() + 10_000;
@@ -105,6 +124,7 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
     url: `redis://127.0.0.1:${options.port}`,
     port: options.port,
     process: child,
+    output: () => output,
     async stop() {
       process.removeListener('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
@@ -114,6 +134,136 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
         await exited;
         clearTimeout(timer);
       }
+    },
+  };
+}
+
+/** The lock file of a data directory in use: who holds it (this process, its redis-server) and the port. */
+const LOCK_FILE = 'jobcast-redis.lock';
+
+interface DirLock {
+  pid: number;
+  redisPid?: number | undefined;
+  port: number;
+}
+
+/**
+ * Claims `dir` for a local Redis on `port`, or throws a {@link LocalRedisError} naming who holds
+ * it. A lock whose processes are all gone (a `kill -9`) is stale and taken over; one this process
+ * holds (a Redis started again after it exited) is taken over too.
+ */
+function claimDataDir(dir: string, port: number): { held(redisPid: number | undefined): void; release(): void } {
+  const path = join(dir, LOCK_FILE);
+  const write = (lock: DirLock, flag: 'wx' | 'w') => writeFileSync(path, `${JSON.stringify(lock)}\n`, { flag });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      write({ pid: process.pid, port }, 'wx');
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+      const holder = readLock(path);
+      if (holder && holder.pid !== process.pid && (alive(holder.pid) || alive(holder.redisPid))) {
+        throw new LocalRedisError(
+          `the data directory ${dir} is in use by the local Redis of another jobcast (process ${holder.pid}, Redis on port ${holder.port}): two servers writing one append-only file would mix their data. Stop that one first, set LOCAL_REDIS_DIR to another directory, or share its Redis with REDIS_URL=redis://127.0.0.1:${holder.port}.`,
+        );
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  let released = false;
+  return {
+    held: (redisPid) => {
+      if (!released) write({ pid: process.pid, redisPid, port }, 'w');
+    },
+    release: () => {
+      if (released) return;
+      released = true;
+      // Only our own: a lock another process took over meanwhile stays.
+      if (readLock(path)?.pid === process.pid) rmSync(path, { force: true });
+    },
+  };
+}
+
+function readLock(path: string): DirLock | undefined {
+  try {
+    const lock = JSON.parse(readFileSync(path, 'utf8')) as Partial<DirLock>;
+    return typeof lock.pid === 'number'
+      ? { pid: lock.pid, redisPid: lock.redisPid, port: Number(lock.port) }
+      : undefined;
+  } catch {
+    // Missing, or not ours to read (half written, edited): nobody holds it.
+    return undefined;
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Restarts allowed within {@link RESTART_WINDOW_MS} before a managed Redis is given up. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+/**
+ * A local Redis for `npm start`: {@link startLocalRedis}, started again (same port, same data)
+ * when it exits on its own — killed, or crashed. The API and the worker reconnect by themselves
+ * meanwhile (503s for a moment, nothing lost that the append-only file kept). One that keeps
+ * exiting (more than three times a minute: a damaged append-only file, a full disk) is given
+ * up: `gaveUp` is told, with what it printed.
+ */
+export async function startManagedRedis(
+  options: LocalRedisOptions,
+  log: Logger,
+  gaveUp: (why: string) => void,
+): Promise<LocalRedis> {
+  let current = await startLocalRedis(options);
+  let stopping = false;
+  const restarts: number[] = [];
+  const watch = (server: LocalRedis) => {
+    server.process.once('exit', (code, signal) => {
+      if (stopping) return;
+      const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+      const now = Date.now();
+      restarts.push(now);
+      while ((restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift();
+      if (restarts.length > MAX_RESTARTS) {
+        gaveUp(
+          `the local redis-server ${how}, its ${restarts.length}th exit within a minute: not starting it again. It said:\n${server.output().trim()}`,
+        );
+        return;
+      }
+      log.error(`the local redis-server ${how}; starting it again on port ${options.port}`);
+      startLocalRedis(options).then(
+        (next) => {
+          current = next;
+          log.info('the local redis-server runs again', { url: next.url });
+          // Stopped while it was starting: stop it too.
+          if (stopping) void next.stop();
+          else watch(next);
+        },
+        (error: unknown) =>
+          gaveUp(`the local redis-server ${how}, and could not be started again: ${(error as Error).message}`),
+      );
+    });
+  };
+  watch(current);
+  return {
+    url: current.url,
+    port: current.port,
+    get process() {
+      return current.process;
+    },
+    output: () => current.output(),
+    async stop() {
+      stopping = true;
+      await current.stop();
     },
   };
 }

@@ -11,8 +11,8 @@ import { errorHandler } from '../src/app-errors.js';
 import { type DocsFiles, docsUiRoutes } from '../src/routes/docs-ui.js';
 import { lazily } from '../src/routes/lazy.js';
 import { webRoutes } from '../src/routes/web.js';
-import type { WebAssets } from '../src/web/assets.js';
 import type { AppEnv } from '../src/server-types.js';
+import type { WebAssets } from '../src/web/assets.js';
 import { recordingLogger } from './support/harness/recording-logger.js';
 
 function appWith(load: () => Promise<{ answer: string }>) {
@@ -106,7 +106,8 @@ describe('file-backed parts whose files are missing (a broken install)', () => {
       styles: asset('p{}', 'text/css; charset=utf-8'),
     });
     const { app, log } = appOf(webRoutes({ apiKeys: false, files: files.read }));
-    for (const path of ['/', '/app.js', '/styles.css']) await expectUnavailable(await app.request(path), 'the live page');
+    for (const path of ['/', '/app.js', '/styles.css'])
+      await expectUnavailable(await app.request(path), 'the live page');
     expect(log.lines.some((l) => l.level === 'warn' && String(l.fields.cause).includes('ENOENT'))).toBe(true);
 
     files.fixed();

@@ -7,9 +7,18 @@
  *   Redis-backed request a 503 problem with Retry-After — and logs one line of advice (the URL,
  *   what to check) instead of a warning per connection per retry. When Redis appears, it
  *   recovers by itself, and so does a worker started without Redis.
+ * - `npm start`'s own Redis: a second `npm start` on the same data directory is refused before
+ *   it writes anything there (two servers on one append-only file mix their data); a managed
+ *   redis-server that is killed is started again, and the service carries on.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalRedis } from '../src/local-redis.js';
 import { waitFor } from './support/harness/harness.js';
 import {
   descendants,
@@ -93,6 +102,8 @@ describe('a port already in use', () => {
       expect(output(p)).not.toContain('EADDRINUSE');
       expect(logLines(p).map((l) => l.msg)).not.toContain('worker started');
       expect(output(p)).not.toContain('is running at');
+      // Found before a local Redis was started only to be stopped again.
+      expect(output(p)).not.toContain('started a local redis-server');
       // Nothing left: the managed Redis (start-all) was stopped on the way out.
       expect(await portOpen(redisPort)).toBe(false);
     },
@@ -191,4 +202,92 @@ describe('Redis unreachable at start', () => {
         `/readyz 200 ${readyMs.toFixed(0)} ms after Redis appeared; the worker ran a job`,
     );
   }, 120_000);
+});
+
+describe("npm start's own Redis", () => {
+  /** `npm start` (dist/start-all.js) on its own Redis in `dir`; resolves once it serves. */
+  async function startAll(dir: string) {
+    const [port, redisPort] = [await freePort(), await freePort()];
+    const p = start(ENTRIES.all, {
+      PORT: String(port),
+      LOCAL_REDIS_PORT: String(redisPort),
+      LOCAL_REDIS_DIR: dir,
+      RATE_LIMIT_PER_MINUTE: '0',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
+      'npm start to be ready',
+      60_000,
+    );
+    return { p, url, redisPort };
+  }
+
+  async function runsAJob(url: string) {
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'simulate', data: { steps: 2, stepMs: 10 } }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await waitFor(
+      async () => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state === 'completed',
+      'a job to complete',
+      20_000,
+    );
+  }
+
+  it.concurrent('a second npm start on the same data directory is refused, naming LOCAL_REDIS_DIR; the first carries on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jobcast-test-datadir-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const first = await startAll(dir);
+    const [port, redisPort] = [await freePort(), await freePort()];
+    const second = start(ENTRIES.all, {
+      PORT: String(port),
+      LOCAL_REDIS_PORT: String(redisPort),
+      LOCAL_REDIS_DIR: dir,
+    });
+    const exit = await second.exited;
+    expect(exit.code, output(second)).toBe(1);
+    const errors = logLines(second).filter((l) => l.level === 'error');
+    expect(errors, output(second)).toHaveLength(1);
+    expect(errors[0]?.msg).toContain(`the data directory ${dir} is in use`);
+    expect(errors[0]?.msg).toContain('LOCAL_REDIS_DIR');
+    expect(errors[0]?.msg).toContain(`REDIS_URL=redis://127.0.0.1:${first.redisPort}`);
+    expect(await portOpen(redisPort), 'no second redis-server').toBe(false);
+    await runsAJob(first.url);
+  }, 90_000);
+
+  it.concurrent('a lock left by a process that is gone (kill -9) does not keep the data directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jobcast-test-datadir-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const gone = spawnSync('true').pid;
+    await writeFile(join(dir, 'jobcast-redis.lock'), JSON.stringify({ pid: gone, redisPid: gone, port: 1 }));
+    const redis = await startLocalRedis({ port: await freePort(), dir, persistence: 'none' });
+    await redis.stop();
+    expect(existsSync(join(dir, 'jobcast-redis.lock')), 'released at stop').toBe(false);
+  });
+
+  it.concurrent('a killed redis-server is started again, and the service carries on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jobcast-test-datadir-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const { p, url, redisPort } = await startAll(dir);
+    const redis = descendants(p.pid).find((d) => d.comm === 'redis-server');
+    expect(redis, 'its redis-server').toBeDefined();
+    const killedAt = performance.now();
+    process.kill(redis?.pid as number, 'SIGKILL');
+    await waitFor(() => logLines(p).some((l) => l.msg.includes('runs again')), 'the restart', 20_000);
+    expect(
+      logLines(p)
+        .filter((l) => l.level === 'error')
+        .map((l) => l.msg),
+    ).toEqual([`the local redis-server was killed (SIGKILL); starting it again on port ${redisPort}`]);
+    await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, '/readyz 200 again', 20_000);
+    const readyMs = performance.now() - killedAt;
+    await runsAJob(url);
+    console.log(
+      `[startup] the managed Redis killed: started again, /readyz 200 ${readyMs.toFixed(0)} ms after the kill, a job ran`,
+    );
+  }, 90_000);
 });
