@@ -155,7 +155,12 @@ export function createWorker(
         log.warn('jobs still running at shutdown; handing them back to the queue');
         worker.cancelAllJobs(abortReason(new WorkerShutdownError()));
         if (!(await within(after(ABANDON_GRACE_MS)))) {
-          log.warn('a job handler ignored its abort signal; leaving its job to the stalled-job check');
+          // Without Redis, a handler that did stop cannot hand its job back either: say which.
+          log.warn(
+            redis.status === 'ready'
+              ? 'a job handler ignored its abort signal; leaving its job to the stalled-job check'
+              : 'running jobs could not be handed back: Redis is unreachable; leaving them to the stalled-job check',
+          );
           processor.abandon();
           // What is left are BullMQ's own commands, waiting for a Redis that went away:
           // cutting the connection ends them.
