@@ -31,6 +31,7 @@ import {
   type Spawned,
   spawnProcess,
 } from './support/processes/processes.js';
+import { startPrivateRedis } from './support/redis/private-redis.js';
 import { freePort } from './support/runner/global-setup.js';
 
 import { openStream, type RawStream } from './support/sse/raw-sse.js';
@@ -159,6 +160,50 @@ describe('npm start (dist/start-all.js) with a managed redis-server', () => {
     expect(p.stderr()).toContain('"msg":"worker stopped"');
     expect(p.stderr()).not.toContain('shutdown took too long');
   }, 120_000);
+});
+
+describe('a worker whose Redis went away while a job runs', () => {
+  it('stops within SHUTDOWN_TIMEOUT_MS plus the graces, and says Redis is why its job could not be handed back', async () => {
+    const shutdownTimeoutMs = 300;
+    const redis = await startPrivateRedis();
+    const h = await startHarness({
+      worker: false,
+      redisUrl: redis.url,
+      env: { SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs) },
+    });
+    let harnessClosed: Promise<void> | undefined;
+    const closeHarness = () => {
+      harnessClosed ??= h.close();
+      return harnessClosed;
+    };
+    const log = recordingLogger();
+    const worker = await startWorker(h.config, h.redisUrl, log);
+    try {
+      const { id } = await h.submit({ type: 'simulate', data: { steps: 100, stepMs: 200 } });
+      await waitFor(async () => (await getJob(h, id)).state === 'active', 'the job to run', 10_000);
+      await closeHarness();
+      await redis.stop();
+      const closeStarted = performance.now();
+      await worker.close();
+      const closeMs = performance.now() - closeStarted;
+      console.log(`[shutdown] worker closed ${closeMs.toFixed(0)} ms after its close began, Redis gone, a job running`);
+      // runner.ts: SHUTDOWN_TIMEOUT_MS, then cancel and 3 s for handlers to stop, then, Redis
+      // being away, nothing more to wait for; 2 s of margin.
+      expect(closeMs).toBeLessThan(shutdownTimeoutMs + 3_000 + 2_000);
+      const warnings = log.lines.filter((l) => l.level === 'warn').map((l) => l.msg);
+      expect(warnings).toContain(
+        'running jobs could not be handed back: Redis is unreachable; leaving them to the stalled-job check',
+      );
+      expect(warnings.join('\n')).not.toContain('ignored its abort signal');
+      // BullMQ's own close waits for a connection that never says it ended: left, not awaited.
+      // (The file's leak check holds that nothing of it stays open.)
+      expect(warnings).toContain("BullMQ's worker did not finish closing (Redis is unreachable); leaving it");
+    } finally {
+      await worker.close();
+      await closeHarness();
+      await redis.stop();
+    }
+  }, 40_000);
 });
 
 describe('a worker whose handler ignores its AbortSignal', () => {

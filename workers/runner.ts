@@ -148,6 +148,7 @@ export function createWorker(
       // Without Redis nothing runs, and a graceful close would wait for Redis: nothing to drain.
       const idle = processor.running === 0 && redis.status !== 'ready';
       const closed = worker.close(idle);
+      let closedOrLeft: Promise<void> = closed;
       const after = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
       const within = async (...limits: Promise<'timeout'>[]) =>
         (await Promise.race([closed.then(() => 'closed' as const), ...limits])) === 'closed';
@@ -156,18 +157,29 @@ export function createWorker(
         worker.cancelAllJobs(abortReason(new WorkerShutdownError()));
         if (!(await within(after(ABANDON_GRACE_MS)))) {
           // Without Redis, a handler that did stop cannot hand its job back either: say which.
+          const redisAway = redis.status !== 'ready';
           log.warn(
-            redis.status === 'ready'
-              ? 'a job handler ignored its abort signal; leaving its job to the stalled-job check'
-              : 'running jobs could not be handed back: Redis is unreachable; leaving them to the stalled-job check',
+            redisAway
+              ? 'running jobs could not be handed back: Redis is unreachable; leaving them to the stalled-job check'
+              : 'a job handler ignored its abort signal; leaving its job to the stalled-job check',
           );
           processor.abandon();
           // What is left are BullMQ's own commands, waiting for a Redis that went away:
-          // cutting the connection ends them.
-          if (!(await within(after(ABANDON_GRACE_MS)))) redis.disconnect();
+          // cutting the connection ends them (at once when Redis is known to be away).
+          if (redisAway || !(await within(after(ABANDON_GRACE_MS)))) {
+            redis.disconnect();
+            // Still open: BullMQ waits for its blocking connection to end, and ioredis never
+            // says a connection that was waiting to reconnect has ended when it is closed. Its
+            // timers are gone with it, and Redis is away: nothing is left to wait for.
+            if (!(await within(after(redisAway ? 100 : ABANDON_GRACE_MS)))) {
+              log.warn("BullMQ's worker did not finish closing (Redis is unreachable); leaving it");
+              closed.catch(() => {});
+              closedOrLeft = Promise.resolve();
+            }
+          }
         }
       }
-      await closed;
+      await closedOrLeft;
       await stalledChecksStopped;
       // After the job worker: jobs finishing during shutdown still queue their deliveries.
       await webhookWorker?.close();
