@@ -2,8 +2,11 @@
  * Problem answers a client can act on: a method a path does not answer is a 405 whose
  * `Allow` lists exactly the methods documented for that path (so `/jobs/batch` is not taken
  * for a job id), validation answers stay small however much is wrong (at most 100 listed
- * errors, all counted in `totalErrors`), and every problem `type` URI answers with its page.
+ * errors, all counted in `totalErrors`), every problem `type` URI answers with its page, and
+ * requests Node's HTTP parser refuses before any route (oversized headers, a malformed
+ * `Content-Length`) are problems too, the connection then closed.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../src/openapi/index.js';
 import { MAX_LISTED_ERRORS, problemTypes } from '../src/problems.js';
@@ -145,5 +148,56 @@ describe('problem answers', () => {
     expectProblem(await send('GET', '/problems/toString'), 404, 'not-found');
     const index = await (await fetch(`${h.url}/problems`)).text();
     for (const type of Object.keys(problemTypes)) expect(index).toContain(`href="/problems/${type}"`);
+  });
+});
+
+/** Sends `request` as it is on a fresh connection; resolves with all the server wrote before closing it. */
+function rawExchange(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+    socket.write(request);
+  });
+}
+
+describe('requests the HTTP parser refuses', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ worker: false });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const parse = (answer: string) => {
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    return { statusLine: head.split('\r\n')[0], head: head.toLowerCase(), body: JSON.parse(body) as Json };
+  };
+
+  it('a request line and headers past 16 KiB: a 431 problem, then the connection closes', async () => {
+    const answer = parse(await rawExchange(h.url, `GET /jobs/${'x'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`));
+    expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(answer.head).toContain('content-type: application/problem+json');
+    expect(answer.head).toContain('connection: close');
+    expect(answer.body).toEqual({
+      type: '/problems/headers-too-large',
+      title: 'Request header fields too large',
+      status: 431,
+      detail: 'the request line and headers are larger than 16384 bytes',
+    });
+  });
+
+  it('a Content-Length that is not a number: a 400 problem, then the connection closes', async () => {
+    const answer = parse(await rawExchange(h.url, 'POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n{}'));
+    expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.body).toMatchObject({ type: '/problems/bad-request', status: 400 });
+    expect(String(answer.body.detail)).toMatch(/^not a readable HTTP request \(HPE_/);
   });
 });

@@ -11,6 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { serve } from '@hono/node-server';
 import type { Config } from '../config.js';
 import { listenError } from '../listen.js';
+import { answerClientErrors } from './client-errors.js';
 
 /** How long connections that have not closed after shutdown began are given before they are cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -63,6 +64,8 @@ export async function listenApi(
           connectionsCheckingInterval: Math.min(1_000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
         },
       });
+  // HTTP/1 requests the parser refuses get problems too (an HTTP/2 server has no such event).
+  if (!tls) answerClientErrors(server as unknown as Parameters<typeof answerClientErrors>[0]);
   // An HTTP/2 server does not close its sessions on close(): track them for shutdown.
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {

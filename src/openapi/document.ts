@@ -23,7 +23,7 @@ const DESCRIPTION = `jobcast tracks long-running jobs. Clients submit a job with
 
 **Streams** are Server-Sent Events: on connect the current state as a \`progress\` event, then \`progress\`, \`log\` and \`reset\` events as they happen, and a final \`done\`, after which the server closes the stream. Every event has an \`id:\`; a client that reconnects with \`Last-Event-ID\` (or \`?lastEventId=\`) gets nothing it already had and never misses \`done\`; after \`done\` it gets \`204\`. \`retry:\` is sent, and idle streams get \`: ping\` comments.
 
-**Errors** are RFC 9457 problem details (\`application/problem+json\`) whose \`type\` is \`/problems/<kind>\`, a page that says when the problem happens and what to do: [every problem type](/problems). A validation failure lists its field errors in \`errors\` (the first ${MAX_LISTED_ERRORS}; \`totalErrors\` counts them all). A method a path does not answer is a 405 [\`method-not-allowed\`](/problems/method-not-allowed) whose \`Allow\` header lists those it does. An unexpected failure is a generic 500 problem.
+**Errors** are RFC 9457 problem details (\`application/problem+json\`) whose \`type\` is \`/problems/<kind>\`, a page that says when the problem happens and what to do: [every problem type](/problems). A validation failure lists its field errors in \`errors\` (the first ${MAX_LISTED_ERRORS}; \`totalErrors\` counts them all). A method a path does not answer is a 405 [\`method-not-allowed\`](/problems/method-not-allowed) whose \`Allow\` header lists those it does. A request HTTP cannot read is refused before any route, and its connection closed: a request line and headers past 16 KiB with a 431 [\`headers-too-large\`](/problems/headers-too-large), a malformed one with a 400 [\`bad-request\`](/problems/bad-request). An unexpected failure is a generic 500 problem.
 
 **Access.** With API keys configured (\`API_KEYS\`), every job and event endpoint needs \`Authorization: Bearer <key>\`, and a key sees only its own jobs; event streams also take a short-lived \`?token=\` (EventSource cannot send headers). Without keys the service is open, and ids are capabilities: job ids are random UUIDs, knowing one is what lets one read or cancel a job, and nothing lists them (\`GET /jobs\` needs a key). Every response carries an \`X-Request-Id\`.`;
 
@@ -35,6 +35,8 @@ export function buildDocument(jobTypes: JobTypeRegistry): Json {
     const responses: Json = { ...op.responses };
     const problems = new Set(op.problems);
     if (op.security?.some((s) => s !== 'open')) problems.add(401);
+    // Any request may be refused before it reaches a route: headers past the parser's limit.
+    problems.add(431);
     for (const status of [...problems].sort((a, b) => a - b)) {
       usedProblems.add(status);
       responses[status] = ref('responses', problemResponses[status].name);

@@ -37,6 +37,11 @@ export const problemResponses = {
     headers: retryAfter,
   },
   413: { name: 'PayloadTooLarge', description: 'The body is larger than the limit (`MAX_BODY_BYTES`).' },
+  431: {
+    name: 'RequestHeaderFieldsTooLarge',
+    description:
+      'The request line and headers together are larger than 16 KiB (a long URL counts): refused before any route, on any path, and the connection is closed.',
+  },
   415: {
     name: 'UnsupportedMediaType',
     description: 'The body is not `application/json`.',

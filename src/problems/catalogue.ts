@@ -19,7 +19,7 @@ export interface ProblemTypeDefinition {
    * A body the service really sends, minus `type`, `title` and `status` (which follow from
    * the entry): `detail`, `instance` and any extension members.
    */
-  example: { detail: string; instance: string; [extension: string]: unknown };
+  example: { detail: string; instance?: string; [extension: string]: unknown };
 }
 
 /** The id the catalogue's examples use for "some job". */
@@ -40,7 +40,7 @@ export const problemTypes = {
   'bad-request': {
     status: 400,
     title: 'Bad request',
-    when: 'A header or query parameter is invalid: an `Idempotency-Key` that is not 1–255 printable ASCII characters, a `GET /jobs` query the API does not know, or a `GET /events` without `jobs`. Stream tokens asked for while no API keys are configured get it too.',
+    when: 'A header or query parameter is invalid: an `Idempotency-Key` that is not 1–255 printable ASCII characters, a `GET /jobs` query the API does not know, or a `GET /events` without `jobs`. Stream tokens asked for while no API keys are configured get it too, and so does a request that is not readable HTTP (a malformed request line, header or `Content-Length`), answered before any route and then closed.',
     todo: 'Fix the request as `detail` (and `errors`, for query parameters) says; sending it again unchanged will not help.',
     example: { detail: 'Idempotency-Key must be 1–255 printable ASCII characters', instance: '/jobs' },
   },
@@ -144,6 +144,13 @@ export const problemTypes = {
     when: 'The request body is larger than `MAX_BODY_BYTES`.',
     todo: 'Send less: keep large inputs elsewhere and pass a reference in `data`, or split a batch.',
     example: { detail: 'the request body is larger than 1048576 bytes', instance: '/jobs/batch' },
+  },
+  'headers-too-large': {
+    status: 431,
+    title: 'Request header fields too large',
+    when: 'The request line and headers together are larger than the server reads (16 KiB: a long URL counts). Answered before any route, without `instance`, and the connection is closed.',
+    todo: 'Send a shorter URL or fewer, shorter headers: what is large belongs in the body.',
+    example: { detail: 'the request line and headers are larger than 16384 bytes' },
   },
   'unsupported-media-type': {
     status: 415,
