@@ -194,6 +194,32 @@ describe('requests the HTTP parser refuses', () => {
     });
   });
 
+  it('Expect: 100-continue with a body past MAX_BODY_BYTES: the 413 comes instead of 100 Continue; a small one is invited', async () => {
+    const request = (length: number) =>
+      `POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`;
+    const refused = await rawExchange(h.url, request(h.config.MAX_BODY_BYTES + 1));
+    expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(refused).not.toContain('100 Continue');
+
+    const { hostname, port } = new URL(h.url);
+    const body = JSON.stringify({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+    const invited = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      let answer = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        // The body goes only once the server asked for it.
+        if (!answer.includes('100 Continue') && `${answer}${chunk}`.includes('100 Continue')) socket.write(body);
+        answer += chunk;
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(answer));
+      socket.write(request(Buffer.byteLength(body)));
+    });
+    expect(invited.split('\r\n')[0]).toBe('HTTP/1.1 100 Continue');
+    expect(invited).toContain('HTTP/1.1 202 Accepted');
+  });
+
   it('a Content-Length that is not a number: a 400 problem, then the connection closes', async () => {
     const answer = parse(await rawExchange(h.url, 'POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n{}'));
     expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');

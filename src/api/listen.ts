@@ -5,6 +5,7 @@
  * ones at once and the rest after a grace period.
  */
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -36,7 +37,7 @@ type Fetch = Parameters<typeof serve>[0]['fetch'];
  */
 export async function listenApi(
   fetch: Fetch,
-  config: Pick<Config, 'PORT' | 'HOST' | 'TLS_CERT' | 'TLS_KEY' | 'HTTP_HEADERS_TIMEOUT_MS'>,
+  config: Pick<Config, 'PORT' | 'HOST' | 'TLS_CERT' | 'TLS_KEY' | 'HTTP_HEADERS_TIMEOUT_MS' | 'MAX_BODY_BYTES'>,
 ): Promise<ListeningApi> {
   const tls =
     config.TLS_CERT && config.TLS_KEY
@@ -64,8 +65,16 @@ export async function listenApi(
           connectionsCheckingInterval: Math.min(1_000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
         },
       });
-  // HTTP/1 requests the parser refuses get problems too (an HTTP/2 server has no such event).
-  if (!tls) answerClientErrors(server as unknown as Parameters<typeof answerClientErrors>[0]);
+  if (!tls) {
+    // HTTP/1 requests the parser refuses get problems too (an HTTP/2 server has no such event).
+    answerClientErrors(server as unknown as Parameters<typeof answerClientErrors>[0]);
+    // `Expect: 100-continue`: a body the app refuses from its Content-Length alone is not
+    // invited — its 413 goes out instead of the 100 Continue Node would send first.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (!(Number(req.headers['content-length']) > config.MAX_BODY_BYTES)) res.writeContinue();
+      server.emit('request', req, res);
+    });
+  }
   // An HTTP/2 server does not close its sessions on close(): track them for shutdown.
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
