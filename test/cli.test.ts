@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pkg from '../package.json' with { type: 'json' };
 import { JobcastClient } from '../packages/client/src/index.js';
 import { parseInvocation } from '../src/cli/args.js';
 import { barLine, duration, statusNote } from '../src/cli/bar.js';
@@ -213,11 +214,14 @@ describe('jobcast command line (parsed in-process)', () => {
     expect(parse(['list', '--tag', 'eu']).command).toEqual({ name: 'list', query: { tag: 'eu' } });
     expect(parse(['help', 'list']).command).toEqual({ name: 'help', topic: 'list' });
     expect(parse(['list', '-h']).command).toEqual({ name: 'help', topic: 'list' });
+    expect(parse(['--version']).command).toEqual({ name: 'version' });
+    expect(parse(['-v']).command).toEqual({ name: 'version' });
   });
 
   it('rejects bad usage with a UsageError naming the command', () => {
     const cases: [string[], RegExp, string?][] = [
       [[], /no command/],
+      [['--bogus'], /Unknown option '--bogus'/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['get'], /missing a job id/, 'get'],
       [['get', 'a', 'b'], /unexpected argument "b"/, 'get'],
@@ -390,10 +394,11 @@ describe('jobcast exit codes', () => {
   });
 
   it('exits 2 with usage text on bad usage', async () => {
-    const [unknown, badValue, help] = await Promise.all([
+    const [unknown, badValue, help, version] = await Promise.all([
       cliInProcess(['frobnicate']),
       cliInProcess(['list', '--limit', 'ten']),
       cliInProcess(['submit', '--help']),
+      cliInProcess(['--version']),
     ]);
     for (const run of [unknown, badValue]) {
       expect(run.code, run.stderr).toBe(2);
@@ -403,6 +408,8 @@ describe('jobcast exit codes', () => {
     expect(badValue.stderr).toMatch(/^jobcast: --limit must be a whole number, not "ten"\n\nUsage: jobcast list/);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: jobcast submit <type>/);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toBe(`jobcast ${pkg.version}\n`);
   });
 
   it('exits 5 when the server cannot be reached, watch after JOBCAST_GIVE_UP_MS', async () => {

@@ -43,6 +43,7 @@ const globalOptions = {
   'api-key': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const satisfies Options;
 
 const commandOptions = {
@@ -80,6 +81,7 @@ export const isCommandName = (name: string): name is CommandName => Object.hasOw
 
 export type Command =
   | { name: 'help'; topic?: CommandName }
+  | { name: 'version' }
   | {
       name: 'submit';
       type: string;
@@ -118,6 +120,9 @@ export function parseInvocation(argv: string[], env: Record<string, string | und
   const [name, ...rest] = first.positionals;
   if (name === undefined) {
     if (first.values.help) return finish({ name: 'help' }, first.values, env);
+    if (first.values.version) return finish({ name: 'version' }, first.values, env);
+    // An option no command takes is named, not taken for a missing command.
+    parse(argv, globalOptions, true);
     throw new UsageError('no command given');
   }
   if (name === 'help') {

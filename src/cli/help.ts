@@ -10,7 +10,8 @@ const GLOBAL_HELP = `Options for every command:
   --url <url>        the jobcast API (env JOBCAST_URL, default ${DEFAULT_URL})
   --api-key <key>    sent as Authorization: Bearer <key> (env JOBCAST_API_KEY)
   --json             machine-readable output (watch: one JSON event per line)
-  -h, --help         help for a command`;
+  -h, --help         help for a command
+  -v, --version      the version of this command`;
 
 const EXIT_HELP = `Exit codes:
   0 ok / the job completed   1 the job failed   2 bad usage   3 the job was cancelled

@@ -3,6 +3,7 @@
  * `jobcast <command> …` → exit code: parse the command line, run the command, and report every
  * kind of failure in one place, each with its own exit code (see `cli/exit`).
  */
+import pkg from '../../package.json' with { type: 'json' };
 import type { JobcastError } from '../../packages/client/src/index.js';
 import { parseInvocation } from './args.js';
 import type * as Commands from './commands.js';
@@ -18,6 +19,10 @@ export async function runCli(argv: string[], io: Commands.Io): Promise<ExitCode>
     url = invocation.url;
     if (command.name === 'help') {
       io.stdout.write(usage(command.topic));
+      return ExitCode.ok;
+    }
+    if (command.name === 'version') {
+      io.stdout.write(`jobcast ${pkg.version}\n`);
       return ExitCode.ok;
     }
     // Loaded only for a command that talks to a server: `--help` and usage errors stay fast.
