@@ -7,6 +7,7 @@
  * is not a server error.
  */
 import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
@@ -174,6 +175,23 @@ describe('the content-type rule, on every endpoint that takes a body', () => {
       expect(res.headers.get('accept-post')).toBe('application/json');
     }
   });
+
+  it.each(BODY_ENDPOINTS)(
+    '%s: a compressed body is 415 with Accept-Encoding, not read as malformed JSON',
+    async (path) => {
+      const { head, tail } = paddedBody(path, 0);
+      const res = await send(keyed.url, 'POST', path, {
+        headers: { ...bearer(KEY_A), 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipSync(`${head}${tail}`),
+      });
+      expect(res.status, res.text).toBe(415);
+      expect(res.json).toMatchObject({
+        type: '/problems/unsupported-media-type',
+        detail: expect.stringMatching(/uncompressed, not with Content-Encoding: gzip$/),
+      });
+      expect(res.headers.get('accept-encoding')).toBe('identity');
+    },
+  );
 
   it.each(BODY_ENDPOINTS)('%s: malformed JSON is a 400 problem', async (path) => {
     const res = await send(keyed.url, 'POST', path, { headers: bearer(KEY_A), body: '{"jobs": [' });

@@ -44,8 +44,14 @@ export const problemResponses = {
   },
   415: {
     name: 'UnsupportedMediaType',
-    description: 'The body is not `application/json`.',
-    headers: { 'Accept-Post': { description: 'The media type to send instead.', schema: { type: 'string' } } },
+    description: 'The body is not `application/json`, or it is compressed (`Content-Encoding`).',
+    headers: {
+      'Accept-Post': { description: 'The media type to send instead.', schema: { type: 'string' } },
+      'Accept-Encoding': {
+        description: 'On a compressed body: `identity`, the only content coding accepted.',
+        schema: { type: 'string' },
+      },
+    },
   },
   422: {
     name: 'UnprocessableContent',

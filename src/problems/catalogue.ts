@@ -155,8 +155,8 @@ export const problemTypes = {
   'unsupported-media-type': {
     status: 415,
     title: 'Unsupported media type',
-    when: 'A submission’s `Content-Type` is not JSON.',
-    todo: 'Send the body as `application/json` (the `Accept-Post` header says so too).',
+    when: 'A submission’s `Content-Type` is not JSON, or its body is compressed (a `Content-Encoding` other than `identity`).',
+    todo: 'Send the body as `application/json` (the `Accept-Post` header says so too), uncompressed (`Accept-Encoding: identity`).',
     example: { detail: 'send the job as application/json, not text/plain', instance: '/jobs' },
   },
   'validation-failed': {

@@ -1,6 +1,6 @@
 /**
  * @module routes/body
- * The one way a route reads a request body: JSON only (415 otherwise), at most
+ * The one way a route reads a request body: JSON only, uncompressed (415 otherwise), at most
  * `MAX_BODY_BYTES` (413, counted as the bytes arrive, so a body without a length cannot slip
  * past), parsed (400 when malformed). Routes call it after authentication (middleware runs
  * first), so nobody without credentials makes the service hold a byte of their body. A
@@ -41,6 +41,18 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, what: s
       'unsupported-media-type',
       `send ${what} as application/json${contentType ? `, not ${contentType}` : ''}`,
       { headers: { 'accept-post': 'application/json' } },
+    );
+  }
+  // A compressed body would be read as JSON text and fail as malformed, its bytes in the detail.
+  // RFC 9110 §15.5.16: an unsupported content coding is a 415, and Accept-Encoding names what is.
+  const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new ProblemError(
+      'unsupported-media-type',
+      `send ${what} uncompressed, not with Content-Encoding: ${encoding}`,
+      {
+        headers: { 'accept-encoding': 'identity' },
+      },
     );
   }
   const text = await readBodyText(c, maxBytes);
