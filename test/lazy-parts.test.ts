@@ -121,6 +121,8 @@ describe('file-backed parts whose files are missing (a broken install)', () => {
     const files = missingFiles<DocsFiles>(new Map([['swagger-ui.css', { body: 'x{}', type: 'text/css' }]]));
     const { app } = appOf(docsUiRoutes(files.read));
     expect((await app.request('/docs')).status).toBe(200);
+    const slash = await app.request('/docs/');
+    expect([slash.status, slash.headers.get('location')], '/docs/ leads to /docs').toEqual([301, '/docs']);
     await expectUnavailable(await app.request('/docs/swagger-ui.css'), 'the API reference');
     expect((await app.request('/docs/no-such-file.js')).status).toBe(404);
 

@@ -62,6 +62,8 @@ export function docsUiRoutes(files: () => Promise<DocsFiles> = readDocsFiles): H
   const app = new Hono();
   const load = lazily('the API reference', files);
   app.get('/docs', (c) => c.html(PAGE, 200, { 'content-security-policy': CSP, 'cache-control': 'no-cache' }));
+  // A trailing slash is a common typing of the same page (the page's links are absolute).
+  app.get('/docs/', (c) => c.redirect('/docs', 301));
   app.get('/docs/:asset', async (c) => {
     const name = c.req.param('asset');
     if (!(DOCS_FILES as readonly string[]).includes(name)) return c.notFound();
