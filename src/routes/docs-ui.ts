@@ -62,8 +62,11 @@ export function docsUiRoutes(files: () => Promise<DocsFiles> = readDocsFiles): H
   const app = new Hono();
   const load = lazily('the API reference', files);
   app.get('/docs', (c) => c.html(PAGE, 200, { 'content-security-policy': CSP, 'cache-control': 'no-cache' }));
-  // A trailing slash is a common typing of the same page (the page's links are absolute).
-  app.get('/docs/', (c) => c.redirect('/docs', 301));
+  // A trailing slash is a common typing of the same page (the page's links are absolute). A
+  // middleware, not a route: a convenience, not an operation of the API description.
+  app.use('/docs/', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' ? Promise.resolve(c.redirect('/docs', 301)) : next(),
+  );
   app.get('/docs/:asset', async (c) => {
     const name = c.req.param('asset');
     if (!(DOCS_FILES as readonly string[]).includes(name)) return c.notFound();
