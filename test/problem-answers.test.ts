@@ -220,6 +220,14 @@ describe('requests the HTTP parser refuses', () => {
     expect(invited).toContain('HTTP/1.1 202 Accepted');
   });
 
+  it('the same for a HEAD request: the headers, no body', async () => {
+    const answer = await rawExchange(h.url, 'HEAD ?token= HTTP/1.1\r\nhost: x\r\n\r\n');
+    const [head = '', body] = answer.split('\r\n\r\n');
+    expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(head.toLowerCase()).toContain('content-type: application/problem+json');
+    expect(body).toBe('');
+  });
+
   it('a Content-Length that is not a number: a 400 problem, then the connection closes', async () => {
     const answer = parse(await rawExchange(h.url, 'POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n{}'));
     expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');

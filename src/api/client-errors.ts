@@ -13,6 +13,8 @@ import { PROBLEM_CONTENT_TYPE, ProblemError } from '../problems.js';
 
 interface ParserError extends Error {
   code?: string;
+  /** The bytes the parser was reading (Node sets it on 'clientError'). */
+  rawPacket?: Buffer;
 }
 
 /** The status line and problem of a parser error; undefined: no answer (the client is gone). */
@@ -53,6 +55,8 @@ export function answerClientErrors(server: {
     const headers = answer.problem
       ? `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`
       : '';
-    socket.end(`HTTP/1.1 ${answer.statusLine}\r\n${headers}Connection: close\r\n\r\n${body}`);
+    // The answer to a HEAD has the headers of the answer to a GET, and no body.
+    const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
+    socket.end(`HTTP/1.1 ${answer.statusLine}\r\n${headers}Connection: close\r\n\r\n${head ? '' : body}`);
   });
 }
