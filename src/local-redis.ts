@@ -98,18 +98,20 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   // The directory is free again once the server is gone, however it went.
-  const exited = new Promise<void>((done) =>
-    child.once('exit', () => {
-      lock.release();
-      done();
-    }),
-  );
   // If our process exits without stopping us, take the server down too.
   const killOnExit = () => {
     child.kill('SIGTERM');
     lock.release();
   };
   process.once('exit', killOnExit);
+  const exited = new Promise<void>((done) =>
+    child.once('exit', () => {
+      // Gone by itself (a managed Redis is then started again): nothing left to kill at exit.
+      process.removeListener('exit', killOnExit);
+      lock.release();
+      done();
+    }),
+  );
 
   const deadline = Date.now() + 10_000;
   while (!(await portInUse(options.port))) {
