@@ -66,6 +66,22 @@ function logLines(p: Spawned): { level: string; msg: string; [field: string]: un
     .map((line) => JSON.parse(line) as { level: string; msg: string });
 }
 
+/** Submits a short job to the service at `url` and waits for it to complete. */
+async function runsAJob(url: string, what = 'a job to complete'): Promise<void> {
+  const res = await fetch(`${url}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'simulate', data: { steps: 2, stepMs: 10 } }),
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  await waitFor(
+    async () => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state === 'completed',
+    what,
+    20_000,
+  );
+}
+
 async function occupy(port: number): Promise<Server> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -182,18 +198,7 @@ describe('Redis unreachable at start', () => {
     const upAt = performance.now();
     await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, '/readyz 200', 15_000);
     const readyMs = performance.now() - upAt;
-    const accepted = await fetch(`${url}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'simulate', data: { steps: 2, stepMs: 10 } }),
-    });
-    expect(accepted.status).toBe(202);
-    const { id } = (await accepted.json()) as { id: string };
-    await waitFor(
-      async () => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state === 'completed',
-      'the job to complete on the worker that started without Redis',
-      20_000,
-    );
+    await runsAJob(url, 'the job to complete on the worker that started without Redis');
     await waitFor(() => logLines(api).some((l) => l.msg.includes('is reachable again')), 'the all-clear', 5_000);
     console.log(
       `[startup] Redis unreachable: API listening ${listeningMs.toFixed(0)} ms after start; /readyz 503 in ${ready.ms.toFixed(0)} ms ` +
@@ -221,21 +226,6 @@ describe("npm start's own Redis", () => {
       60_000,
     );
     return { p, url, redisPort };
-  }
-
-  async function runsAJob(url: string) {
-    const res = await fetch(`${url}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'simulate', data: { steps: 2, stepMs: 10 } }),
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
-    await waitFor(
-      async () => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state === 'completed',
-      'a job to complete',
-      20_000,
-    );
   }
 
   it.concurrent('a second npm start on the same data directory is refused, naming LOCAL_REDIS_DIR; the first carries on', async () => {
