@@ -17,8 +17,10 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** Jobs with every optional field somewhere among them. */
+/** Jobs with every optional field somewhere among them, alike and different neighbours. */
 const jobs = (): NewJob[] => [
+  // Two alike: the second record's fields go as '' (the same as the one before it).
+  { id: randomUUID(), type: 'simulate', maxAttempts: 1 },
   { id: randomUUID(), type: 'simulate', maxAttempts: 1 },
   { id: randomUUID(), type: 'simulate', maxAttempts: 3, runAt: 1_800_000_000_000, tags: ['a', 'b c'] },
   { id: randomUUID(), type: 'other', maxAttempts: 2, webhook: '{"url":"https://example.com/hook"}' },

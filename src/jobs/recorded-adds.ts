@@ -13,9 +13,10 @@
  */
 import { Job, type JobsOptions, type Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
-import { type JobRecord, recordFields } from './record.js';
+import type { JobRecord } from './record.js';
 import { defineScript, type ScriptRunner } from './script-runner.js';
 import { addWithRecordsLua, BULL_ARGS, BULL_KEYS, bullStandardAdd } from './scripts/add-with-records.js';
+import { recordArgs } from './scripts/create-records.js';
 
 /** A job as `queue.add` takes it. */
 export interface BullJob {
@@ -97,7 +98,7 @@ export class RecordedAdds {
       }),
     );
     const keys: string[] = [];
-    const args: (string | number | Buffer)[] = records.map((record) => JSON.stringify(recordFields(record)));
+    const args: (string | number | Buffer)[] = recordArgs(records);
     // BullMQ built each call synchronously (or not at all, having thrown): send them now.
     for (const { call } of clients) {
       if (!call) {

@@ -13,8 +13,9 @@
  * only records the command it is asked to run), followed by ours:
  * - KEYS[1..9] BullMQ's `addStandardJob` keys (wait, paused, meta, id, completed, delayed,
  *   active, events, marker); KEYS[10] our unfinished set; KEYS[10 + i] the i-th job's record
- * - ARGV[i] the i-th record as a JSON array (as in `create-records`); ARGV[n + 3i - 2 ..
- *   n + 3i] the i-th job's three BullMQ arguments (packed args, data, packed options)
+ * - ARGV[1 .. 2n] the records, two arguments each (`recordArgs` in `create-records`);
+ *   ARGV[2n + 3i - 2 .. 2n + 3i] the i-th job's three BullMQ arguments (packed args, data,
+ *   packed options)
  *
  * Output: BullMQ's answer for each job, in order (its id, or a negative error code).
  *
@@ -57,7 +58,7 @@ local bullKeys = {${Array.from({ length: BULL_KEYS }, (_, i) => `KEYS[${i + 1}]`
 local n = #KEYS - ${UNFINISHED_AT}
 local added = {}
 for i = 1, n do
-  local at = n + ${BULL_ARGS} * (i - 1)
+  local at = 2 * n + ${BULL_ARGS} * (i - 1)
   added[i] = addStandardJob(bullKeys, {${Array.from({ length: BULL_ARGS }, (_, i) => `ARGV[at + ${i + 1}]`).join(', ')}})
 end
 return added
