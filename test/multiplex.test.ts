@@ -177,8 +177,10 @@ describe('GET /events?jobs=a,b,c', () => {
     expect(notFound.headers.get('content-type')).toBe('application/problem+json');
     const problem = (await notFound.json()) as Record<string, unknown>;
     expect(problem).toMatchObject({ status: 404, type: '/problems/job-not-found' });
-    expect(problem.detail).toContain(unknown);
-    expect(problem.detail).toContain(other);
+    expect(problem.detail).toBe(`no jobs with ids "${unknown}", "${other}"`);
+    // Ids that cannot be jobs' are refused before any lookup, each named too.
+    const malformed = (await (await fetch(multiUrl(['a', 'b']))).json()) as Record<string, unknown>;
+    expect(malformed).toMatchObject({ status: 404, detail: 'no jobs with ids "a", "b"' });
     // Exactly 100 is fine (all unknown here: 404, not 400).
     expect((await fetch(multiUrl(many.slice(0, 100)))).status).toBe(404);
     expect(s.h.api.hub.topicCount).toBe(0);

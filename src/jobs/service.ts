@@ -151,3 +151,9 @@ export class JobService {
 export function jobNotFound(id: string): ProblemError {
   return new ProblemError('job-not-found', `no job with id ${JSON.stringify(id)}`);
 }
+
+/** The same for a stream of several jobs, none of which exists: each is named. */
+export function jobsNotFound(ids: string[]): ProblemError {
+  if (ids.length === 1) return jobNotFound(ids[0] as string);
+  return new ProblemError('job-not-found', `no jobs with ids ${ids.map((id) => JSON.stringify(id)).join(', ')}`);
+}

@@ -15,7 +15,7 @@ import type { SessionDeps } from '../events/session.js';
 import { WatchSession } from '../events/session.js';
 import { FEED_ID } from '../jobs/feed.js';
 import { FeedQuery, isJobId, MAX_JOBS_PER_STREAM, StreamTokenRequest } from '../jobs/schemas.js';
-import { type JobService, jobNotFound } from '../jobs/service.js';
+import { type JobService, jobNotFound, jobsNotFound } from '../jobs/service.js';
 import type { StreamSlots } from '../limits.js';
 import { ProblemError, validationProblem } from '../problems.js';
 import type { RedisFaultLog } from '../redis-faults.js';
@@ -55,8 +55,8 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
     if (ids.length > MAX_JOBS_PER_STREAM) {
       throw new ProblemError('bad-request', `at most ${MAX_JOBS_PER_STREAM} jobs per stream; got ${ids.length}`);
     }
-    const invalid = ids.find((id) => !isJobId(id));
-    if (invalid) throw jobNotFound(invalid);
+    const invalid = ids.filter((id) => !isJobId(id));
+    if (invalid.length > 0) throw jobsNotFound(invalid);
     const summary = c.req.query('summary');
     if (summary !== undefined && summary !== 'true' && summary !== 'false') {
       throw new ProblemError('bad-request', 'summary must be true or false');
@@ -174,7 +174,7 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
       return c.body(null, 204);
     case 'not-found':
       deps.counters?.opened('not_found');
-      throw jobNotFound(outcome.jobIds.join(','));
+      throw jobsNotFound(outcome.jobIds);
   }
 }
 
