@@ -172,7 +172,9 @@ export function createWorker(
             // says a connection that was waiting to reconnect has ended when it is closed. Its
             // timers are gone with it, and Redis is away: nothing is left to wait for.
             if (!(await within(after(redisAway ? 100 : ABANDON_GRACE_MS)))) {
-              log.warn("BullMQ's worker did not finish closing (Redis is unreachable); leaving it");
+              log.warn(
+                `BullMQ's worker did not finish closing${redisAway ? ' (Redis is unreachable)' : ''}; leaving it`,
+              );
               closed.catch(() => {});
               closedOrLeft = Promise.resolve();
             }
