@@ -181,7 +181,12 @@ describe('a client that pauses while the job floods progress', () => {
       const lastJump = jumps.at(-1) as number;
       expect(jumps.length).toBeGreaterThanOrEqual(1);
       expect(events.length - lastJump).toBeLessThanOrEqual(3);
-      expect(events.slice(lastJump).map((e) => e.type)).toEqual(['progress', 'done']);
+      // Progress, then done. (The socket may take one more progress in a drain after the jump,
+      // before the last one comes: then two progress events follow it, in sequence.)
+      const tail = events.slice(lastJump).map((e) => e.type);
+      expect(tail.at(-1)).toBe('done');
+      expect(tail.slice(0, -1).length).toBeGreaterThanOrEqual(1);
+      expect(tail.slice(0, -1).every((type) => type === 'progress')).toBe(true);
     } finally {
       paused.close();
       watcher.close();
