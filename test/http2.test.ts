@@ -115,6 +115,28 @@ describe('HTTP/2 over TLS', () => {
     expect(res.status).toBe(200);
   });
 
+  it('answers a request the HTTP/1.1 parser refuses over TLS with a problem too', async () => {
+    const { hostname, port } = new URL(h.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const tls = tlsConnect({
+        host: hostname,
+        port: Number(port),
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      });
+      let text = '';
+      tls.setEncoding('utf8');
+      tls.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      tls.on('error', reject);
+      tls.on('close', () => resolve(text));
+      tls.once('secureConnect', () => tls.write(`GET /jobs/${'x'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`));
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(answer).toContain('"type":"/problems/headers-too-large"');
+  });
+
   it('falls back to HTTP/1.1 for clients without HTTP/2', async () => {
     const job = await postJob({ type: 'simulate', data: { steps: 2, stepMs: 10 } });
     const { httpVersion, text } = await http1Stream(`/jobs/${job}/events`);

@@ -17,7 +17,7 @@ interface ParserError extends Error {
   rawPacket?: Buffer;
 }
 
-/** The status line and problem of a parser error; undefined: no answer (the client is gone). */
+/** The status line and problem of a parser error; undefined: no answer (the client is gone, or spoke no HTTP). */
 function answerFor(error: ParserError): { statusLine: string; problem?: ProblemError } | undefined {
   switch (error.code) {
     case 'ECONNRESET':
@@ -34,9 +34,12 @@ function answerFor(error: ParserError): { statusLine: string; problem?: ProblemE
         ),
       };
     default:
+      // The parser's own errors (HPE_…); anything else (a TLS handshake that failed or timed out)
+      // has no HTTP to answer with.
+      if (!error.code?.startsWith('HPE_')) return undefined;
       return {
         statusLine: '400 Bad Request',
-        problem: new ProblemError('bad-request', `not a readable HTTP request (${error.code ?? 'parse error'})`),
+        problem: new ProblemError('bad-request', `not a readable HTTP request (${error.code})`),
       };
   }
 }

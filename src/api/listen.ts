@@ -6,7 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { serve } from '@hono/node-server';
@@ -65,16 +71,15 @@ export async function listenApi(
           connectionsCheckingInterval: Math.min(1_000, Math.floor(config.HTTP_HEADERS_TIMEOUT_MS / 2)),
         },
       });
-  if (!tls) {
-    // HTTP/1 requests the parser refuses get problems too (an HTTP/2 server has no such event).
-    answerClientErrors(server as unknown as Parameters<typeof answerClientErrors>[0]);
-    // `Expect: 100-continue`: a body the app refuses from its Content-Length alone is not
-    // invited — its 413 goes out instead of the 100 Continue Node would send first.
-    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      if (!(Number(req.headers['content-length']) > config.MAX_BODY_BYTES)) res.writeContinue();
-      server.emit('request', req, res);
-    });
-  }
+  // HTTP/1 requests the parser refuses get problems too (over TLS as well: the HTTP/2 server
+  // parses its HTTP/1.1 connections with the same parser; HTTP/2's own errors are the protocol's).
+  answerClientErrors(server as unknown as Parameters<typeof answerClientErrors>[0]);
+  // `Expect: 100-continue`: a body the app refuses from its Content-Length alone is not
+  // invited — its 413 goes out instead of the 100 Continue Node would send first.
+  server.on('checkContinue', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    if (!(Number(req.headers['content-length']) > config.MAX_BODY_BYTES)) res.writeContinue();
+    server.emit('request', req, res);
+  });
   // An HTTP/2 server does not close its sessions on close(): track them for shutdown.
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
