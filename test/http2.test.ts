@@ -15,6 +15,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { rawExchange } from './support/http/raw-exchange.js';
 
 let h: Harness;
 let dir: string;
@@ -116,22 +117,8 @@ describe('HTTP/2 over TLS', () => {
   });
 
   it('answers a request the HTTP/1.1 parser refuses over TLS with a problem too', async () => {
-    const { hostname, port } = new URL(h.url);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const tls = tlsConnect({
-        host: hostname,
-        port: Number(port),
-        rejectUnauthorized: false,
-        ALPNProtocols: ['http/1.1'],
-      });
-      let text = '';
-      tls.setEncoding('utf8');
-      tls.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      tls.on('error', reject);
-      tls.on('close', () => resolve(text));
-      tls.once('secureConnect', () => tls.write(`GET /jobs/${'x'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`));
+    const answer = await rawExchange(h.url, `GET /jobs/${'x'.repeat(20_000)} HTTP/1.1\r\nhost: x\r\n\r\n`, {
+      tls: true,
     });
     expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     expect(answer).toContain('"type":"/problems/headers-too-large"');

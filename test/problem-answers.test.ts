@@ -6,12 +6,12 @@
  * requests Node's HTTP parser refuses before any route (oversized headers, a malformed
  * `Content-Length`) are problems too, the connection then closed.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../src/openapi/index.js';
 import { MAX_LISTED_ERRORS, problemTypes } from '../src/problems.js';
 import { type Harness, startHarness } from './support/harness/harness.js';
 import { expectProblem } from './support/http/api.js';
+import { rawExchange } from './support/http/raw-exchange.js';
 
 type Json = Record<string, unknown>;
 
@@ -151,22 +151,6 @@ describe('problem answers', () => {
   });
 });
 
-/** Sends `request` as it is on a fresh connection; resolves with all the server wrote before closing it. */
-function rawExchange(url: string, request: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let answer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      answer += chunk;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(answer));
-    socket.write(request);
-  });
-}
-
 describe('requests the HTTP parser refuses', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -201,20 +185,10 @@ describe('requests the HTTP parser refuses', () => {
     expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
     expect(refused).not.toContain('100 Continue');
 
-    const { hostname, port } = new URL(h.url);
     const body = JSON.stringify({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
-    const invited = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), hostname);
-      let answer = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        // The body goes only once the server asked for it.
-        if (!answer.includes('100 Continue') && `${answer}${chunk}`.includes('100 Continue')) socket.write(body);
-        answer += chunk;
-      });
-      socket.on('error', reject);
-      socket.on('close', () => resolve(answer));
-      socket.write(request(Buffer.byteLength(body)));
+    // The body goes only once the server asked for it.
+    const invited = await rawExchange(h.url, request(Buffer.byteLength(body)), {
+      follow: { seen: '100 Continue', send: body },
     });
     expect(invited.split('\r\n')[0]).toBe('HTTP/1.1 100 Continue');
     expect(invited).toContain('HTTP/1.1 202 Accepted');
