@@ -96,7 +96,6 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  // The directory is free again once the server is gone, however it went.
   // If our process exits without stopping us, take the server down too.
   const killOnExit = () => {
     child.kill('SIGTERM');
@@ -105,7 +104,8 @@ export async function startLocalRedis(options: LocalRedisOptions): Promise<Local
   process.once('exit', killOnExit);
   const exited = new Promise<void>((done) =>
     child.once('exit', () => {
-      // Gone by itself (a managed Redis is then started again): nothing left to kill at exit.
+      // Gone by itself (a managed Redis is then started again): nothing left to kill at exit,
+      // and the directory is free again, however the server went.
       process.removeListener('exit', killOnExit);
       lock.release();
       done();
