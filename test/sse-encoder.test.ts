@@ -10,7 +10,14 @@
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DerivedProgress, type FeedLabels, iso, type ProgressTuple, progressData } from '../src/jobs/events.js';
+import {
+  type DerivedProgress,
+  type FeedLabels,
+  iso,
+  type ProgressTuple,
+  progressData,
+  withDerived,
+} from '../src/jobs/events.js';
 import { StreamEventNames } from '../src/jobs/schemas.js';
 import { encodeComment, encodeEvent, encodeJobEvent, encodeRetry, type SseEvent } from '../src/sse.js';
 import { anyText, cutPoints, splitAt, textWithout, wellFormedText } from './support/sse/sse-arbitraries.js';
@@ -330,6 +337,33 @@ describe('progressData (the JSON of every progress event, written out)', () => {
       fc.property(fc.uuid(), tuple, derived, labels, (jobId, record, more, feed) => {
         const t = record as ProgressTuple;
         expect(progressData(jobId, t, more, feed)).toBe(reference(jobId, t, more, feed));
+      }),
+    );
+  });
+
+  it('gives, from the JSON without derived progress (what the record scripts write), the same text with it (withDerived)', () => {
+    const tuple = fc.tuple(
+      fc.constantFrom('queued', 'active', 'completed', 'failed', 'cancelled'),
+      fc.integer({ min: 0, max: 100 }).map(String),
+      fc.nat(9).map(String),
+      fc.integer({ min: 0, max: 4e12 }).map(String),
+      fc.string({ unit: 'binary' }),
+      fc.oneof(fc.constant(''), fc.double({ min: 0.01, max: 100, noNaN: true }).map(String)),
+      fc.oneof(fc.constant(''), fc.integer({ min: 0, max: 4e12 }).map(String)),
+      fc.oneof(
+        fc.constant(''),
+        fc.dictionary(fc.string(), fc.jsonValue()).map((v) => JSON.stringify(v)),
+      ),
+      fc.constant(''),
+    );
+    const derived = fc.record(
+      { queuePosition: fc.nat(), expectedStartAt: fc.integer({ min: 0, max: 4e12 }), stalled: fc.boolean() },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.uuid(), tuple, derived, (jobId, record, more) => {
+        const t = record as ProgressTuple;
+        expect(withDerived(progressData(jobId, t), t[0], more)).toBe(progressData(jobId, t, more));
       }),
     );
   });

@@ -99,7 +99,7 @@ export class DerivedTicker {
     const now = Date.now();
     for (const topic of target.topics()) {
       const latest = topic.latest;
-      if (latest?.tuple[0] !== 'active') continue;
+      if (latest?.state !== 'active') continue;
       const [state, , , atMs, , , , , intervalMs] = latest.tuple;
       const stalled = isStalled(
         { state, atMs: Number(atMs), intervalMs: intervalMs ? Number(intervalMs) : undefined },
@@ -126,7 +126,7 @@ export class DerivedTicker {
     if (!target || !positions || this.#reading) return;
     const waiting: Topic[] = [];
     for (const t of target.topics()) {
-      if (t.latest?.tuple[0] === 'queued' && t.type !== undefined && (!newOnly || t.placeReadAt === 0)) waiting.push(t);
+      if (t.latest?.state === 'queued' && t.type !== undefined && (!newOnly || t.placeReadAt === 0)) waiting.push(t);
     }
     if (waiting.length === 0) return;
     const queued = oldestServed(waiting, (t) => t.placeReadAt, PLACES_PER_TICK);
@@ -141,7 +141,7 @@ export class DerivedTicker {
       for (const topic of queued) {
         const place = found.get(topic.jobId);
         // It left the line (started, cancelled) or changed meanwhile: its own event says so.
-        if (!place || topic.latest?.tuple[0] !== 'queued') continue;
+        if (!place || topic.latest?.state !== 'queued') continue;
         if (place.queuePosition === undefined && place.expectedStartAt === undefined) continue;
         if (!moved(topic.derived, place, now)) continue;
         topic.derived = {

@@ -18,7 +18,15 @@
  * missed, `events/reread`.
  */
 
-import { type DerivedProgress, type ProgressTuple, progressData, readTuple, splitMessage } from '../jobs/events.js';
+import {
+  type DerivedProgress,
+  progressData,
+  readTuple,
+  splitMessage,
+  splitProgress,
+  tupleState,
+  withDerived,
+} from '../jobs/events.js';
 import type { JobKeys } from '../jobs/keys.js';
 import { recordStallFacts, recordTuple } from '../jobs/resource.js';
 import type { SnapshotReader } from '../jobs/snapshot.js';
@@ -30,7 +38,7 @@ import type { DerivedTicker } from './derived.js';
 import { deliverOrHold, type Rereading, reread } from './reread.js';
 import { oldestServed } from './rotation.js';
 import { SharedEvent } from './shared-event.js';
-import { type HubWatcher, newTopic, type Topic } from './topic.js';
+import { type HubWatcher, LatestProgress, newTopic, type Topic } from './topic.js';
 
 /** How long after a reported re-subscription the jobs are read a second time. */
 const RESUBSCRIBE_SETTLE_MS = 1_000;
@@ -156,17 +164,20 @@ export class EventHub {
     if (!topic) return { stalled };
     topic.type = record.type;
     const seq = Number(record.pseq);
-    if (!topic.latest || seq > topic.latest.seq) this.#learn(topic, seq, recordTuple(record), stalled);
+    if (!topic.latest || seq > topic.latest.seq) {
+      const tuple = recordTuple(record);
+      this.#learn(topic, new LatestProgress(seq, tuple[0], tuple), stalled);
+    }
     if (topic.latest?.seq !== seq) return { stalled };
     return { ...topic.derived, stalled: topic.derived.stalled ?? stalled };
   }
 
   /** A newer state: what was worked out about the older one no longer holds. */
-  #learn(topic: Topic, seq: number, tuple: ProgressTuple, stalled: boolean | undefined): void {
-    const [state] = tuple;
+  #learn(topic: Topic, latest: LatestProgress, stalled: boolean | undefined): void {
+    const { state } = latest;
     // Still queued (a retry's new message…): the place last read stays the best known.
-    const keepPlace = state === 'queued' && topic.latest?.tuple[0] === 'queued';
-    topic.latest = { seq, tuple };
+    const keepPlace = state === 'queued' && topic.latest?.state === 'queued';
+    topic.latest = latest;
     const before = topic.derived;
     const queuePosition = keepPlace ? before.queuePosition : undefined;
     const expectedStartAt = keepPlace ? before.expectedStartAt : undefined;
@@ -233,11 +244,16 @@ export class EventHub {
     const { seq, event, payload } = raw;
     if (event === 'log' || event === 'done') return new SharedEvent(topic.jobId, seq, event, payload);
     if (event !== 'progress') return undefined;
-    const tuple = readTuple(payload);
+    const { tupleJson, ready } = splitProgress(payload);
+    const state = tupleState(tupleJson);
     // A report just arrived: a running job is not stalled.
-    if (!topic.latest || seq > topic.latest.seq) this.#learn(topic, seq, tuple, this.#derived ? false : undefined);
+    if (!topic.latest || seq > topic.latest.seq) {
+      this.#learn(topic, new LatestProgress(seq, state, tupleJson), this.#derived ? false : undefined);
+    }
     const derived = topic.latest?.seq === seq ? topic.derived : {};
-    return new SharedEvent(topic.jobId, seq, 'progress', progressData(topic.jobId, tuple, derived));
+    // The record script wrote the JSON (one writing per event, not one per API process).
+    const data = ready ? withDerived(ready, state, derived) : progressData(topic.jobId, readTuple(tupleJson), derived);
+    return new SharedEvent(topic.jobId, seq, 'progress', data);
   }
 
   /** A change worked out by the ticker: the latest state again, with it. */

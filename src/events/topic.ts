@@ -4,7 +4,7 @@
  * its watchers), and what a watcher must answer to. The stall and queue-position ticker
  * (`events/derived`) reads topics too, which is why they are not private to the hub.
  */
-import type { DerivedProgress, ProgressTuple } from '../jobs/events.js';
+import { type DerivedProgress, type ProgressTuple, readTuple } from '../jobs/events.js';
 import type { JobSnapshot } from '../jobs/store.js';
 import type { SharedEvent } from './shared-event.js';
 
@@ -19,6 +19,32 @@ export interface HubWatcher {
   snapshot(snapshot: JobSnapshot): void;
   /** The job's record is gone (it expired) while watched. */
   gone(): void;
+}
+
+/**
+ * A job's latest progress. A live event's tuple is kept as its JSON and parsed only when asked
+ * for (the stall check, a derived event): most are replaced by the next report first.
+ */
+export class LatestProgress {
+  #tuple: ProgressTuple | undefined;
+  #tupleJson: string | undefined;
+
+  constructor(
+    readonly seq: number,
+    readonly state: string,
+    tuple: ProgressTuple | string,
+  ) {
+    if (typeof tuple === 'string') this.#tupleJson = tuple;
+    else this.#tuple = tuple;
+  }
+
+  get tuple(): ProgressTuple {
+    if (!this.#tuple) {
+      this.#tuple = readTuple(this.#tupleJson as string);
+      this.#tupleJson = undefined;
+    }
+    return this.#tuple;
+  }
 }
 
 /** A watched job: its watchers, and what the hub knows and worked out about it. */
@@ -39,7 +65,7 @@ export interface Topic {
   /** The job's type (from its record), for estimating its start. */
   type: string | undefined;
   /** Its latest known progress: from a live event or a record read, whichever is newer. */
-  latest: { seq: number; tuple: ProgressTuple } | undefined;
+  latest: LatestProgress | undefined;
   /** What was worked out about that state and last sent. */
   derived: DerivedProgress;
 }

@@ -83,10 +83,28 @@ export function iso(ms: string | number): string {
 }
 
 /** A tuple's JSON fields (from `cjson` or JSON.stringify), tolerating the older five-field form. */
-export function readTuple(payload: string): ProgressTuple {
-  const fields = JSON.parse(payload) as string[];
+export function readTuple(tupleJson: string): ProgressTuple {
+  const fields = JSON.parse(tupleJson) as string[];
   while (fields.length < 9) fields.push('');
   return fields as ProgressTuple;
+}
+
+/**
+ * A progress message's payload, split: the tuple's JSON, and the public event's JSON as the
+ * record script wrote it (`jobs/scripts/record-prelude`), without what the hub works out
+ * (undefined from a script of an earlier version, which sent the tuple alone).
+ */
+export function splitProgress(payload: string): { tupleJson: string; ready: string | undefined } {
+  const nl = payload.indexOf('\n');
+  if (nl < 0) return { tupleJson: payload, ready: undefined };
+  return { tupleJson: payload.slice(0, nl), ready: payload.slice(nl + 1) };
+}
+
+/** The state a tuple's JSON starts with (`["active",…`), without parsing the rest. */
+export function tupleState(tupleJson: string): string {
+  // States are plain words: nothing in them is escaped.
+  const end = tupleJson.indexOf('"', 2);
+  return tupleJson.startsWith('["') && end > 2 ? tupleJson.slice(2, end) : readTuple(tupleJson)[0];
 }
 
 /**
@@ -114,16 +132,45 @@ export function progressData(
   }
   // Kept as the worker's JSON; parsed and written again, as the object form did (same spacing, same key order).
   if (details) json += `,"details":${JSON.stringify(JSON.parse(details))}`;
-  if (state === 'queued') {
-    if (derived.queuePosition !== undefined) json += `,"queuePosition":${jsonNumber(derived.queuePosition)}`;
-    if (derived.expectedStartAt !== undefined) json += `,"expectedStartAt":"${iso(derived.expectedStartAt)}"`;
-  }
-  if (state === 'active' && derived.stalled !== undefined) json += `,"stalled":${derived.stalled}`;
+  json += derivedFields(state, derived);
   if (labels) {
     json += `,"type":${JSON.stringify(labels.type)}`;
     if (labels.tags.length > 0) json += `,"tags":${JSON.stringify(labels.tags)}`;
   }
   return `${json}}`;
+}
+
+/**
+ * The progress event's JSON from the public JSON its record script wrote (`splitProgress`),
+ * with what the hub worked out added where {@link progressData} puts it: the same text.
+ */
+export function withDerived(ready: string, state: string, derived: DerivedProgress): string {
+  const fields = derivedFields(state, derived);
+  return fields ? `${ready.slice(0, -1)}${fields}}` : ready;
+}
+
+/** What a state's progress event shows of its derived progress, as JSON fields (`,"…":…`). */
+function derivedFields(state: string, derived: DerivedProgress): string {
+  let json = '';
+  if (state === 'queued') {
+    if (derived.queuePosition !== undefined) json += `,"queuePosition":${jsonNumber(derived.queuePosition)}`;
+    if (derived.expectedStartAt !== undefined) json += `,"expectedStartAt":"${iso(derived.expectedStartAt)}"`;
+  }
+  if (state === 'active' && derived.stalled !== undefined) json += `,"stalled":${derived.stalled}`;
+  return json;
+}
+
+/**
+ * {@link iso}, or '' for a time it cannot write (`toISOString` throws past ±8.64e15 ms): the
+ * record scripts then leave the public JSON to the hub, which reports what it cannot read.
+ */
+export function isoOrNone(ms: number | undefined): string {
+  if (ms === undefined) return '';
+  try {
+    return iso(ms);
+  } catch {
+    return '';
+  }
 }
 
 /** The states' JSON strings, written once rather than per event. */
@@ -166,23 +213,4 @@ export function splitMessage(message: string): RawMessage | undefined {
   const seq = Number(message.slice(0, a));
   if (!Number.isSafeInteger(seq) || seq <= 0) return undefined;
   return { seq, event: message.slice(a + 1, b), payload: message.slice(b + 1) };
-}
-
-/**
- * Parses `<seq>\n<event>\n<payload>` (see `jobs/scripts`). Returns undefined for anything
- * else, so a stray publish on a job channel cannot break a stream.
- */
-export function parseMessage(jobId: string, message: string): JobEvent | undefined {
-  const raw = splitMessage(message);
-  if (!raw) return undefined;
-  const { seq, event, payload } = raw;
-  switch (event) {
-    case 'progress':
-      return { jobId, seq, event, data: progressData(jobId, readTuple(payload)) };
-    case 'log':
-    case 'done':
-      return { jobId, seq, event, data: payload };
-    default:
-      return undefined;
-  }
 }

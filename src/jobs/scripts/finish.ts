@@ -11,11 +11,13 @@
  * - ARGV[6] at (ms)
  * - ARGV[7] the public done event JSON
  * - ARGV[8] retention (s)
+ * - ARGV[9] at as ISO text, for the progress event's public JSON (see the prelude)
  *
  * Output:
  * - the seq of `done` (> 0), or `{seq, owner, feedMessage…}` with both events (see the prelude)
  * - 0: no record, or the job already finished (the first finish wins)
  */
+import { isoOrNone } from '../events.js';
 import type { JobKeys } from '../keys.js';
 import type { TerminalStatus } from '../schemas.js';
 import type { LuaScript } from '../script-runner.js';
@@ -41,7 +43,7 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'message', ARGV[5]) end
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('EXPIRE', KEYS[2], ARGV[8])
-publishProgress(pseq)
+publishProgress(pseq, ARGV[9], '')
 publish(dseq, 'done', ARGV[7])
 return result(dseq)
 `;
@@ -53,6 +55,9 @@ export const finishScript: LuaScript<FinishInput, RecordScriptResult> = {
     const { keys: recordKeys, args } = recordCall(keys, publishCommand);
     // A completed job ends at 100%; others keep the progress they reached.
     const progress = status === 'completed' ? 100 : '';
-    return { keys: recordKeys, args: [...args, status, progress, message ?? '', at, done, retentionSeconds] };
+    return {
+      keys: recordKeys,
+      args: [...args, status, progress, message ?? '', at, done, retentionSeconds, isoOrNone(at)],
+    };
   },
 };

@@ -14,6 +14,7 @@
  * - ARGV[10] eta (ms, '' for none)
  * - ARGV[11] details JSON ('' keeps the current ones)
  * - ARGV[12] usual interval between reports (ms, '' for none)
+ * - ARGV[13], ARGV[14] at and eta as ISO text, for the event's public JSON (see the prelude)
  *
  * Output (`ReportRefused`, `jobs/outcomes`):
  * - the event's seq (> 0), or `{seq, owner, feedMessage…}` (see the prelude)
@@ -24,6 +25,7 @@
  *   was cut off from Redis for longer than the lock) while BullMQ started the job again; it
  *   must stop
  */
+import { isoOrNone } from '../events.js';
 import type { JobKeys } from '../keys.js';
 import type { Pace } from '../pace.js';
 import type { JobState } from '../schemas.js';
@@ -66,7 +68,7 @@ end
 redis.call('HSET', KEYS[1], unpack(set))
 if #unset > 0 then redis.call('HDEL', KEYS[1], unpack(unset)) end
 if ARGV[8] ~= '' then redis.call('HSETNX', KEYS[1], 'startedAt', ARGV[8]) end
-publishProgress(seq)
+publishProgress(seq, ARGV[13], ARGV[14])
 return result(seq)
 `;
 
@@ -90,6 +92,8 @@ export const reportScript: LuaScript<ReportInput, RecordScriptResult> = {
         pace?.etaMs ?? '',
         change.details ?? '',
         pace?.intervalMs ?? '',
+        isoOrNone(at),
+        isoOrNone(pace?.etaMs),
       ],
     };
   },
