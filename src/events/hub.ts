@@ -5,8 +5,9 @@
  * A job's channel is subscribed when its first local watcher arrives and unsubscribed when the
  * last one leaves, all on the one subscriber connection (`events/channels`): ten thousand
  * streams cost ten thousand channel names on one connection, not ten thousand connections, and
- * nothing polls. Each message is parsed, and its wire frame encoded, once per process, whatever
- * the number of watchers.
+ * nothing polls. Each message is read, and its wire frame encoded, once per process, whatever
+ * the number of watchers; a progress event's JSON comes written by the record script that
+ * published it (decision 020), and the hub adds only what it works out itself.
  *
  * Derived progress is worked out here too, once per watched job per process (`events/derived`):
  * the hub remembers each watched job's latest state, and one shared ticker checks running jobs
