@@ -4,6 +4,7 @@
  * took effect: one write, one round trip); a RESP2 subscriber cannot run it, so the read waits
  * for the confirmation and goes on the command connection. Either way the watcher gets the
  * job's record and then its live events, and nothing stays subscribed once it stops watching.
+ * The read comes back as one JSON string, and gives the record and log lines as stored.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -78,5 +79,28 @@ describe.each([
       const [, n] = (await inspector.pubsub('NUMSUB', store.keys(id).channel)) as [string, number];
       return Number(n) === 0;
     }, 'the channel unsubscribed');
+  });
+});
+
+describe('the snapshot read (one JSON string from Redis)', () => {
+  it('gives the record and log lines exactly as stored, whatever they hold; none for a job without a record', async () => {
+    const url = inject('redisUrl');
+    const command = new Redis(url);
+    open.push(command);
+    const name = `snap${randomBytes(3).toString('hex')}`;
+    const store = new JobStore(command, { prefix: name, logMaxLines: 100, retentionSeconds: 60 });
+    const read = snapshotReader(command, (id) => store.keys(id));
+    const id = randomUUID();
+    await store.create([{ id, type: 'simulate', maxAttempts: 1, tags: ['a/b', 'ü "q"'] }], undefined, Date.now())
+      .written;
+    // No log yet: cjson writes the empty list as `{}`.
+    expect((await read(id))?.logs).toEqual([]);
+    const lines = ['a/b "q" \\ ü 中 😀', 'tab\tand\nnewline', '\u0001\u007f', ''];
+    for (const line of lines) await store.log(id, line);
+    await store.report(id, { state: 'active', progress: 12.5, message: 'x/y "z"', attempt: 1, details: '{"k":"/"}' });
+    const snapshot = await read(id);
+    expect(snapshot?.record).toEqual(await command.hgetall(store.keys(id).record));
+    expect(snapshot?.logs.map((log) => JSON.parse(log.data).line)).toEqual(lines);
+    expect(await read(randomUUID())).toBeUndefined();
   });
 });

@@ -20,7 +20,11 @@ export function snapshotReader(redis: RedisClient, keys: (id: string) => JobKeys
   return (id) => run(keys(id)).then((reply) => toSnapshot(id, reply));
 }
 
-function toSnapshot(id: string, [fields, entries]: [string[], string[]]): JobSnapshot | undefined {
+function toSnapshot(id: string, reply: string): JobSnapshot | undefined {
+  if (reply === '') return undefined;
+  const [fields, entries] = (JSON.parse(reply) as [string[], string[] | object]).map((list) =>
+    Array.isArray(list) ? (list as string[]) : [],
+  ) as [string[], string[]];
   if (fields.length === 0) return undefined;
   const record: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
