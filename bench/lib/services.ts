@@ -199,12 +199,10 @@ export async function startBare(
   nodeArgs: string[] = [],
 ): Promise<Bare> {
   const port = await freePort();
-  const proc = spawnNode(
-    'bare-sse-server',
-    await compiledBare(),
-    { REDIS_URL: redisUrl, PORT: String(port), ...env },
-    [...GC_ON_SIGNAL, ...nodeArgs],
-  );
+  const proc = spawnNode('bare-sse-server', await compiledBare(), { REDIS_URL: redisUrl, PORT: String(port), ...env }, [
+    ...GC_ON_SIGNAL,
+    ...nodeArgs,
+  ]);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(proc, `${url}/stats`);
   return { ...proc, port, url };
