@@ -16,6 +16,7 @@ import { startOrExit, stopOnSignals } from '../src/lifecycle.js';
 import { checkListenable, ListenError } from '../src/listen.js';
 import { type LocalRedis, LocalRedisError, startManagedRedis } from '../src/local-redis.js';
 import { createLogger } from '../src/log.js';
+import { redactedUrl } from '../src/redis-faults.js';
 import { startApi } from '../src/server.js';
 import { createWorker } from '../workers/runner.js';
 
@@ -88,15 +89,34 @@ async function start() {
   );
   const worker = createWorker(config, url, log.child({ role: 'worker' }), { jobTypes });
   extraMetrics.push(worker.metrics.registry);
+  // A curl to try is worth showing only if it would work: with Redis not answering, it gets a 503.
+  const redisAnswers = await isReady(api.url);
   console.log(
     [
       '',
       `jobcast is running at ${api.url}  (Ctrl-C stops it)`,
       `  live page:      ${api.url}/`,
       `  API reference:  ${api.url}/docs`,
-      `  try:            curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'`,
+      redisAnswers
+        ? `  try:            curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'`
+        : `  Redis:          not answering at ${redactedUrl(url)} yet: requests get 503 until it does (the log says why)`,
       '',
     ].join('\n'),
   );
   return { api, worker, localRedis };
+}
+
+/**
+ * Whether the API says it is ready (`/readyz`: Redis answers), within a moment. Over TLS the
+ * certificate may be one this process does not trust: then it does not ask, and says yes.
+ */
+async function isReady(apiUrl: string): Promise<boolean> {
+  if (apiUrl.startsWith('https:')) return true;
+  try {
+    const res = await fetch(`${apiUrl}/readyz`, { signal: AbortSignal.timeout(3_000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
 }

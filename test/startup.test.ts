@@ -209,6 +209,22 @@ describe('Redis unreachable at start', () => {
   }, 120_000);
 });
 
+describe('npm start against a Redis that does not answer', () => {
+  it('says so in its banner where it would suggest a curl, without the password', async () => {
+    const [port, redisPort] = [await freePort(), await freePort()];
+    const p = start(ENTRIES.all, {
+      PORT: String(port),
+      REDIS_URL: `redis://:secret@127.0.0.1:${redisPort}`,
+      RATE_LIMIT_PER_MINUTE: '0',
+    });
+    await waitFor(() => p.stdout().includes('jobcast is running at'), 'the banner', 60_000);
+    expect(p.stdout()).toContain(`Redis:          not answering at redis://:***@127.0.0.1:${redisPort} yet`);
+    expect(p.stdout()).not.toContain('try:');
+    expect(output(p)).not.toContain('secret');
+    killIfAlive(p.pid);
+  }, 90_000);
+});
+
 describe("npm start's own Redis", () => {
   /** `npm start` (dist/start-all.js) on its own Redis in `dir`; resolves once it serves. */
   async function startAll(dir: string) {
@@ -232,6 +248,8 @@ describe("npm start's own Redis", () => {
     const dir = await mkdtemp(join(tmpdir(), 'jobcast-test-datadir-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const first = await startAll(dir);
+    // Its Redis answers: the banner suggests a request to try.
+    await waitFor(() => first.p.stdout().includes('try:            curl'), 'the banner with a curl to try', 10_000);
     const [port, redisPort] = [await freePort(), await freePort()];
     const second = start(ENTRIES.all, {
       PORT: String(port),
