@@ -20,7 +20,7 @@ import { createLogger } from '../src/log.js';
 import { startWorker } from '../workers/runner.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
 import { recordingLogger } from './support/harness/recording-logger.js';
-import { bullQueue, getJob } from './support/http/api.js';
+import { bullQueue, getJob, submitJob } from './support/http/api.js';
 import { startTcpProxy } from './support/http/tcp-proxy.js';
 import {
   alive,
@@ -99,13 +99,7 @@ describe('npm start (dist/start-all.js) with a managed redis-server', () => {
       60_000,
     );
 
-    const submitted = await fetch(`${url}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'simulate', data: { steps: 100, stepMs: 100 } }),
-    });
-    expect(submitted.status).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
+    const { id } = await submitJob(url, { data: { steps: 100, stepMs: 100 } });
     const stream = openStream(`${url}/jobs/${id}/events`);
     streams.push(stream);
     // Running: the worker has reported at least one step.

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalRedis } from '../src/local-redis.js';
 import { waitFor } from './support/harness/harness.js';
+import { getJob, submitJob } from './support/http/api.js';
 import {
   descendants,
   ENTRIES,
@@ -68,18 +69,8 @@ function logLines(p: Spawned): { level: string; msg: string; [field: string]: un
 
 /** Submits a short job to the service at `url` and waits for it to complete. */
 async function runsAJob(url: string, what = 'a job to complete'): Promise<void> {
-  const res = await fetch(`${url}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'simulate', data: { steps: 2, stepMs: 10 } }),
-  });
-  expect(res.status).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  await waitFor(
-    async () => ((await (await fetch(`${url}/jobs/${id}`)).json()) as { state: string }).state === 'completed',
-    what,
-    20_000,
-  );
+  const { id } = await submitJob(url, { data: { steps: 2, stepMs: 10 } });
+  await waitFor(async () => (await getJob(url, id)).state === 'completed', what, 20_000);
 }
 
 async function occupy(port: number): Promise<Server> {
