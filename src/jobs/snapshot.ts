@@ -22,10 +22,9 @@ export function snapshotReader(redis: RedisClient, keys: (id: string) => JobKeys
 
 function toSnapshot(id: string, reply: string): JobSnapshot | undefined {
   if (reply === '') return undefined;
-  const [fields, entries] = (JSON.parse(reply) as [string[], string[] | object]).map((list) =>
-    Array.isArray(list) ? (list as string[]) : [],
-  ) as [string[], string[]];
-  if (fields.length === 0) return undefined;
+  const [fields, log] = JSON.parse(reply) as [string[], string[] | Record<string, never>];
+  // cjson writes an empty log as `{}`.
+  const entries = Array.isArray(log) ? log : [];
   const record: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i] as string] = fields[i + 1] as string;
   if (!record.id) return undefined;
