@@ -18,6 +18,7 @@ import type { TLSSocket } from 'node:tls';
 import { serve } from '@hono/node-server';
 import type { Config } from '../config.js';
 import { listenError } from '../listen.js';
+import { announcesTooLarge } from '../routes/body.js';
 import { answerClientErrors } from './client-errors.js';
 
 /** How long connections that have not closed after shutdown began are given before they are cut. */
@@ -77,7 +78,7 @@ export async function listenApi(
   // `Expect: 100-continue`: a body the app refuses from its Content-Length alone is not
   // invited — its 413 goes out instead of the 100 Continue Node would send first.
   server.on('checkContinue', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    if (!(Number(req.headers['content-length']) > config.MAX_BODY_BYTES)) res.writeContinue();
+    if (!announcesTooLarge(req.headers['content-length'], config.MAX_BODY_BYTES)) res.writeContinue();
     server.emit('request', req, res);
   });
   // An HTTP/2 server does not close its sessions on close(): track them for shutdown.

@@ -72,7 +72,7 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
   // wraps it in one more, two more microtask turns per request). A throw here is caught by
   // hono's compose as a rejection would be.
   return (c, next) => {
-    if (declaredLength(c) > maxBytes) throw tooLarge(maxBytes);
+    if (announcesTooLarge(declaredLength(c), maxBytes)) throw tooLarge(maxBytes);
     return next();
   };
 }
@@ -80,17 +80,25 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
 const tooLarge = (maxBytes: number) =>
   new ProblemError('payload-too-large', `the request body is larger than ${maxBytes} bytes`);
 
-function declaredLength(c: Context<AppEnv>): number {
+/**
+ * Whether a `Content-Length` announces more than `maxBytes` (none, or not a number: no). The one
+ * rule for refusing a body from its headers: here, and before `Expect: 100-continue` is answered
+ * (`api/listen`), which must agree.
+ */
+export function announcesTooLarge(contentLength: string | undefined, maxBytes: number): boolean {
+  return Number(contentLength) > maxBytes;
+}
+
+function declaredLength(c: Context<AppEnv>): string | undefined {
   // Node's own parse when there is one: asking the fetch Request's headers for content-length
   // copies every raw header, and an event stream's request would keep the copy while it lasts.
   const incoming = c.env?.incoming;
-  const declared = Number(incoming ? incoming.headers['content-length'] : c.req.header('content-length'));
-  return Number.isFinite(declared) ? declared : 0;
+  return incoming ? incoming.headers['content-length'] : c.req.header('content-length');
 }
 
 /** Not async: from Node's stream it hands on `readLimited`'s promise as it is (see bodyLimit). */
 function readBodyText(c: Context<AppEnv>, maxBytes: number): Promise<string> {
-  if (declaredLength(c) > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  if (announcesTooLarge(declaredLength(c), maxBytes)) return Promise.reject(tooLarge(maxBytes));
   const incoming = c.env?.incoming;
   if (!incoming) return readRequestText(c, maxBytes);
   return readLimited(incoming, maxBytes);
