@@ -176,6 +176,8 @@ function moreClients(before: Map<number, string>, now: Map<number, string>): str
 let before: Counts = {};
 let clientsBefore = new Map<number, string>();
 
+const BASELINE_SAMPLES = 8;
+
 /**
  * The baseline: the most of each type seen over a few milliseconds. A loop of the file's harness
  * that re-arms its timer once its Redis round trip is back (a worker's stalled-job check, BullMQ's
@@ -190,8 +192,6 @@ async function baselineCounts(): Promise<Counts> {
   }
   return most;
 }
-
-const BASELINE_SAMPLES = 8;
 
 beforeEach(async () => {
   if (allowed) return;
