@@ -12,7 +12,7 @@ import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bullJobOptions, createQueue } from '../src/jobs/queue.js';
-import { type BullJob, RecordedAdds } from '../src/jobs/recorded-adds.js';
+import { type BullJob, MAX_JOBS_PER_CALL, RecordedAdds } from '../src/jobs/recorded-adds.js';
 import { JobOptions } from '../src/jobs/schemas.js';
 import {
   BULL_ARGS,
@@ -141,6 +141,7 @@ describe('records and adds in one script', () => {
     const { store, queue } = place(prefix);
     // A connection that refuses commands at once, as one whose Redis is gone does.
     const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
+    offline.on('error', () => {});
     const adds = new RecordedAdds(offline, queue);
     const ids = [randomUUID(), randomUUID()];
     const { records } = store.create(
@@ -159,6 +160,132 @@ describe('records and adds in one script', () => {
     expect(added.status).toBe('rejected');
     expect(written.status).toBe('rejected');
     offline.disconnect();
+  });
+});
+
+/**
+ * A connection of this test's own, and the names of the commands it sends, in order (once it is
+ * ready: ioredis sends a command queued while it connects a second time).
+ */
+async function watchedConnection(): Promise<{ connection: Redis; sent: string[] }> {
+  const connection = new Redis(inject('redisUrl'));
+  await connection.ping();
+  const sent: string[] = [];
+  const send = connection.sendCommand.bind(connection);
+  connection.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    sent.push(command.name);
+    return send(command as never, stream as never);
+  }) as typeof connection.sendCommand;
+  return { connection, sent };
+}
+
+/**
+ * One caller's submission through `adds`, as jobs/enqueue makes it (records, adds, then
+ * `follow`): BullMQ's ids, or the first reason the adds or the writes failed.
+ */
+function submit(store: JobStore, adds: RecordedAdds, jobs: NewJob[], owner?: string, jobId = (job: NewJob) => job.id) {
+  let added: Promise<string[]> | undefined;
+  const { written } = store.create(jobs, owner, Date.now(), (records, follow) => {
+    const sent = adds.add(
+      store.unfinished.key,
+      jobs.map((job) => store.keys(job.id).record),
+      records,
+      jobs.map((job) => ({ name: job.type, data: { steps: 1 }, opts: { jobId: jobId(job) } })),
+      follow,
+    );
+    added = sent.added;
+    return sent.written;
+  });
+  // The adds' own reason first (a refused job); the writes then fail with "not built".
+  return Promise.allSettled([added, written]).then(([ids, writes]) => {
+    if (ids.status === 'rejected') throw ids.reason;
+    if (writes.status === 'rejected') throw writes.reason;
+    return ids.value;
+  });
+}
+
+const newJobs = (count: number): NewJob[] =>
+  Array.from({ length: count }, () => ({ id: randomUUID(), type: 'simulate', maxAttempts: 1 }));
+
+describe('the adds of one turn, in one call', () => {
+  it('sends the callers of one turn as one call; each hears its own jobs, and every job is written and queued', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    const { connection, sent } = await watchedConnection();
+    const adds = new RecordedAdds(connection, queue);
+    const callers = [newJobs(1), newJobs(3), newJobs(1)];
+    const answers = await Promise.all(callers.map((jobs) => submit(store, adds, jobs)));
+    expect(answers).toEqual(callers.map((jobs) => jobs.map((job) => job.id)));
+    expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(1);
+    for (const job of callers.flat()) {
+      expect(await redis.hget(store.keys(job.id).record, 'state')).toBe('queued');
+      expect((await queue.getJob(job.id))?.id).toBe(job.id);
+    }
+    expect(await queue.getWaitingCount()).toBe(5);
+    // The next turn's caller starts a call of its own.
+    await submit(store, adds, newJobs(1));
+    expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(2);
+    await connection.quit();
+  });
+
+  it(`carries at most ${MAX_JOBS_PER_CALL} jobs per call: a busier turn sends several`, async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    const { connection, sent } = await watchedConnection();
+    const adds = new RecordedAdds(connection, queue);
+    const callers = [newJobs(60), newJobs(60), newJobs(40), newJobs(1)];
+    const answers = await Promise.all(callers.map((jobs) => submit(store, adds, jobs)));
+    expect(answers).toEqual(callers.map((jobs) => jobs.map((job) => job.id)));
+    // 60 | 60 + 40 | 1
+    expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(3);
+    expect(await queue.getWaitingCount()).toBe(161);
+    await connection.quit();
+  });
+
+  it('refuses a caller whose job BullMQ refuses, alone: the others of its turn are queued', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    const [good, bad] = [newJobs(1), newJobs(1)];
+    const adds = new RecordedAdds(redis, queue);
+    const [ok, refused] = await Promise.allSettled([
+      submit(store, adds, good),
+      // BullMQ's own check: a job id may not be an integer.
+      submit(store, adds, bad, undefined, () => '12'),
+    ]);
+    expect(ok).toEqual({ status: 'fulfilled', value: [good[0]?.id] });
+    expect(refused).toMatchObject({ status: 'rejected', reason: { message: 'Custom Id cannot be integers' } });
+    expect(await queue.getWaitingCount()).toBe(1);
+    expect(await redis.exists(store.keys(bad[0]?.id as string).record)).toBe(0);
+  });
+
+  it('refuses every caller of a call that fails', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
+    offline.on('error', () => {});
+    const adds = new RecordedAdds(offline, queue);
+    const results = await Promise.allSettled([submit(store, adds, newJobs(1)), submit(store, adds, newJobs(2))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    offline.disconnect();
+  });
+
+  it('sends an owner’s index and feed entries after the call that writes the records they name', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const queue = createQueue(redis, { prefix, queueName: 'jobs', retentionSeconds: 60 });
+    queues.push(queue);
+    const { connection, sent } = await watchedConnection();
+    // The store's own writes (index, feed) go on the watched connection too, as in the API.
+    const store = new JobStore(connection, { prefix, logMaxLines: 10, retentionSeconds: 60 });
+    const adds = new RecordedAdds(connection, queue);
+    const jobs = newJobs(2);
+    await Promise.all([submit(store, adds, jobs, 'owner-1'), submit(store, adds, newJobs(1), 'owner-2')]);
+    const call = sent.findIndex((name) => name.startsWith('eval'));
+    const zadd = sent.indexOf('zadd');
+    expect(call).toBeGreaterThanOrEqual(0);
+    expect(zadd).toBeGreaterThan(call);
+    expect(await connection.zcard(store.indexKey('owner-1'))).toBe(2);
+    expect(await connection.zcard(store.indexKey('owner-2'))).toBe(1);
+    await connection.quit();
   });
 });
 

@@ -3,7 +3,8 @@
  * and `done` over real SSE.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './support/harness/harness.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { getJob } from './support/http/api.js';
 import { type ReceivedEvent, watch, withoutRestatements } from './support/sse/sse.js';
 
 let h: Harness;
@@ -70,6 +71,24 @@ describe('a job that succeeds', () => {
     const text = await res.text();
     expect(text).toMatch(/^retry: \d+\n\n/);
     expect(text).toContain('event: done');
+  });
+});
+
+describe('jobs submitted at once', () => {
+  it('each get a job of their own, run with their own data (the adds of one moment share one Redis call)', async () => {
+    // Requests that arrive together are written by one script call (jobs/recorded-adds); each
+    // must still hear its own job, and each job carry its own data.
+    const jobs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => h.submit({ type: 'simulate', data: { steps: i + 1, stepMs: 0 } })),
+    );
+    expect(new Set(jobs.map((job) => job.id)).size).toBe(40);
+    await waitFor(
+      async () => (await Promise.all(jobs.map((job) => getJob(h, job.id)))).every((job) => job.state === 'completed'),
+      'the 40 jobs to complete',
+      30_000,
+    );
+    const finished = await Promise.all(jobs.map((job) => getJob(h, job.id)));
+    expect(finished.map((job) => job.result)).toEqual(jobs.map((_, i) => ({ steps: i + 1 })));
   });
 });
 

@@ -53,8 +53,8 @@ export async function enqueueJobs(
     opts: bullJobOptions(ids[i] as string, options, retentionSeconds, createdAt),
   }));
   // One script for the records and BullMQ's adds, where it can: every key on one server, no
-  // webhook (whose open-job list goes between them), BullMQ's standard add. The owner's index
-  // and feed entries then follow the adds rather than precede them, in the same socket write.
+  // webhook (whose open-job list goes between them), BullMQ's standard add. The call is shared
+  // with the other requests of this turn; the owner's index and feed entries follow it.
   const together =
     recordedAdds &&
     !store.cluster &&
@@ -75,12 +75,13 @@ export async function enqueueJobs(
     owner,
     createdAt,
     together
-      ? (records) => {
+      ? (records, follow) => {
           const sent = recordedAdds.add(
             store.unfinished.key,
             ids.map((id) => store.keys(id).record),
             records,
             bulk,
+            follow,
           );
           added = sent.added;
           return sent.written;

@@ -139,21 +139,27 @@ export class JobStore {
    * event), and, for a key's owner, their index entries and their first feed entries. Returns
    * the records as written and the pending writes (one script for the records and their
    * unfinished entries where the keys share a server, else one HSET per job and one ZADD; one
-   * index ZADD for all and one per type and tag among them, one feed append).
+   * index ZADD for all and one per type and tag among them, one feed append). `writeRecords`,
+   * when given, writes the records instead, and calls `follow` once it has sent them: the
+   * index and feed writes go after the records on the connection (see `jobs/recorded-adds`).
    */
   create(
     jobs: NewJob[],
     owner: string | undefined,
     createdAt: number,
-    writeRecords?: (records: JobRecord[]) => Promise<unknown>,
+    writeRecords?: (records: JobRecord[], follow: () => Promise<unknown>) => Promise<unknown>,
   ): { records: JobRecord[]; written: Promise<unknown> } {
     const created = String(createdAt);
     const records = jobs.map((job) => newRecord(job, owner, created));
-    const written = allOf([
-      ...(writeRecords ? [writeRecords(records)] : this.#writeRecords(records, createdAt)),
-      ...this.index.writes(jobs, owner, createdAt, 'zadd'),
-      owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
-    ]);
+    // The owner's index and feed name the jobs: sent after their records.
+    const follow = () =>
+      allOf([
+        ...this.index.writes(jobs, owner, createdAt, 'zadd'),
+        owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
+      ]);
+    const written = writeRecords
+      ? writeRecords(records, follow)
+      : allOf([...this.#writeRecords(records, createdAt), follow()]);
     return { records, written };
   }
 
