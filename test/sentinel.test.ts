@@ -50,6 +50,8 @@ beforeAll(async () => {
   );
   sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const probe = new Redis({ port: sentinelPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+  // Refused while the sentinel starts: each try's failure is the waitFor's business, not a log line.
+  probe.on('error', () => {});
   await waitFor(async () => {
     try {
       if (probe.status !== 'ready') await probe.connect();
