@@ -269,6 +269,30 @@ describe('the adds of one turn, in one call', () => {
     offline.disconnect();
   });
 
+  it('settles every caller of a call, even when one caller’s follow-up throws', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    const adds = new RecordedAdds(redis, queue);
+    const add = (jobs: NewJob[], follow?: () => Promise<unknown>) =>
+      adds.add(
+        store.unfinished.key,
+        jobs.map((job) => store.keys(job.id).record),
+        store.create(jobs, undefined, Date.now(), () => Promise.resolve()).records,
+        jobs.map((job) => ({ name: job.type, data: {}, opts: { jobId: job.id } })),
+        follow,
+      );
+    const [first, second] = [newJobs(1), newJobs(1)];
+    const broken = add(first, () => {
+      throw new Error('follow-up broke');
+    });
+    const fine = add(second);
+    const [brokenWrite, fineWrite, fineAdd] = await Promise.allSettled([broken.written, fine.written, fine.added]);
+    expect(brokenWrite).toMatchObject({ status: 'rejected', reason: { message: 'follow-up broke' } });
+    expect(fineWrite.status).toBe('fulfilled');
+    expect(fineAdd).toEqual({ status: 'fulfilled', value: [second[0]?.id] });
+    await broken.added;
+  });
+
   it('sends an owner’s index and feed entries after the call that writes the records they name', async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const queue = createQueue(redis, { prefix, queueName: 'jobs', retentionSeconds: 60 });

@@ -192,14 +192,26 @@ export class RecordedAdds {
     }
     keys.push(gathering.unfinished, ...recordKeys);
     // ioredis sends Buffers (BullMQ's packed arguments) as they are.
-    const sent = this.#run(keys, [...recordArgs(records), ...bullArgs] as (string | number)[]);
+    const sent = attempt(() => this.#run(keys, [...recordArgs(records), ...bullArgs] as (string | number)[]));
     let from = 0;
     for (const share of gathering.shares) {
       const start = from;
       const end = start + share.calls.length;
       from = end;
       share.answer(sent.then((answers) => answers.slice(start, end)));
-      share.settle(share.follow ? allOf([sent, share.follow()]) : sent);
+      share.settle(share.follow ? allOf([sent, attempt(share.follow)]) : sent);
     }
+  }
+}
+
+/**
+ * `fn()`, with a synchronous throw as a rejection: a send runs outside any caller's turn, and
+ * every share of it must settle whatever happens.
+ */
+function attempt<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
