@@ -1,6 +1,7 @@
 /**
  * The README stays true: every setting is in its configuration table, and its commands exist.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { configKeys, parseConfig } from '../src/config.js';
@@ -8,6 +9,7 @@ import { configKeys, parseConfig } from '../src/config.js';
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   scripts: Record<string, string>;
+  allowScripts: Record<string, boolean>;
 };
 
 describe('README', () => {
@@ -28,5 +30,16 @@ describe('README', () => {
     for (const script of new Set(named)) expect(pkg.scripts, `npm run ${script}`).toHaveProperty(script);
     expect(readme).toContain('npm start');
     expect(readme).toContain('npm test');
+  });
+
+  it('lets exactly the install scripts it names run, and leaves none unreviewed', () => {
+    expect(pkg.allowScripts).toEqual({ esbuild: true, 'msgpackr-extract': true, '@scarf/scarf': false });
+    for (const name of Object.keys(pkg.allowScripts)) expect(readme).toContain(name);
+    // npm's own read-only check of the installed tree against `allowScripts`.
+    const pending = execFileSync('npm', ['approve-scripts', '--allow-scripts-pending'], {
+      cwd: new URL('..', import.meta.url),
+      encoding: 'utf8',
+    });
+    expect(pending).toContain('No packages with unreviewed install scripts');
   });
 });
