@@ -40,6 +40,13 @@ function place(prefix: string): { store: JobStore; queue: Queue } {
   return { store: new JobStore(redis, { prefix, logMaxLines: 10, retentionSeconds: 60 }), queue };
 }
 
+/** A connection that refuses commands at once, as one whose Redis is gone does. */
+function offlineConnection(): Redis {
+  const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
+  offline.on('error', () => {});
+  return offline;
+}
+
 /** What BullMQ keeps of a queue, ids aside: its jobs, their order, its events and counters. */
 async function bullState(prefix: string, ids: string[]): Promise<unknown> {
   const bull = `{${prefix}}:jobs`;
@@ -139,9 +146,7 @@ describe('records and adds in one script', () => {
   it('rejects both, and nothing else, when the call fails', async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
-    // A connection that refuses commands at once, as one whose Redis is gone does.
-    const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
-    offline.on('error', () => {});
+    const offline = offlineConnection();
     const adds = new RecordedAdds(offline, queue);
     const ids = [randomUUID(), randomUUID()];
     const { records } = store.create(
@@ -261,8 +266,7 @@ describe('the adds of one turn, in one call', () => {
   it('refuses every caller of a call that fails', async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
-    const offline = new Redis(inject('redisUrl'), { lazyConnect: true, enableOfflineQueue: false });
-    offline.on('error', () => {});
+    const offline = offlineConnection();
     const adds = new RecordedAdds(offline, queue);
     const results = await Promise.allSettled([submit(store, adds, newJobs(1)), submit(store, adds, newJobs(2))]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
