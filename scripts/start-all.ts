@@ -9,6 +9,7 @@
  * it exits on its own (`local-redis`).
  */
 import type { Registry } from 'prom-client';
+import { loadApiKeys } from '../src/auth/api-keys.js';
 import { startApiProcesses } from '../src/cluster/primary.js';
 import { loadConfigOrExit } from '../src/config.js';
 import { loadJobTypesOrExit } from '../src/jobs/load.js';
@@ -91,18 +92,30 @@ async function start() {
   extraMetrics.push(worker.metrics.registry);
   // A curl to try is worth showing only if it would work: with Redis not answering, it gets a 503.
   const redisAnswers = await isReady(api.url);
-  console.log(
-    [
-      '',
-      `jobcast is running at ${api.url}  (Ctrl-C stops it)`,
-      `  live page:      ${api.url}/`,
-      `  API reference:  ${api.url}/docs`,
-      redisAnswers
-        ? `  try:            curl -s -X POST ${api.url}/jobs -H 'content-type: application/json' -d '{"type":"simulate","data":{"steps":5}}'`
-        : `  Redis:          not answering at ${redactedUrl(url)} yet: requests get 503 until it does (the log says why)`,
-      '',
-    ].join('\n'),
-  );
+  // With API keys on, the curl names the variable the CLI reads a key from, never a key.
+  const keysOn = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE).length > 0;
+  const auth = keysOn ? ` -H "authorization: Bearer $JOBCAST_API_KEY"` : '';
+  const banner = [
+    '',
+    `jobcast is running at ${api.url}  (Ctrl-C stops it)`,
+    `  live page:      ${api.url}/`,
+    `  API reference:  ${api.url}/docs`,
+  ];
+  if (!redisAnswers) {
+    banner.push(
+      `  Redis:          not answering at ${redactedUrl(url)} yet: requests get 503 until it does (the log says why)`,
+    );
+  } else {
+    const body = `'{"type":"simulate","data":{"steps":5}}'`;
+    banner.push(
+      `  try:            curl -s -X POST ${api.url}/jobs${auth} -H 'content-type: application/json' -d ${body}`,
+    );
+    if (keysOn)
+      banner.push(
+        '                  (API keys are on: export JOBCAST_API_KEY=<one of them> first; the CLI reads it too)',
+      );
+  }
+  console.log([...banner, ''].join('\n'));
   return { api, worker, localRedis };
 }
 

@@ -12,6 +12,7 @@
  *   redis-server that is killed is started again, and the service carries on.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -218,13 +219,14 @@ describe('npm start against a Redis that does not answer', () => {
 
 describe("npm start's own Redis", () => {
   /** `npm start` (dist/start-all.js) on its own Redis in `dir`; resolves once it serves. */
-  async function startAll(dir: string) {
+  async function startAll(dir: string, env: Record<string, string> = {}) {
     const [port, redisPort] = [await freePort(), await freePort()];
     const p = start(ENTRIES.all, {
       PORT: String(port),
       LOCAL_REDIS_PORT: String(redisPort),
       LOCAL_REDIS_DIR: dir,
       RATE_LIMIT_PER_MINUTE: '0',
+      ...env,
     });
     const url = `http://127.0.0.1:${port}`;
     await waitFor(
@@ -256,6 +258,35 @@ describe("npm start's own Redis", () => {
     expect(errors[0]?.msg).toContain(`REDIS_URL=redis://127.0.0.1:${first.redisPort}`);
     expect(await portOpen(redisPort), 'no second redis-server').toBe(false);
     await runsAJob(first.url);
+  }, 90_000);
+
+  it.concurrent('with API keys on, its banner’s curl takes a key from JOBCAST_API_KEY, never prints one, and works as printed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'jobcast-test-datadir-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const key = `key-${randomUUID()}`;
+    const { p } = await startAll(dir, { API_KEYS: key });
+    await waitFor(() => p.stdout().includes('try:'), 'the banner with a curl to try', 10_000);
+    const lines = p.stdout().split('\n');
+    const curl = lines.find((line) => line.includes('try:')) as string;
+    expect(curl).toContain('-H "authorization: Bearer $JOBCAST_API_KEY"');
+    expect(lines[lines.indexOf(curl) + 1]).toContain('export JOBCAST_API_KEY=<one of them>');
+    expect(output(p)).not.toContain(key);
+    // The request as printed (URL, headers, body), with the variable set as the banner says.
+    const url = /-X POST (\S+)/.exec(curl)?.[1] as string;
+    const headers = Object.fromEntries(
+      [...curl.matchAll(/-H (['"])(.*?)\1/g)].map((m) => {
+        const [name, value] = (m[2] as string).split(': ');
+        return [name as string, (value as string).replace('$JOBCAST_API_KEY', key)];
+      }),
+    );
+    const body = /-d '(.*)'$/.exec(curl)?.[1];
+    const submitted = await fetch(url, { method: 'POST', headers, body });
+    expect(submitted.status).toBe(202);
+    await submitted.body?.cancel();
+    const { authorization: _, ...withoutKey } = headers;
+    const refused = await fetch(url, { method: 'POST', headers: withoutKey, body });
+    expect(refused.status).toBe(401);
+    await refused.body?.cancel();
   }, 90_000);
 
   it.concurrent('a lock left by a process that is gone (kill -9) does not keep the data directory', async () => {
