@@ -124,6 +124,56 @@ describe('HTTP/2 over TLS', () => {
     expect(answer).toContain('"type":"/problems/headers-too-large"');
   });
 
+  it('Expect: 100-continue over TLS (HTTP/1.1): a body past MAX_BODY_BYTES gets its 413 instead of 100 Continue; a small one is invited', async () => {
+    const request = (length: number) =>
+      `POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`;
+    const refused = await rawExchange(h.url, request(h.config.MAX_BODY_BYTES + 1), { tls: true });
+    expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(refused).not.toContain('100 Continue');
+    const body = JSON.stringify({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+    const invited = await rawExchange(h.url, request(Buffer.byteLength(body)), {
+      tls: true,
+      follow: { seen: '100 Continue', send: body },
+    });
+    expect(invited.split('\r\n')[0]).toBe('HTTP/1.1 100 Continue');
+    expect(invited).toContain('HTTP/1.1 202 Accepted');
+  });
+
+  it('Expect: 100-continue over HTTP/2: the same', async () => {
+    const ask = async (length: number, body?: string) => {
+      const session = connect(h.url, { rejectUnauthorized: false });
+      try {
+        const req = session.request(
+          {
+            ':path': '/jobs',
+            ':method': 'POST',
+            'content-type': 'application/json',
+            'content-length': String(length),
+            expect: '100-continue',
+          },
+          { endStream: false },
+        );
+        let invited = false;
+        // The body goes only once the server asked for it.
+        req.once('continue', () => {
+          invited = true;
+          req.end(body);
+        });
+        const status = await new Promise<number>((resolve) =>
+          req.once('response', (hd) => resolve(Number(hd[':status']))),
+        );
+        req.resume();
+        if (!invited) req.close();
+        return { status, invited };
+      } finally {
+        session.close();
+      }
+    };
+    expect(await ask(h.config.MAX_BODY_BYTES + 1)).toEqual({ status: 413, invited: false });
+    const body = JSON.stringify({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
+    expect(await ask(Buffer.byteLength(body), body)).toEqual({ status: 202, invited: true });
+  });
+
   it('falls back to HTTP/1.1 for clients without HTTP/2', async () => {
     const job = await postJob({ type: 'simulate', data: { steps: 2, stepMs: 10 } });
     const { httpVersion, text } = await http1Stream(`/jobs/${job}/events`);
