@@ -88,15 +88,18 @@ export function faultLog(settings: RedisSettings, log: Logger): RedisFaultLog {
  * stream opening, one per job ending) and many arrive in one turn of the event loop, so the
  * socket is corked at the first write of a turn and uncorked after the turn's I/O callbacks
  * (setImmediate): one writev carries them all. Commands wait at most until the end of the
- * current turn.
+ * current turn; a writer that itself runs at the end of a turn (a setImmediate of its own, as
+ * `jobs/recorded-adds`) sends with {@link flushWrites}, or its commands would wait a turn more.
  */
 function coalesceWrites(socket: NodeJS.WritableStream & { cork(): void; uncork(): void }): void {
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
   let corked = false;
   const flush = () => {
+    if (!corked) return;
     corked = false;
     socket.uncork();
   };
+  flushes.set(socket, flush);
   socket.write = ((...args: unknown[]) => {
     if (!corked) {
       corked = true;
@@ -105,6 +108,15 @@ function coalesceWrites(socket: NodeJS.WritableStream & { cork(): void; uncork()
     }
     return write(...args);
   }) as typeof socket.write;
+}
+
+/** Each coalescing socket's flush, for {@link flushWrites}. */
+const flushes = new WeakMap<object, () => void>();
+
+/** Sends now what `client`'s socket holds for the end of this turn (nothing if it holds nothing). */
+export function flushWrites(client: RedisClient): void {
+  const socket = (client as unknown as { stream?: object }).stream;
+  if (socket) flushes.get(socket)?.();
 }
 
 function buildClient(settings: RedisSettings, role: RedisRole): RedisClient {

@@ -22,6 +22,7 @@ import {
   bullVersion,
 } from '../src/jobs/scripts/add-with-records.js';
 import { JobStore, type NewJob } from '../src/jobs/store.js';
+import { createRedis } from '../src/redis.js';
 
 let redis: Redis;
 const queues: Queue[] = [];
@@ -168,6 +169,17 @@ describe('records and adds in one script', () => {
   });
 });
 
+/** The names of the commands `connection` is asked to send, in order. */
+function commandsOf(connection: Redis): string[] {
+  const sent: string[] = [];
+  const send = connection.sendCommand.bind(connection);
+  connection.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    sent.push(command.name);
+    return send(command as never, stream as never);
+  }) as typeof connection.sendCommand;
+  return sent;
+}
+
 /**
  * A connection of this test's own, and the names of the commands it sends, in order (once it is
  * ready: ioredis sends a command queued while it connects a second time).
@@ -175,14 +187,10 @@ describe('records and adds in one script', () => {
 async function watchedConnection(): Promise<{ connection: Redis; sent: string[] }> {
   const connection = new Redis(inject('redisUrl'));
   await connection.ping();
-  const sent: string[] = [];
-  const send = connection.sendCommand.bind(connection);
-  connection.sendCommand = ((command: { name: string }, stream?: unknown) => {
-    sent.push(command.name);
-    return send(command as never, stream as never);
-  }) as typeof connection.sendCommand;
-  return { connection, sent };
+  return { connection, sent: commandsOf(connection) };
 }
+
+const scriptCalls = (sent: string[]) => sent.filter((name) => name.startsWith('eval'));
 
 /**
  * One caller's submission through `adds`, as jobs/enqueue makes it (records, adds, then
@@ -221,7 +229,7 @@ describe('the adds of one turn, in one call', () => {
     const callers = [newJobs(1), newJobs(3), newJobs(1)];
     const answers = await Promise.all(callers.map((jobs) => submit(store, adds, jobs)));
     expect(answers).toEqual(callers.map((jobs) => jobs.map((job) => job.id)));
-    expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(1);
+    expect(scriptCalls(sent)).toHaveLength(1);
     for (const job of callers.flat()) {
       expect(await redis.hget(store.keys(job.id).record, 'state')).toBe('queued');
       expect((await queue.getJob(job.id))?.id).toBe(job.id);
@@ -229,7 +237,7 @@ describe('the adds of one turn, in one call', () => {
     expect(await queue.getWaitingCount()).toBe(5);
     // The next turn's caller starts a call of its own.
     await submit(store, adds, newJobs(1));
-    expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(2);
+    expect(scriptCalls(sent)).toHaveLength(2);
     await connection.quit();
   });
 
@@ -242,35 +250,60 @@ describe('the adds of one turn, in one call', () => {
     const answers = await Promise.all(callers.map((jobs) => submit(store, adds, jobs)));
     expect(answers).toEqual(callers.map((jobs) => jobs.map((job) => job.id)));
     // 60 | 60 + 40 | 1
-    expect(sent.filter((name) => name.startsWith('eval'))).toHaveLength(3);
+    expect(scriptCalls(sent)).toHaveLength(3);
     expect(await queue.getWaitingCount()).toBe(161);
     await connection.quit();
   });
 
-  it('refuses a caller whose job BullMQ refuses, alone: the others of its turn are queued', async () => {
+  it('refuses a caller whose job BullMQ refuses at once, alone: the others of its turn are queued in one call', async () => {
+    // BullMQ's checks run as each caller adds (in its own turn); a refused caller never joins
+    // the call. (Inside the call, BullMQ's standard add refuses nothing a check has passed.)
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
-    const [good, bad] = [newJobs(1), newJobs(1)];
-    const adds = new RecordedAdds(redis, queue);
-    const [ok, refused] = await Promise.allSettled([
+    const { connection, sent } = await watchedConnection();
+    const [good, bad, alsoGood] = [newJobs(1), newJobs(1), newJobs(2)];
+    const adds = new RecordedAdds(connection, queue);
+    const [ok, refused, alsoOk] = await Promise.allSettled([
       submit(store, adds, good),
       // BullMQ's own check: a job id may not be an integer.
       submit(store, adds, bad, undefined, () => '12'),
+      submit(store, adds, alsoGood),
     ]);
     expect(ok).toEqual({ status: 'fulfilled', value: [good[0]?.id] });
     expect(refused).toMatchObject({ status: 'rejected', reason: { message: 'Custom Id cannot be integers' } });
-    expect(await queue.getWaitingCount()).toBe(1);
+    expect(alsoOk).toEqual({ status: 'fulfilled', value: alsoGood.map((job) => job.id) });
+    expect(scriptCalls(sent)).toHaveLength(1);
+    expect(await queue.getWaitingCount()).toBe(3);
     expect(await redis.exists(store.keys(bad[0]?.id as string).record)).toBe(0);
+    await connection.quit();
   });
 
   it('refuses every caller of a call that fails', async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
     const offline = offlineConnection();
+    const sent = commandsOf(offline);
     const adds = new RecordedAdds(offline, queue);
     const results = await Promise.allSettled([submit(store, adds, newJobs(1)), submit(store, adds, newJobs(2))]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    // One call, shared by both.
+    expect(scriptCalls(sent)).toHaveLength(1);
     offline.disconnect();
+  });
+
+  it('leaves in the turn it is sent, on a connection that holds writes to the end of a turn', async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    // The API's command connection: writes corked until the end of the turn (src/redis.ts).
+    const connection = createRedis({ url: inject('redisUrl'), cluster: false, commandTimeoutMs: 5_000 }, 'command');
+    await connection.ping();
+    const adds = new RecordedAdds(connection, queue);
+    const submitted = submit(store, adds, newJobs(1));
+    // After the gathering's own setImmediate, in the same check phase: it was sent, not held.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((connection as unknown as { stream: { writableCorked: number } }).stream.writableCorked).toBe(0);
+    await submitted;
+    await connection.quit();
   });
 
   it('settles every caller of a call, even when one caller’s follow-up throws', async () => {

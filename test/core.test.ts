@@ -75,7 +75,7 @@ describe('a job that succeeds', () => {
 });
 
 describe('jobs submitted at once', () => {
-  it('each get a job of their own, run with their own data (the adds of one moment share one Redis call)', async () => {
+  it('each get a job of their own, run with their own data, however their adds are gathered', async () => {
     // Requests that arrive together are written by one script call (jobs/recorded-adds); each
     // must still hear its own job, and each job carry its own data.
     const jobs = await Promise.all(

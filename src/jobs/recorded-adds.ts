@@ -18,18 +18,19 @@
  * into an error stay BullMQ's.
  */
 import { Job, type JobsOptions, type Queue } from 'bullmq';
-import type { RedisClient } from '../redis.js';
+import { flushWrites, type RedisClient } from '../redis.js';
 import { allOf } from './pending.js';
 import type { JobRecord } from './record.js';
+import { MAX_JOBS_PER_BATCH } from './schemas/submission.js';
 import { defineScript, type ScriptRunner } from './script-runner.js';
 import { addWithRecordsLua, BULL_ARGS, BULL_KEYS, bullStandardAdd } from './scripts/add-with-records.js';
 import { recordArgs } from './scripts/create-records.js';
 
 /**
- * Jobs one call carries at most (a batch's, MAX_JOBS_PER_BATCH): Redis runs a script whole and
- * serves nothing else meanwhile, so the adds of a busy turn go as several calls of this size.
+ * Jobs one call carries at most (a batch's): Redis runs a script whole and serves nothing else
+ * meanwhile, so the adds of a busy turn go as several calls of this size.
  */
-export const MAX_JOBS_PER_CALL = 100;
+export const MAX_JOBS_PER_CALL = MAX_JOBS_PER_BATCH;
 
 /** A job as `queue.add` takes it. */
 export interface BullJob {
@@ -83,6 +84,7 @@ interface Share {
 }
 
 export class RecordedAdds {
+  readonly #redis: RedisClient;
   readonly #run: ScriptRunner<unknown[]>;
   /** The call being gathered in this turn, sent when the turn's I/O callbacks are done. */
   #gathering: Gathering | undefined;
@@ -91,6 +93,7 @@ export class RecordedAdds {
     redis: RedisClient,
     readonly queue: Queue,
   ) {
+    this.#redis = redis;
     this.#run = defineScript<unknown[]>(redis, 'jobcastAddWithRecords', addWithRecordsLua);
   }
 
@@ -201,6 +204,8 @@ export class RecordedAdds {
       share.answer(sent.then((answers) => answers.slice(start, end)));
       share.settle(share.follow ? allOf([sent, attempt(share.follow)]) : sent);
     }
+    // Sent from a setImmediate: the connection's own flush of this turn has run already.
+    flushWrites(this.#redis);
   }
 }
 
