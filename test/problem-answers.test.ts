@@ -11,6 +11,7 @@ import { openApiDocument } from '../src/openapi/index.js';
 import { MAX_LISTED_ERRORS, problemTypes } from '../src/problems.js';
 import { type Harness, startHarness } from './support/harness/harness.js';
 import { expectProblem } from './support/http/api.js';
+import { expectContinueAnswers } from './support/http/expect-continue.js';
 import { rawExchange } from './support/http/raw-exchange.js';
 
 type Json = Record<string, unknown>;
@@ -179,19 +180,7 @@ describe('requests the HTTP parser refuses', () => {
   });
 
   it('Expect: 100-continue with a body past MAX_BODY_BYTES: the 413 comes instead of 100 Continue; a small one is invited', async () => {
-    const request = (length: number) =>
-      `POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`;
-    const refused = await rawExchange(h.url, request(h.config.MAX_BODY_BYTES + 1));
-    expect(refused.split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
-    expect(refused).not.toContain('100 Continue');
-
-    const body = JSON.stringify({ type: 'simulate', data: { steps: 1, stepMs: 0 } });
-    // The body goes only once the server asked for it.
-    const invited = await rawExchange(h.url, request(Buffer.byteLength(body)), {
-      follow: { seen: '100 Continue', send: body },
-    });
-    expect(invited.split('\r\n')[0]).toBe('HTTP/1.1 100 Continue');
-    expect(invited).toContain('HTTP/1.1 202 Accepted');
+    await expectContinueAnswers(h.url, h.config.MAX_BODY_BYTES);
   });
 
   it('the same for a HEAD request: the headers, no body', async () => {
