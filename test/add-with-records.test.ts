@@ -190,13 +190,20 @@ async function watchedConnection(): Promise<{ connection: Redis; sent: string[] 
   return { connection, sent: commandsOf(connection) };
 }
 
-const scriptCalls = (sent: string[]) => sent.filter((name) => name.startsWith('eval'));
+const isScriptCall = (name: string) => name.startsWith('eval');
+const scriptCalls = (sent: string[]) => sent.filter(isScriptCall);
 
 /**
- * One caller's submission through `adds`, as jobs/enqueue makes it (records, adds, then
- * `follow`): BullMQ's ids, or the first reason the adds or the writes failed.
+ * One caller's share of a call through `adds`, as jobs/enqueue makes it: the records, the adds,
+ * then the store's `follow` (or `follow` given here in its place).
  */
-function submit(store: JobStore, adds: RecordedAdds, jobs: NewJob[], owner?: string, jobId = (job: NewJob) => job.id) {
+function share(
+  store: JobStore,
+  adds: RecordedAdds,
+  jobs: NewJob[],
+  options: { owner?: string; jobId?: (job: NewJob) => string; follow?: () => Promise<unknown> } = {},
+): { written: Promise<unknown>; added: Promise<string[]> } {
+  const { owner, jobId = (job) => job.id } = options;
   let added: Promise<string[]> | undefined;
   const { written } = store.create(jobs, owner, Date.now(), (records, follow) => {
     const sent = adds.add(
@@ -204,11 +211,17 @@ function submit(store: JobStore, adds: RecordedAdds, jobs: NewJob[], owner?: str
       jobs.map((job) => store.keys(job.id).record),
       records,
       jobs.map((job) => ({ name: job.type, data: { steps: 1 }, opts: { jobId: jobId(job) } })),
-      follow,
+      options.follow ?? follow,
     );
     added = sent.added;
     return sent.written;
   });
+  return { written, added: added as Promise<string[]> };
+}
+
+/** {@link share}'s outcome: BullMQ's ids, or the first reason the adds or the writes failed. */
+function submit(store: JobStore, adds: RecordedAdds, jobs: NewJob[], options?: Parameters<typeof share>[3]) {
+  const { written, added } = share(store, adds, jobs, options);
   // The adds' own reason first (a refused job); the writes then fail with "not built".
   return Promise.allSettled([added, written]).then(([ids, writes]) => {
     if (ids.status === 'rejected') throw ids.reason;
@@ -266,7 +279,7 @@ describe('the adds of one turn, in one call', () => {
     const [ok, refused, alsoOk] = await Promise.allSettled([
       submit(store, adds, good),
       // BullMQ's own check: a job id may not be an integer.
-      submit(store, adds, bad, undefined, () => '12'),
+      submit(store, adds, bad, { jobId: () => '12' }),
       submit(store, adds, alsoGood),
     ]);
     expect(ok).toEqual({ status: 'fulfilled', value: [good[0]?.id] });
@@ -310,19 +323,13 @@ describe('the adds of one turn, in one call', () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
     const adds = new RecordedAdds(redis, queue);
-    const add = (jobs: NewJob[], follow?: () => Promise<unknown>) =>
-      adds.add(
-        store.unfinished.key,
-        jobs.map((job) => store.keys(job.id).record),
-        store.create(jobs, undefined, Date.now(), () => Promise.resolve()).records,
-        jobs.map((job) => ({ name: job.type, data: {}, opts: { jobId: job.id } })),
-        follow,
-      );
     const [first, second] = [newJobs(1), newJobs(1)];
-    const broken = add(first, () => {
-      throw new Error('follow-up broke');
+    const broken = share(store, adds, first, {
+      follow: () => {
+        throw new Error('follow-up broke');
+      },
     });
-    const fine = add(second);
+    const fine = share(store, adds, second);
     const [brokenWrite, fineWrite, fineAdd] = await Promise.allSettled([broken.written, fine.written, fine.added]);
     expect(brokenWrite).toMatchObject({ status: 'rejected', reason: { message: 'follow-up broke' } });
     expect(fineWrite.status).toBe('fulfilled');
@@ -339,8 +346,11 @@ describe('the adds of one turn, in one call', () => {
     const store = new JobStore(connection, { prefix, logMaxLines: 10, retentionSeconds: 60 });
     const adds = new RecordedAdds(connection, queue);
     const jobs = newJobs(2);
-    await Promise.all([submit(store, adds, jobs, 'owner-1'), submit(store, adds, newJobs(1), 'owner-2')]);
-    const call = sent.findIndex((name) => name.startsWith('eval'));
+    await Promise.all([
+      submit(store, adds, jobs, { owner: 'owner-1' }),
+      submit(store, adds, newJobs(1), { owner: 'owner-2' }),
+    ]);
+    const call = sent.findIndex(isScriptCall);
     const zadd = sent.indexOf('zadd');
     expect(call).toBeGreaterThanOrEqual(0);
     expect(zadd).toBeGreaterThan(call);
