@@ -82,12 +82,15 @@ describe('jobs submitted at once', () => {
       Array.from({ length: 40 }, (_, i) => h.submit({ type: 'simulate', data: { steps: i + 1, stepMs: 0 } })),
     );
     expect(new Set(jobs.map((job) => job.id)).size).toBe(40);
+    let finished: Awaited<ReturnType<typeof getJob>>[] = [];
     await waitFor(
-      async () => (await Promise.all(jobs.map((job) => getJob(h, job.id)))).every((job) => job.state === 'completed'),
+      async () => {
+        finished = await Promise.all(jobs.map((job) => getJob(h, job.id)));
+        return finished.every((job) => job.state === 'completed');
+      },
       'the 40 jobs to complete',
       30_000,
     );
-    const finished = await Promise.all(jobs.map((job) => getJob(h, job.id)));
     expect(finished.map((job) => job.result)).toEqual(jobs.map((_, i) => ({ steps: i + 1 })));
   });
 });
