@@ -162,18 +162,20 @@ export class RecordedAdds {
   #gather(unfinished: string, share: Share): void {
     const open = this.#gathering;
     if (open && (open.unfinished !== unfinished || open.jobs + share.calls.length > MAX_JOBS_PER_CALL)) this.#send();
-    let gathering = this.#gathering;
-    if (!gathering) {
-      const started: Gathering = { unfinished, shares: [], jobs: 0 };
-      gathering = started;
-      this.#gathering = started;
-      // After this turn's I/O callbacks: the requests that arrived with this one have added theirs.
-      setImmediate(() => {
-        if (this.#gathering === started) this.#send();
-      });
-    }
+    const gathering = this.#gathering ?? this.#startGathering(unfinished);
     gathering.shares.push(share);
     gathering.jobs += share.calls.length;
+  }
+
+  /** A new call to gather, sent after this turn's I/O callbacks: those that arrive with it join it. */
+  #startGathering(unfinished: string): Gathering {
+    const started: Gathering = { unfinished, shares: [], jobs: 0 };
+    this.#gathering = started;
+    setImmediate(() => {
+      // Unless a full call sent it already.
+      if (this.#gathering === started) this.#send();
+    });
+    return started;
   }
 
   /** Sends the call gathered so far; each share gets its part of the answer. */
