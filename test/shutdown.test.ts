@@ -192,6 +192,9 @@ describe('a worker whose Redis went away while a job runs', () => {
       // BullMQ's own close waits for a connection that never says it ended: left, not awaited.
       // (The file's leak check holds that nothing of it stays open.)
       expect(warnings).toContain("BullMQ's worker did not finish closing (Redis is unreachable); leaving it");
+      // Nor do its lock renewals go on: BullMQ stops them only once its close gets that far.
+      const renewal = (worker.worker as unknown as { lockManager: { isRunning(): boolean } }).lockManager;
+      expect(renewal.isRunning(), "BullMQ's lock renewal still runs").toBe(false);
     } finally {
       await worker.close();
       await closeHarness();

@@ -36,6 +36,15 @@ const abortReason = (error: Error) => error as unknown as string;
  */
 const ABANDON_GRACE_MS = 3_000;
 
+/**
+ * BullMQ renews the locks of the jobs it runs until its close gets past waiting for them, which
+ * a close left behind never does: its renewals can only fail now, and their timer would keep
+ * running for as long as the process lives. (`lockManager` is protected in BullMQ's types.)
+ */
+function stopLockRenewal(worker: Worker): void {
+  void (worker as unknown as { lockManager: { close(): Promise<void> } }).lockManager.close();
+}
+
 export interface RunningWorker {
   worker: Worker;
   metrics: WorkerMetrics;
@@ -176,6 +185,7 @@ export function createWorker(
                 `BullMQ's worker did not finish closing${redisAway ? ' (Redis is unreachable)' : ''}; leaving it`,
               );
               closed.catch(() => {});
+              stopLockRenewal(worker);
               closedOrLeft = Promise.resolve();
             }
           }
