@@ -12,7 +12,7 @@ import { Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bullJobOptions, createQueue } from '../src/jobs/queue.js';
-import { type BullJob, MAX_JOBS_PER_CALL, RecordedAdds } from '../src/jobs/recorded-adds.js';
+import { type BullJob, MAX_JOBS_PER_CALL, RecordedAdds, SEND_AT_JOBS } from '../src/jobs/recorded-adds.js';
 import { JobOptions } from '../src/jobs/schemas.js';
 import {
   BULL_ARGS,
@@ -194,6 +194,24 @@ const isScriptCall = (name: string) => name.startsWith('eval');
 const scriptCalls = (sent: string[]) => sent.filter(isScriptCall);
 
 /**
+ * The number of jobs in each add-with-records call `connection` sends, in order: its keys are
+ * BullMQ's, the unfinished set's, then one record's per job (EVALSHA's second argument counts them).
+ */
+function jobsPerCall(connection: Redis): number[] {
+  const calls: number[] = [];
+  const send = connection.sendCommand.bind(connection);
+  connection.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+    if (isScriptCall(command.name)) calls.push(Number(command.args[1]) - BULL_KEYS - 1);
+    return send(command as never, stream as never);
+  }) as typeof connection.sendCommand;
+  return calls;
+}
+
+/** Whether `connection` holds writes back (corked until the end of the turn, src/redis.ts). */
+const holdsWrites = (connection: Redis) =>
+  (connection as unknown as { stream: { writableCorked: number } }).stream.writableCorked > 0;
+
+/**
  * One caller's share of a call through `adds`, as jobs/enqueue makes it: the records, the adds,
  * then the store's `follow` (or `follow` given here in its place).
  */
@@ -254,18 +272,45 @@ describe('the adds of one turn, in one call', () => {
     await connection.quit();
   });
 
-  it(`carries at most ${MAX_JOBS_PER_CALL} jobs per call: a busier turn sends several`, async () => {
+  it(`sends a call once it holds ${SEND_AT_JOBS} jobs, and carries at most ${MAX_JOBS_PER_CALL}: a busier turn sends several`, async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
-    const { connection, sent } = await watchedConnection();
+    const connection = new Redis(inject('redisUrl'));
+    await connection.ping();
+    const calls = jobsPerCall(connection);
     const adds = new RecordedAdds(connection, queue);
-    const callers = [newJobs(60), newJobs(60), newJobs(40), newJobs(1)];
+    const callers = [newJobs(10), newJobs(95), newJobs(10), newJobs(10), newJobs(5), newJobs(1)];
     const answers = await Promise.all(callers.map((jobs) => submit(store, adds, jobs)));
     expect(answers).toEqual(callers.map((jobs) => jobs.map((job) => job.id)));
-    // 60 | 60 + 40 | 1
-    expect(scriptCalls(sent)).toHaveLength(3);
-    expect(await queue.getWaitingCount()).toBe(161);
+    // 10 (with 95 more it would pass 100) | 95 | 10 + 10 (16 or more: at once) | 5 + 1 (the turn's end)
+    expect(calls).toEqual([10, 95, 20, 6]);
+    expect(await queue.getWaitingCount()).toBe(131);
     await connection.quit();
+  });
+
+  it(`sends a call of ${SEND_AT_JOBS} jobs before its turn ends, so that Redis runs it while the turn's other requests are read`, async () => {
+    const prefix = `ar${randomBytes(3).toString('hex')}`;
+    const { store, queue } = place(prefix);
+    // The API's command connection: writes corked until the end of the turn (src/redis.ts).
+    const connection = createRedis({ url: inject('redisUrl'), cluster: false, commandTimeoutMs: 5_000 }, 'command');
+    await connection.ping();
+    try {
+      const calls = jobsPerCall(connection);
+      const adds = new RecordedAdds(connection, queue);
+      const first = Array.from({ length: SEND_AT_JOBS }, () => submit(store, adds, newJobs(1)));
+      // Still the turn of those adds: their call was sent, and the connection holds nothing back.
+      expect(calls).toEqual([SEND_AT_JOBS]);
+      expect(holdsWrites(connection)).toBe(false);
+      // The next caller's call waits for the end of the turn, for callers that may join it.
+      const next = submit(store, adds, newJobs(1));
+      expect(calls).toEqual([SEND_AT_JOBS]);
+      const answers = await Promise.all([...first, next]);
+      expect(answers.flat()).toHaveLength(SEND_AT_JOBS + 1);
+      expect(calls).toEqual([SEND_AT_JOBS, 1]);
+      expect(await queue.getWaitingCount()).toBe(SEND_AT_JOBS + 1);
+    } finally {
+      await connection.quit();
+    }
   });
 
   it('refuses a caller whose job BullMQ refuses at once, alone: the others of its turn are queued in one call', async () => {
@@ -314,7 +359,7 @@ describe('the adds of one turn, in one call', () => {
     const submitted = submit(store, adds, newJobs(1));
     // After the gathering's own setImmediate, in the same check phase: it was sent, not held.
     await new Promise((resolve) => setImmediate(resolve));
-    expect((connection as unknown as { stream: { writableCorked: number } }).stream.writableCorked).toBe(0);
+    expect(holdsWrites(connection)).toBe(false);
     await submitted;
     await connection.quit();
   });

@@ -5,11 +5,13 @@
  * to build, send and answer, one script execution for Redis. For the jobs BullMQ adds the
  * standard way (see {@link RecordedAdds.fits}); the others go the usual way.
  *
- * The adds of one turn of the event loop go as one call too: requests that arrive together (one
- * job each, from concurrent clients) are written by one script, up to {@link MAX_JOBS_PER_CALL}
- * jobs, and each caller hears its own jobs' answers. Per job, the API then builds and answers a
- * share of one command rather than a command, and Redis runs a share of one script call: a
- * `POST /jobs` at 32 concurrent clients cost the API 94.5 → 79.6 µs of CPU (decision 021).
+ * The adds of one turn of the event loop go as shared calls too: requests that arrive together
+ * (one job each, from concurrent clients) are written by one script, and each caller hears its
+ * own jobs' answers. Per job, the API then builds and answers a share of one command rather than
+ * a command, and Redis runs a share of one script call: a `POST /jobs` at 32 concurrent clients
+ * cost the API 94.5 → 79.6 µs of CPU (decision 021). A call leaves at the end of the turn, or as
+ * soon as it holds {@link SEND_AT_JOBS} jobs, so that Redis runs it while the API reads the
+ * turn's other requests (decision 022).
  *
  * BullMQ builds its own part of the call: each job goes through `job.addJob(client)`, BullMQ's
  * public way of adding a job on a given client (its flows use it), on a client that records
@@ -31,6 +33,14 @@ import { recordArgs } from './scripts/create-records.js';
  * meanwhile, so the adds of a busy turn go as several calls of this size.
  */
 export const MAX_JOBS_PER_CALL = MAX_JOBS_PER_BATCH;
+
+/**
+ * A call holding this many jobs leaves at once, not at the end of the turn. Held to the end, a
+ * burst of requests took turns with Redis: the API read all of a turn's requests while Redis
+ * idled, then idled while Redis ran them. At 32 concurrent clients (bench/ab-enqueue.ts), 16 →
+ * +15% jobs/s over one call per turn; 8: +13%, 4: +10%, 32: none (decision 022).
+ */
+export const SEND_AT_JOBS = 16;
 
 /** A job as `queue.add` takes it. */
 export interface BullJob {
@@ -86,7 +96,7 @@ interface Share {
 export class RecordedAdds {
   readonly #redis: RedisClient;
   readonly #run: ScriptRunner<unknown[]>;
-  /** The call being gathered in this turn, sent when the turn's I/O callbacks are done. */
+  /** The call being gathered: sent once it is full enough, or when the turn's I/O callbacks are done. */
   #gathering: Gathering | undefined;
 
   constructor(
@@ -165,6 +175,7 @@ export class RecordedAdds {
     const gathering = this.#gathering ?? this.#startGathering(unfinished);
     gathering.shares.push(share);
     gathering.jobs += share.calls.length;
+    if (gathering.jobs >= SEND_AT_JOBS) this.#send();
   }
 
   /** A new call to gather, sent after this turn's I/O callbacks: those that arrive with it join it. */
@@ -206,7 +217,8 @@ export class RecordedAdds {
       share.answer(sent.then((answers) => answers.slice(start, end)));
       share.settle(share.follow ? allOf([sent, attempt(share.follow)]) : sent);
     }
-    // Sent from a setImmediate: the connection's own flush of this turn has run already.
+    // Sent now, not at the end of the turn (a full call), or from a setImmediate, after the
+    // connection's own flush of this turn has run: either way the connection must send it now.
     flushWrites(this.#redis);
   }
 }
