@@ -22,7 +22,7 @@ import {
   bullVersion,
 } from '../src/jobs/scripts/add-with-records.js';
 import { JobStore, type NewJob } from '../src/jobs/store.js';
-import { createRedis } from '../src/redis.js';
+import { createRedis, type RedisClient } from '../src/redis.js';
 
 let redis: Redis;
 const queues: Queue[] = [];
@@ -197,7 +197,7 @@ const scriptCalls = (sent: string[]) => sent.filter(isScriptCall);
  * The number of jobs in each add-with-records call `connection` sends, in order: its keys are
  * BullMQ's, the unfinished set's, then one record's per job (EVALSHA's second argument counts them).
  */
-function jobsPerCall(connection: Redis): number[] {
+function jobsPerCall(connection: RedisClient): number[] {
   const calls: number[] = [];
   const send = connection.sendCommand.bind(connection);
   connection.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
@@ -208,7 +208,7 @@ function jobsPerCall(connection: Redis): number[] {
 }
 
 /** Whether `connection` holds writes back (corked until the end of the turn, src/redis.ts). */
-const holdsWrites = (connection: Redis) =>
+const holdsWrites = (connection: RedisClient) =>
   (connection as unknown as { stream: { writableCorked: number } }).stream.writableCorked > 0;
 
 /**
