@@ -49,19 +49,30 @@ beforeAll(async () => {
     ].join('\n'),
   );
   sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
-  const probe = new Redis({ port: sentinelPort, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
-  // Refused while the sentinel starts: each try's failure is the waitFor's business, not a log line.
-  probe.on('error', () => {});
+  // One connection per try, which never reconnects by itself: one probe connected again by
+  // hand while ioredis was reconnecting it had two sockets, and the orphaned one's close set
+  // off reconnects to the killed sentinel for the rest of the run (a burner run's leak check
+  // caught them in this file and in the next file of its process).
   await waitFor(async () => {
+    const probe = new Redis({
+      port: sentinelPort,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    // Refused while the sentinel starts: each try's failure is the waitFor's business, not a log line.
+    probe.on('error', () => {});
     try {
-      if (probe.status !== 'ready') await probe.connect();
+      await probe.connect();
       const replicas = (await probe.call('SENTINEL', 'REPLICAS', 'mymaster')) as unknown[];
       return replicas.length > 0;
     } catch {
       return false;
+    } finally {
+      probe.disconnect();
     }
   }, 'sentinel to see the replica');
-  probe.disconnect();
   h = await startHarness({ env: { REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, WORKER_LOCK_MS: '2000' } });
 }, 30_000);
 
