@@ -2,7 +2,7 @@
  * The README stays true: every setting is in its configuration table, and its commands exist.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { configKeys, parseConfig } from '../src/config.js';
 
@@ -23,6 +23,12 @@ describe('README', () => {
       const value = defaults[key];
       if (typeof value === 'number') expect(row, `${key}'s default`).toContain(`\`${value}\``);
     }
+  });
+
+  it('links every decision record, and only records that exist', () => {
+    const records = readdirSync(new URL('../docs/decisions/', import.meta.url)).filter((f) => f.endsWith('.md'));
+    const linked = [...readme.matchAll(/\(docs\/decisions\/([^)]+\.md)\)/g)].map((m) => m[1] as string);
+    expect([...new Set(linked)].sort()).toEqual(records.sort());
   });
 
   it('names only npm scripts that exist', () => {
