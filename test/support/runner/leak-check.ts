@@ -8,13 +8,16 @@
  * included) is the baseline; after the test, the counts must come back down to it. Things that
  * close asynchronously get time to do so (the check waits for the condition, never a fixed time).
  *
+ * A leaked timer is named by the stack that made it; an ioredis client left reconnecting (to a
+ * Redis a test stopped) by the file and line that made the client.
+ *
  * Idle keep-alive sockets of `fetch`'s connection pool are not a leak: the pool is recycled
  * after each test (its idle sockets closed) before counting. A file whose harness legitimately
  * holds more after a test than before (documented in a comment) opts out with
  * `allowLeaks('why')` in its module scope; the whole-file check below still applies to it.
  */
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, inject } from 'vitest';
 import { heldResources } from './held-open.js';
 
 /**
@@ -105,6 +108,65 @@ function liveTimerOrigins(): string[] {
     live.push((origin.stack ?? '').split('\n').slice(2, 8).join('\n'));
   }
   return live.slice(0, 5);
+}
+
+/**
+ * ioredis clients waiting to reconnect, each with the test file and the line that made it: a
+ * reconnect timer's own stack says only that some client lost its connection. (A client that
+ * loops reconnecting to a Redis a file has stopped holds the process open, and in a process
+ * shared by several files it is reported in whichever file comes next.) ioredis sets a client's
+ * status as it is constructed, which is where its maker is read.
+ */
+interface ClientOrigin {
+  file: string;
+  madeAt: string;
+}
+const ORIGIN = Symbol.for('jobcast.test.redisOrigin');
+const WATCHED = Symbol.for('jobcast.test.redisWatched');
+const RECONNECTING = Symbol.for('jobcast.test.reconnectingClients');
+const sharedClients = globalThis as { [key: symbol]: Set<WeakRef<Redis>> | undefined };
+sharedClients[RECONNECTING] ??= new Set();
+const reconnecting = sharedClients[RECONNECTING];
+type StatusSetter = ((status: string, arg?: unknown) => void) & { __leakWrapped?: true };
+const redisPrototype = Redis.prototype as unknown as { setStatus: StatusSetter };
+if (!redisPrototype.setStatus.__leakWrapped) {
+  const setStatus = redisPrototype.setStatus;
+  const wrapped: StatusSetter = function (this: Redis & { [ORIGIN]?: ClientOrigin; [WATCHED]?: true }, status, arg) {
+    if (!this[ORIGIN]) {
+      const maker = (new Error().stack ?? '')
+        .split('\n')
+        .find((line) => line.includes('/test/') && !line.includes('/support/runner/'));
+      this[ORIGIN] = { file: expect.getState().testPath ?? 'outside a test file', madeAt: maker?.trim() ?? 'unknown' };
+    }
+    if (status === 'reconnecting' && !this[WATCHED]) {
+      this[WATCHED] = true;
+      reconnecting.add(new WeakRef(this));
+    }
+    setStatus.call(this, status, arg);
+  };
+  wrapped.__leakWrapped = true;
+  redisPrototype.setStatus = wrapped;
+}
+
+/** The clients waiting to reconnect now, named by where they were made. */
+function reconnectingClients(): string[] {
+  const found: string[] = [];
+  for (const ref of reconnecting) {
+    const client = ref.deref() as (Redis & { [ORIGIN]?: ClientOrigin }) | undefined;
+    if (client?.status !== 'reconnecting') {
+      if (!client || client.status === 'end') {
+        reconnecting.delete(ref);
+        if (client) delete (client as { [WATCHED]?: true })[WATCHED];
+      }
+      continue;
+    }
+    const { host, port, connectionName } = client.options;
+    const origin = client[ORIGIN];
+    found.push(
+      `a Redis client reconnecting: ${connectionName ?? '(unnamed)'} to ${host}:${port}, made in ${origin?.file.replace(/.*\/test\//, 'test/') ?? '?'} ${origin?.madeAt ?? ''}`,
+    );
+  }
+  return found;
 }
 
 let inspector: Redis | undefined;
@@ -216,10 +278,12 @@ async function leftOpen(counts: Counts, clients: Map<number, string>): Promise<s
     if ((resources.length === 0 && extraClients.length === 0) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const origins = resources.some((r) => r.endsWith('Timeout')) ? liveTimerOrigins() : [];
+  const timers = resources.some((r) => r.endsWith('Timeout'));
+  const origins = timers ? liveTimerOrigins() : [];
   return [
     ...(resources.length ? [`handles/timers still open: ${resources.join(', ')}`] : []),
     ...origins.map((stack) => `a timer still running:\n${stack}`),
+    ...(timers ? reconnectingClients() : []),
     ...(extraClients.length ? [`Redis clients still connected: ${extraClients.join(', ')}`] : []),
   ];
 }
