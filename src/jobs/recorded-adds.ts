@@ -38,7 +38,7 @@ export const MAX_JOBS_PER_CALL = MAX_JOBS_PER_BATCH;
  * A call holding this many jobs leaves at once, not at the end of the turn. Held to the end, a
  * burst of requests took turns with Redis: the API read all of a turn's requests while Redis
  * idled, then idled while Redis ran them. At 32 concurrent clients (bench/ab-enqueue.ts), 16 →
- * +15% jobs/s over one call per turn; 8: +13%, 4: +10%, 32: none (decision 022).
+ * +16% jobs/s over one call per turn; 8: +13%, 4: +6%, 32: none (decision 022).
  */
 export const SEND_AT_JOBS = 16;
 
