@@ -140,13 +140,11 @@ export class RecordedAdds {
         const client = new RecordingClient(reply, i);
         clients.push(client);
         // BullMQ's checks throw at once: as a rejection, like `queue.add`'s.
-        try {
+        return attempt(() => {
           const job = new Job(this.queue, name, data, { ...this.queue.jobsOpts, ...opts }, opts.jobId);
           // BullMQ types the client as its own; this one has the only method `addJob` calls.
           return job.addJob(client as never);
-        } catch (error) {
-          return Promise.reject(error);
-        }
+        });
       }),
     );
     const calls: (string | number | Buffer)[][] = [];
@@ -224,8 +222,8 @@ export class RecordedAdds {
 }
 
 /**
- * `fn()`, with a synchronous throw as a rejection: a send runs outside any caller's turn, and
- * every share of it must settle whatever happens.
+ * `fn()`, with a synchronous throw as a rejection: BullMQ's checks refuse a job by throwing, and
+ * a send runs outside any caller's turn, where every share of it must settle whatever happens.
  */
 function attempt<T>(fn: () => Promise<T>): Promise<T> {
   try {
