@@ -169,14 +169,19 @@ describe('records and adds in one script', () => {
   });
 });
 
-/** The names of the commands `connection` is asked to send, in order. */
-function commandsOf(connection: Redis): string[] {
-  const sent: string[] = [];
+/** Shows `see` every command `connection` is asked to send, as it is asked. */
+function onSend(connection: RedisClient, see: (command: { name: string; args: unknown[] }) => void): void {
   const send = connection.sendCommand.bind(connection);
-  connection.sendCommand = ((command: { name: string }, stream?: unknown) => {
-    sent.push(command.name);
+  connection.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+    see(command);
     return send(command as never, stream as never);
   }) as typeof connection.sendCommand;
+}
+
+/** The names of the commands `connection` is asked to send, in order. */
+function commandsOf(connection: RedisClient): string[] {
+  const sent: string[] = [];
+  onSend(connection, (command) => sent.push(command.name));
   return sent;
 }
 
@@ -199,12 +204,17 @@ const scriptCalls = (sent: string[]) => sent.filter(isScriptCall);
  */
 function jobsPerCall(connection: RedisClient): number[] {
   const calls: number[] = [];
-  const send = connection.sendCommand.bind(connection);
-  connection.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+  onSend(connection, (command) => {
     if (isScriptCall(command.name)) calls.push(Number(command.args[1]) - BULL_KEYS - 1);
-    return send(command as never, stream as never);
-  }) as typeof connection.sendCommand;
+  });
   return calls;
+}
+
+/** The API's command connection, ready: its writes are corked until the end of a turn (src/redis.ts). */
+async function commandConnection(): Promise<RedisClient> {
+  const connection = createRedis({ url: inject('redisUrl'), cluster: false, commandTimeoutMs: 5_000 }, 'command');
+  await connection.ping();
+  return connection;
 }
 
 /** Whether `connection` holds writes back (corked until the end of the turn, src/redis.ts). */
@@ -291,9 +301,7 @@ describe('the adds of one turn, in one call', () => {
   it(`sends a call of ${SEND_AT_JOBS} jobs before its turn ends, so that Redis runs it while the turn's other requests are read`, async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
-    // The API's command connection: writes corked until the end of the turn (src/redis.ts).
-    const connection = createRedis({ url: inject('redisUrl'), cluster: false, commandTimeoutMs: 5_000 }, 'command');
-    await connection.ping();
+    const connection = await commandConnection();
     try {
       const calls = jobsPerCall(connection);
       const adds = new RecordedAdds(connection, queue);
@@ -352,9 +360,7 @@ describe('the adds of one turn, in one call', () => {
   it('leaves in the turn it is sent, on a connection that holds writes to the end of a turn', async () => {
     const prefix = `ar${randomBytes(3).toString('hex')}`;
     const { store, queue } = place(prefix);
-    // The API's command connection: writes corked until the end of the turn (src/redis.ts).
-    const connection = createRedis({ url: inject('redisUrl'), cluster: false, commandTimeoutMs: 5_000 }, 'command');
-    await connection.ping();
+    const connection = await commandConnection();
     const adds = new RecordedAdds(connection, queue);
     const submitted = submit(store, adds, newJobs(1));
     // After the gathering's own setImmediate, in the same check phase: it was sent, not held.
