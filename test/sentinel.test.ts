@@ -52,7 +52,7 @@ beforeAll(async () => {
   // One connection per try, which never reconnects by itself: one probe connected again by
   // hand while ioredis was reconnecting it had two sockets, and the orphaned one's close set
   // off reconnects to the killed sentinel for the rest of the run (a burner run's leak check
-  // caught them in this file and in the next file of its process).
+  // caught them in this file and in later files of its process).
   await waitFor(async () => {
     const probe = new Redis({
       port: sentinelPort,

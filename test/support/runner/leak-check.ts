@@ -122,7 +122,8 @@ interface ClientOrigin {
   madeAt: string;
 }
 const ORIGIN = Symbol.for('jobcast.test.redisOrigin');
-const WATCHED = Symbol.for('jobcast.test.redisWatched');
+/** Each client's one WeakRef, so that the set holds a client once however often it reconnects. */
+const REF = Symbol.for('jobcast.test.redisRef');
 const RECONNECTING = Symbol.for('jobcast.test.reconnectingClients');
 const sharedClients = globalThis as { [key: symbol]: Set<WeakRef<Redis>> | undefined };
 sharedClients[RECONNECTING] ??= new Set();
@@ -131,16 +132,20 @@ type StatusSetter = ((status: string, arg?: unknown) => void) & { __leakWrapped?
 const redisPrototype = Redis.prototype as unknown as { setStatus: StatusSetter };
 if (!redisPrototype.setStatus.__leakWrapped) {
   const setStatus = redisPrototype.setStatus;
-  const wrapped: StatusSetter = function (this: Redis & { [ORIGIN]?: ClientOrigin; [WATCHED]?: true }, status, arg) {
+  const wrapped: StatusSetter = function (
+    this: Redis & { [ORIGIN]?: ClientOrigin; [REF]?: WeakRef<Redis> },
+    status,
+    arg,
+  ) {
     if (!this[ORIGIN]) {
       const maker = (new Error().stack ?? '')
         .split('\n')
         .find((line) => line.includes('/test/') && !line.includes('/support/runner/'));
       this[ORIGIN] = { file: expect.getState().testPath ?? 'outside a test file', madeAt: maker?.trim() ?? 'unknown' };
     }
-    if (status === 'reconnecting' && !this[WATCHED]) {
-      this[WATCHED] = true;
-      reconnecting.add(new WeakRef(this));
+    if (status === 'reconnecting') {
+      this[REF] ??= new WeakRef(this);
+      reconnecting.add(this[REF]);
     }
     setStatus.call(this, status, arg);
   };
@@ -154,10 +159,7 @@ function reconnectingClients(): string[] {
   for (const ref of reconnecting) {
     const client = ref.deref() as (Redis & { [ORIGIN]?: ClientOrigin }) | undefined;
     if (client?.status !== 'reconnecting') {
-      if (!client || client.status === 'end') {
-        reconnecting.delete(ref);
-        if (client) delete (client as { [WATCHED]?: true })[WATCHED];
-      }
+      if (!client || client.status === 'end') reconnecting.delete(ref);
       continue;
     }
     const { host, port, connectionName } = client.options;
