@@ -91,8 +91,8 @@ describe('records and adds in one script', () => {
           records,
           bulk,
         );
-        added = sent.added;
-        return sent.written;
+        added = Promise.all(sent.adds);
+        return sent.done;
       });
       const two = apart.store.create(jobs, 'owner-1', createdAt);
       const [, ids] = await Promise.all([one.written, added, two.written, apart.queue.addBulk(bulk)]);
@@ -139,9 +139,9 @@ describe('records and adds in one script', () => {
     const sent = adds.add(store.unfinished.key, [store.keys(id).record], records, [
       { name: 'simulate', data: {}, opts: { jobId: '12' } },
     ]);
-    const [added, written] = await Promise.allSettled([sent.added, sent.written]);
+    const [added, done] = await Promise.allSettled([Promise.all(sent.adds), sent.done]);
     expect(added).toMatchObject({ status: 'rejected', reason: { message: 'Custom Id cannot be integers' } });
-    expect(written.status).toBe('rejected');
+    expect(done).toMatchObject({ status: 'rejected', reason: { message: 'Custom Id cannot be integers' } });
     expect(await redis.exists(store.keys(id).record)).toBe(0);
   });
   it('rejects both, and nothing else, when the call fails', async () => {
@@ -162,9 +162,9 @@ describe('records and adds in one script', () => {
       records,
       ids.map((id) => ({ name: 'simulate', data: {}, opts: { jobId: id } })),
     );
-    const [added, written] = await Promise.allSettled([sent.added, sent.written]);
+    const [added, done] = await Promise.allSettled([Promise.all(sent.adds), sent.done]);
     expect(added.status).toBe('rejected');
-    expect(written.status).toBe('rejected');
+    expect(done.status).toBe('rejected');
     offline.disconnect();
   });
 });
@@ -241,8 +241,8 @@ function share(
       jobs.map((job) => ({ name: job.type, data: { steps: 1 }, opts: { jobId: jobId(job) } })),
       options.follow ?? follow,
     );
-    added = sent.added;
-    return sent.written;
+    added = Promise.all(sent.adds);
+    return sent.done;
   });
   return { written, added: added as Promise<string[]> };
 }

@@ -60,7 +60,7 @@ export async function enqueueJobs(
     !store.cluster &&
     webhooks.every((w) => w === undefined) &&
     bulk.every((b) => RecordedAdds.fits(b.opts));
-  let added: Promise<unknown> | undefined;
+  let addedWithRecords = false;
   // Records first, so a worker that takes a job at once finds it; the commands go out on
   // one connection, in this order, without waiting for each other.
   const { records, written } = store.create(
@@ -76,22 +76,22 @@ export async function enqueueJobs(
     createdAt,
     together
       ? (records, follow) => {
-          const sent = recordedAdds.add(
+          addedWithRecords = true;
+          return recordedAdds.add(
             store.unfinished.key,
             ids.map((id) => store.keys(id).record),
             records,
             bulk,
             follow,
-          );
-          added = sent.added;
-          return sent.written;
+          ).done;
         }
       : undefined,
   );
   // webhooks (#17): jobs with one are listed as open, before they are queued (see webhooks/outbox).
   const withWebhook = ids.filter((_, i) => webhooks[i] !== undefined);
   const tracked = withWebhook.length > 0 ? intake?.track(withWebhook, createdAt) : undefined;
-  if (!added) {
+  let added: Promise<unknown> | undefined;
+  if (!addedWithRecords) {
     // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
     const [one] = bulk;
     added = bulk.length === 1 && one ? queue.add(one.name, one.data, one.opts) : queue.addBulk(bulk);

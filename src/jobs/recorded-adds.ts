@@ -88,9 +88,8 @@ interface Share {
   calls: (string | number | Buffer)[][];
   /** Hands the caller's jobs their part of the call's answer. */
   answer: (reply: Promise<unknown[]>) => void;
-  /** Settles the caller's `written`. */
-  settle: (written: Promise<unknown>) => void;
-  follow: (() => Promise<unknown>) | undefined;
+  /** Runs the caller's `follow` and hands its writes to the caller's wait (none: nothing follows). */
+  follow: (() => void) | undefined;
 }
 
 export class RecordedAdds {
@@ -117,11 +116,16 @@ export class RecordedAdds {
 
   /**
    * Writes `records` and adds `jobs` (the same jobs, in the same order), in the call this turn's
-   * adds share. `written` settles when the call does, `added` with BullMQ's ids; either rejects
-   * if the call fails, and nothing is sent if BullMQ does not build its part as expected.
-   * `follow` runs right after the call is sent, so what it sends goes after it on the
-   * connection (the owner's index and feed entries, which must not name a job before its record
-   * exists); what it returns is part of `written`.
+   * adds share. `done` settles once the call has been answered, BullMQ has taken its answer for
+   * every job, and `follow`'s writes are done; it rejects if any of that fails (a job BullMQ
+   * refuses, with BullMQ's error), and nothing is sent if BullMQ does not build its part as
+   * expected. `adds` are BullMQ's own adds, one per job, each settling with its id. `follow`
+   * runs right after the call is sent, so what it sends goes after it on the connection (the
+   * owner's index and feed entries, which must not name a job before its record exists).
+   *
+   * One promise to wait for, not one for the writes and one for the adds: a job's add settles
+   * only after the call's answer, so it stands for the call. On the path of every `POST /jobs`
+   * each promise more is a reaction and a turn more.
    */
   add(
     unfinished: string,
@@ -129,24 +133,22 @@ export class RecordedAdds {
     records: JobRecord[],
     jobs: BullJob[],
     follow?: () => Promise<unknown>,
-  ): { written: Promise<unknown>; added: Promise<string[]> } {
+  ): { done: Promise<unknown>; adds: Promise<string>[] } {
     let answer: (reply: Promise<unknown[]>) => void = () => {};
     const reply = new Promise<unknown[]>((resolve) => {
       answer = resolve;
     });
     const clients: RecordingClient[] = [];
-    const added = Promise.all(
-      jobs.map(({ name, data, opts }, i) => {
-        const client = new RecordingClient(reply, i);
-        clients.push(client);
-        // BullMQ's checks throw at once: as a rejection, like `queue.add`'s.
-        return attempt(() => {
-          const job = new Job(this.queue, name, data, { ...this.queue.jobsOpts, ...opts }, opts.jobId);
-          // BullMQ types the client as its own; this one has the only method `addJob` calls.
-          return job.addJob(client as never);
-        });
-      }),
-    );
+    const adds = jobs.map(({ name, data, opts }, i) => {
+      const client = new RecordingClient(reply, i);
+      clients.push(client);
+      // BullMQ's checks throw at once: as a rejection, like `queue.add`'s.
+      return attempt(() => {
+        const job = new Job(this.queue, name, data, { ...this.queue.jobsOpts, ...opts }, opts.jobId);
+        // BullMQ types the client as its own; this one has the only method `addJob` calls.
+        return job.addJob(client as never);
+      });
+    });
     const calls: (string | number | Buffer)[][] = [];
     // BullMQ built each call synchronously (or not at all, having thrown).
     for (const { call } of clients) {
@@ -155,16 +157,18 @@ export class RecordedAdds {
         answer(failed);
         // Those BullMQ did build await it; nobody else may.
         reply.catch(() => {});
-        return { written: failed, added };
+        return { done: Promise.all([...adds, failed]), adds };
       }
       calls.push(call);
     }
-    let settle: (written: Promise<unknown>) => void = () => {};
-    const written = new Promise<unknown>((resolve) => {
-      settle = resolve;
-    });
-    this.#gather(unfinished, { recordKeys, records, calls, answer, settle, follow });
-    return { written, added };
+    let runFollow: (() => void) | undefined;
+    const followed =
+      follow &&
+      new Promise<unknown>((resolve) => {
+        runFollow = () => resolve(attempt(follow));
+      });
+    this.#gather(unfinished, { recordKeys, records, calls, answer, follow: runFollow });
+    return { done: allOf([...adds, followed]), adds };
   }
 
   #gather(unfinished: string, share: Share): void {
@@ -213,7 +217,7 @@ export class RecordedAdds {
       const end = start + share.calls.length;
       from = end;
       share.answer(sent.then((answers) => answers.slice(start, end)));
-      share.settle(share.follow ? allOf([sent, attempt(share.follow)]) : sent);
+      share.follow?.();
     }
     // Sent now, not at the end of the turn (a full call), or from a setImmediate, after the
     // connection's own flush of this turn has run: either way the connection must send it now.

@@ -147,19 +147,23 @@ export class JobStore {
     jobs: NewJob[],
     owner: string | undefined,
     createdAt: number,
-    writeRecords?: (records: JobRecord[], follow: () => Promise<unknown>) => Promise<unknown>,
+    writeRecords?: (records: JobRecord[], follow: (() => Promise<unknown>) | undefined) => Promise<unknown>,
   ): { records: JobRecord[]; written: Promise<unknown> } {
     const created = String(createdAt);
     const records = jobs.map((job) => newRecord(job, owner, created));
     // The owner's index and feed name the jobs: sent after their records.
-    const follow = () =>
-      allOf([
-        ...this.index.writes(jobs, owner, createdAt, 'zadd'),
-        owner === undefined ? undefined : this.feed.append(owner, records.map(createdEntry)),
-      ]);
+    // Without an owner nothing follows (no index, no feed).
+    const follow =
+      owner === undefined
+        ? undefined
+        : () =>
+            allOf([
+              ...this.index.writes(jobs, owner, createdAt, 'zadd'),
+              this.feed.append(owner, records.map(createdEntry)),
+            ]);
     const written = writeRecords
       ? writeRecords(records, follow)
-      : allOf([...this.#writeRecords(records, createdAt), follow()]);
+      : allOf([...this.#writeRecords(records, createdAt), follow?.()]);
     return { records, written };
   }
 

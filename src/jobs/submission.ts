@@ -38,7 +38,7 @@ export interface Submitter {
   owner: string | undefined;
   idempotencyKey?: string | undefined;
   /** Called once the body passed every check and before new jobs are written (the rate limit); not for a replay. */
-  admit?: (jobs: number) => Promise<void>;
+  admit?: ((jobs: number) => Promise<void>) | undefined;
 }
 
 export interface Submitted {
@@ -131,7 +131,7 @@ export class JobSubmissions {
 
     // Only requests that create jobs count against the limit: a replay creates nothing.
     try {
-      await admit?.(jobs.length);
+      if (admit) await admit(jobs.length);
     } catch (error) {
       await claim?.release().catch(() => {});
       throw error;

@@ -38,7 +38,8 @@ export function jobRoutes(jobs: JobService, limits: JobRouteLimits): Hono<AppEnv
     return {
       owner: principal.owner,
       idempotencyKey,
-      admit: (n) => limits.submissions.hit(principal, n),
+      // Without a limit, nothing to admit: not even a settled promise to await.
+      admit: limits.submissions.limits ? (n) => limits.submissions.hit(principal, n) : undefined,
     };
   };
   const body = (c: Context<AppEnv>) => readJsonBody(c, limits.maxBodyBytes, 'the job');
