@@ -36,6 +36,7 @@ import { RouteMethods } from './routes/methods.js';
 import { problemPageRoutes } from './routes/problem-pages.js';
 import { webRoutes } from './routes/web.js';
 import { type DeliveryReader, webhookRoutes } from './routes/webhooks.js';
+import { securityHeadersFor } from './security-headers.js';
 import type { AppEnv } from './server-types.js';
 
 export interface AppDeps {
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Remembers the match of each literal path (`POST /jobs`): see routes/match-cache.
   const app = new Hono<AppEnv>({ router: new MatchCache() });
 
+  // Every answer's; the HTML pages add their own (see security-headers).
   const securityHeaders = securityHeadersFor(deps);
   const jsonHeaders = Object.freeze({ 'content-type': 'application/json', ...Object.fromEntries(securityHeaders) });
   app.use(async (c, next) => {
@@ -221,26 +223,4 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps));
 
   return app;
-}
-
-/**
- * The security headers of every answer: hono's `secureHeaders` defaults, put on the Node
- * response by the first middleware (see there) instead of added to the finished Response.
- */
-function securityHeadersFor(deps: Pick<AppDeps, 'corsOrigins' | 'tls'>): [string, string][] {
-  const headers: [string, string][] = [
-    // The API serves JSON and event streams; the page sets its own, stricter policy.
-    ['cross-origin-resource-policy', deps.corsOrigins.length > 0 ? 'cross-origin' : 'same-origin'],
-    ['cross-origin-opener-policy', 'same-origin'],
-    ['origin-agent-cluster', '?1'],
-    ['referrer-policy', 'no-referrer'],
-    ['x-content-type-options', 'nosniff'],
-    ['x-dns-prefetch-control', 'off'],
-    ['x-download-options', 'noopen'],
-    ['x-frame-options', 'SAMEORIGIN'],
-    ['x-permitted-cross-domain-policies', 'none'],
-    ['x-xss-protection', '0'],
-  ];
-  if (deps.tls) headers.push(['strict-transport-security', 'max-age=15552000; includeSubDomains']);
-  return headers;
 }

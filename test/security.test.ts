@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOCUMENT_HEADERS } from '../src/security-headers.js';
 import { type Harness, waitFor } from './support/harness/harness.js';
 import {
   bearer,
@@ -177,6 +178,45 @@ describe('security headers', () => {
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).not.toContain('unsafe-eval');
     expect(csp).toMatch(/frame-ancestors 'none'/);
+  });
+
+  it('give every answer the set for resources, and the HTML pages the document headers too', async () => {
+    const resource = [
+      'x-content-type-options',
+      'x-frame-options',
+      'referrer-policy',
+      'cross-origin-resource-policy',
+      'cross-origin-opener-policy',
+    ];
+    const documentOnly = Object.keys(DOCUMENT_HEADERS);
+    expect(documentOnly).toHaveLength(5);
+    const answers = [
+      ['POST /jobs', await send(h.url, 'POST', '/jobs', { headers: bearer(KEY_A), body: { type: 'simulate' } })],
+      ['GET /jobs/:id', await send(h.url, 'GET', `/jobs/${secret.id}`, { headers: bearer(KEY_A) })],
+      ['a problem', await send(h.url, 'GET', '/jobs')],
+      ['GET /healthz', await send(h.url, 'GET', '/healthz')],
+      ['GET /openapi.json', await send(h.url, 'GET', '/openapi.json')],
+    ] as const;
+    const pages = [
+      ['GET /', await send(h.url, 'GET', '/')],
+      ['GET /docs', await send(h.url, 'GET', '/docs')],
+      ['GET /problems', await send(h.url, 'GET', '/problems')],
+      ['GET /problems/job-not-found', await send(h.url, 'GET', '/problems/job-not-found')],
+    ] as const;
+    for (const [what, res] of [...answers, ...pages]) {
+      for (const name of resource) expect(res.headers.get(name), `${what} ${name}`).not.toBeNull();
+    }
+    for (const [what, res] of answers) {
+      expect(res.headers.get('content-type'), what).not.toMatch(/html/);
+      for (const name of documentOnly) expect(res.headers.get(name), `${what} ${name}`).toBeNull();
+    }
+    for (const [what, res] of pages) {
+      expect(res.status, what).toBe(200);
+      expect(res.headers.get('content-type'), what).toMatch(/^text\/html/);
+      for (const [name, value] of Object.entries(DOCUMENT_HEADERS)) {
+        expect(res.headers.get(name), `${what} ${name}`).toBe(value);
+      }
+    }
   });
 });
 

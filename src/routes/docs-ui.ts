@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Hono } from 'hono';
+import { DOCUMENT_HEADERS } from '../security-headers.js';
 import { lazily } from './lazy.js';
 import { PROBLEM_PAGES_CSS } from './problem-pages.js';
 
@@ -61,7 +62,9 @@ async function readDocsFiles(): Promise<DocsFiles> {
 export function docsUiRoutes(files: () => Promise<DocsFiles> = readDocsFiles): Hono {
   const app = new Hono();
   const load = lazily('the API reference', files);
-  app.get('/docs', (c) => c.html(PAGE, 200, { 'content-security-policy': CSP, 'cache-control': 'no-cache' }));
+  app.get('/docs', (c) =>
+    c.html(PAGE, 200, { ...DOCUMENT_HEADERS, 'content-security-policy': CSP, 'cache-control': 'no-cache' }),
+  );
   // A trailing slash is a common typing of the same page (the page's links are absolute). A
   // middleware, not a route: a convenience, not an operation of the API description.
   app.use('/docs/', (c, next) =>

@@ -12,6 +12,7 @@
  */
 import { Hono } from 'hono';
 import { PROBLEM_CONTENT_TYPE, type ProblemType, problemTypes, problemTypeUri } from '../problems.js';
+import { DOCUMENT_HEADERS } from '../security-headers.js';
 import { PAGE_CSP } from './web.js';
 
 /** The pages' stylesheet, served as `/docs/problems.css` (see `routes/docs-ui`). */
@@ -106,7 +107,7 @@ ${rows}
   );
 }
 
-const HEADERS = { 'content-security-policy': PAGE_CSP, 'cache-control': 'no-cache' };
+const HEADERS = { ...DOCUMENT_HEADERS, 'content-security-policy': PAGE_CSP, 'cache-control': 'no-cache' };
 
 export function problemPageRoutes(): Hono {
   const app = new Hono();

@@ -5,6 +5,7 @@
  * from another origin).
  */
 import { type Context, Hono } from 'hono';
+import { DOCUMENT_HEADERS } from '../security-headers.js';
 import { type Asset, type WebAssets, webAssets } from '../web/assets.js';
 import { lazily } from './lazy.js';
 
@@ -45,6 +46,7 @@ export function webRoutes(options: { apiKeys: boolean; files?: () => Promise<Web
   };
   app.get('/', async (c) =>
     send(c, page((await files()).html), 'no-cache', {
+      ...DOCUMENT_HEADERS,
       'content-security-policy': PAGE_CSP,
       'referrer-policy': 'no-referrer',
     }),
