@@ -92,6 +92,10 @@ export function eventRoutes(deps: EventRouteDeps): Hono<AppEnv> {
     } catch (error) {
       return unavailable(c, deps, error);
     }
+    if (c.req.method === 'HEAD') {
+      session.release();
+      return headOfStream(c, streamHeaders(c, deps));
+    }
     let release: () => void;
     try {
       release = await deps.slots.acquire(principal);
@@ -154,6 +158,10 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
   } catch (error) {
     return unavailable(c, deps, error);
   }
+  if (outcome.kind === 'ready' && c.req.method === 'HEAD') {
+    session.release();
+    return headOfStream(c, headers);
+  }
   if (outcome.kind === 'ready') {
     let release: () => void;
     try {
@@ -176,6 +184,15 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
       deps.counters?.opened('not_found');
       throw jobsNotFound(outcome.jobIds);
   }
+}
+
+/**
+ * `HEAD` of a stream that would open: the headers a `GET` gets, and no stream (no slot, nothing
+ * watched). Its connection stays usable: a stream written to a HEAD request never ends, and
+ * hono's HEAD handling would have answered again on top of it.
+ */
+function headOfStream(c: Context<AppEnv>, headers: Record<string, string>): Response {
+  return c.body(null, 200, { ...SSE_HEADERS, ...headers });
 }
 
 /**
