@@ -56,26 +56,7 @@ export async function startRedisCluster(options: { masters?: number; timeoutMs?:
 
   try {
     for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      // The bus port is given explicitly: port + 10000 (Redis's default) may be above 65535
-      // for an ephemeral port, or taken.
-      const busPort = await freePort();
-      const server = await startLocalRedis({
-        port,
-        dir,
-        persistence: 'none',
-        extraArgs: [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--cluster-port',
-          String(busPort),
-          // A node that stops answering is noticed quickly (only matters if one dies).
-          '--cluster-node-timeout',
-          '3000',
-        ],
-      });
+      const { port, server } = await startNode(dir);
       nodes.push({ port, url: server.url, server, redis: new Redis(port, '127.0.0.1', { lazyConnect: false }) });
     }
     const created = await run(
@@ -135,4 +116,39 @@ export async function scanKeys(redis: Redis, pattern: string): Promise<string[]>
     keys.push(...batch);
   } while (cursor !== '0');
   return keys;
+}
+
+/**
+ * One cluster node on two free ports. A port found free can be taken before redis-server binds
+ * it (by any connection's ephemeral port, on a machine running other tests): then again, on
+ * other ports.
+ */
+async function startNode(dir: string): Promise<{ port: number; server: LocalRedis }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The bus port is given explicitly: port + 10000 (Redis's default) may be above 65535
+    // for an ephemeral port, or taken.
+    const busPort = await freePort();
+    try {
+      const server = await startLocalRedis({
+        port,
+        dir,
+        persistence: 'none',
+        extraArgs: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-port',
+          String(busPort),
+          // A node that stops answering is noticed quickly (only matters if one dies).
+          '--cluster-node-timeout',
+          '3000',
+        ],
+      });
+      return { port, server };
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes('Address already in use')) throw error;
+    }
+  }
 }
