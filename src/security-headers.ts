@@ -3,10 +3,11 @@
  * The security headers jobcast answers with: a set for every answer, and a few more for its
  * HTML pages.
  *
- * Every answer (JSON, problems, event streams' own set aside) carries what acts on a response
- * as a resource, whatever it is: `nosniff`, framing refused, no cross-origin reads (CORP),
- * no referrer, its own browsing-context group (COOP), and HSTS over TLS. That is OWASP's set
- * for REST answers, and what hono's `secureHeaders` sets minus five.
+ * Every answer (JSON, problems; event streams write only `nosniff` and their request id)
+ * carries what acts on a response as a resource, whatever it is: `nosniff`, framing by other
+ * origins refused, cross-origin reads refused unless `CORS_ORIGINS` allows them (CORP), no
+ * referrer, its own browsing-context group (COOP), and HSTS over TLS. That holds OWASP's set for
+ * REST answers, and is what hono's `secureHeaders` sets minus five.
  *
  * Those five act only on HTML documents, or on browsers and plug-ins long gone (IE 8's
  * download dialog, Flash's cross-domain policies, the removed XSS auditor). The pages (`/`,

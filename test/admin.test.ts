@@ -4,6 +4,7 @@
  * a job id is a capability, and a page that lists them all must not be open too.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { DOCUMENT_HEADERS } from '../src/security-headers.js';
 import { type Harness, startHarness } from './support/harness/harness.js';
 
 const harnesses: Harness[] = [];
@@ -34,10 +35,13 @@ describe('/admin/queues', () => {
     const page = await fetch(`${h.url}/admin/queues`, { headers: { authorization: basic('correct horse battery') } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html');
+    // An HTML page: it carries the document headers (decision 023), the board's JSON does not.
+    for (const [name, value] of Object.entries(DOCUMENT_HEADERS)) expect(page.headers.get(name), name).toBe(value);
     const api = await fetch(`${h.url}/admin/queues/api/queues`, {
       headers: { authorization: basic('correct horse battery') },
     });
     expect(api.status).toBe(200);
+    expect(api.headers.get('x-xss-protection')).toBeNull();
     expect(JSON.stringify(await api.json())).toContain(h.config.QUEUE_NAME);
   });
 

@@ -15,6 +15,7 @@ import type { Queue } from 'bullmq';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { unmatched } from '../app-errors.js';
 import { ProblemError } from '../problems.js';
+import { DOCUMENT_HEADERS } from '../security-headers.js';
 import { lazily } from './lazy.js';
 import { RouteMethods } from './methods.js';
 
@@ -74,6 +75,10 @@ async function loadBoard(queue: Queue): Promise<(c: Context) => Promise<Response
   return async (c) => {
     const res = await board.fetch(c.req.raw, c.env);
     if (res.headers.has(UNMATCHED)) throw unmatched(methods, c.req.method, c.req.path);
+    // bull-board's pages are HTML documents, which the app's own headers are not meant for.
+    if (res.headers.get('content-type')?.startsWith('text/html')) {
+      for (const [name, value] of Object.entries(DOCUMENT_HEADERS)) res.headers.set(name, value);
+    }
     return res;
   };
 }
