@@ -37,16 +37,16 @@ export class RateLimiter {
     this.#admit = bindScript(redis, admitScript);
   }
 
-  /**
-   * Counts `jobs` submissions (or reads); throws a 429 problem with Retry-After when they would
-   * go past the limit, and then counts none of them (a batch is admitted whole or not at all),
-   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit.
-   */
   /** Whether it limits anything (0 per minute: no). */
   get limits(): boolean {
     return this.perMinute > 0;
   }
 
+  /**
+   * Counts `jobs` submissions (or reads); throws a 429 problem with Retry-After when they would
+   * go past the limit, and then counts none of them (a batch is admitted whole or not at all),
+   * and a 422 for more jobs than the limit allows in any minute. 0 = no limit.
+   */
   hit(caller: Counted, jobs = 1): Promise<void> {
     // No limit: one settled promise for every request, without an async frame (a promise and
     // a turn less per request; see routes/body).

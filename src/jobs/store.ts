@@ -142,6 +142,7 @@ export class JobStore {
    * index ZADD for all and one per type and tag among them, one feed append). `writeRecords`,
    * when given, writes the records instead, and calls `follow` once it has sent them: the
    * index and feed writes go after the records on the connection (see `jobs/recorded-adds`).
+   * Without an owner nothing follows, and `follow` is undefined.
    */
   create(
     jobs: NewJob[],

@@ -189,7 +189,9 @@ async function stream(c: Context<AppEnv>, deps: EventRouteDeps, jobIds: string[]
 /**
  * `HEAD` of a stream that would open: the headers a `GET` gets, and no stream (no slot, nothing
  * watched). Its connection stays usable: a stream written to a HEAD request never ends, and
- * hono's HEAD handling would have answered again on top of it.
+ * hono's HEAD handling would have answered again on top of it. As an ordinary answer it also
+ * carries every answer's security headers, and a 200 where a `GET` might meet the stream limit
+ * (429): a HEAD takes no slot, so none is checked.
  */
 function headOfStream(c: Context<AppEnv>, headers: Record<string, string>): Response {
   return c.body(null, 200, { ...SSE_HEADERS, ...headers });

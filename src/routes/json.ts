@@ -8,7 +8,7 @@
  * the Node response instead, each costs a validated `setHeader`, and Node's `writeHead` then
  * merges the two sets header by header (~10 µs of a `POST /jobs`). The constant part (content
  * type and security headers) is one object built once per app (`jsonHeaders`), copied with a
- * spread: cheaper than adding its dozen entries one by one to every answer's object.
+ * spread: cheaper than adding its entries one by one to every answer's object.
  */
 import type { Context } from 'hono';
 import type { AppEnv } from '../server-types.js';

@@ -148,7 +148,8 @@ async function startNode(dir: string): Promise<{ port: number; server: LocalRedi
       });
       return { port, server };
     } catch (error) {
-      if (attempt >= 3 || !(error instanceof Error) || !error.message.includes('Address already in use')) throw error;
+      // Taken before our check ("already in use") or before redis-server bound it ("Address already in use").
+      if (attempt >= 3 || !(error instanceof Error) || !/already in use/i.test(error.message)) throw error;
     }
   }
 }
