@@ -7,7 +7,7 @@
  * starts it again when it exits on its own.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { claimDataDir, DataDirInUseError } from './data-dir-lock.js';
@@ -220,14 +220,47 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
-/** A TCP port free on 127.0.0.1 right now (for local servers: tests, benchmarks). */
-export function freePort(): Promise<number> {
+/**
+ * A TCP port free on 127.0.0.1 right now (for local servers: tests, benchmarks), chosen outside
+ * the kernel's ephemeral range where it can: a port the kernel hands out to outgoing connections
+ * can be taken by any of them between being found free and being bound (a test run lost a Redis
+ * Cluster node to that). Outside the range only an explicit bind can take it.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = ephemeralPorts();
+  // Below the range if it leaves room, else above it; else any port the kernel picks.
+  const [from, to] = low - FIRST_PICKED_PORT >= 1_000 ? [FIRST_PICKED_PORT, low] : [high + 1, 65_536];
+  for (let tries = 0; to - from >= 1_000 && tries < 20; tries++) {
+    const port = await listenable(from + Math.floor(Math.random() * (to - from)));
+    if (port !== undefined) return port;
+  }
+  return (await listenable(0)) as number;
+}
+
+/** Below this, ports are left to services with well-known numbers. */
+const FIRST_PICKED_PORT = 10_000;
+
+/** Linux's range of ports for outgoing connections; its default where it cannot be read. */
+function ephemeralPorts(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && high) return [low, high];
+  } catch {
+    // Not Linux: its default.
+  }
+  return [32_768, 60_999];
+}
+
+/** The port if it could be listened on (0: any free one), undefined if it is taken. */
+function listenable(port: number): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(undefined) : reject(error),
+    );
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
     });
   });
 }
