@@ -60,7 +60,6 @@ export async function enqueueJobs(
     !store.cluster &&
     webhooks.every((w) => w === undefined) &&
     bulk.every((b) => RecordedAdds.fits(b.opts));
-  let addedWithRecords = false;
   // Records first, so a worker that takes a job at once finds it; the commands go out on
   // one connection, in this order, without waiting for each other.
   const { records, written } = store.create(
@@ -75,27 +74,27 @@ export async function enqueueJobs(
     owner,
     createdAt,
     together
-      ? (records, follow) => {
-          addedWithRecords = true;
-          return recordedAdds.add(
+      ? (records, follow) =>
+          recordedAdds.add(
             store.unfinished.key,
             ids.map((id) => store.keys(id).record),
             records,
             bulk,
             follow,
-          ).done;
-        }
+          ).done
       : undefined,
   );
   // webhooks (#17): jobs with one are listed as open, before they are queued (see webhooks/outbox).
   const withWebhook = ids.filter((_, i) => webhooks[i] !== undefined);
   const tracked = withWebhook.length > 0 ? intake?.track(withWebhook, createdAt) : undefined;
-  let added: Promise<unknown> | undefined;
-  if (!addedWithRecords) {
-    // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
-    const [one] = bulk;
-    added = bulk.length === 1 && one ? queue.add(one.name, one.data, one.opts) : queue.addBulk(bulk);
-  }
+  // Together, the adds went with the records (their promise is `written`).
+  // addBulk sends through an ioredis pipeline, which costs more than one command for one job.
+  const [one] = bulk;
+  const added = together
+    ? undefined
+    : bulk.length === 1 && one
+      ? queue.add(one.name, one.data, one.opts)
+      : queue.addBulk(bulk);
   try {
     await allOf([written, tracked, added]);
   } catch (error) {
