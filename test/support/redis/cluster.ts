@@ -119,37 +119,29 @@ export async function scanKeys(redis: Redis, pattern: string): Promise<string[]>
 }
 
 /**
- * One cluster node on two free ports. A port found free can be taken before redis-server binds
- * it (by any connection's ephemeral port, on a machine running other tests): then again, on
- * other ports.
+ * One cluster node on two free ports (outside the ephemeral range, so no outgoing connection can
+ * take one before redis-server binds it: see `freePort`).
  */
 async function startNode(dir: string): Promise<{ port: number; server: LocalRedis }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    // The bus port is given explicitly: port + 10000 (Redis's default) may be above 65535
-    // for an ephemeral port, or taken.
-    const busPort = await freePort();
-    try {
-      const server = await startLocalRedis({
-        port,
-        dir,
-        persistence: 'none',
-        extraArgs: [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--cluster-port',
-          String(busPort),
-          // A node that stops answering is noticed quickly (only matters if one dies).
-          '--cluster-node-timeout',
-          '3000',
-        ],
-      });
-      return { port, server };
-    } catch (error) {
-      // Taken before our check ("already in use") or before redis-server bound it ("Address already in use").
-      if (attempt >= 3 || !(error instanceof Error) || !/already in use/i.test(error.message)) throw error;
-    }
-  }
+  const port = await freePort();
+  // The bus port is given explicitly: Redis's default, port + 10000, may be taken or inside the
+  // ephemeral range.
+  const busPort = await freePort();
+  const server = await startLocalRedis({
+    port,
+    dir,
+    persistence: 'none',
+    extraArgs: [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-port',
+      String(busPort),
+      // A node that stops answering is noticed quickly (only matters if one dies).
+      '--cluster-node-timeout',
+      '3000',
+    ],
+  });
+  return { port, server };
 }
