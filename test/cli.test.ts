@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -170,6 +170,30 @@ describe('jobcast submit --watch / watch (not a terminal)', () => {
     const percents = out.filter((l) => /^\d+%/.test(l)).map((l) => Number.parseInt(l, 10));
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
     expect(new Set(out).size).toBe(out.length);
+  });
+
+  it('finds the server again late in JOBCAST_GIVE_UP_MS: attempts keep coming to the end of the window', async () => {
+    // The waits between attempts grew to 30 s: an outage of most of the window (a restart) let
+    // the next attempt fall after the give-up, and the watch gave up on a server that was back.
+    const proxy = await startOutageProxy(Number(new URL(h.url).port));
+    try {
+      const job = await client.submit('simulate', { steps: 400, stepMs: 50 });
+      const watcher = startInProcess(['watch', job.id], { JOBCAST_URL: proxy.url, JOBCAST_GIVE_UP_MS: '4000' });
+      await waitFor(() => /step \d+ of 400/.test(watcher.stdout()), 'progress before the outage');
+      proxy.down();
+      const downAt = Date.now();
+      await waitFor(() => watcher.stdout().includes('reconnecting…'), 'the watcher to notice');
+      // Down for 60% of the window: refused attempts all along, growing waits between them.
+      await waitFor(() => Date.now() - downAt >= 2_400 && proxy.refused >= 2, 'the outage to last');
+      proxy.up();
+      await waitFor(() => /reconnected\n.*step \d+ of 400/.test(watcher.stdout()), 'progress after the outage');
+      await client.cancel(job.id);
+      const run = await watcher.done;
+      expect(run.code, run.stderr).toBe(3);
+      expect(run.stderr).not.toContain('cannot reach');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('stops watching on Ctrl-C (exit 130) without cancelling the job, and prints log lines', async () => {
@@ -506,3 +530,47 @@ describe.skipIf(!hasScript)('jobcast watch on a terminal (util-linux script)', (
     expect(run.stdout).not.toMatch(new RegExp(`${ESC}\\[\\d+m`));
   });
 });
+
+/**
+ * A TCP proxy to the harness that can go down: while down it closes every connection it has and
+ * every one it gets (counted), as a server being restarted does, then passes through again.
+ */
+async function startOutageProxy(targetPort: number) {
+  const open = new Set<Socket>();
+  let isDown = false;
+  let refused = 0;
+  const server = createNetServer((socket) => {
+    if (isDown) {
+      refused++;
+      socket.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [socket, upstream]) {
+      open.add(s);
+      s.once('close', () => open.delete(s));
+      s.on('error', () => {});
+    }
+    socket.pipe(upstream).pipe(socket);
+    socket.once('close', () => upstream.destroy());
+    upstream.once('close', () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get refused() {
+      return refused;
+    },
+    down() {
+      isDown = true;
+      for (const s of open) s.destroy();
+    },
+    up() {
+      isDown = false;
+    },
+    async close() {
+      for (const s of open) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

@@ -47,6 +47,10 @@ export async function watchJob(id: string, { client, url, giveUpMs, view, say }:
   try {
     const events = client.watch(id, {
       signal: stop.signal,
+      // The client's waits between attempts grow to 30 s by default: after an ordinary restart
+      // (12–20 s) the next attempt could fall after the give-up, and the watch gave up on a
+      // server that was back. Capped at a tenth of the window, attempts keep coming to its end.
+      maxRetryMs: retryCeiling(giveUpMs),
       onConnection: (state) => {
         if (state === 'live') stopClock();
         else startClock();
@@ -92,3 +96,8 @@ export async function watchJob(id: string, { client, url, giveUpMs, view, say }:
 }
 
 const formatSeconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+/** The longest wait between reconnect attempts of a watch that gives up after `giveUpMs`. */
+function retryCeiling(giveUpMs: number): number {
+  return Math.max(100, Math.round(giveUpMs / 10));
+}
