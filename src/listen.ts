@@ -14,21 +14,34 @@ export class ListenError extends Error {
 
 /**
  * `error` (from a server's 'error' event while listening) as a {@link ListenError} when it is
- * one we can explain; otherwise `error` itself.
+ * one we can explain; otherwise `error` itself. {@link explainListenError} adds a free port to
+ * suggest.
  *
  * @example
  * server.once('error', (e) => reject(listenError(e, { port: 3000, host: '127.0.0.1', portSetting: 'PORT' })));
  */
 export function listenError(
   error: unknown,
-  { port, host, portSetting }: { port: number; host: string; portSetting: string },
+  {
+    port,
+    host,
+    portSetting,
+    freePort,
+  }: {
+    port: number;
+    host: string;
+    portSetting: string;
+    /** A port found free just now ({@link explainListenError}), to suggest. */
+    freePort?: number | undefined;
+  },
 ): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   switch (code) {
     case 'EADDRINUSE':
       return new ListenError(
-        `port ${port} on ${host} is already in use: stop what listens there, or set ${portSetting} to a free port (e.g. ${portSetting}=${port + 1})`,
+        `port ${port} on ${host} is already in use: stop what listens there, or set ${portSetting} to a free port` +
+          (freePort === undefined ? '' : ` (${portSetting}=${freePort} is free now)`),
       );
     case 'EACCES':
       return new ListenError(
@@ -47,10 +60,31 @@ export function listenError(
  * rejects with what `listen` would fail with (see {@link listenError}). For a process that would
  * otherwise find out only after starting something it must then undo.
  */
-export function checkListenable(host: string, port: number, portSetting: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+export async function checkListenable(host: string, port: number, portSetting: string): Promise<void> {
+  const error = await listenFailure(host, port);
+  if (error) throw await explainListenError(error, { port, host, portSetting });
+}
+
+/**
+ * {@link listenError}, with a port to suggest when this one is taken: the first of the next
+ * twenty that could be listened on right now (a guess of `port + 1` named jobcast's own Redis).
+ */
+export async function explainListenError(
+  error: unknown,
+  where: { port: number; host: string; portSetting: string },
+): Promise<unknown> {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return listenError(error, where);
+  for (let candidate = where.port + 1; candidate <= Math.min(65_535, where.port + 20); candidate++) {
+    if (!(await listenFailure(where.host, candidate))) return listenError(error, { ...where, freePort: candidate });
+  }
+  return listenError(error, where);
+}
+
+/** What listening on `host`:`port` right now fails with; undefined when it works (closed again at once). */
+function listenFailure(host: string, port: number): Promise<unknown> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', (error) => reject(listenError(error, { port, host, portSetting })));
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+    probe.once('error', resolve);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(undefined)));
   });
 }

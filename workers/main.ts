@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { loadConfigOrExit } from '../src/config.js';
 import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { requireRedisUrl, startOrExit, stopOnSignals } from '../src/lifecycle.js';
-import { listenError } from '../src/listen.js';
+import { explainListenError } from '../src/listen.js';
 import { createLogger } from '../src/log.js';
 import { metricsText } from '../src/metrics.js';
 import { createWorker, type RunningWorker } from './runner.js';
@@ -38,15 +38,13 @@ if (metricsServer) {
   await startOrExit(
     () =>
       new Promise<void>((resolve, reject) => {
-        metricsServer.once('error', (error) =>
-          reject(
-            listenError(error, {
-              port: config.WORKER_METRICS_PORT,
-              host: config.HOST,
-              portSetting: 'WORKER_METRICS_PORT',
-            }),
-          ),
-        );
+        metricsServer.once('error', (error) => {
+          void explainListenError(error, {
+            port: config.WORKER_METRICS_PORT,
+            host: config.HOST,
+            portSetting: 'WORKER_METRICS_PORT',
+          }).then(reject);
+        });
         metricsServer.listen(config.WORKER_METRICS_PORT, config.HOST, () => resolve());
       }),
     log,

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { serve } from '@hono/node-server';
 import type { Config } from '../config.js';
-import { listenError } from '../listen.js';
+import { explainListenError } from '../listen.js';
 import { announcesTooLarge } from '../routes/body.js';
 import { answerClientErrors } from './client-errors.js';
 
@@ -94,7 +94,7 @@ export async function listenApi(
       server.once('error', reject);
     });
   } catch (error) {
-    throw listenError(error, { port: config.PORT, host: config.HOST, portSetting: 'PORT' });
+    throw await explainListenError(error, { port: config.PORT, host: config.HOST, portSetting: 'PORT' });
   }
   const { port } = server.address() as AddressInfo;
   const url = `${tls ? 'https' : 'http'}://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
