@@ -193,6 +193,19 @@ describe('the content-type rule, on every endpoint that takes a body', () => {
     },
   );
 
+  it.each(BODY_ENDPOINTS)(
+    '%s: a leading byte order mark is ignored (RFC 8259 §8.1), one inside is not',
+    async (path) => {
+      const { head, tail } = paddedBody(path, 0);
+      const headers = { ...bearer(KEY_A), 'content-type': 'application/json' };
+      const res = await send(keyed.url, 'POST', path, { headers, body: `\ufeff${head}${tail}` });
+      expect(res.status, res.text).toBe(path === '/events/tokens' ? 201 : 202);
+      const inside = await send(keyed.url, 'POST', path, { headers, body: `${head}${tail}`.replace(':', ':\ufeff') });
+      expect(inside.status).toBe(400);
+      expect(inside.json).toMatchObject({ type: '/problems/malformed-json' });
+    },
+  );
+
   it.each(BODY_ENDPOINTS)('%s: malformed JSON is a 400 problem', async (path) => {
     const res = await send(keyed.url, 'POST', path, { headers: bearer(KEY_A), body: '{"jobs": [' });
     expect(res.status).toBe(400);

@@ -57,7 +57,8 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, what: s
   }
   const text = await readBodyText(c, maxBytes);
   try {
-    return JSON.parse(text);
+    // RFC 8259 §8.1 lets a parser ignore a byte order mark; some Windows tools write one.
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
   }
