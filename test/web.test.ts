@@ -125,6 +125,11 @@ describe('the page', () => {
     // An open service tells its page so: the page then lists nothing and asks for no key.
     expect(html).toContain('<meta name="jobcast-api-keys" content="off" />');
     expect(html).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
+    // Its way to the API's documentation, rendered and as the description, both served here.
+    for (const link of ['/docs', '/openapi.yaml']) {
+      expect(html).toContain(`href="${link}"`);
+      expect((await fetch(`${h.url}${link}`)).status, link).toBe(200);
+    }
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son\w+=/);
     for (const [pattern, type] of [
       [/src="(\/app\.js\?v=[\w-]+)"/, 'text/javascript; charset=utf-8'],
