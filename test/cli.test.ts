@@ -392,6 +392,14 @@ describe('jobcast batch', () => {
       const missing = await cliInProcess(['batch', join(dir, 'nope.json')]);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toMatch(/cannot read .*nope\.json/);
+      // What was read was wrong, not the command: its line and a pointer, not the usage text.
+      const badJson = await cliInProcess(['submit', 'simulate', '--data', '{bad']);
+      for (const run of [missing, badJson]) {
+        expect(run.code).toBe(2);
+        expect(lines(run.stderr), run.stderr).toHaveLength(2);
+        expect(run.stderr).toMatch(/\n\(jobcast (batch|submit) --help for the usage\)\n$/);
+      }
+      expect(badJson.stderr).toMatch(/is not valid JSON/);
       const notAList = join(dir, 'object.json');
       writeFileSync(notAList, '{"type":"simulate"}');
       expect((await cliInProcess(['batch', notAList])).code).toBe(2);

@@ -50,7 +50,7 @@ export async function batch(command: Of<'batch'>, ctx: Context): Promise<ExitCod
   const arg = command.jobs === '-' || command.jobs.startsWith('@') ? command.jobs : `@${command.jobs}`;
   const parsed = await readJson(arg, ctx.io.stdin, 'batch');
   const jobs = Array.isArray(parsed) ? parsed : (parsed as { jobs?: unknown } | null)?.jobs;
-  if (!Array.isArray(jobs)) throw new UsageError('the jobs must be a JSON list, or {"jobs": [...]}', 'batch');
+  if (!Array.isArray(jobs)) throw new UsageError('the jobs must be a JSON list, or {"jobs": [...]}', 'batch', true);
   const result = await ctx.client.submitBatch(
     jobs,
     command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {},
@@ -164,13 +164,13 @@ async function readJson(arg: string, stdin: NodeJS.ReadStream, command: 'submit'
     try {
       text = await readFile(source, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read ${source}: ${(error as Error).message}`, command);
+      throw new UsageError(`cannot read ${source}: ${(error as Error).message}`, command, true);
     }
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, command);
+    throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, command, true);
   }
 }
 

@@ -28,6 +28,11 @@ export class UsageError extends Error {
   constructor(
     message: string,
     readonly command?: string,
+    /**
+     * What was given to read was wrong (a file, its JSON), not how the command was written:
+     * the line says it all, and the command's whole usage text would bury it.
+     */
+    readonly input = false,
   ) {
     super(message);
   }

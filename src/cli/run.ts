@@ -53,7 +53,8 @@ export async function runCli(argv: string[], io: Commands.Io): Promise<ExitCode>
   } catch (error) {
     if (error instanceof UsageError) {
       say(error.message);
-      io.stderr.write(`\n${usage(error.command)}`);
+      if (error.input) io.stderr.write(`(jobcast ${error.command ? `${error.command} ` : ''}--help for the usage)\n`);
+      else io.stderr.write(`\n${usage(error.command)}`);
       return ExitCode.usage;
     }
     if (error instanceof Error && error.name === 'JobcastError') {
