@@ -98,11 +98,35 @@ export function validationProblem(
 export function fieldErrors(error: z.ZodError, where: string): FieldError[] {
   const at = (path: PropertyKey[]) => [where, ...path.map(String)].filter(Boolean).join('.');
   // An unknown field is reported where it is (`data.bogus`), not at its parent object.
-  return error.issues.flatMap((issue) =>
+  return withoutLooserBounds(error.issues).flatMap((issue) =>
     issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => ({ path: at([...issue.path, key]), message: `unknown field ${JSON.stringify(key)}` }))
       : [{ path: at(issue.path), message: issue.message }],
   );
+}
+
+/**
+ * The issues without a bound of a field that a tighter bound of the same field also failed:
+ * `z.int().max(7 days)` checks the safe-integer range too, and 1e20 would be told both. One
+ * pass and a map: a body can carry tens of thousands of issues.
+ */
+function withoutLooserBounds(issues: readonly z.core.$ZodIssue[]): readonly z.core.$ZodIssue[] {
+  // As a number where smaller is tighter: a maximum, or a minimum negated.
+  const bound = (issue: z.core.$ZodIssue) =>
+    issue.code === 'too_big' ? Number(issue.maximum) : issue.code === 'too_small' ? -Number(issue.minimum) : undefined;
+  const key = (issue: z.core.$ZodIssue) => `${issue.code}\0${issue.path.map(String).join('\0')}`;
+  const tightest = new Map<string, number>();
+  for (const issue of issues) {
+    const b = bound(issue);
+    if (b === undefined) continue;
+    const known = tightest.get(key(issue));
+    if (known === undefined || b < known) tightest.set(key(issue), b);
+  }
+  if (tightest.size === 0) return issues;
+  return issues.filter((issue) => {
+    const b = bound(issue);
+    return b === undefined || b <= (tightest.get(key(issue)) as number);
+  });
 }
 
 /**

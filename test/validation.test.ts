@@ -274,6 +274,14 @@ describe('the envelope', () => {
     expect(paths(problem)).toContain(path);
   });
 
+  it('a number past two bounds of one field → its tighter bound, once', async () => {
+    // z.int() checks the safe-integer range itself, beside the field's own maximum.
+    const problem = await refused(() => postJson({ ...quick, options: { delayMs: 1e20 } }), 422);
+    expect(problem.errors).toEqual([{ path: 'options.delayMs', message: expect.stringContaining('604800000') }]);
+    const small = await refused(() => postJson({ ...quick, options: { delayMs: -1e20 } }), 422);
+    expect(small.errors).toEqual([{ path: 'options.delayMs', message: expect.stringContaining('>=0') }]);
+  });
+
   it('options with an unknown field → 422', async () => {
     const problem = await refused(() => postJson({ ...quick, options: { retries: 3 } }), 422);
     expect(JSON.stringify(problem.errors)).toContain('retries');
