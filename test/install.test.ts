@@ -7,7 +7,8 @@
  * - `<jobcast-progress>` in Chromium, served from another origin, driven to `done`;
  * - `useJob` / `useJobs` in a React page in Chromium, driven to `done`, closed on unmount; what
  *   they tell beyond the percentage (eta, expected start, tags, the group summary) and `useFeed`;
- * and the root package: what it ships, and `jobcast` on PATH after `npm i -g`.
+ * the root package: what it ships, and `jobcast` on PATH after `npm i -g`; and `@jobcast/cli`,
+ * the command alone.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'jobcast-install-'));
   app = join(dir, 'app');
   mkdirSync(app);
-  npm(['pack', '-w', 'packages/client', '-w', 'packages/react', '--pack-destination', dir], repoRoot);
+  npm(
+    ['pack', '-w', 'packages/client', '-w', 'packages/react', '-w', 'packages/cli', '--pack-destination', dir],
+    repoRoot,
+  );
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   // React as a user's project has it, packed from the copy the repository's development
   // dependencies installed: offline, as a fresh machine can (npm ci caches tarballs, not the
@@ -504,6 +508,36 @@ describe('the root package', () => {
     const help = await run('jobcast', ['--help'], { env });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/^jobcast — submit jobs and watch their progress/);
+    const watched = await run('jobcast', ['submit', 'simulate', '--data', '{"steps":2,"stepMs":10}', '--watch'], {
+      env,
+    });
+    expect(watched.stderr).toMatch(/^submitted [0-9a-f-]{36}\n/);
+    expect(watched.stdout).toContain('completed');
+    expect(watched.status).toBe(0);
+  });
+});
+
+describe('@jobcast/cli', () => {
+  it('installs alone from its tarball: one file, nothing else installed, and it talks to the server', async () => {
+    const tarball = join(dir, 'jobcast-cli-0.1.0.tgz');
+    const files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    expect(files).toEqual(['package/README.md', 'package/dist/jobcast.js', 'package/package.json']);
+    const prefix = join(dir, 'cli-global');
+    npm(['install', '--global', '--offline', '--prefix', prefix, tarball], dir);
+    // The root package brings the whole service's dependencies (~70 MB); this one nothing.
+    expect(readdirSync(join(prefix, 'lib', 'node_modules'))).toEqual(['@jobcast']);
+    expect(readdirSync(join(prefix, 'lib', 'node_modules', '@jobcast', 'cli')).sort()).toEqual([
+      'README.md',
+      'dist',
+      'package.json',
+    ]);
+    const env = {
+      ...process.env,
+      PATH: `${join(prefix, 'bin')}:${process.env.PATH}`,
+      JOBCAST_URL: h.url,
+      JOBCAST_API_KEY: KEY_A,
+    };
+    expect((await run('jobcast', ['--version'], { env })).stdout).toBe('jobcast 0.1.0\n');
     const watched = await run('jobcast', ['submit', 'simulate', '--data', '{"steps":2,"stepMs":10}', '--watch'], {
       env,
     });
