@@ -363,7 +363,11 @@ describe('jobcast batch', () => {
         JSON.stringify([{ type: 'simulate', data: { steps: 1, stepMs: 0 } }, { type: 'simulate' }]),
       );
       const envelopeFile = join(dir, 'envelope.json');
-      writeFileSync(envelopeFile, JSON.stringify({ jobs: [{ type: 'simulate', options: { delayMs: 60_000 } }] }));
+      // As a Windows editor saves it: a byte order mark first (RFC 8259 §8.1 lets it be ignored).
+      writeFileSync(
+        envelopeFile,
+        `\ufeff${JSON.stringify({ jobs: [{ type: 'simulate', options: { delayMs: 60_000 } }] })}`,
+      );
       const badFile = join(dir, 'bad.json');
       writeFileSync(badFile, JSON.stringify([{ type: 'simulate' }, { type: 'simulate', data: { steps: 0 } }]));
 

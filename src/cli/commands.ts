@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { JobcastClient, JobResource } from '../../packages/client/src/index.js';
+import { parseJsonText } from '../json-text.js';
 import type { Command } from './args.js';
 import { ExitCode, UsageError } from './exit.js';
 import { JsonView, PlainView, type WatchView } from './render.js';
@@ -168,7 +169,7 @@ async function readJson(arg: string, stdin: NodeJS.ReadStream, command: 'submit'
     }
   }
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (error) {
     throw new UsageError(`${source} is not valid JSON: ${(error as Error).message}`, command, true);
   }

@@ -13,6 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Context, MiddlewareHandler } from 'hono';
+import { parseJsonText } from '../json-text.js';
 import { ProblemError } from '../problems.js';
 import type { AppEnv } from '../server-types.js';
 
@@ -57,8 +58,7 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, what: s
   }
   const text = await readBodyText(c, maxBytes);
   try {
-    // RFC 8259 §8.1 lets a parser ignore a byte order mark; some Windows tools write one.
-    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return parseJsonText(text);
   } catch (error) {
     throw new ProblemError('malformed-json', `the body is not valid JSON: ${(error as Error).message}`);
   }
