@@ -11,7 +11,8 @@
 import type { Registry } from 'prom-client';
 import { loadApiKeys } from '../src/auth/api-keys.js';
 import { startApiProcesses } from '../src/cluster/primary.js';
-import { loadConfigOrExit } from '../src/config.js';
+import { checkSettingFiles } from '../src/config/files.js';
+import { loadConfigOrExit, orExitOnConfigError } from '../src/config.js';
 import { loadJobTypesOrExit } from '../src/jobs/load.js';
 import { startOrExit, stopOnSignals } from '../src/lifecycle.js';
 import { checkListenable, ListenError } from '../src/listen.js';
@@ -22,6 +23,7 @@ import { startApi } from '../src/server.js';
 import { createWorker } from '../workers/runner.js';
 
 const config = loadConfigOrExit(process.env);
+orExitOnConfigError(() => checkSettingFiles(config));
 // Before a local Redis is started: a module that cannot be used stops everything at once.
 const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
 const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);

@@ -55,8 +55,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 
 /** For entry points: parse or print every problem and exit before anything listens. */
 export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  return orExitOnConfigError(() => parseConfig(env));
+}
+
+/** For entry points: `fn`'s result, or its {@link ConfigError} printed and exit 2, as for a bad setting. */
+export function orExitOnConfigError<T>(fn: () => T): T {
   try {
-    return parseConfig(env);
+    return fn();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(`jobcast: ${error.message}`);

@@ -5,11 +5,13 @@
  * processes of a cluster run this module too.
  */
 import cluster from 'node:cluster';
-import { loadConfigOrExit } from './config.js';
+import { checkSettingFiles } from './config/files.js';
+import { loadConfigOrExit, orExitOnConfigError } from './config.js';
 import { requireRedisUrl, startOrExit, stopOnSignals } from './lifecycle.js';
 import { createLogger } from './log.js';
 
 const config = loadConfigOrExit(process.env);
+orExitOnConfigError(() => checkSettingFiles(config));
 const hardLimitMs = config.SHUTDOWN_TIMEOUT_MS + 5_000;
 
 if (cluster.isPrimary && config.API_PROCESSES > 1) {

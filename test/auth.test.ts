@@ -208,12 +208,12 @@ describe('ownership', () => {
 });
 
 describe('API_KEYS_FILE', () => {
-  it('reads keys one per line, skipping comments and blank lines, and enforces them like API_KEYS', async () => {
+  it('reads keys one per line, skipping comments (on their own line or after a key) and blank lines, and enforces them like API_KEYS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jobcast-keys-'));
     const file = join(dir, 'keys');
     writeFileSync(
       file,
-      '# keys for the test\n  key-file-1111aaaa  \n\n# key-file-commented-out\nkey-file-2222bbbb\r\n',
+      '# keys for the test\n  key-file-1111aaaa  \n\n# key-file-commented-out\nkey-file-2222bbbb\r\nkey-file-5555eeee # the ops team\n',
     );
     let f: Harness | undefined;
     try {
@@ -225,6 +225,12 @@ describe('API_KEYS_FILE', () => {
       const job = await submitAs(f.url, 'key-file-1111aaaa');
       expect((await send(f.url, 'GET', `/jobs/${job.id}`, { headers: bearer('key-file-1111aaaa') })).status).toBe(200);
       expect((await send(f.url, 'GET', `/jobs/${job.id}`, { headers: bearer('key-file-2222bbbb') })).status).toBe(404);
+      // A comment after a key and a space is a comment, not part of the key.
+      expect((await send(f.url, 'GET', '/jobs', { headers: bearer('key-file-5555eeee') })).status).toBe(200);
+      expect401(
+        await send(f.url, 'GET', '/jobs', { headers: bearer('key-file-5555eeee # the ops team') }),
+        'with its comment',
+      );
       expect401(await send(f.url, 'GET', `/jobs/${job.id}/events`), 'events without key');
       expect(job.links.events).toMatch(/\?token=/);
     } finally {

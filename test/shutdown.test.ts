@@ -12,7 +12,7 @@
  * - A bad configuration stops every entry point before anything starts, naming every problem.
  * - `npm run start:api` without REDIS_URL refuses to start and says why.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -380,6 +380,49 @@ describe('an invalid configuration', () => {
       expect(p.stderr()).not.toMatch(/listening|started/);
       expect(existsSync(redisDir)).toBe(false);
       expect(await portOpen(redisPort)).toBe(false);
+    },
+  );
+});
+
+describe('a setting that names a file it cannot use', () => {
+  it.concurrent.for([
+    ['npm start, a keys file that is not there', ENTRIES.all, 'missing-keys'],
+    ['npm start, a keys file with no key in it (never open instead)', ENTRIES.all, 'empty-keys'],
+    ['the API, a keys file with no key in it', ENTRIES.api, 'empty-keys'],
+    ['the API with API_PROCESSES=2, a webhook defaults file that is not JSON', ENTRIES.api, 'bad-defaults'],
+  ] as const)(
+    'stops %s with one message naming it, exit 2, no stack',
+    { timeout: 90_000 },
+    async ([, entry, what], { expect }) => {
+      const dir = tempDir();
+      const file = join(dir, what);
+      if (what === 'empty-keys') writeFileSync(file, '# keys go here, one per line\n\n');
+      if (what === 'bad-defaults') writeFileSync(file, '{"*": {"url": ');
+      const [port, redisPort] = [await freePort(), await freePort()];
+      const redisDir = join(dir, 'never-created');
+      const setting = what === 'bad-defaults' ? 'WEBHOOK_DEFAULTS_FILE' : 'API_KEYS_FILE';
+      const p = start(process.execPath, [entry], {
+        PORT: String(port),
+        LOCAL_REDIS_PORT: String(redisPort),
+        LOCAL_REDIS_DIR: redisDir,
+        LOG_LEVEL: 'info',
+        [setting]: file,
+        ...(what === 'bad-defaults'
+          ? {
+              WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 7).toString('base64')}`,
+              API_PROCESSES: '2',
+              REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+            }
+          : {}),
+        ...(entry === ENTRIES.api && what !== 'bad-defaults' ? { REDIS_URL: `redis://127.0.0.1:${redisPort}` } : {}),
+      });
+      const exit = await Promise.race([p.exited, deadline(60_000, `${entry} did not exit`)]);
+      expect(exit.code, output(p)).toBe(2);
+      expect(p.stderr()).toContain(`${setting}=${JSON.stringify(file)}`);
+      expect(output(p), 'a stack trace').not.toMatch(/^\s+at /m);
+      expect(output(p)).not.toContain('NO API KEYS CONFIGURED');
+      expect(p.stderr()).not.toMatch(/listening|started/);
+      expect(existsSync(redisDir)).toBe(false);
     },
   );
 });

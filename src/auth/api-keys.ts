@@ -5,6 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config.js';
 
 export interface ApiKeys {
   /** False when no key is configured: the service is open. */
@@ -19,14 +20,14 @@ export const ownerId = (key: string): string =>
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** Keys from `API_KEYS` (comma-separated) and `API_KEYS_FILE` (one per line, # comments). */
+/**
+ * Keys from `API_KEYS` (comma-separated) and `API_KEYS_FILE` (one per line; `#` starts a comment,
+ * on its own line or after a key and a space). A keys file that cannot be read, or holds no
+ * key, is a {@link ConfigError}: whoever set it meant keys to be required, and the service must
+ * not start open instead.
+ */
 export function loadApiKeys(list: string | undefined, file: string | undefined): string[] {
-  const fromFile = file
-    ? readFileSync(file, 'utf8')
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line && !line.startsWith('#'))
-    : [];
+  const fromFile = file ? keysOfFile(file) : [];
   const fromList = (list ?? '')
     .split(',')
     .map((key) => key.trim())
@@ -49,4 +50,23 @@ export function createApiKeys(keys: string[]): ApiKeys {
       return owner;
     },
   };
+}
+
+function keysOfFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`API_KEYS_FILE=${JSON.stringify(file)}: cannot read it (${(error as Error).message})`]);
+  }
+  const keys = text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
+    .filter(Boolean);
+  if (keys.length === 0) {
+    throw new ConfigError([
+      `API_KEYS_FILE=${JSON.stringify(file)}: holds no key (one per line); the service will not start open instead`,
+    ]);
+  }
+  return keys;
 }

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ownerId } from '../auth/api-keys.js';
+import { ConfigError } from '../config.js';
 import { WebhookRequest } from './schemas.js';
 import type { StoredWebhook } from './view.js';
 
@@ -22,17 +23,19 @@ export interface WebhookDefaults {
 
 export const noWebhookDefaults: WebhookDefaults = { forOwner: () => undefined };
 
-/** Reads and checks the defaults file; throws an Error that says what is wrong with it. */
+/** Reads and checks the defaults file; throws a ConfigError that says what is wrong with it. */
 export function loadWebhookDefaults(file: string | undefined): WebhookDefaults {
   if (!file) return noWebhookDefaults;
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`WEBHOOK_DEFAULTS_FILE ${file}: ${(error as Error).message}`);
+    throw new ConfigError([`WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}: ${(error as Error).message}`]);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error(`WEBHOOK_DEFAULTS_FILE ${file}: expected an object of API key → {"url", "events"?}`);
+    throw new ConfigError([
+      `WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}: expected an object of API key → {"url", "events"?}`,
+    ]);
   }
   const byOwner = new Map<string, StoredWebhook>();
   let fallback: StoredWebhook | undefined;
@@ -41,9 +44,9 @@ export function loadWebhookDefaults(file: string | undefined): WebhookDefaults {
     if (!webhook.success) {
       // The key itself is a secret: name the entry by its position, not by the key.
       const at = key === '*' ? '"*"' : `entry ${Object.keys(parsed).indexOf(key) + 1}`;
-      throw new Error(
-        `WEBHOOK_DEFAULTS_FILE ${file}, ${at}: ${webhook.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`,
-      );
+      throw new ConfigError([
+        `WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}, ${at}: ${webhook.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`,
+      ]);
     }
     if (key === '*') fallback = webhook.data;
     else byOwner.set(ownerId(key), webhook.data);

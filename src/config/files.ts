@@ -1,0 +1,16 @@
+/**
+ * @module config/files
+ * The settings that name a file (API_KEYS_FILE, WEBHOOK_DEFAULTS_FILE), read once before anything
+ * starts: a file that cannot be read, or holds nothing usable, is told as a bad setting is (one
+ * message, exit 2), not as a stack trace from deep in the start-up, and with API_PROCESSES once
+ * by the primary rather than by every process it would restart.
+ */
+import { loadApiKeys } from '../auth/api-keys.js';
+import type { Config } from '../config.js';
+import { loadWebhookDefaults } from '../webhooks/defaults.js';
+
+/** Reads every file a setting names; throws the ConfigError of the first that is wrong. */
+export function checkSettingFiles(config: Pick<Config, 'API_KEYS' | 'API_KEYS_FILE' | 'WEBHOOK_DEFAULTS_FILE'>): void {
+  loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
+  loadWebhookDefaults(config.WEBHOOK_DEFAULTS_FILE);
+}
