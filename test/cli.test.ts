@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -22,6 +22,7 @@ import { runCli } from '../src/cli/run.js';
 import { JobStore } from '../src/jobs/store.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import { KEY_A, startKeyedHarness } from './support/http/security.js';
+import { startTcpProxy } from './support/http/tcp-proxy.js';
 import { freePort } from './support/runner/global-setup.js';
 
 const BIN = fileURLToPath(new URL('../bin/jobcast.mjs', import.meta.url));
@@ -175,17 +176,24 @@ describe('jobcast submit --watch / watch (not a terminal)', () => {
   it('finds the server again late in JOBCAST_GIVE_UP_MS: attempts keep coming to the end of the window', async () => {
     // The waits between attempts grew to 30 s: an outage of most of the window (a restart) let
     // the next attempt fall after the give-up, and the watch gave up on a server that was back.
-    const proxy = await startOutageProxy(Number(new URL(h.url).port));
+    const apiPort = Number(new URL(h.url).port);
+    const proxy = await startTcpProxy(apiPort);
+    // Down: what the proxy has is cut, and what it gets goes to a port where nothing listens.
+    const nowhere = await freePort();
     try {
       const job = await client.submit('simulate', { steps: 400, stepMs: 50 });
       const watcher = startInProcess(['watch', job.id], { JOBCAST_URL: proxy.url, JOBCAST_GIVE_UP_MS: '4000' });
       await waitFor(() => /step \d+ of 400/.test(watcher.stdout()), 'progress before the outage');
-      proxy.down();
+      proxy.switchTo(nowhere);
+      proxy.cutAll();
       const downAt = Date.now();
       await waitFor(() => watcher.stdout().includes('reconnecting…'), 'the watcher to notice');
       // Down for 60% of the window: refused attempts all along, growing waits between them.
-      await waitFor(() => Date.now() - downAt >= 2_400 && proxy.refused >= 2, 'the outage to last');
-      proxy.up();
+      await waitFor(
+        () => Date.now() - downAt >= 2_400 && (proxy.acceptedBy.get(nowhere) ?? 0) >= 2,
+        'the outage to last',
+      );
+      proxy.switchTo(apiPort);
       await waitFor(() => /reconnected\n.*step \d+ of 400/.test(watcher.stdout()), 'progress after the outage');
       await client.cancel(job.id);
       const run = await watcher.done;
@@ -542,47 +550,3 @@ describe.skipIf(!hasScript)('jobcast watch on a terminal (util-linux script)', (
     expect(run.stdout).not.toMatch(new RegExp(`${ESC}\\[\\d+m`));
   });
 });
-
-/**
- * A TCP proxy to the harness that can go down: while down it closes every connection it has and
- * every one it gets (counted), as a server being restarted does, then passes through again.
- */
-async function startOutageProxy(targetPort: number) {
-  const open = new Set<Socket>();
-  let isDown = false;
-  let refused = 0;
-  const server = createNetServer((socket) => {
-    if (isDown) {
-      refused++;
-      socket.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const s of [socket, upstream]) {
-      open.add(s);
-      s.once('close', () => open.delete(s));
-      s.on('error', () => {});
-    }
-    socket.pipe(upstream).pipe(socket);
-    socket.once('close', () => upstream.destroy());
-    upstream.once('close', () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get refused() {
-      return refused;
-    },
-    down() {
-      isDown = true;
-      for (const s of open) s.destroy();
-    },
-    up() {
-      isDown = false;
-    },
-    async close() {
-      for (const s of open) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
