@@ -66,4 +66,55 @@ describe('/admin/queues', () => {
     });
     expect(ok.status).toBe(200);
   });
+
+  it('takes its actions only from its own pages: a request another site makes a browser send is refused', async () => {
+    const h = await harness({ ADMIN_PASSWORD: 'correct horse battery' });
+    const auth = { authorization: basic('correct horse battery') };
+    const paused = async () => {
+      const res = await fetch(`${h.url}/admin/queues/api/queues`, { headers: auth });
+      return ((await res.json()) as { queues: { isPaused: boolean }[] }).queues[0]?.isPaused;
+    };
+    const pause = (action: 'pause' | 'resume', headers: Record<string, string>) =>
+      fetch(`${h.url}/admin/queues/api/queues/jobs/${action}`, { method: 'PUT', headers: { ...auth, ...headers } });
+    expect(await paused()).toBe(false);
+    for (const headers of <Record<string, string>[]>[
+      { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'same-site', origin: 'https://sibling.example' },
+      { origin: 'https://evil.example' },
+      { origin: 'null' },
+    ]) {
+      const res = await pause('pause', headers);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/another site/);
+    }
+    expect(await paused()).toBe(false);
+    // Its own page's requests, and those of a script (no browser headers), go through.
+    expect((await pause('pause', { 'sec-fetch-site': 'same-origin', origin: h.url })).status).toBe(200);
+    expect(await paused()).toBe(true);
+    expect((await pause('resume', {})).status).toBe(200);
+    expect(await paused()).toBe(false);
+  });
+
+  it("refuses what would run a job behind jobcast's record: add, retry, edit its data", async () => {
+    const h = await harness({ ADMIN_PASSWORD: 'correct horse battery' });
+    const headers = { authorization: basic('correct horse battery'), 'content-type': 'application/json' };
+    const job = await h.submit({ type: 'simulate', data: { steps: 1 } });
+    const base = `${h.url}/admin/queues/api/queues/jobs`;
+    for (const [method, path, body] of [
+      ['POST', '/add', { name: 'simulate', data: { steps: 1 }, options: {} }],
+      ['PUT', '/retry/failed', undefined],
+      ['PUT', '/retry/completed', undefined],
+      ['PUT', `/${job.id}/retry`, undefined],
+      ['PATCH', `/${job.id}/update-data`, { data: { steps: 1000 } }],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, { method, headers, body: body && JSON.stringify(body) });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/behind jobcast's record/);
+    }
+    const counts = await fetch(`${h.url}/admin/queues/api/queues`, { headers });
+    const [queue] = ((await counts.json()) as { queues: { counts: Record<string, number> }[] }).queues;
+    // The one job submitted through the API, and nothing added beside it.
+    expect(Object.values(queue?.counts ?? {}).reduce((a, b) => a + b, 0)).toBe(1);
+  });
 });

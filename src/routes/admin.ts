@@ -2,10 +2,12 @@
  * @module routes/admin
  * The operator view: bull-board at `/admin/queues`, over jobcast's BullMQ queue.
  *
- * It lists every job of every owner and can retry or remove them, so it is guarded separately
+ * It lists every job of every owner and can remove them, so it is guarded separately
  * from the API, and only by `ADMIN_PASSWORD` (HTTP Basic auth, any user name): without one it
  * is off (404), even while the service runs open — there a job id is a capability, and a page
- * that lists them all would hand every job to anyone who can reach the port.
+ * that lists them all would hand every job to anyone who can reach the port. Its actions are
+ * refused when a browser says another site made the request (cross-site request forgery), and
+ * those that would run a job behind jobcast's record always.
  *
  * bull-board (with its own copy of bullmq, lodash…) is loaded on the first request that passes
  * the guard: most processes never serve one, and loading it was a fifth of an API's start.
@@ -21,11 +23,46 @@ import { RouteMethods } from './methods.js';
 
 export const ADMIN_BASE_PATH = '/admin/queues';
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * bull-board's actions that make BullMQ run a job jobcast's record does not know of, or not as
+ * it knows it (add, retry one or all, edit the data): the worker would run it while the API, its
+ * streams and its webhooks still tell the earlier outcome. Jobs enter through the API.
+ */
+const BEHIND_THE_RECORD = /^\/api\/queues\/[^/]+\/(add|retry\/[^/]+|[^/]+\/retry|[^/]+\/update-data)$/;
+
+/**
+ * Whether a browser says the request was made by another site: `Sec-Fetch-Site` where it is
+ * sent, else an `Origin` whose host is not the one asked. Requests without either (curl,
+ * scripts) are not a browser acting for another site.
+ */
+function crossSite(c: Context): boolean {
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined) return site !== 'same-origin' && site !== 'none';
+  const origin = c.req.header('origin');
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== c.req.header('host');
+  } catch {
+    // `Origin: null` (a sandboxed frame, a redirect across sites) and anything unreadable.
+    return true;
+  }
+}
+
 export function adminRoutes(queue: Queue, access: { password: string | undefined }): Hono {
   const app = new Hono();
   const guard: MiddlewareHandler = async (c, next) => {
     if (access.password === undefined) {
       throw new ProblemError('not-found', 'the operator view is off: set ADMIN_PASSWORD to use it');
+    }
+    // A browser sends remembered Basic credentials with a request any other site makes it send
+    // (a form, a fetch): the view's actions (retry, remove, add, clean) take only its own pages'.
+    if (!SAFE_METHODS.has(c.req.method) && crossSite(c)) {
+      throw new ProblemError(
+        'bad-request',
+        "the operator view's actions are taken from its own pages only: this request came from another site",
+      );
     }
     if (!basicPasswordMatches(c.req.header('authorization'), access.password)) {
       throw new ProblemError('unauthorized', 'the operator view needs the admin password (HTTP Basic auth)', {
@@ -36,6 +73,15 @@ export function adminRoutes(queue: Queue, access: { password: string | undefined
   };
   app.use(ADMIN_BASE_PATH, guard);
   app.use(`${ADMIN_BASE_PATH}/*`, guard);
+  app.use(`${ADMIN_BASE_PATH}/api/queues/*`, (c, next) => {
+    if (c.req.method !== 'GET' && BEHIND_THE_RECORD.test(c.req.path.slice(ADMIN_BASE_PATH.length))) {
+      throw new ProblemError(
+        'bad-request',
+        "this action of the operator view is off: it would run a job behind jobcast's record, its event streams and its webhooks; submit the job again through the API (POST /jobs)",
+      );
+    }
+    return next();
+  });
   app.get(`${ADMIN_BASE_PATH}/`, (c) => c.redirect(ADMIN_BASE_PATH));
 
   const board = lazily('the operator view', () => loadBoard(queue));
@@ -56,7 +102,7 @@ async function loadBoard(queue: Queue): Promise<(c: Context) => Promise<Response
   ]);
   const adapter = new HonoAdapter(serveStatic);
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { readOnlyMode: false })],
+    queues: [new BullMQAdapter(queue, { readOnlyMode: false, allowRetries: false })],
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'jobcast' } },
   });
