@@ -146,6 +146,9 @@ describe('API_PROCESSES: several API processes on one port', () => {
     expect(await metric(url, 'jobcast_open_streams ')).toBe(9);
     // Summed over the processes but this one: 1 only when every process read Redis.
     expect(await metric(url, 'jobcast_redis_up ')).toBe(1);
+    // A limit each process has for itself is the largest of them, not their sum.
+    const maxFds = Number(readFileSync(`/proc/${first[0]}/limits`, 'utf8').match(/Max open files\s+(\d+)/)?.[1]);
+    expect(await metric(url, 'jobcast_api_process_max_fds ')).toBe(maxFds);
 
     // Kill the process serving the most streams.
     const [victim, held] = [...serving].sort((a, b) => b[1] - a[1])[0] as [number, number];

@@ -44,11 +44,24 @@ export function metricsJson(registries: Registry[]): Promise<MetricsJson> {
 }
 
 /**
+ * A limit each process has for itself: its sum names no limit at all (two processes of 20,000
+ * open files each are not one of 40,000), so the cluster reports the largest.
+ */
+const PER_PROCESS_LIMITS = /_process_max_fds$/;
+
+/**
  * Adds up the metrics of several processes (each a {@link MetricsJson}): counters, histograms
  * and most gauges are summed; a metric whose `aggregator` says otherwise (the queue's depth,
- * the same in every process: `first`) is combined its own way.
+ * the same in every process: `first`) is combined its own way, and a per-process limit is
+ * reported as the largest.
  */
 export async function aggregateMetrics(processes: MetricsJson[]): Promise<MetricsText> {
-  const registry = AggregatorRegistry.aggregate(processes.map((registries) => registries.flat()));
+  const registry = AggregatorRegistry.aggregate(
+    processes.map((registries) =>
+      registries
+        .flat()
+        .map((metric) => (PER_PROCESS_LIMITS.test(metric.name) ? { ...metric, aggregator: 'max' } : metric)),
+    ),
+  );
   return { contentType: registry.contentType, text: await registry.metrics() };
 }
