@@ -146,6 +146,7 @@ export function fieldProblem(
   return new ProblemError(problem, detail, { extensions: { errors: listed, totalErrors: errors.length } });
 }
 
-const clip = (text: string) => (text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT - 1)}…` : text);
+/** `text` cut to a length a problem's detail can carry (whatever a client sent: a 3,000-character id). */
+export const clip = (text: string) => (text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT - 1)}…` : text);
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -7,7 +7,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { StreamTokens } from '../auth/stream-tokens.js';
-import { ProblemError } from '../problems.js';
+import { clip, ProblemError } from '../problems.js';
 import type { RedisClient } from '../redis.js';
 // webhooks (#17)
 import type { WebhookIntake } from '../webhooks/intake.js';
@@ -149,11 +149,11 @@ export class JobService {
 }
 
 export function jobNotFound(id: string): ProblemError {
-  return new ProblemError('job-not-found', `no job with id ${JSON.stringify(id)}`);
+  return new ProblemError('job-not-found', `no job with id ${JSON.stringify(clip(id))}`);
 }
 
 /** The same for a stream of several jobs, none of which exists: each is named. */
 export function jobsNotFound(ids: string[]): ProblemError {
   if (ids.length === 1) return jobNotFound(ids[0] as string);
-  return new ProblemError('job-not-found', `no jobs with ids ${ids.map((id) => JSON.stringify(id)).join(', ')}`);
+  return new ProblemError('job-not-found', `no jobs with ids ${ids.map((id) => JSON.stringify(clip(id))).join(', ')}`);
 }
