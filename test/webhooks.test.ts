@@ -22,6 +22,7 @@ import { createLogger } from '../src/log.js';
 import { metricsText } from '../src/metrics.js';
 import { loadWebhookDefaults } from '../src/webhooks/defaults.js';
 import type { WebhookDeliveries } from '../src/webhooks/schemas.js';
+import { createUrlPolicy } from '../src/webhooks/url-policy.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import { call, getJob, recordCount, submitJob } from './support/http/api.js';
@@ -544,9 +545,19 @@ describe('keys, defaults, metrics and the CLI', () => {
   it('a defaults file that is not right stops the start with a message that says why', async () => {
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, JSON.stringify({ 'secret-key': { url: 'https://x.example', events: ['nope'] } }));
-    expect(() => loadWebhookDefaults(broken)).toThrow(/entry 1: events\.0/);
-    expect(() => loadWebhookDefaults(broken)).not.toThrow(/secret-key/);
-    expect(() => loadWebhookDefaults(join(dir, 'missing.json'))).toThrow(/WEBHOOK_DEFAULTS_FILE/);
+    const policy = createUrlPolicy({ WEBHOOK_ALLOW_PRIVATE: false, WEBHOOK_ALLOWED_HOSTS: '' });
+    expect(() => loadWebhookDefaults(broken, policy)).toThrow(/entry 1: events\.0/);
+    expect(() => loadWebhookDefaults(broken, policy)).not.toThrow(/secret-key/);
+    expect(() => loadWebhookDefaults(join(dir, 'missing.json'), policy)).toThrow(/WEBHOOK_DEFAULTS_FILE/);
+    // A URL the policy refuses is said at start, not as a 422 on every job of its key.
+    const refused = join(dir, 'refused.json');
+    for (const url of ['ftp://x.example/hook', 'http://hooks.example/plain', 'https://127.0.0.1/local']) {
+      writeFileSync(refused, JSON.stringify({ '*': { url } }));
+      expect(() => loadWebhookDefaults(refused, policy), url).toThrow(/"\*": its URL is refused: /);
+    }
+    writeFileSync(refused, JSON.stringify({ '*': { url: 'http://127.0.0.1/local' } }));
+    const allowing = createUrlPolicy({ WEBHOOK_ALLOW_PRIVATE: true, WEBHOOK_ALLOWED_HOSTS: '' });
+    expect(() => loadWebhookDefaults(refused, allowing)).not.toThrow();
   });
 
   it('/metrics counts deliveries by outcome and attempts by result, their latency, and the queue backlog', async () => {

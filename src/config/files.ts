@@ -8,9 +8,10 @@
 import { loadApiKeys } from '../auth/api-keys.js';
 import type { Config } from '../config.js';
 import { loadWebhookDefaults } from '../webhooks/defaults.js';
+import { createUrlPolicy } from '../webhooks/url-policy.js';
 
 /** Reads every file a setting names; throws the ConfigError of the first that is wrong. */
-export function checkSettingFiles(config: Pick<Config, 'API_KEYS' | 'API_KEYS_FILE' | 'WEBHOOK_DEFAULTS_FILE'>): void {
+export function checkSettingFiles(config: Config): void {
   loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
-  loadWebhookDefaults(config.WEBHOOK_DEFAULTS_FILE);
+  loadWebhookDefaults(config.WEBHOOK_DEFAULTS_FILE, createUrlPolicy(config));
 }

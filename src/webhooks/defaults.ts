@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { ownerId } from '../auth/api-keys.js';
 import { ConfigError } from '../config.js';
 import { WebhookRequest } from './schemas.js';
+import { type UrlPolicy, WebhookUrlRefused } from './url-policy.js';
 import type { StoredWebhook } from './view.js';
 
 export interface WebhookDefaults {
@@ -23,8 +24,12 @@ export interface WebhookDefaults {
 
 export const noWebhookDefaults: WebhookDefaults = { forOwner: () => undefined };
 
-/** Reads and checks the defaults file; throws a ConfigError that says what is wrong with it. */
-export function loadWebhookDefaults(file: string | undefined): WebhookDefaults {
+/**
+ * Reads and checks the defaults file, each URL against `policy` (what can be told without the
+ * network): a refused default would otherwise make every job of its key a 422 about a webhook
+ * its client never sent. Throws a ConfigError that says what is wrong with it.
+ */
+export function loadWebhookDefaults(file: string | undefined, policy: Pick<UrlPolicy, 'parse'>): WebhookDefaults {
   if (!file) return noWebhookDefaults;
   let parsed: unknown;
   try {
@@ -42,14 +47,25 @@ export function loadWebhookDefaults(file: string | undefined): WebhookDefaults {
   for (const [key, value] of Object.entries(parsed)) {
     const webhook = WebhookRequest.safeParse(value);
     if (!webhook.success) {
-      // The key itself is a secret: name the entry by its position, not by the key.
-      const at = key === '*' ? '"*"' : `entry ${Object.keys(parsed).indexOf(key) + 1}`;
       throw new ConfigError([
-        `WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}, ${at}: ${webhook.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`,
+        `WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}, ${entryName(parsed, key)}: ${webhook.error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}`,
+      ]);
+    }
+    try {
+      policy.parse(webhook.data.url);
+    } catch (error) {
+      if (!(error instanceof WebhookUrlRefused)) throw error;
+      throw new ConfigError([
+        `WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}, ${entryName(parsed, key)}: its URL is refused: ${error.message} (WEBHOOK_ALLOWED_HOSTS and WEBHOOK_ALLOW_PRIVATE allow more)`,
       ]);
     }
     if (key === '*') fallback = webhook.data;
     else byOwner.set(ownerId(key), webhook.data);
   }
   return { forOwner: (owner) => (owner === undefined ? undefined : byOwner.get(owner)) ?? fallback };
+}
+
+/** An entry of the file, named by its position: its key is a secret. */
+function entryName(parsed: object, key: string): string {
+  return key === '*' ? '"*"' : `entry ${Object.keys(parsed).indexOf(key) + 1}`;
 }

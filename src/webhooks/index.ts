@@ -22,7 +22,7 @@ import { DeliveryLog } from './deliveries.js';
 import { WebhookIntake } from './intake.js';
 import { WebhookOutbox } from './outbox.js';
 import { createWebhookQueue, type DeliveryData } from './queue.js';
-import { UrlPolicy } from './url-policy.js';
+import { createUrlPolicy } from './url-policy.js';
 
 /** What queues deliveries in one process (API or worker). */
 export interface Webhooks {
@@ -51,19 +51,16 @@ export function createWebhooks(config: Config, redis: RedisClient, log: Logger, 
   return { queue, deliveries, outbox };
 }
 
-export function createUrlPolicy(config: Config): UrlPolicy {
-  return new UrlPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, allowedHosts: config.WEBHOOK_ALLOWED_HOSTS });
-}
-
 /** How long a submission waits for a webhook's host to resolve before answering 503. */
 const SUBMIT_RESOLVE_TIMEOUT_MS = 3_000;
 
 /** The API's intake of webhooks; refuses every webhook when they are off. */
 export function createWebhookIntake(config: Config, webhooks: Webhooks | undefined): WebhookIntake {
+  const policy = createUrlPolicy(config);
   return new WebhookIntake({
     enabled: webhooks !== undefined,
-    policy: createUrlPolicy(config),
-    defaults: loadWebhookDefaults(config.WEBHOOK_DEFAULTS_FILE),
+    policy,
+    defaults: loadWebhookDefaults(config.WEBHOOK_DEFAULTS_FILE, policy),
     resolveTimeoutMs: Math.min(SUBMIT_RESOLVE_TIMEOUT_MS, config.WEBHOOK_TIMEOUT_MS),
     track: (ids, createdAt) => webhooks?.outbox.track(ids, createdAt) ?? Promise.resolve(),
   });

@@ -12,6 +12,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import type { Config } from '../config.js';
 import { isPrivateAddress } from './addresses.js';
 import { MAX_WEBHOOK_URL_LENGTH } from './schemas.js';
 
@@ -188,4 +189,9 @@ export class UrlPolicy {
   #rangesEmpty(): boolean {
     return this.#ranges.rules.length === 0;
   }
+}
+
+/** The policy the settings ask for (WEBHOOK_ALLOW_PRIVATE, WEBHOOK_ALLOWED_HOSTS). */
+export function createUrlPolicy(config: Pick<Config, 'WEBHOOK_ALLOW_PRIVATE' | 'WEBHOOK_ALLOWED_HOSTS'>): UrlPolicy {
+  return new UrlPolicy({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, allowedHosts: config.WEBHOOK_ALLOWED_HOSTS });
 }
