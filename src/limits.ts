@@ -61,7 +61,12 @@ export class RateLimiter {
         'validation-failed',
         `this request has ${jobs} jobs; at most ${this.perMinute} can be submitted per minute: send smaller batches`,
         {
-          extensions: { limit: this.perMinute, errors: [{ path: 'jobs', message: `at most ${this.perMinute} jobs` }] },
+          extensions: {
+            limit: this.perMinute,
+            // As every validation-failed problem: its field errors, and how many there are.
+            errors: [{ path: 'jobs', message: `at most ${this.perMinute} jobs` }],
+            totalErrors: 1,
+          },
         },
       );
     }

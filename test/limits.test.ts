@@ -143,7 +143,12 @@ describe('RATE_LIMIT_PER_MINUTE=5', () => {
     const tooBig = await postBatch(h.url, KEY_H, 6);
     expect(tooBig.status, tooBig.text).toBe(422);
     expect(tooBig.headers.get('retry-after')).toBeNull();
-    expect(tooBig.json).toMatchObject({ type: '/problems/validation-failed', limit: 5, errors: [{ path: 'jobs' }] });
+    expect(tooBig.json).toMatchObject({
+      type: '/problems/validation-failed',
+      limit: 5,
+      errors: [{ path: 'jobs' }],
+      totalErrors: 1,
+    });
     expect((await postBatch(h.url, KEY_H, 5)).status).toBe(202);
     expect(minuteWindow(), 'the test stayed in one rate window').toBe(window);
   });
