@@ -190,6 +190,18 @@ describe('an attempt over HTTP', () => {
     expect(got?.headers.host).toBe(`rebind.invalid:${receiver.port}`);
   });
 
+  it('says a TLS failure in words: an https:// URL to a receiver that speaks plain HTTP', async () => {
+    const url = new URL(`https://127.0.0.1:${receiver.port}/plain`);
+    const failed = await http.post(url, { address: '127.0.0.1', family: 4 }, {}, '{}', 2_000).then(
+      () => undefined,
+      (error: unknown) => error as { kind: string; message: string },
+    );
+    expect(failed?.kind).toBe('network');
+    expect(failed?.message).toMatch(
+      /^TLS failed: wrong version number \(does the receiver serve https on that port\?\)$/,
+    );
+  });
+
   it('times out a receiver that does not answer', async () => {
     receiver.respond(() => 'hang');
     const started = Date.now();

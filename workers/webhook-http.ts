@@ -114,7 +114,8 @@ export class WebhookHttp {
       }, timeoutMs);
       request.on('error', (error: NodeJS.ErrnoException) => {
         const message =
-          !error.code || error.message.includes(error.code) ? error.message : `${error.code}: ${error.message}`;
+          tlsFailure(error) ??
+          (!error.code || error.message.includes(error.code) ? error.message : `${error.code}: ${error.message}`);
         finish(new AttemptError(message, 'network'));
       });
       request.end(body);
@@ -125,4 +126,19 @@ export class WebhookHttp {
     this.#http.destroy();
     this.#https.destroy();
   }
+}
+
+/**
+ * A TLS failure in words: OpenSSL's own line (`write EPROTO 806C…:error:0A00010B:SSL
+ * routines:ssl3_get_record:wrong version number:../deps/openssl/…`) says little to whoever reads
+ * a delivery's `lastError`. Undefined for any other error.
+ */
+function tlsFailure(error: NodeJS.ErrnoException & { reason?: string }): string | undefined {
+  const reason = error.reason ?? /SSL routines:[^:]*:([^:]+)/.exec(error.message)?.[1];
+  if (reason === undefined) return undefined;
+  // An https:// URL to a server that speaks plain HTTP on that port: its answer is no TLS record.
+  const hint = /wrong version number|packet length too long/.test(reason)
+    ? ' (does the receiver serve https on that port?)'
+    : '';
+  return `TLS failed: ${reason}${hint}`;
 }
