@@ -61,8 +61,8 @@ export function listenError(
  * otherwise find out only after starting something it must then undo.
  */
 export async function checkListenable(host: string, port: number, portSetting: string): Promise<void> {
-  const error = await listenFailure(host, port);
-  if (error) throw await explainListenError(error, { port, host, portSetting });
+  const probe = await tryListen(host, port);
+  if ('error' in probe) throw await explainListenError(probe.error, { port, host, portSetting });
 }
 
 /**
@@ -75,16 +75,23 @@ export async function explainListenError(
 ): Promise<unknown> {
   if ((error as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return listenError(error, where);
   for (let candidate = where.port + 1; candidate <= Math.min(65_535, where.port + 20); candidate++) {
-    if (!(await listenFailure(where.host, candidate))) return listenError(error, { ...where, freePort: candidate });
+    if ('port' in (await tryListen(where.host, candidate)))
+      return listenError(error, { ...where, freePort: candidate });
   }
   return listenError(error, where);
 }
 
-/** What listening on `host`:`port` right now fails with; undefined when it works (closed again at once). */
-function listenFailure(host: string, port: number): Promise<unknown> {
+/**
+ * Listens on `host`:`port` right now and closes again at once: the port it got (0 asks for any
+ * free one), or what listening failed with.
+ */
+export function tryListen(host: string, port: number): Promise<{ port: number } | { error: NodeJS.ErrnoException }> {
   return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', resolve);
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve(undefined)));
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve({ error }));
+    probe.listen({ port, host, exclusive: true }, () => {
+      const { port: bound } = probe.address() as { port: number };
+      probe.close(() => resolve({ port: bound }));
+    });
   });
 }

@@ -8,9 +8,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { claimDataDir, DataDirInUseError } from './data-dir-lock.js';
+import { tryListen } from './listen.js';
 import type { Logger } from './log.js';
 
 export interface LocalRedisOptions {
@@ -252,15 +253,9 @@ function ephemeralPorts(): [number, number] {
 }
 
 /** The port if it could be listened on (0: any free one), undefined if it is taken. */
-function listenable(port: number): Promise<number | undefined> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      error.code === 'EADDRINUSE' || error.code === 'EACCES' ? resolve(undefined) : reject(error),
-    );
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address() as { port: number };
-      server.close(() => resolve(bound));
-    });
-  });
+async function listenable(port: number): Promise<number | undefined> {
+  const probe = await tryListen('127.0.0.1', port);
+  if ('port' in probe) return probe.port;
+  if (probe.error.code === 'EADDRINUSE' || probe.error.code === 'EACCES') return undefined;
+  throw probe.error;
 }
