@@ -9,7 +9,6 @@
  * it exits on its own (`local-redis`).
  */
 import type { Registry } from 'prom-client';
-import { loadApiKeys } from '../src/auth/api-keys.js';
 import { startApiProcesses } from '../src/cluster/primary.js';
 import { checkSettingFiles } from '../src/config/files.js';
 import { loadConfigOrExit, orExitOnConfigError } from '../src/config.js';
@@ -23,7 +22,7 @@ import { startApi } from '../src/server.js';
 import { createWorker } from '../workers/runner.js';
 
 const config = loadConfigOrExit(process.env);
-orExitOnConfigError(() => checkSettingFiles(config));
+const settingFiles = orExitOnConfigError(() => checkSettingFiles(config));
 // Before a local Redis is started: a module that cannot be used stops everything at once.
 const jobTypes = await loadJobTypesOrExit(config.JOB_TYPES);
 const log = createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT);
@@ -95,7 +94,7 @@ async function start() {
   // A curl to try is worth showing only if it would work: with Redis not answering, it gets a 503.
   const redisAnswers = await isReady(api.url);
   // With API keys on, the curl names the variable the CLI reads a key from, never a key.
-  const keysOn = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE).length > 0;
+  const keysOn = settingFiles.apiKeys.length > 0;
   const auth = keysOn ? ` -H "authorization: Bearer $JOBCAST_API_KEY"` : '';
   const banner = [
     '',

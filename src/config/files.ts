@@ -10,8 +10,13 @@ import type { Config } from '../config.js';
 import { loadWebhookDefaults } from '../webhooks/defaults.js';
 import { createUrlPolicy } from '../webhooks/url-policy.js';
 
-/** Reads every file a setting names; throws the ConfigError of the first that is wrong. */
-export function checkSettingFiles(config: Config): void {
-  loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
+/**
+ * Reads every file a setting names; throws the ConfigError of the first that is wrong. Returns
+ * the API keys found (of API_KEYS and API_KEYS_FILE), for an entry point that says whether keys
+ * are on.
+ */
+export function checkSettingFiles(config: Config): { apiKeys: string[] } {
+  const apiKeys = loadApiKeys(config.API_KEYS, config.API_KEYS_FILE);
   loadWebhookDefaults(config.WEBHOOK_DEFAULTS_FILE, createUrlPolicy(config));
+  return { apiKeys };
 }
