@@ -74,7 +74,7 @@ export function adminRoutes(queue: Queue, access: { password: string | undefined
   app.use(ADMIN_BASE_PATH, guard);
   app.use(`${ADMIN_BASE_PATH}/*`, guard);
   app.use(`${ADMIN_BASE_PATH}/api/queues/*`, (c, next) => {
-    if (c.req.method !== 'GET' && BEHIND_THE_RECORD.test(c.req.path.slice(ADMIN_BASE_PATH.length))) {
+    if (!SAFE_METHODS.has(c.req.method) && BEHIND_THE_RECORD.test(c.req.path.slice(ADMIN_BASE_PATH.length))) {
       throw new ProblemError(
         'bad-request',
         "this action of the operator view is off: it would run a job behind jobcast's record, its event streams and its webhooks; submit the job again through the API (POST /jobs)",
