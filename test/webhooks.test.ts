@@ -236,6 +236,8 @@ describe('a delivery', () => {
     for (const item of disabled) expect(receiver.attempts(item.id).filter((d) => d.answered !== 410)).toEqual([]);
     const sent = new Set(forJob(job.id).map((d) => d.id));
     for (const item of listed.filter((i) => sent.has(i.id))) expect(['delivered', 'disabled']).toContain(item.status);
+    // The list counts the attempts the receiver got: none for a delivery never sent.
+    for (const item of listed) expect(item.attempts, item.id).toBe(receiver.attempts(item.id).length);
   });
 });
 
@@ -314,6 +316,12 @@ describe('events', () => {
     const listed = (await deliveries(job.id)).items.filter((i) => i.type === 'job.progress');
     expect(listed.at(-1)).toMatchObject({ status: 'delivered' });
     expect(listed.slice(0, -1).every((i) => i.status === 'superseded')).toBe(true);
+    // A superseded delivery still tells its attempts and the answer that failed them.
+    for (const item of listed) expect(item.attempts, item.id).toBe(receiver.attempts(item.id).length);
+    for (const item of listed.slice(0, -1)) {
+      expect(item).toMatchObject({ lastResponseCode: 503, lastError: expect.stringContaining('503') });
+      expect(item.lastAttemptAt).toBeDefined();
+    }
     const resource = await getJob(h, job.id);
     expect(resource.webhook?.deliveries).toMatchObject({ pending: 0, delivered: 2, failed: 0 });
     expect(resource.webhook?.deliveries.superseded).toBe(listed.length - 1);

@@ -62,12 +62,18 @@ export class WebhookSender {
     const delivery = job.data;
     const id = job.id as string;
     const attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
-    const entry = (fields: Omit<DeliveryEntry, 'type' | 'attempts' | 'createdAt'>): DeliveryEntry => ({
+    const entry = (
+      fields: Omit<DeliveryEntry, 'type' | 'attempts' | 'createdAt'>,
+      attempts = attempt,
+    ): DeliveryEntry => ({
       type: deliveryName(delivery.event),
-      attempts: attempt,
+      attempts,
       createdAt: job.timestamp,
       ...fields,
     });
+    /** Settled without this attempt: it counts only the attempts made before. */
+    const unsent = (status: 'disabled' | 'superseded', lastError: string) =>
+      deliveries.unsent(delivery.jobId, id, entry({ status, lastError }, job.attemptsMade));
 
     let { data, at } = delivery;
     // A progress delivery's first attempt reads the whole record; others only two fields.
@@ -76,11 +82,7 @@ export class WebhookSender {
       ? { disabled: record.whOff, newestTick: record.whP === undefined ? undefined : Number(record.whP) }
       : await deliveries.state(delivery.jobId);
     if (disabled) {
-      await deliveries.attempted(
-        delivery.jobId,
-        id,
-        entry({ status: 'disabled', lastError: `not sent: the webhook was disabled (${disabled})` }),
-      );
+      await unsent('disabled', `not sent: the webhook was disabled (${disabled})`);
       metrics.ended('disabled');
       return { skipped: 'webhook disabled' };
     }
@@ -89,11 +91,7 @@ export class WebhookSender {
     // attempt always goes: it reads the state as it is now.
     const retry = job.attemptsMade > 0;
     if (retry && delivery.tick !== undefined && newestTick !== undefined && newestTick > delivery.tick) {
-      await deliveries.attempted(
-        delivery.jobId,
-        id,
-        entry({ status: 'superseded', lastError: 'not retried: a newer progress delivery replaces it' }),
-      );
+      await unsent('superseded', 'not retried: a newer progress delivery replaces it');
       metrics.ended('superseded');
       return { skipped: 'superseded' };
     }

@@ -85,6 +85,21 @@ export class DeliveryLog {
   }
 
   /**
+   * Records a delivery settled without an attempt (superseded, or the webhook disabled); its
+   * entry keeps what the latest attempt told, if there was one.
+   */
+  unsent(jobId: string, id: string, entry: DeliveryEntry): Promise<number> {
+    return this.#note({
+      keys: this.#keys(jobId),
+      id,
+      entry: JSON.stringify(entry),
+      createdAt: entry.createdAt,
+      note: 'unsent',
+      keep: MAX_DELIVERIES_LISTED,
+    });
+  }
+
+  /**
    * What decides whether a delivery is still to be sent: why the job's webhook was disabled
    * (a 410 Gone), and the newest progress tick queued for it.
    */

@@ -11,7 +11,8 @@
  * - ARGV[1] the delivery id
  * - ARGV[2] its entry JSON (`status` read here)
  * - ARGV[3] when it was created (ms; its order)
- * - ARGV[4] `new` (noted only if unknown) or `attempt`
+ * - ARGV[4] `new` (noted only if unknown), `attempt`, or `unsent` (settled without an attempt:
+ *   the entry keeps the latest attempt's time, response code and error, if there was one)
  * - ARGV[5] the attempt's response code, or ''
  * - ARGV[6] the attempt's time (ms), or ''
  * - ARGV[7] why the job's webhook is disabled (a 410 Gone), or ''
@@ -39,8 +40,11 @@ export interface NoteDeliveryInput {
   /** The entry as stored (`webhooks/deliveries` DeliveryEntry), as JSON. */
   entry: string;
   createdAt: number;
-  /** `new`: a delivery just queued; `attempt`: the outcome of an attempt. */
-  note: 'new' | 'attempt';
+  /**
+   * `new`: a delivery just queued; `attempt`: the outcome of an attempt; `unsent`: settled
+   * without one (superseded, or the webhook disabled), keeping what the last attempt told.
+   */
+  note: 'new' | 'attempt' | 'unsent';
   responseCode?: number | undefined;
   attemptAt?: number | undefined;
   disable?: string | undefined;
@@ -54,15 +58,24 @@ if ARGV[9] ~= '' and tonumber(ARGV[9]) > tonumber(redis.call('HGET', KEYS[1], 'w
   redis.call('HSET', KEYS[1], 'whP', ARGV[9])
 end
 local old = redis.call('HGET', KEYS[2], ARGV[1])
+local entry = ARGV[2]
 if old then
   if ARGV[4] == 'new' then return 0 end
-  if cjson.decode(old).status ~= 'pending' then return 0 end
+  old = cjson.decode(old)
+  if old.status ~= 'pending' then return 0 end
+  if ARGV[4] == 'unsent' and old.lastAttemptAt then
+    local e = cjson.decode(entry)
+    e.lastAttemptAt = old.lastAttemptAt
+    e.lastResponseCode = old.lastResponseCode
+    e.lastError = old.lastError
+    entry = cjson.encode(e)
+  end
 else
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'whN', 1)
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-local status = cjson.decode(ARGV[2]).status
+redis.call('HSET', KEYS[2], ARGV[1], entry)
+local status = cjson.decode(entry).status
 if status == 'delivered' then redis.call('HINCRBY', KEYS[1], 'whOk', 1)
 elseif status == 'superseded' then redis.call('HINCRBY', KEYS[1], 'whSup', 1)
 elseif status ~= 'pending' then redis.call('HINCRBY', KEYS[1], 'whFail', 1) end
