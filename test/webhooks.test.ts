@@ -566,6 +566,12 @@ describe('keys, defaults, metrics and the CLI', () => {
     writeFileSync(refused, JSON.stringify({ '*': { url: 'http://127.0.0.1/local' } }));
     const allowing = createUrlPolicy({ WEBHOOK_ALLOW_PRIVATE: true, WEBHOOK_ALLOWED_HOSTS: '' });
     expect(() => loadWebhookDefaults(refused, allowing)).not.toThrow();
+    // A file saved with a byte order mark is read, as bodies and the keys file are.
+    const marked = join(dir, 'marked.json');
+    writeFileSync(marked, `\ufeff${JSON.stringify({ '*': { url: 'https://hooks.example/jobcast' } })}`);
+    expect(loadWebhookDefaults(marked, policy).forOwner(undefined)).toMatchObject({
+      url: 'https://hooks.example/jobcast',
+    });
   });
 
   it('/metrics counts deliveries by outcome and attempts by result, their latency, and the queue backlog', async () => {

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { ownerId } from '../auth/api-keys.js';
 import { ConfigError } from '../config.js';
+import { parseJsonText } from '../json-text.js';
 import { WebhookRequest } from './schemas.js';
 import { type UrlPolicy, WebhookUrlRefused } from './url-policy.js';
 import type { StoredWebhook } from './view.js';
@@ -33,7 +34,8 @@ export function loadWebhookDefaults(file: string | undefined, policy: Pick<UrlPo
   if (!file) return noWebhookDefaults;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    // A byte order mark (some Windows editors write one) is read, as in every JSON jobcast reads.
+    parsed = parseJsonText(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new ConfigError([`WEBHOOK_DEFAULTS_FILE=${JSON.stringify(file)}: ${(error as Error).message}`]);
   }
