@@ -12,6 +12,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { StartTimes, slotsFree } from '../src/jobs/queue-positions.js';
 import { createLogger } from '../src/log.js';
 import { startApi } from '../src/server.js';
 import { type RunningWorker, startWorker } from '../workers/runner.js';
@@ -80,6 +81,83 @@ describe('queue positions with one worker and 5 queued jobs', () => {
     } finally {
       for (const w of watches) w.close();
     }
+  });
+});
+
+describe('the expected start', () => {
+  let h: Harness;
+  let worker: RunningWorker | undefined;
+  beforeAll(async () => {
+    h = await startHarness({ worker: false, env: { WORKER_CONCURRENCY: '1', PROGRESS_TICK_MS: '100' } });
+    worker = await startWorker(h.config, h.redisUrl, createLogger('error', {}, 'json'));
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await h?.close();
+  });
+
+  it('is when the job ahead is expected to end: it stays put as time passes, not a fixed wait from each read', async () => {
+    // Recent runs of this type took 4 s, as a running fleet leaves them.
+    const inspect = new Redis(h.redisUrl);
+    await inspect.lpush(`${h.config.KEY_PREFIX}:runtimes:simulate`, 4_000, 4_000);
+    inspect.disconnect();
+    const running = await submitJob(h, { data: { steps: 8, stepMs: 500 } });
+    await waitFor(async () => (await getJob(h, running.id)).state === 'active', 'the first job to run');
+    const startedAt = Date.parse((await getJob(h, running.id)).startedAt as string);
+    const queued = await submitJob(h, { data: { steps: 1, stepMs: 0 } });
+    const watcher = liveWatch(`${h.url}/jobs/${queued.id}/events`);
+    try {
+      const firstRead = Date.now();
+      const first = (await getJob(h, queued.id)).expectedStartAt;
+      expect(first, 'an expected start').toBeDefined();
+      // Next in line behind the one slot's job: it starts when that job is expected to end.
+      expect(Math.abs(Date.parse(first as string) - (startedAt + 4_000))).toBeLessThanOrEqual(250);
+      await waitFor(() => Date.now() - firstRead >= 1_500, 'a second and a half to pass');
+      const later = (await getJob(h, queued.id)).expectedStartAt;
+      expect(Math.abs(Date.parse(later as string) - Date.parse(first as string))).toBeLessThanOrEqual(100);
+      // A watcher was told it once, not again at every tick with the time pushed back.
+      await watcher.done(20_000);
+      const told = new Set(
+        watcher.events
+          .filter((e) => e.data.state === 'queued' && e.data.expectedStartAt !== undefined)
+          .map((e) => e.data.expectedStartAt),
+      );
+      expect([...told]).toHaveLength(1);
+    } finally {
+      watcher.close();
+    }
+  });
+});
+
+describe('the line played forward', () => {
+  const now = 1_000_000;
+  const runTimeMs = new Map([
+    ['short', 1_000],
+    ['long', 10_000],
+  ]);
+
+  it('frees a slot when its job is expected to end: idle now, past its mean now, not read half done', () => {
+    const running = [
+      { type: 'long', startedAt: now - 4_000 }, // 6 s left
+      { type: 'short', startedAt: now - 3_000 }, // past its mean: any moment
+      { type: 'unknown', startedAt: now - 1_000 }, // no run time of its own: the asked type's
+      { type: 'short', startedAt: undefined }, // no start read: half done
+    ];
+    const ends = slotsFree({ slots: 6, active: 5, running, runTimeMs, now }, 2_000);
+    // 5 running (one beyond those read: half done), 1 idle.
+    expect(ends).toEqual([now, now, now + 500, now + 1_000, now + 1_000, now + 6_000]);
+  });
+
+  it('gives the p-th job the p-th slot to free, each slot then busy for the run time', () => {
+    const line = new StartTimes([0, 1_000], 3_000);
+    expect([1, 2, 3, 4, 5, 6].map((p) => line.at(p))).toEqual([0, 1_000, 3_000, 4_000, 6_000, 7_000]);
+    // Asked in any order, the same answers.
+    expect([4, 1, 6].map((p) => line.at(p))).toEqual([4_000, 0, 7_000]);
+    // A slot whose job ends late is overtaken by the others' turns.
+    const skewed = new StartTimes([0, 10_000], 3_000);
+    expect([1, 2, 3, 4, 5].map((p) => skewed.at(p))).toEqual([0, 3_000, 6_000, 9_000, 10_000]);
+    // Far back, S jobs start per run time.
+    expect(line.at(100_000)).toBeCloseTo(line.at(20_000) + 80_000 * 1_500, 6);
   });
 });
 
@@ -305,15 +383,17 @@ describe('what queue positions cost with 10,000 jobs queued', () => {
       streams.push(...open(watched.slice(5), 1));
       await Promise.all(streams.map((w) => w.next((e) => e.data.queuePosition !== undefined, 10_000)));
       const hundredJobs = await costOver(inspect, WINDOW_MS);
-      // Inside the position script: 2 LLEN and 1 ZCOUNT, then per job an LPOS (or one LRANGE
-      // for all, past 16 jobs), and ZSCORE/ZRANK for jobs not in the wait list.
+      // Inside the position script: 2 LLEN, 1 ZCOUNT, an LRANGE of the running jobs and an
+      // HMGET per running job (none here), then per job an LPOS (or one LRANGE for all, past 16
+      // jobs), and ZSCORE/ZRANK for jobs not in the wait list.
       const inside = (c: Record<string, number>) =>
         (c.llen ?? 0) +
         (c.zcount ?? 0) +
         (c.lpos ?? 0) +
         (c.zscore ?? 0) +
         (c.zrank ?? 0) +
-        Math.min(c.lrange ?? 0, c.evalsha ?? 0);
+        (c.hmget ?? 0) +
+        Math.min(c.lrange ?? 0, 2 * (c.evalsha ?? 0));
       const line = (what: string, c: Cost) => {
         const p = perSecond(c, idle, (commands) => (commands.evalsha ? inside(commands) : 0));
         return `${what}: ${p.roundTrips.toFixed(2)} round trips/s (+ ${p.insideScripts.toFixed(1)} commands/s inside the script), ${Math.round(p.bytesIn)} B/s in, ${Math.round(p.bytesOut)} B/s out, Redis CPU ${p.cpuMs.toFixed(1)} ms/s — ${JSON.stringify(c.commands)}`;

@@ -10,10 +10,13 @@
  * - KEYS[1] wait (list), KEYS[2] prioritized, KEYS[3] delayed (sorted sets), KEYS[4] active (list)
  * - ARGV[1] now (ms)
  * - ARGV[2] how many wait-list entries the call may scan in all
- * - ARGV[3…] job ids
+ * - ARGV[3] the queue's job key prefix (`<prefix>:<queue>:`; a job's hash is that + its id)
+ * - ARGV[4] how many running jobs to read (the newest first)
+ * - ARGV[5…] job ids
  *
  * Output:
- * - `{wait length, active count, then per job: position or -1, due time (ms) or -1}`
+ * - `{wait length, active count, k running jobs read, then k × (type, started at (ms) or ''),
+ *   then per job: position or -1, due time (ms) or -1}`
  */
 import type { LuaScript } from '../script-runner.js';
 
@@ -22,6 +25,10 @@ export interface QueuePositionsInput {
   queueKeys: string[];
   now: number;
   scanBudget: number;
+  /** BullMQ's key of a job is this + its id. */
+  jobKeyPrefix: string;
+  /** Running jobs whose type and start to read. */
+  runningRead: number;
   ids: string[];
 }
 
@@ -33,13 +40,19 @@ local budget = tonumber(ARGV[2])
 local dueMax = (now + 1) * 4096 - 1
 local dueCount = redis.call('ZCOUNT', KEYS[3], 0, dueMax)
 local index
-if #ARGV - 2 > 16 and waitLen <= budget then
+if #ARGV - 4 > 16 and waitLen <= budget then
   index = {}
   local all = redis.call('LRANGE', KEYS[1], 0, -1)
   for i, id in ipairs(all) do index[id] = waitLen - i + 1 end
 end
-local out = {waitLen, active}
-for i = 3, #ARGV do
+local running = redis.call('LRANGE', KEYS[4], 0, tonumber(ARGV[4]) - 1)
+local out = {waitLen, active, #running}
+for _, id in ipairs(running) do
+  local job = redis.call('HMGET', ARGV[3] .. id, 'name', 'processedOn')
+  out[#out + 1] = job[1] or ''
+  out[#out + 1] = job[2] or ''
+end
+for i = 5, #ARGV do
   local id = ARGV[i]
   local position = -1
   local due = -1
@@ -72,8 +85,11 @@ end
 return out
 `;
 
-export const queuePositionsScript: LuaScript<QueuePositionsInput, number[]> = {
+export const queuePositionsScript: LuaScript<QueuePositionsInput, (number | string)[]> = {
   name: 'jobcastQueuePositions',
   lua: queuePositionsLua,
-  call: ({ queueKeys, now, scanBudget, ids }) => ({ keys: queueKeys, args: [now, scanBudget, ...ids] }),
+  call: ({ queueKeys, now, scanBudget, jobKeyPrefix, runningRead, ids }) => ({
+    keys: queueKeys,
+    args: [now, scanBudget, jobKeyPrefix, runningRead, ...ids],
+  }),
 };
