@@ -3,13 +3,24 @@
  * The `summary` event of a multi-job stream that asks for it (`/events?jobs=…&summary=true`,
  * what a batch's `links.events` opens): how the group stands — jobs in all, how many finished
  * how, their mean progress (a finished job counting 100), and when the group is expected to be
- * done, by the same smoothing as a job's ETA (`jobs/pace`) applied to the mean progress.
+ * done: the mean progress gained over the last {@link WINDOW_MS}, carried forward.
+ *
+ * Not a job's smoothing (`jobs/pace`): a group's events come in bursts — every job of a wave
+ * reports in the same millisecond, then none for a step's length — and a pace per event saw the
+ * bursts as a rate many times the real one (an ETA of 0.1 s with 40 s left). A rate over time
+ * is blind to how the events are spread.
  *
  * Kept per stream (the group is the stream's own choice of jobs) from the events it delivers:
  * O(jobs) memory, at most 100.
  */
-import { ProgressPace } from '../jobs/pace.js';
 import type { DoneEvent, SummaryEvent, TerminalStatus } from '../jobs/schemas.js';
+
+/** The span the group's rate is measured over: several steps and waves of most batches. */
+export const WINDOW_MS = 30_000;
+/** No ETA before the first summary is this old: a rate over less is a burst's. */
+const MIN_SPAN_MS = 500;
+/** At most one kept reading per this interval: the window holds ~30. */
+const SAMPLE_MS = 1_000;
 
 interface Member {
   progress: number;
@@ -20,7 +31,7 @@ interface Member {
 export class GroupSummary {
   readonly #members = new Map<string, Member>();
   /** The group's pace, from the first summary on (what came before it is not known). */
-  #pace: ProgressPace | undefined;
+  readonly #pace = new GroupPace();
   /** The last summary sent, without its ETA (a new ETA alone is no change). */
   #sent = '';
 
@@ -55,11 +66,38 @@ export class GroupSummary {
     if (key === this.#sent) return undefined;
     this.#sent = key;
     const unfinished = summary.completed + summary.failed + summary.cancelled < summary.total;
-    let eta: number | undefined;
-    if (!this.#pace) this.#pace = new ProgressPace(now, summary.progress);
-    else if (unfinished) eta = this.#pace.observe(summary.progress, now).etaMs;
-    if (eta !== undefined) summary.eta = new Date(eta).toISOString();
+    const eta = this.#pace.observe(summary.progress, now);
+    if (unfinished && eta !== undefined) summary.eta = new Date(eta).toISOString();
     return JSON.stringify(summary);
+  }
+}
+
+interface Reading {
+  at: number;
+  progress: number;
+}
+
+/**
+ * The group's rate: its mean progress now against the oldest reading within {@link WINDOW_MS}
+ * (or the first, while the group is younger). Bounded: one reading per {@link SAMPLE_MS}.
+ */
+class GroupPace {
+  readonly #readings: Reading[] = [];
+
+  /** Takes the mean progress at `now`; the ETA it implies (ms), once there is a rate. */
+  observe(progress: number, now: number): number | undefined {
+    const readings = this.#readings;
+    const oldest = readings[0];
+    let eta: number | undefined;
+    if (oldest && now - oldest.at >= MIN_SPAN_MS && progress > oldest.progress) {
+      const perMs = (progress - oldest.progress) / (now - oldest.at);
+      eta = Math.round(now + (100 - progress) / perMs);
+    }
+    const last = readings.at(-1);
+    if (!last || now - last.at >= SAMPLE_MS) readings.push({ at: now, progress });
+    // The oldest kept is the last one at least a window old: the rate spans the whole window.
+    while (readings.length > 1 && now - (readings[1] as Reading).at >= WINDOW_MS) readings.shift();
+    return eta;
   }
 }
 

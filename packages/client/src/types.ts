@@ -161,7 +161,7 @@ export interface SummaryEvent {
   cancelled: number;
   /** Mean progress of the jobs, a finished job counting 100: how far the group is. */
   progress: number;
-  /** When the group is expected to be done: the ETA smoothing of `jobs/pace` applied to the group's mean progress. */
+  /** When the group is expected to be done: its mean progress carried forward at the rate it gained over the last 30 s (or since the stream opened, once that is half a second). */
   eta?: string;
 }
 

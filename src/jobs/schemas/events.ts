@@ -87,7 +87,7 @@ export const SummaryEvent = z
       .datetime()
       .optional()
       .describe(
-        "When the group is expected to be done: the ETA smoothing of `jobs/pace` applied to the group's mean progress.",
+        'When the group is expected to be done: its mean progress carried forward at the rate it gained over the last 30 s (or since the stream opened, once that is half a second).',
       ),
   })
   .describe(
