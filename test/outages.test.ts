@@ -3,7 +3,7 @@
  * process: what fails is Redis, not a process) and a redis-server of the test's own:
  * - Frozen (SIGSTOP): /readyz turns 503 within 2 s and every Redis-backed request answers 503
  *   within 3 s instead of hanging; an open stream stays open, and after SIGCONT it carries on
- *   to its one `done`.
+ *   to its one `done`; a submission with an Idempotency-Key refused then is taken when retried.
  * - Full (`CONFIG SET maxmemory`, noeviction): submissions are refused with 503 (cancel and
  *   Idempotency-Key submissions too: never a 500), no client sees Redis's text; once the limit
  *   is lifted every accepted job reaches a terminal state — watched or not — that agrees with
@@ -89,15 +89,24 @@ describe.concurrent('Redis frozen (SIGSTOP)', () => {
           8_000,
         );
         // Every Redis-backed request answers, 503, in time.
+        const idempotent = post({ type: 'simulate', data: { steps: 1 } }, { 'idempotency-key': `frozen-${id}` });
         const requests = await Promise.all([
           timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 1 } })),
+          timed(`${url}/jobs`, idempotent),
           timed(`${url}/jobs/${id}`),
           timed(`${url}/jobs/${id}/cancel`, { method: 'POST' }),
           timed(`${url}/jobs/${id}/logs`),
           timed(`${url}/jobs/${crypto.randomUUID()}/events`),
         ]);
         // (GET /jobs lists nothing without keys, Redis or not: a 403 before any Redis work.)
-        const names = ['POST /jobs', 'GET /jobs/{id}', 'POST cancel', 'GET logs', 'GET events'];
+        const names = [
+          'POST /jobs',
+          'POST /jobs with an Idempotency-Key',
+          'GET /jobs/{id}',
+          'POST cancel',
+          'GET logs',
+          'GET events',
+        ];
         for (const [i, r] of requests.entries()) {
           expect(r.status, `${names[i]}: ${r.text}`).toBe(503);
           expect(r.headers.get('retry-after'), names[i]).toBe('1');
@@ -126,6 +135,10 @@ describe.concurrent('Redis frozen (SIGSTOP)', () => {
         const thawedAt = performance.now();
         await waitFor(async () => (await timed(`${url}/readyz`)).status === 200, '/readyz 200 again', 10_000);
         const readyAgainMs = performance.now() - thawedAt;
+        // The 503 said to retry in a second: the retry with the same key is taken, not held off
+        // as "in progress" by a claim that ran only once Redis thawed.
+        const retried = await timed(`${url}/jobs`, idempotent);
+        expect(retried.status, retried.text).toBe(202);
         const thawedScrape = await timed(`${url}/metrics`);
         expect(thawedScrape.text).toMatch(/^jobcast_redis_up 1$/m);
         expect(thawedScrape.text).toMatch(/^jobcast_queue_jobs\{state="active"\} \d+$/m);

@@ -11,6 +11,8 @@
 import { createHash } from 'node:crypto';
 import { ProblemError } from '../problems.js';
 import type { RedisClient } from '../redis.js';
+import { bindScript } from './script-runner.js';
+import { releaseClaimScript } from './scripts/release-claim.js';
 import type { JobRecord, JobStore } from './store.js';
 
 /** How long a claimed Idempotency-Key waits for its request to commit (or fail) before it lapses. */
@@ -39,11 +41,15 @@ export interface IdempotencyOptions {
 
 /** The Idempotency-Keys of every owner (see the module comment). */
 export class IdempotencyKeys {
+  readonly #release;
+
   constructor(
     readonly redis: RedisClient,
     readonly store: JobStore,
     readonly options: IdempotencyOptions,
-  ) {}
+  ) {
+    this.#release = bindScript(redis, releaseClaimScript);
+  }
 
   /**
    * Claims `key` of `owner` for the jobs `ids` that `body` is about to create, or returns the
@@ -57,17 +63,28 @@ export class IdempotencyKeys {
   ): Promise<ClaimResult> {
     const fingerprint = sha256(kind === 'job' ? canonicalJson(body) : `batch\n${canonicalJson(body)}`);
     const idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${key}`)}`;
+    const pending = `${fingerprint}:${ids.join(',')}:pending`;
+    const release = () => this.#release({ key: idemKey, value: pending });
     for (;;) {
       // Claimed as pending, for a short while: a request that dies before it commits or
       // releases the claim (a Redis blip at the wrong moment) cannot hold the key for long.
       // Committed, with the key's full lifetime, once the jobs exist (see #replay).
-      const claimed = await this.redis.set(
-        idemKey,
-        `${fingerprint}:${ids.join(',')}:pending`,
-        'EX',
-        Math.min(PENDING_CLAIM_SECONDS, this.options.ttlSeconds),
-        'NX',
-      );
+      let claimed: string | null;
+      try {
+        claimed = await this.redis.set(
+          idemKey,
+          pending,
+          'EX',
+          Math.min(PENDING_CLAIM_SECONDS, this.options.ttlSeconds),
+          'NX',
+        );
+      } catch (error) {
+        // A claim that timed out on a frozen Redis still runs once it thaws, after the client
+        // was told 503 and to retry in a second: the release follows it on the same
+        // connection, so that retry finds the key free rather than held for a minute.
+        release().catch(() => {});
+        throw error;
+      }
       if (claimed === 'OK') break;
       const replay = await this.#replay(idemKey, fingerprint, owner);
       if (replay) return { replay };
@@ -79,7 +96,7 @@ export class IdempotencyKeys {
         commit: async () => {
           await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'EX', this.options.ttlSeconds, 'XX');
         },
-        release: () => this.redis.del(idemKey),
+        release,
       },
     };
   }
