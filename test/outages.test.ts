@@ -159,6 +159,92 @@ describe.concurrent('Redis frozen (SIGSTOP)', () => {
   );
 });
 
+describe.concurrent('Redis frozen for longer than WORKER_LOCK_MS, every slot busy', () => {
+  it(
+    'the runs that lost their locks stop; each job runs once more and completes, its stream never going back to the old run',
+    ({ expect }) =>
+      withCleanups(async (cleanups) => {
+        const N = 4;
+        // N slots for N jobs: a stale run that went on would hold its slot to its end.
+        const { redis, url } = await setup(cleanups, {
+          WORKER_CONCURRENCY: String(N),
+          WORKER_LOCK_MS: '1000',
+          WORKER_STALLED_INTERVAL_MS: '1000',
+        });
+        const ids: string[] = [];
+        for (let i = 0; i < N; i++) {
+          const r = await timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 30, stepMs: 200 } }));
+          ids.push((JSON.parse(r.text) as { id: string }).id);
+        }
+        const streams = ids.map((id) => {
+          const stream = new RecordingSource(`${url}/jobs/${id}/events`);
+          cleanups.push(() => stream.close());
+          return stream;
+        });
+        const progressOf = (stream: RecordingSource) => stream.events.filter((e) => e.type === 'progress');
+        await waitFor(
+          () => streams.every((s) => progressOf(s).some((e) => Number(e.data.progress) > 0)),
+          'every job running',
+          15_000,
+        );
+        const pid = redis.server.process.pid as number;
+        process.kill(pid, 'SIGSTOP');
+        cleanups.push(() => void process.kill(pid, 'SIGCONT'));
+        // Three locks' worth: every lock expires meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        process.kill(pid, 'SIGCONT');
+        const thawedAt = performance.now();
+        await waitFor(
+          () => streams.every((s) => s.events.some((e) => e.type === 'done')),
+          'done on every stream',
+          30_000,
+        );
+        const doneMs = performance.now() - thawedAt;
+        const summary: string[] = [];
+        let queuedAgain = 0;
+        for (const [i, stream] of streams.entries()) {
+          const progress = progressOf(stream).map((e) => e.data);
+          const trail = JSON.stringify(progress.map((d) => `${d.attempt}:${d.state}:${d.progress}`));
+          const what = `job ${i}: ${trail}`;
+          expect(
+            stream.events.filter((e) => e.type === 'done').map((e) => e.data.status),
+            what,
+          ).toEqual(['completed']);
+          // The run that lost its lock stopped: it never got to the end.
+          const first = progress.filter((d) => Number(d.attempt) === 1);
+          expect(Math.max(...first.map((d) => Number(d.progress))), what).toBeLessThan(100);
+          // Once back in the queue (said when the next run does not start first: BullMQ puts a
+          // stalled job at the head of the line), the old run says nothing more; the next run
+          // says it is one, not the last run's last step.
+          const requeued = progress.findIndex((d) => d.state === 'queued');
+          if (requeued >= 0) {
+            queuedAgain++;
+            expect(progress[requeued], what).toMatchObject({
+              message: 'returned to the queue: its worker stopped answering',
+            });
+            expect(
+              progress.slice(requeued + 1).every((d) => Number(d.attempt) === 2),
+              what,
+            ).toBe(true);
+          }
+          const second = progress.findIndex((d) => Number(d.attempt) === 2);
+          expect(second, what).toBeGreaterThan(0);
+          expect(progress[second], what).toMatchObject({ state: 'active', progress: 0, message: 'attempt 2 started' });
+          expect(
+            progress.slice(second).every((d) => Number(d.attempt) === 2),
+            what,
+          ).toBe(true);
+          summary.push(`${Math.max(...first.map((d) => Number(d.progress)))}%`);
+        }
+        console.log(
+          `[outages] Redis frozen 3 s > WORKER_LOCK_MS 1 s with ${N} slots busy: the stale runs stopped at ${summary.join(', ')}; ` +
+            `${queuedAgain} of ${N} seen queued again before their re-run began; each re-run once, completed ${doneMs.toFixed(0)} ms after SIGCONT`,
+        );
+      }),
+    120_000,
+  );
+});
+
 describe.concurrent('Redis out of memory (maxmemory, noeviction), then the limit lifted', () => {
   it(
     'refuses with 503 (never 500, never Redis text), and leaves 0 accepted jobs stuck',

@@ -29,6 +29,10 @@ export interface OutcomeOptions {
   log: Logger;
 }
 
+/** BullMQ's words for a lost lock (lock-manager.js, finished-errors.js). */
+const LOCK_NOT_RENEWED = /^could not renew lock for job /;
+const LOCK_MISSING = /^Missing lock for job (\S+)\./;
+
 /** Records the outcome of every job `worker` finishes, retries or gives up on as stalled. */
 export function recordOutcomes(
   worker: Worker,
@@ -65,10 +69,36 @@ export function recordOutcomes(
   // A Redis outage makes BullMQ report an error on every retry: the fault log makes one line
   // of advice of them.
   worker.on('error', (error) => {
+    // Said once per renewal that failed, as a warning, by the runner (it stops those runs).
+    if (LOCK_NOT_RENEWED.test(error.message)) return;
+    // A run that lost its lock ended: BullMQ refused its outcome, as it should.
+    const lost = LOCK_MISSING.exec(error.message);
+    if (lost) {
+      log.warn('a run that had lost its lock ended; its outcome is ignored (the job runs again)', { jobId: lost[1] });
+      return;
+    }
     if (!faults.report(error)) log.error('worker error', { error });
   });
   // A job that stalled too often is failed by BullMQ itself, with no 'failed' event here.
   worker.on('stalled', (id) => {
-    void write(reconcile(redis, store, queue, id), 'stalled job outcome', id);
+    void write(stalledOutcome({ redis, store, queue }, id), 'stalled job outcome', id);
+  });
+}
+
+/** What a stalled job's watchers see: its end, if BullMQ failed it; else that it waits again. */
+async function stalledOutcome(
+  { redis, store, queue }: Pick<OutcomeOptions, 'redis' | 'store' | 'queue'>,
+  id: string,
+): Promise<unknown> {
+  if (await reconcile(redis, store, queue, id)) return;
+  const job = await queue.getJob(id);
+  if (!job || job.finishedOn) return;
+  // Back in the queue: said under the number of the run that stalled, so that once the next run
+  // has reported (a number higher) the record refuses this as the older news it is.
+  return store.report(id, {
+    state: 'queued',
+    progress: 0,
+    attempt: job.attemptsMade + job.stalledCounter,
+    message: 'returned to the queue: its worker stopped answering',
   });
 }

@@ -107,7 +107,12 @@ async function runJob(
     throw abortError(signal);
   };
   try {
-    noteReport(await store.report(id, { state: 'active', progress: 0, attempt, startedAt }, startedAt));
+    // A run after another (a retry, a re-run after a stall, a job handed back) says so: the
+    // record's message is otherwise the last run's last word ("step 8 of 10"), or why it
+    // stopped, beside a progress back at 0. (BullMQ counts this run in attemptsStarted.)
+    const message =
+      job.attemptsStarted > 1 ? (attempt > 1 ? `attempt ${attempt} started` : 'started again') : undefined;
+    noteReport(await store.report(id, { state: 'active', progress: 0, attempt, startedAt, message }, startedAt));
   } catch (error) {
     if (!isRedisFault(error)) throw error;
     // Redis refused to record the start (out of memory, read-only…): hand the job back

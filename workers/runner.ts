@@ -11,7 +11,7 @@ import type { HandlerOverrides } from '../src/jobs/builtin/index.js';
 import { WorkerAnnouncement } from '../src/jobs/capacity.js';
 import { bullPrefix, cancelChannel } from '../src/jobs/keys.js';
 import { loadJobTypes } from '../src/jobs/load.js';
-import { JobCancelledError, WorkerShutdownError } from '../src/jobs/outcomes.js';
+import { JobCancelledError, JobSupersededError, WorkerShutdownError } from '../src/jobs/outcomes.js';
 import type { JobTypeRegistry } from '../src/jobs/registry.js';
 import { createJobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
@@ -118,6 +118,17 @@ export function createWorker(
   subscriber.on('message', (_channel: string, id: string) =>
     worker.cancelJob(id, abortReason(new JobCancelledError())),
   );
+  // A lock BullMQ could not renew is gone (Redis frozen or unreachable past WORKER_LOCK_MS):
+  // its job is BullMQ's stalled-job check's to run again. The run stops now, rather than run to
+  // its end while the job waits (it held a slot, and what it reported looked live), since
+  // BullMQ would refuse its outcome anyway.
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) worker.cancelJob(id, abortReason(new JobSupersededError()));
+    log.warn(
+      'lost the lock of running jobs (Redis did not answer for longer than WORKER_LOCK_MS): stopped them; BullMQ runs them again',
+      { jobIds: ids },
+    );
+  });
   // webhooks (#17): this process also sends deliveries, once Redis answers.
   let webhookWorker: Awaited<ReturnType<typeof startWebhookWorker>> | undefined;
   let stopStalledChecks = () => Promise.resolve();
