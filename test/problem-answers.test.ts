@@ -171,6 +171,9 @@ describe('requests the HTTP parser refuses', () => {
     expect(answer.statusLine).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     expect(answer.head).toContain('content-type: application/problem+json');
     expect(answer.head).toContain('connection: close');
+    // As every answer: a request id (a new one: the request's headers were never read), nosniff.
+    expect(answer.head).toMatch(/^x-request-id: [0-9a-f-]{36}$/m);
+    expect(answer.head).toContain('x-content-type-options: nosniff');
     expect(answer.body).toEqual({
       type: '/problems/headers-too-large',
       title: 'Request header fields too large',
@@ -194,6 +197,7 @@ describe('requests the HTTP parser refuses', () => {
   it('a Content-Length that is not a number: a 400 problem, then the connection closes', async () => {
     const answer = parse(await rawExchange(h.url, 'POST /jobs HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n{}'));
     expect(answer.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.head).toMatch(/^x-request-id: [0-9a-f-]{36}$/m);
     expect(answer.body).toMatchObject({ type: '/problems/bad-request', status: 400 });
     expect(String(answer.body.detail)).toMatch(/^not a readable HTTP request \(HPE_/);
   });

@@ -4,8 +4,10 @@
  * malformed request line, header or `Content-Length` — answered as problems like every other
  * refusal, instead of Node's bare status line (or, past the limit, an empty reset). No route
  * ran: the body has no `instance`, and the connection closes, as the parser cannot tell where
- * the next request would start.
+ * the next request would start. Like every answer it carries an `X-Request-Id` (a new one: the
+ * request's own headers were not read) and `nosniff`.
  */
+import { randomUUID } from 'node:crypto';
 
 import { maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
@@ -60,6 +62,8 @@ export function answerClientErrors(server: {
       : '';
     // The answer to a HEAD has the headers of the answer to a GET, and no body.
     const head = error.rawPacket?.subarray(0, 5).toString('latin1') === 'HEAD ';
-    socket.end(`HTTP/1.1 ${answer.statusLine}\r\n${headers}Connection: close\r\n\r\n${head ? '' : body}`);
+    socket.end(
+      `HTTP/1.1 ${answer.statusLine}\r\n${headers}X-Request-Id: ${randomUUID()}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+    );
   });
 }
