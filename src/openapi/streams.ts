@@ -30,10 +30,10 @@ const streamEventSchemas = {
 export function streamProtocol(ids: string, end: string): string {
   return `Server-Sent Events (WHATWG HTML §9.2); each event's \`data\` is one JSON object:
 
-- \`retry: <ms>\` first (how long EventSource waits before reconnecting), then at once the current state as a \`progress\` event, so a page can draw its bar.
+- \`retry: <ms>\` first (how long EventSource waits before reconnecting), then at once what the job has that the client has not, in id order: its kept \`log\` lines, its current state as a \`progress\` event (so a page can draw its bar), and \`done\` if it finished.
 - \`event: progress\`: the job's state changed. Progress is state, not a log: a slow client may miss intermediate values, never the latest. Besides the percentage it carries what is known of the job's pace (\`rate\`, \`eta\`), the handler's \`details\`, a queued job's \`queuePosition\` and \`expectedStartAt\`, and a running job's \`stalled\` signal; a change of the last three alone is a \`progress\` event with the id of the state it updates.
 - \`event: log\`: a line the handler logged; never dropped.
-- \`event: reset\`: the resume cursor was older than the log lines kept; the current state follows.
+- \`event: reset\`: the resume cursor was older than the log lines kept, or newer than anything the job reached (Redis lost recent writes, or a cursor of another job); the current state follows. In the second case the reset's id is 0: the job starts over from its first event.
 - \`event: done\`: the job finished (completed, failed or cancelled): its last event. ${end}
 - \`event: gone\` (multi-job streams): a job that does not exist (any more) — never existed, or expired after its retention; the other jobs go on. A stream none of whose jobs exists is a 404.
 - \`event: summary\` (multi-job streams opened with \`summary=true\`, as a batch's \`links.events\` is): the group at a glance after every change.
