@@ -18,6 +18,7 @@ import { JobcastClient } from '../packages/client/src/index.js';
 import { parseInvocation } from '../src/cli/args.js';
 import { barLine, duration, statusNote } from '../src/cli/bar.js';
 import { UsageError } from '../src/cli/exit.js';
+import { PlainView } from '../src/cli/render.js';
 import { runCli } from '../src/cli/run.js';
 import { JobStore } from '../src/jobs/store.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
@@ -127,7 +128,8 @@ describe('jobcast submit --watch / watch (not a terminal)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(new RegExp(`submitted ${UUID.source}`));
     const out = lines(run.stdout);
-    expect(out).toContain('0% (queued)');
+    // Queued until its delay ends: it says when it starts.
+    expect(out).toContain('0% (queued, starts soon)');
     // Progress is conflated (latest wins), so which steps show is not fixed; their order is.
     const steps = out.filter((l) => /^\d+% step \d of 4$/.test(l));
     expect(steps.length).toBeGreaterThanOrEqual(2);
@@ -311,6 +313,37 @@ describe('jobcast command line (parsed in-process)', () => {
     expect(duration(3_723_000)).toBe('1h 2m');
     const line = barLine({ progress: 40, message: 'step 4 of 10', status: 'active', note: '7s left' }, 80);
     expect(line).toMatch(/ 40% {2}step 4 of 10 {2}\(active, 7s left\)$/);
+  });
+
+  it("plain lines say a queued job's place and start, and a stalled job's stall", () => {
+    let text = '';
+    const view = new PlainView({ write: (chunk: string) => (text += chunk) });
+    const at = new Date().toISOString();
+    const base = { jobId: 'x', attempt: 1, at };
+    const start = new Date(Date.now() + 40_000).toISOString();
+    view.event({
+      type: 'progress',
+      jobId: 'x',
+      seq: 1,
+      data: { ...base, state: 'queued', progress: 0, queuePosition: 3, expectedStartAt: start },
+    });
+    view.event({
+      type: 'progress',
+      jobId: 'x',
+      seq: 2,
+      data: { ...base, state: 'active', progress: 40, message: 'step 4 of 10' },
+    });
+    view.event({
+      type: 'progress',
+      jobId: 'x',
+      seq: 2,
+      data: { ...base, state: 'active', progress: 40, message: 'step 4 of 10', stalled: true },
+    });
+    expect(lines(text)).toEqual([
+      '0% (queued, #3 in queue, starts in ~40s)',
+      '40% step 4 of 10',
+      '40% step 4 of 10 (stalled)',
+    ]);
   });
 });
 

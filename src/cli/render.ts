@@ -11,6 +11,7 @@
  * window.
  */
 import type { WatchEvent } from '../../packages/client/src/index.js';
+import { statusNote } from './bar.js';
 import { outcomeText, percent, sanitize } from './text.js';
 
 export type ConnectionState = 'live' | 'reconnecting';
@@ -31,7 +32,11 @@ export interface Output {
   off?(event: 'resize', listener: () => void): unknown;
 }
 
-/** Plain lines: `42% step 4 of 10`, `log: …`, `completed {"steps":10}`. */
+/**
+ * Plain lines: `42% step 4 of 10`, `0% (queued, #3 in queue, starts in ~40s)`, `42% step 4 of 10
+ * (stalled)`, `log: …`, `completed {"steps":10}`. (No time left on running lines: it would make
+ * every line differ, which the bar's redraw does not.)
+ */
 export class PlainView implements WatchView {
   #last = '';
   #down = false;
@@ -44,7 +49,9 @@ export class PlainView implements WatchView {
         const { progress, message, state } = event.data;
         // A finished job's last progress event only repeats what the `done` line says.
         if (state === 'completed' || state === 'failed' || state === 'cancelled') break;
-        const line = `${percent(progress)}%${message ? ` ${sanitize(message)}` : ''}${state === 'active' ? '' : ` (${state})`}`;
+        const note = state === 'queued' || event.data.stalled ? statusNote(event.data, Date.now()) : undefined;
+        const status = state === 'active' ? (note ? [note] : []) : [state, ...(note ? [note] : [])];
+        const line = `${percent(progress)}%${message ? ` ${sanitize(message)}` : ''}${status.length > 0 ? ` (${status.join(', ')})` : ''}`;
         // A resumed stream starts with the current state again: do not print it twice.
         if (line !== this.#last) this.#line(line);
         this.#last = line;
