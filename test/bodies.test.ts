@@ -177,6 +177,26 @@ describe('the content-type rule, on every endpoint that takes a body', () => {
   });
 
   it.each(BODY_ENDPOINTS)(
+    '%s: JSON in another charset than UTF-8 is 415, not misread; utf-8 named is fine',
+    async (path) => {
+      const { head, tail } = paddedBody(path, 0);
+      const body = `${head}${tail}`;
+      const latin1 = await send(keyed.url, 'POST', path, {
+        headers: { ...bearer(KEY_A), 'content-type': 'application/json; charset=latin1' },
+        body,
+      });
+      expect(latin1.status, latin1.text).toBe(415);
+      expect(latin1.json).toMatchObject({ type: '/problems/unsupported-media-type' });
+      expect(String(latin1.json?.detail)).toContain('charset=latin1');
+      const utf8 = await send(keyed.url, 'POST', path, {
+        headers: { ...bearer(KEY_A), 'content-type': 'application/json; charset="UTF-8"' },
+        body,
+      });
+      expect(utf8.status, utf8.text).not.toBe(415);
+    },
+  );
+
+  it.each(BODY_ENDPOINTS)(
     '%s: a compressed body is 415 with Accept-Encoding, not read as malformed JSON',
     async (path) => {
       const { head, tail } = paddedBody(path, 0);

@@ -19,6 +19,8 @@ import type { AppEnv } from '../server-types.js';
 
 /** `application/json`, or any `application/<x>+json`, with or without parameters. */
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** A `charset` parameter: JSON is UTF-8 (RFC 8259 §8.1), so any other is refused, not misread. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /** The client closed the connection before its body arrived: nobody is left to answer. */
 export class ClientAbortedError extends Error {
@@ -43,6 +45,12 @@ export async function readJsonBody(c: Context<AppEnv>, maxBytes: number, what: s
       `send ${what} as application/json${contentType ? `, not ${contentType}` : ''}`,
       { headers: { 'accept-post': 'application/json' } },
     );
+  }
+  const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new ProblemError('unsupported-media-type', `send ${what} as UTF-8 JSON, not charset=${charset}`, {
+      headers: { 'accept-post': 'application/json' },
+    });
   }
   // A compressed body would be read as JSON text and fail as malformed, its bytes in the detail.
   // RFC 9110 §15.5.16: an unsupported content coding is a 415, and Accept-Encoding names what is.
