@@ -168,12 +168,12 @@ describe.concurrent('Redis frozen for longer than WORKER_LOCK_MS, every slot bus
         // N slots for N jobs: a stale run that went on would hold its slot to its end.
         const { redis, url } = await setup(cleanups, {
           WORKER_CONCURRENCY: String(N),
-          WORKER_LOCK_MS: '1000',
+          WORKER_LOCK_MS: '2000',
           WORKER_STALLED_INTERVAL_MS: '1000',
         });
         const ids: string[] = [];
         for (let i = 0; i < N; i++) {
-          const r = await timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 30, stepMs: 200 } }));
+          const r = await timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 40, stepMs: 250 } }));
           ids.push((JSON.parse(r.text) as { id: string }).id);
         }
         const streams = ids.map((id) => {
@@ -187,11 +187,15 @@ describe.concurrent('Redis frozen for longer than WORKER_LOCK_MS, every slot bus
           'every job running',
           15_000,
         );
+        // The run each job is on when Redis freezes (on a busy machine a job may have stalled and
+        // started again before: the run that matters is this one).
+        const frozenRun = streams.map((s) => Number(progressOf(s).at(-1)?.data.attempt));
+        const seenBefore = streams.map((s) => progressOf(s).length);
         const pid = redis.server.process.pid as number;
         process.kill(pid, 'SIGSTOP');
         cleanups.push(() => void process.kill(pid, 'SIGCONT'));
-        // Three locks' worth: every lock expires meanwhile.
-        await new Promise((resolve) => setTimeout(resolve, 3_000));
+        // Two and a half locks' worth: every lock expires meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 5_000));
         process.kill(pid, 'SIGCONT');
         const thawedAt = performance.now();
         await waitFor(
@@ -210,34 +214,41 @@ describe.concurrent('Redis frozen for longer than WORKER_LOCK_MS, every slot bus
             stream.events.filter((e) => e.type === 'done').map((e) => e.data.status),
             what,
           ).toEqual(['completed']);
+          const stale = frozenRun[i] as number;
           // The run that lost its lock stopped: it never got to the end.
-          const first = progress.filter((d) => Number(d.attempt) === 1);
-          expect(Math.max(...first.map((d) => Number(d.progress))), what).toBeLessThan(100);
+          const staleReports = progress.filter((d) => Number(d.attempt) === stale);
+          const reached = Math.max(...staleReports.map((d) => Number(d.progress)));
+          expect(reached, what).toBeLessThan(100);
           // Once back in the queue (said when the next run does not start first: BullMQ puts a
           // stalled job at the head of the line), the old run says nothing more; the next run
           // says it is one, not the last run's last step.
-          const requeued = progress.findIndex((d) => d.state === 'queued');
+          const after = progress.slice(seenBefore[i]);
+          const requeued = after.findIndex((d) => d.state === 'queued');
           if (requeued >= 0) {
             queuedAgain++;
-            expect(progress[requeued], what).toMatchObject({
+            expect(after[requeued], what).toMatchObject({
               message: 'returned to the queue: its worker stopped answering',
             });
             expect(
-              progress.slice(requeued + 1).every((d) => Number(d.attempt) === 2),
+              after.slice(requeued + 1).every((d) => Number(d.attempt) > stale),
               what,
             ).toBe(true);
           }
-          const second = progress.findIndex((d) => Number(d.attempt) === 2);
-          expect(second, what).toBeGreaterThan(0);
-          expect(progress[second], what).toMatchObject({ state: 'active', progress: 0, message: 'attempt 2 started' });
+          const next = after.findIndex((d) => Number(d.attempt) === stale + 1);
+          expect(next, what).toBeGreaterThanOrEqual(0);
+          expect(after[next], what).toMatchObject({
+            state: 'active',
+            progress: 0,
+            message: `attempt ${stale + 1} started`,
+          });
           expect(
-            progress.slice(second).every((d) => Number(d.attempt) === 2),
+            after.slice(next).every((d) => Number(d.attempt) > stale),
             what,
           ).toBe(true);
-          summary.push(`${Math.max(...first.map((d) => Number(d.progress)))}%`);
+          summary.push(`${reached}%`);
         }
         console.log(
-          `[outages] Redis frozen 3 s > WORKER_LOCK_MS 1 s with ${N} slots busy: the stale runs stopped at ${summary.join(', ')}; ` +
+          `[outages] Redis frozen 5 s > WORKER_LOCK_MS 2 s with ${N} slots busy: the stale runs stopped at ${summary.join(', ')}; ` +
             `${queuedAgain} of ${N} seen queued again before their re-run began; each re-run once, completed ${doneMs.toFixed(0)} ms after SIGCONT`,
         );
       }),

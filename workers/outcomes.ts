@@ -74,7 +74,7 @@ export function recordOutcomes(
     // A run that lost its lock ended: BullMQ refused its outcome, as it should.
     const lost = LOCK_MISSING.exec(error.message);
     if (lost) {
-      log.warn('a run that had lost its lock ended; its outcome is ignored (the job runs again)', { jobId: lost[1] });
+      log.info('a run that had lost its lock ended; its outcome is ignored (the job runs again)', { jobId: lost[1] });
       return;
     }
     if (!faults.report(error)) log.error('worker error', { error });
@@ -91,14 +91,17 @@ async function stalledOutcome(
   id: string,
 ): Promise<unknown> {
   if (await reconcile(redis, store, queue, id)) return;
-  const job = await queue.getJob(id);
-  if (!job || job.finishedOn) return;
-  // Back in the queue: said under the number of the run that stalled, so that once the next run
-  // has reported (a number higher) the record refuses this as the older news it is.
+  const [job, record] = await Promise.all([queue.getJob(id), store.get(id)]);
+  if (!job || job.finishedOn || record?.state !== 'active') return;
+  // Back in the queue: said under the number of the run that stalled, and only while the record
+  // still shows that run — once the next run has reported (a higher number, or already a retry
+  // of it), this is older news.
+  const attempt = job.attemptsMade + job.stalledCounter;
+  if (Number(record.attempt) !== attempt) return;
   return store.report(id, {
     state: 'queued',
     progress: 0,
-    attempt: job.attemptsMade + job.stalledCounter,
+    attempt,
     message: 'returned to the queue: its worker stopped answering',
   });
 }

@@ -35,6 +35,8 @@ export interface ProcessorOptions {
 export interface JobProcessor {
   process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown>;
   readonly running: number;
+  /** The lock token of the newest run of job `id` in this process, while it runs. */
+  tokenOf(id: string): string | undefined;
   /**
    * Stops waiting for handlers that ignored their signal at shutdown: each of their runs ends
    * at once and leaves its job to BullMQ as it is — active, its lock no longer renewed, so it
@@ -47,6 +49,7 @@ export interface JobProcessor {
 /** The processor of a worker (see the module comment). */
 export function createProcessor(options: ProcessorOptions): JobProcessor {
   let running = 0;
+  const tokens = new Map<string, string>();
   const abandoned = new AbortController();
   // One listener per running job (WORKER_CONCURRENCY of them at most), each removed when its
   // run ends: more than Node's default of 10 is no leak, so it must not warn of one.
@@ -54,14 +57,21 @@ export function createProcessor(options: ProcessorOptions): JobProcessor {
   return {
     async process(job, token, signal) {
       running++;
+      const id = job.id as string;
+      if (token) tokens.set(id, token);
       try {
         return await runJob(options, abandoned.signal, job, token, signal);
       } finally {
         running--;
+        // A stale run ending leaves the newer run's token in place.
+        if (token && tokens.get(id) === token) tokens.delete(id);
       }
     },
     get running() {
       return running;
+    },
+    tokenOf(id) {
+      return tokens.get(id);
     },
     abandon() {
       abandoned.abort();

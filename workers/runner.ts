@@ -122,11 +122,27 @@ export function createWorker(
   // its job is BullMQ's stalled-job check's to run again. The run stops now, rather than run to
   // its end while the job waits (it held a slot, and what it reported looked live), since
   // BullMQ would refuse its outcome anyway.
-  worker.on('lockRenewalFailed', (ids) => {
-    for (const id of ids) worker.cancelJob(id, abortReason(new JobSupersededError()));
-    log.warn(
-      'lost the lock of running jobs (Redis did not answer for longer than WORKER_LOCK_MS): stopped them; BullMQ runs them again',
-      { jobIds: ids },
+  // BullMQ names the job, not the run: if this process has started the job again since the
+  // renewal was sent, the lock is that newer run's, and it is left alone.
+  worker.on('lockRenewalFailed', (ids: string[]) => {
+    void Promise.all(
+      ids.map(async (id) => {
+        const lock = await redis.get(`${queue.toKey(id)}:lock`);
+        if (lock !== null && lock === processor.tokenOf(id)) return undefined;
+        worker.cancelJob(id, abortReason(new JobSupersededError()));
+        return id;
+      }),
+    ).then(
+      (stopped) => {
+        const jobIds = stopped.filter((id) => id !== undefined);
+        if (jobIds.length === 0) return;
+        log.warn(
+          'lost the lock of running jobs (Redis did not answer for longer than WORKER_LOCK_MS): stopped them; BullMQ runs them again',
+          { jobIds },
+        );
+      },
+      // Redis cannot say whose the lock is: the runs go on, and BullMQ refuses a stale one's outcome.
+      (error) => faults.report(error),
     );
   });
   // webhooks (#17): this process also sends deliveries, once Redis answers.

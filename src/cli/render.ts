@@ -52,9 +52,11 @@ export class PlainView implements WatchView {
         const note = state === 'queued' || event.data.stalled ? statusNote(event.data, Date.now()) : undefined;
         const status = state === 'active' ? (note ? [note] : []) : [state, ...(note ? [note] : [])];
         const line = `${percent(progress)}%${message ? ` ${sanitize(message)}` : ''}${status.length > 0 ? ` (${status.join(', ')})` : ''}`;
-        // A resumed stream starts with the current state again: do not print it twice.
-        if (line !== this.#last) this.#line(line);
-        this.#last = line;
+        // A resumed stream starts with the current state again: do not print it twice. (Told
+        // apart without the start time, which reads differently a moment later.)
+        const key = JSON.stringify([percent(progress), message, state, event.data.queuePosition, event.data.stalled]);
+        if (key !== this.#last) this.#line(line);
+        this.#last = key;
         break;
       }
       case 'log':

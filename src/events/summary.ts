@@ -78,19 +78,30 @@ interface Reading {
 }
 
 /**
- * The group's rate: its mean progress now against the oldest reading within {@link WINDOW_MS}
- * (or the first, while the group is younger). Bounded: one reading per {@link SAMPLE_MS}.
+ * The group's rate: the mean progress gained over the last {@link WINDOW_MS} (or since the first
+ * reading, while the group is younger). Bounded: one reading per {@link SAMPLE_MS}.
  */
 class GroupPace {
   readonly #readings: Reading[] = [];
+  /** Whether the mean progress has changed since the first reading. */
+  #moved = false;
 
   /** Takes the mean progress at `now`; the ETA it implies (ms), once there is a rate. */
   observe(progress: number, now: number): number | undefined {
     const readings = this.#readings;
+    if (!this.#moved && readings[0] && progress !== readings[0].progress) {
+      this.#moved = true;
+      // A group that sat still for more than a window (queued) is timed from when it moved:
+      // the minutes before say nothing of its pace.
+      if (now - readings[0].at > WINDOW_MS) readings.splice(0, readings.length);
+    }
     const oldest = readings[0];
     let eta: number | undefined;
-    if (oldest && now - oldest.at >= MIN_SPAN_MS && progress > oldest.progress) {
-      const perMs = (progress - oldest.progress) / (now - oldest.at);
+    // The oldest reading's level held until the next one: when that was longer ago than the
+    // window (the group went quiet a while), the gain counts from the window's start.
+    const from = oldest && Math.max(oldest.at, now - WINDOW_MS);
+    if (oldest && from !== undefined && now - from >= MIN_SPAN_MS && progress > oldest.progress) {
+      const perMs = (progress - oldest.progress) / (now - from);
       eta = Math.round(now + (100 - progress) / perMs);
     }
     const last = readings.at(-1);

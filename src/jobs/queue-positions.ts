@@ -156,7 +156,8 @@ export function slotsFree({ slots, active, running, runTimeMs, now }: SlotFacts,
     ends.push(job.startedAt === undefined ? now + took / 2 : Math.max(now, job.startedAt + took));
   }
   for (let i = running.length; i < active; i++) ends.push(now + fallbackMs / 2);
-  // More running than announced (an announcement lapsed): each running job still holds a slot.
+  // The announced slots no job runs in are idle. (More running than announced, an announcement
+  // lapsed: each running job still holds a slot, and none is idle.)
   for (let i = active; i < slots; i++) ends.push(now);
   return ends.sort((a, b) => a - b);
 }
