@@ -311,6 +311,8 @@ describe('jobcast command line (parsed in-process)', () => {
     expect(statusNote({ ...queued, queuePosition: 1 }, now)).toBe('#1 in queue');
     expect(statusNote({ ...queued, expectedStartAt: at }, now)).toBe('starts soon');
     expect(duration(3_723_000)).toBe('1h 2m');
+    expect(duration(60_000)).toBe('1m');
+    expect(duration(61_000)).toBe('1m 1s');
     const line = barLine({ progress: 40, message: 'step 4 of 10', status: 'active', note: '7s left' }, 80);
     expect(line).toMatch(/ 40% {2}step 4 of 10 {2}\(active, 7s left\)$/);
   });

@@ -31,7 +31,7 @@ export interface OutcomeOptions {
 
 /** BullMQ's words for a lost lock (lock-manager.js, finished-errors.js). */
 const LOCK_NOT_RENEWED = /^could not renew lock for job /;
-const LOCK_MISSING = /^Missing lock for job (\S+)\./;
+const LOCK_MISSING = /^(?:Missing lock|Lock mismatch) for job (\S+)\./;
 
 /** Records the outcome of every job `worker` finishes, retries or gives up on as stalled. */
 export function recordOutcomes(

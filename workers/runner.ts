@@ -137,7 +137,7 @@ export function createWorker(
         const jobIds = stopped.filter((id) => id !== undefined);
         if (jobIds.length === 0) return;
         log.warn(
-          'lost the lock of running jobs (Redis did not answer for longer than WORKER_LOCK_MS): stopped them; BullMQ runs them again',
+          'lost the lock of running jobs (Redis did not answer in time to renew them, within WORKER_LOCK_MS): stopped them; BullMQ runs them again',
           { jobIds },
         );
       },
