@@ -138,7 +138,7 @@ export interface DoneEvent {
   at: string;
 }
 
-/** `event: reset` — the resume cursor was older than the events kept: some log lines (on the feed: some changes) were not replayed; or newer than anything the job reached (Redis lost recent writes, or another job's cursor): its id is then 0 and the job starts over. The current state follows. */
+/** `event: reset` — the resume cursor was older than the events kept: some log lines (on the feed: some changes) were not replayed; or newer than anything the job reached (Redis lost recent writes, or another job's cursor): its id (on a multi-job stream, that job's part of it) is then 0 and the job starts over. The current state follows. */
 export interface ResetEvent {
   /** The job whose log lines were not kept; absent on the feed, where it is the feed. */
   jobId?: JobId;
