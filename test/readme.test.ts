@@ -25,6 +25,24 @@ describe('README', () => {
     }
   });
 
+  it('a number setting is decimal digits: blank, hexadecimal or exponent values are refused, not read as 0, 2 or 100', () => {
+    for (const [key, value] of [
+      ['RATE_LIMIT_PER_MINUTE', ' '],
+      ['MAX_STREAMS_PER_CLIENT', '  '],
+      ['API_PROCESSES', '0x2'],
+      ['WORKER_CONCURRENCY', '1e2'],
+      ['WORKER_MAX_STALLED_COUNT', ' 1'],
+    ]) {
+      expect(() => parseConfig({ [key as string]: value }), `${key}=${JSON.stringify(value)}`).toThrow(
+        new RegExp(`${key}=.*expected a whole number in decimal digits`),
+      );
+    }
+    expect(parseConfig({ RATE_LIMIT_PER_MINUTE: '0', WORKER_CONCURRENCY: '12' })).toMatchObject({
+      RATE_LIMIT_PER_MINUTE: 0,
+      WORKER_CONCURRENCY: 12,
+    });
+  });
+
   it('links every decision record, and only records that exist', () => {
     const records = readdirSync(new URL('../docs/decisions/', import.meta.url)).filter((f) => f.endsWith('.md'));
     const linked = [...readme.matchAll(/\(docs\/decisions\/([^)]+\.md)\)/g)].map((m) => m[1] as string);

@@ -7,7 +7,19 @@
 import { z } from 'zod';
 import { parseTrustProxy } from './trust-proxy.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A whole number in decimal digits: `' '`, `0x2` and `1e2` are refused (Number() reads them as 0,
+ * 2 and 100, so a blank limit turned the limit off). Numbers pass as they are (tests, defaults).
+ */
+const int = (min: number, max: number) =>
+  z.preprocess(
+    (value) => (typeof value === 'number' ? String(value) : value),
+    z
+      .string()
+      .regex(/^\d+$/, 'expected a whole number in decimal digits')
+      .transform(Number)
+      .pipe(z.number().int().min(min).max(max)),
+  );
 
 /** An entry of WEBHOOK_ALLOWED_HOSTS: a host name, `.domain`, an address or a CIDR. */
 const ALLOWED_HOST = /^(\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*|[0-9A-Fa-f:.]+(\/\d{1,3})?)$/;
