@@ -2,11 +2,14 @@
  * docker-compose.yml and the Dockerfile, checked without a Docker engine: the services, how
  * they are wired, and that every healthcheck probes an endpoint that really answers.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configKeys } from '../src/config.js';
-import { type Harness, startHarness } from './support/harness/harness.js';
+import { configKeys, parseConfig } from '../src/config.js';
+import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
+import { freePort } from './support/runner/global-setup.js';
 
 interface Service {
   image?: string;
@@ -62,6 +65,38 @@ describe('docker-compose.yml', () => {
     // Compiled JavaScript, as built into the image: no TypeScript at run time.
     expect(api.command).toEqual(['node', 'dist/main.js']);
     expect(worker.command).toEqual(['node', 'dist/worker.js']);
+  });
+
+  it("worker's healthcheck probes its metrics port's /healthz, not the API's /readyz the image asks", () => {
+    const probe = worker.healthcheck?.test.join(' ') ?? '';
+    const [, port, path] = /127\.0\.0\.1:(\d+)(\/[a-z]+)/.exec(probe) ?? [];
+    expect(Number(port)).toBe(parseConfig({}).WORKER_METRICS_PORT);
+    expect(path).toBe('/healthz');
+    expect(worker.environment?.WORKER_METRICS_PORT).toBeUndefined();
+  });
+
+  it('a worker process answers that probe: /healthz 200 on its metrics port', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['dist/worker.js'], {
+      env: {
+        ...process.env,
+        REDIS_URL: h.redisUrl,
+        KEY_PREFIX: h.config.KEY_PREFIX,
+        WORKER_METRICS_PORT: String(port),
+        LOG_LEVEL: 'silent',
+      },
+      stdio: 'ignore',
+    });
+    try {
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200,
+        "the worker's /healthz",
+        15_000,
+      );
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    }
   });
 
   it("api's healthcheck probes an endpoint that answers 200 when ready", async () => {
