@@ -151,8 +151,12 @@ async function runJob(
         }, lockMs / 2)
       : undefined;
   try {
+    const result = await unlessAborted(Promise.resolve(handler(parsed.data, ctx)), abandoned);
+    // A cancel wins over a handler that ignored its signal and finished anyway: the client was
+    // told 202, and the job ends cancelled, its result discarded.
+    if (signal.aborted && signal.reason instanceof JobCancelledError) return endStopped();
     // BullMQ stores undefined as nothing; keep "no result" explicit.
-    return (await unlessAborted(Promise.resolve(handler(parsed.data, ctx)), abandoned)) ?? null;
+    return result ?? null;
   } catch (error) {
     // Abandoned (see JobProcessor.abandon): DelayedError makes BullMQ leave the job as it is.
     if (abandoned.aborted) throw new DelayedError();
@@ -165,10 +169,31 @@ async function runJob(
       return endStopped();
     // A handler's own Redis trouble is not its failure to explain: BullMQ keeps the text.
     if (isRedisFault(error)) throw new Error(REDIS_FAILURE_REASON);
-    throw error;
+    throw failureOf(error);
   } finally {
     clearInterval(renew);
   }
+}
+
+/**
+ * What a handler threw, as the Error whose message the job's `error` shows: BullMQ keeps only
+ * an Error's message, so a thrown string or object (or an Error without a message) would end
+ * the job failed with no word of why.
+ */
+function failureOf(error: unknown): Error {
+  if (error instanceof Error) {
+    // Kept as it is (an UnrecoverableError must stay one), only given words.
+    if (!error.message) error.message = `${error.name} (without a message)`;
+    return error;
+  }
+  if (typeof error === 'string') return new Error(error || 'the handler threw an empty string');
+  let text: string;
+  try {
+    text = JSON.stringify(error) ?? String(error);
+  } catch {
+    text = String(error);
+  }
+  return new Error(`the handler threw ${text}`);
 }
 
 /** `work`, unless `signal` aborts first: then rejects at once, and `work` goes on unheard. */
