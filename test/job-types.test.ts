@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { builtInJobTypes } from '../src/jobs/builtin/index.js';
 import { loadJobTypes } from '../src/jobs/load.js';
 import { JobTypeError } from '../src/jobs/registry.js';
 import { type Harness, startHarness } from './support/harness/harness.js';
@@ -108,7 +109,7 @@ describe('a plain .mjs module with a JSON Schema input, in-process', () => {
   it('names the loaded types when the type is unknown, built-in ones first', async () => {
     const res = await call(h, 'POST', '/jobs', { body: { type: 'rotate' } });
     expectProblem(res, 422, 'unknown-job-type');
-    expect(res.body.knownTypes).toEqual(['simulate', 'resize']);
+    expect(res.body.knownTypes).toEqual([...builtInJobTypes.map((t) => t.name), 'resize']);
   });
 
   it('still runs the built-in simulate, which logs a line per step with logSteps', async () => {

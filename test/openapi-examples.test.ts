@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownerId } from '../src/auth/api-keys.js';
 import { StreamTokens } from '../src/auth/stream-tokens.js';
+import { builtInJobTypes } from '../src/jobs/builtin/index.js';
 import { canonicalJson } from '../src/jobs/idempotency.js';
 import { JobTypeRegistry } from '../src/jobs/registry.js';
 import {
@@ -582,7 +583,7 @@ describe('a live jobcast answers each problem type as its catalogue example says
       raw(open, 'POST', '/jobs', { headers: { 'content-type': 'text/plain' }, body: JSON.stringify(quick) }),
     'validation-failed': () =>
       raw(open, 'POST', '/jobs', { headers: json, body: '{"type":"simulate","data":{"steps":0,"colour":"red"}}' }),
-    'unknown-job-type': () => raw(open, 'POST', '/jobs', { headers: json, body: '{"type":"resize"}' }),
+    'unknown-job-type': () => raw(open, 'POST', '/jobs', { headers: json, body: '{"type":"no-such-type"}' }),
     'idempotency-key-reused': async () => {
       const headers = { ...json, 'idempotency-key': `examples-${crypto.randomUUID()}` };
       await raw(open, 'POST', '/jobs', { headers, body: JSON.stringify(quick) });
@@ -628,6 +629,12 @@ describe('a live jobcast answers each problem type as its catalogue example says
         /for \d+ s more/,
         String(body.detail).match(/for \d+ s more/)?.[0] ?? '',
       );
+    }
+    // The types this service runs: the example's, plus any built-in type added since.
+    if (type === 'unknown-job-type') {
+      const names = builtInJobTypes.map((t) => t.name);
+      expected.knownTypes = names;
+      expected.detail = `unknown job type "no-such-type"; known types: ${names.join(', ')}`;
     }
     if (type === 'too-many-requests') {
       expected.detail = String(expected.detail).replace(/retry in \d+ s/, `retry in ${body.retryAfterSeconds} s`);

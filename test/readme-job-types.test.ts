@@ -138,12 +138,21 @@ describe("the README's job type", () => {
     // "save that TypeScript module as src/jobs/builtin/resize.ts with these imports in place of its two"
     const [, , ...body] = typedModule.split('\n');
     writeFileSync(join(copy, 'src/jobs/builtin/resize.ts'), `${builtInImports}${body.join('\n')}`);
-    // "list it in src/jobs/builtin/index.ts" — the README's lines replace the file's list.
+    // "list it in src/jobs/builtin/index.ts as below": the README's import, and its entry added to
+    // the list as it stands (a type of the reader's own, added before, stays listed).
+    expect(builtInIndex).toContain("import resize from './resize.js';");
+    expect(builtInIndex).toMatch(/builtInJobTypes = \[simulate, \.\.\.resize\]/);
     const indexFile = join(copy, 'src/jobs/builtin/index.ts');
     const index = readFileSync(indexFile, 'utf8');
-    const code = index.slice(index.indexOf("import { simulate } from './simulate.js';"));
-    const rest = code.slice(code.indexOf('\n', code.indexOf('export const builtInJobTypes')) + 1);
-    writeFileSync(indexFile, `${index.slice(0, index.length - code.length)}${builtInIndex}${rest}`);
+    writeFileSync(
+      indexFile,
+      index
+        .replace(
+          "import { simulate } from './simulate.js';",
+          "import resize from './resize.js';\nimport { simulate } from './simulate.js';",
+        )
+        .replace(/(export const builtInJobTypes = \[[^\]]*)\]/, '$1, ...resize]'),
+    );
 
     // `tsc --noEmit -p .`, as far as these two files can move it: they and every file that
     // imports them (the rest of the project does not see them; the project is clean without them).

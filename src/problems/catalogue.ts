@@ -180,7 +180,7 @@ export const problemTypes = {
     when: 'The job’s `type` is not one this service runs.',
     todo: 'Use one of `knownTypes`.',
     example: {
-      detail: 'unknown job type "resize"; known types: simulate',
+      detail: 'unknown job type "no-such-type"; known types: simulate',
       instance: '/jobs',
       knownTypes: ['simulate'],
     },
