@@ -19,7 +19,7 @@ import { type DeliveryStatus, type DeliveryType, MAX_DELIVERIES_LISTED, type Web
 import type { DeliveryListKeys } from './scripts/delivery-keys.js';
 import { followRecordTtlScript } from './scripts/follow-record-ttl.js';
 import { listDeliveriesScript } from './scripts/list-deliveries.js';
-import { noteDeliveryScript } from './scripts/note-delivery.js';
+import { type NoteDeliveryInput, noteDeliveryScript } from './scripts/note-delivery.js';
 
 /** A delivery's entry as stored (times in ms). */
 export interface DeliveryEntry {
@@ -58,29 +58,16 @@ export class DeliveryLog {
    * Answers a `DeliveryNote` (`webhooks/scripts/note-delivery`).
    */
   queued(jobId: string, id: string, entry: DeliveryEntry, tick?: number): Promise<number> {
-    return this.#note({
-      keys: this.#keys(jobId),
-      id,
-      entry: JSON.stringify(entry),
-      createdAt: entry.createdAt,
-      note: 'new',
-      keep: MAX_DELIVERIES_LISTED,
-      tick,
-    });
+    return this.#noteEntry(jobId, id, entry, { note: 'new', tick });
   }
 
   /** Records the outcome of an attempt; `disable` marks the job's webhook disabled (410 Gone). */
   attempted(jobId: string, id: string, entry: DeliveryEntry, disable?: string): Promise<number> {
-    return this.#note({
-      keys: this.#keys(jobId),
-      id,
-      entry: JSON.stringify(entry),
-      createdAt: entry.createdAt,
+    return this.#noteEntry(jobId, id, entry, {
       note: 'attempt',
       responseCode: entry.lastResponseCode,
       attemptAt: entry.lastAttemptAt,
       disable,
-      keep: MAX_DELIVERIES_LISTED,
     });
   }
 
@@ -89,13 +76,23 @@ export class DeliveryLog {
    * entry keeps what the latest attempt told, if there was one.
    */
   unsent(jobId: string, id: string, entry: DeliveryEntry): Promise<number> {
+    return this.#noteEntry(jobId, id, entry, { note: 'unsent' });
+  }
+
+  /** One run of the note script for `entry` of delivery `id`. */
+  #noteEntry(
+    jobId: string,
+    id: string,
+    entry: DeliveryEntry,
+    how: Pick<NoteDeliveryInput, 'note' | 'responseCode' | 'attemptAt' | 'disable' | 'tick'>,
+  ): Promise<number> {
     return this.#note({
       keys: this.#keys(jobId),
       id,
       entry: JSON.stringify(entry),
       createdAt: entry.createdAt,
-      note: 'unsent',
       keep: MAX_DELIVERIES_LISTED,
+      ...how,
     });
   }
 
