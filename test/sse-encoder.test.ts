@@ -283,7 +283,7 @@ describe('progressData (the JSON of every progress event, written out)', () => {
     };
     if (state === 'active' && rate) {
       data.rate = Number(rate);
-      if (etaMs) data.eta = new Date(Number(etaMs)).toISOString();
+      if (etaMs && derived.stalled !== true) data.eta = new Date(Number(etaMs)).toISOString();
     }
     if (details) data.details = JSON.parse(details);
     if (state === 'queued') {

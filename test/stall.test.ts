@@ -91,6 +91,13 @@ describe('a running job that goes quiet', () => {
       // Now it stays quiet until told: stalled after 5 usual intervals.
       const stalled = await w.next((e) => e.data.stalled === true, 10_000);
       expect(stalled.data.progress).toBe(50);
+      // It had a pace, and keeps its rate; an ETA it has not: the last one would soon be past.
+      expect(w.events.some((e) => e.data.progress === 50 && e.data.stalled === false && e.data.eta)).toBe(true);
+      expect(stalled.data.rate).toBeGreaterThan(0);
+      expect(stalled.data.eta).toBeUndefined();
+      const resource = await getJob(s.h, id);
+      expect(resource).toMatchObject({ stalled: true, progress: 50 });
+      expect(resource.eta).toBeUndefined();
       resumed.open();
       await w.done(5_000);
       expect(stallTrail(w.events)).toEqual([

@@ -128,7 +128,8 @@ export function progressData(
   // Pace while running only: a queued or finished job has no rate.
   if (state === 'active' && rate) {
     json += `,"rate":${jsonNumber(rate)}`;
-    if (etaMs) json += `,"eta":"${iso(etaMs)}"`;
+    // A stalled job has no ETA: the last one is past, or soon will be, with nothing to move it.
+    if (etaMs && derived.stalled !== true) json += `,"eta":"${iso(etaMs)}"`;
   }
   // Kept as the worker's JSON; parsed and written again, as the object form did (same spacing, same key order).
   if (details) json += `,"details":${JSON.stringify(JSON.parse(details))}`;
@@ -146,7 +147,21 @@ export function progressData(
  */
 export function withDerived(ready: string, state: string, derived: DerivedProgress): string {
   const fields = derivedFields(state, derived);
-  return fields ? `${ready.slice(0, -1)}${fields}}` : ready;
+  if (!fields) return ready;
+  // A stalled job has no ETA. (Not met live — a report that just came makes a job not stalled —
+  // but the two writings stay the same text.) `eta` follows `rate`, and both come before
+  // `details`, the only part a handler's own keys could be in.
+  const head = derived.stalled === true ? withoutEta(ready) : ready;
+  return `${head.slice(0, -1)}${fields}}`;
+}
+
+/** `json` without its top-level `"eta"` (the one right after `"rate"`, before any `"details"`). */
+function withoutEta(json: string): string {
+  const details = json.indexOf(',"details":');
+  const match = /,"rate":[-+.\deE]+(,"eta":"[^"]*")/.exec(details < 0 ? json : json.slice(0, details));
+  if (!match?.[1]) return json;
+  const at = match.index + match[0].length - match[1].length;
+  return json.slice(0, at) + json.slice(at + match[1].length);
 }
 
 /** What a state's progress event shows of its derived progress, as JSON fields (`,"…":…`). */

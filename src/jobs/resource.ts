@@ -77,18 +77,21 @@ export function toResource(record: JobRecord, options: ResourceOptions = {}): Jo
   };
   if (record.message) resource.message = record.message;
   if (record.details) resource.details = JSON.parse(record.details) as Record<string, unknown>;
+  const stalled =
+    record.state === 'active' && options.stallAfterMs !== undefined
+      ? isStalled(recordStallFacts(record), options.now ?? Date.now(), options.stallAfterMs)
+      : undefined;
   if (record.state === 'active' && record.rate) {
     resource.rate = Number(record.rate);
-    if (record.eta) resource.eta = iso(record.eta);
+    // A stalled job has no ETA (as its events).
+    if (record.eta && stalled !== true) resource.eta = iso(record.eta);
   }
   if (record.state === 'queued' && options.queued) {
     const { queuePosition, expectedStartAt } = options.queued;
     if (queuePosition !== undefined) resource.queuePosition = queuePosition;
     if (expectedStartAt !== undefined) resource.expectedStartAt = iso(expectedStartAt);
   }
-  if (record.state === 'active' && options.stallAfterMs !== undefined) {
-    resource.stalled = isStalled(recordStallFacts(record), options.now ?? Date.now(), options.stallAfterMs);
-  }
+  if (stalled !== undefined) resource.stalled = stalled;
   if (record.tags) resource.tags = JSON.parse(record.tags) as string[];
   if (done.result !== undefined) resource.result = done.result;
   if (done.error !== undefined) resource.error = done.error;

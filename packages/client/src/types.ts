@@ -38,7 +38,7 @@ export interface JobResource {
   };
   /** Running jobs that have made progress: percent per second, smoothed over the recent reports (README, "ETA and rate"). */
   rate?: number;
-  /** Running jobs that have made progress: when 100% is expected at `rate`. */
+  /** Running jobs that have made progress: when 100% is expected at `rate`. Absent while the job is `stalled`. */
   eta?: string;
   /** Queued jobs: the job's place in the line, 1 = next to start. Absent while a delay or retry backoff runs (see `expectedStartAt`). */
   queuePosition?: number;
@@ -104,7 +104,7 @@ export interface ProgressEvent {
   at: string;
   /** Running jobs that have made progress: percent per second, smoothed over the recent reports (README, "ETA and rate"). */
   rate?: number;
-  /** Running jobs that have made progress: when 100% is expected at `rate`. */
+  /** Running jobs that have made progress: when 100% is expected at `rate`. Absent while the job is `stalled`. */
   eta?: string;
   /** The latest details the handler reported with its progress (a JSON object of at most 4096 bytes); kept until it reports others. */
   details?: {

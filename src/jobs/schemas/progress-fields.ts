@@ -13,7 +13,11 @@ export const Rate = z
   .describe(
     'Running jobs that have made progress: percent per second, smoothed over the recent reports (README, "ETA and rate").',
   );
-export const Eta = z.iso.datetime().describe('Running jobs that have made progress: when 100% is expected at `rate`.');
+export const Eta = z.iso
+  .datetime()
+  .describe(
+    'Running jobs that have made progress: when 100% is expected at `rate`. Absent while the job is `stalled`.',
+  );
 export const Details = z
   .record(z.string(), z.unknown())
   .describe(
