@@ -53,6 +53,10 @@ interface Row {
   percent: string;
   badge: string;
   message: string;
+  /** The time left or the place in the queue. */
+  timing: string;
+  /** What a screen reader hears of the bar. */
+  spoken: string;
   cancelDisabled: boolean;
 }
 
@@ -67,6 +71,8 @@ function rows(page: Page): Promise<Row[]> {
         percent: text('.percent'),
         badge: text('.badge'),
         message: text('.message'),
+        timing: text('.eta'),
+        spoken: li.querySelector('progress')?.getAttribute('aria-valuetext') ?? '',
         cancelDisabled: (li.querySelector('button.cancel') as HTMLButtonElement).disabled,
       };
     }),
@@ -261,6 +267,11 @@ describe('the page', () => {
         const port = h.api.port;
         await h.api.close();
         await expect.poll(() => connection(page), { timeout: 5_000 }).toBe('reconnecting');
+        // Nothing is heard: no row counts its time left down as if the job went on.
+        const down = await until(page, 'the rows to say they reconnect', (all) =>
+          all.every((r) => r.timing === 'reconnecting…'),
+        );
+        for (const r of down) expect(r.spoken, r.id).not.toMatch(/left/);
         // The page tries again while nothing listens (refused), and keeps trying.
         const sentWhileDown = streams.urls.length;
         await waitFor(() => streams.urls.length > sentWhileDown, 'a stream request refused while the API is down');

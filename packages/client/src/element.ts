@@ -205,6 +205,8 @@ export class JobcastProgressElement extends HTMLElement implements GroupMember {
     this.#connection = state;
     this.dataset.connection = state;
     this.#emit('jobcast-connection', { state });
+    // Down or back: the rows say so (no time left counting down while nothing is heard).
+    this.#render();
   }
 
   /** @internal */
@@ -248,7 +250,7 @@ export class JobcastProgressElement extends HTMLElement implements GroupMember {
     for (const extra of rows.slice(views.length)) extra.remove();
     views.forEach((job, i) => {
       const row = rows[i] ?? this.appendChild(createRow());
-      renderRow(row as HTMLElement, job, this.getAttribute('label'), views.length);
+      renderRow(row as HTMLElement, job, this.getAttribute('label'), views.length, this.#connection === 'reconnecting');
     });
     // An estimate ages, and so does a silence: redraw every second while one is shown.
     const ticking = views.some(

@@ -107,7 +107,11 @@ export function createRow(): HTMLElement {
   return row;
 }
 
-export function renderRow(row: HTMLElement, job: JobView, label: string | null, count: number): void {
+/**
+ * `offline`: the element's connection is down (reconnecting). What it shows is then as last
+ * heard: no time left counting down as if the job went on, but "reconnecting…" in its place.
+ */
+export function renderRow(row: HTMLElement, job: JobView, label: string | null, count: number, offline = false): void {
   const [bar, percent, badge, message, eta, stall, details] = Array.from(row.children) as HTMLElement[] as [
     HTMLProgressElement,
     HTMLElement,
@@ -120,7 +124,7 @@ export function renderRow(row: HTMLElement, job: JobView, label: string | null, 
   const whole = Math.floor(job.progress);
   const stalled = isStalled(job);
   const state = job.missing ? 'Not found' : stalled ? 'Stalled' : STATE_LABELS[job.state];
-  const timing = describeTiming(job);
+  const timing = offline && !isFinished(job) ? 'reconnecting…' : describeTiming(job);
   const quiet = stalled ? describeStall(job) : '';
   const facts = isFinished(job) ? '' : describeDetails(job.details);
   row.dataset.jobId = job.id;
