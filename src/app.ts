@@ -92,6 +92,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Every answer's; the HTML pages add their own (see security-headers).
   const securityHeaders = securityHeadersFor(deps);
   const jsonHeaders = Object.freeze({ 'content-type': 'application/json', ...Object.fromEntries(securityHeaders) });
+  const foreignOrigin = deps.corsOrigins.length === 0 ? foreignOriginWarning(deps.log) : undefined;
   app.use(async (c, next) => {
     // A caller's own id is kept when it is safe to log and echo; otherwise a fresh one.
     const given = c.req.header('x-request-id');
@@ -113,6 +114,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       return client;
     };
     c.set('clientAddress', clientAddress);
+    if (foreignOrigin) {
+      const origin = c.req.header('origin');
+      if (origin !== undefined) foreignOrigin(origin, c.req.header('host'));
+    }
     const started = performance.now();
     await next();
     // Added to the Node response just before @hono/node-server writes the route's answer, so
@@ -223,4 +228,29 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.onError(errorHandler(deps));
 
   return app;
+}
+
+/**
+ * Without CORS_ORIGINS a browser refuses every answer to a page of another origin, and that page
+ * only sees a stream that keeps reconnecting: the log says why, once per origin (at most 100).
+ */
+function foreignOriginWarning(log: Logger): (origin: string, host: string | undefined) => void {
+  const told = new Set<string>();
+  return (origin, host) => {
+    if (told.has(origin) || told.size >= 100 || sameOrigin(origin, host)) return;
+    told.add(origin);
+    log.warn('a page of another origin called the API; browsers refuse the answers unless CORS_ORIGINS names it', {
+      origin,
+    });
+  };
+}
+
+/** Whether `origin` (a browser's `Origin` header) is the host the request was sent to. */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (origin === 'null') return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,9 @@
  * responses and on event streams alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApi } from '../src/server.js';
 import type { Harness } from './support/harness/harness.js';
+import { recordingLogger } from './support/harness/recording-logger.js';
 import { bearer, KEY_A, send, startKeyedHarness, submitAs } from './support/http/security.js';
 import { openStream } from './support/sse/raw-sse.js';
 
@@ -59,6 +61,25 @@ describe('without CORS_ORIGINS (same origin only)', () => {
     const stream = await streamHeaders(`${open.url}${job.links.events}`, { origin: APP });
     expect(stream.status).toBe(200);
     expect(stream.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('without CORS_ORIGINS, a page of another origin', () => {
+  it('is told of in the log, once per origin: the page itself only sees a stream that keeps reconnecting', async () => {
+    const log = recordingLogger();
+    const api = await startApi(open.config, open.redisUrl, log);
+    try {
+      const job = await submitAs(api.url, KEY_A);
+      const own = `http://${new URL(api.url).host}`;
+      for (const origin of [APP, APP, EVIL, own]) {
+        await send(api.url, 'GET', `/jobs/${job.id}`, { headers: { origin, ...bearer(KEY_A) } });
+      }
+      await send(api.url, 'OPTIONS', '/jobs', { headers: { origin: APP, 'access-control-request-method': 'POST' } });
+      const told = log.lines.filter((l) => l.level === 'warn' && /CORS_ORIGINS/.test(l.msg));
+      expect(told.map((l) => l.fields.origin)).toEqual([APP, EVIL]);
+    } finally {
+      await api.close();
+    }
   });
 });
 
