@@ -17,6 +17,7 @@ import { createLogger } from '../src/log.js';
 import { PAGE_CSP } from '../src/routes/web.js';
 import { startApi } from '../src/server.js';
 import { webAssets } from '../src/web/assets.js';
+import { summarize } from '../src/web/page-job.js';
 import { type Harness, startHarness, waitFor } from './support/harness/harness.js';
 import {
   isConnectionRefused,
@@ -229,16 +230,30 @@ describe('the page', () => {
     });
   });
 
-  it('cancels a running job', async () => {
+  it('sums the list up by state, queued apart from running', () => {
+    expect(summarize(['queued', 'queued', 'active', 'completed', 'failed'])).toBe(
+      '2 queued · 1 running · 1 completed · 1 failed',
+    );
+    expect(summarize([])).toBe('No jobs yet');
+  });
+
+  it('cancels a running job, from the keyboard too: the focus stays on that job', async () => {
     await withPage(async ({ page }) => {
       await fillForm(page, { steps: 100, stepMs: 100 });
       const [id] = await startJobs(page);
       await until(page, 'the job running', (all) => all[0]?.state === 'active' && (all[0]?.value ?? 0) > 0);
-      await page.click(`li[data-job-id="${id}"] button.cancel`);
+      await page.focus(`li[data-job-id="${id}"] button.cancel`);
+      await page.keyboard.press('Enter');
       const [cancelled] = await until(page, 'the job cancelled', (all) => all[0]?.state === 'cancelled');
       expect(cancelled).toMatchObject({ badge: 'Cancelled', cancelDisabled: true });
       expect(cancelled?.value).toBeLessThan(100);
       expect(cancelled?.message).toMatch(/^Cancelled at step \d+ of 100$/);
+      // Not dropped to the page's start when the button went disabled.
+      const focused = await page.evaluate(() => {
+        const at = document.activeElement;
+        return { tag: at?.tagName ?? '', job: at?.closest('li')?.dataset.jobId ?? '' };
+      });
+      expect(focused).toEqual({ tag: 'SUMMARY', job: id });
       const job = (await (await fetch(`${h.url}/jobs/${id}`)).json()) as { state: string };
       expect(job.state).toBe('cancelled');
     });

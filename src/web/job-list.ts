@@ -60,6 +60,11 @@ export class JobList {
     const row = this.#rows.get(job.id) ?? this.#add(job);
     row.root.dataset.state = job.state;
     const finished = isFinished(job);
+    // A disabled button drops the focus to the page's start: a keyboard user who pressed Cancel
+    // stays on this job (its details' summary).
+    if ((finished || cancelling) && document.activeElement === row.cancel) {
+      row.details.querySelector('summary')?.focus();
+    }
     row.cancel.disabled = finished || cancelling;
     row.cancel.textContent = cancelling && !finished ? 'Cancelling…' : 'Cancel';
     // Finished while its details were open: the result is there now.

@@ -25,11 +25,12 @@ export interface PageJob {
 export const isFinished = (job: Pick<PageJob, 'state'>): boolean =>
   job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled';
 
-/** "2 running · 1 completed · 1 failed", or "No jobs yet": a list's jobs by state. */
+/** "3 queued · 2 running · 1 completed · 1 failed", or "No jobs yet": a list's jobs by state. */
 export function summarize(states: readonly JobState[]): string {
   const count = (...which: JobState[]) => states.filter((state) => which.includes(state)).length;
   const parts: [number, string][] = [
-    [count('queued', 'active'), 'running'],
+    [count('queued'), 'queued'],
+    [count('active'), 'running'],
     [count('completed'), 'completed'],
     [count('failed'), 'failed'],
     [count('cancelled'), 'cancelled'],
