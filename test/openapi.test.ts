@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type AppDeps, createApp } from '../src/app.js';
 import { JobTypeRegistry } from '../src/jobs/registry.js';
-import { StreamEventNames } from '../src/jobs/schemas.js';
+import { isJobId, StreamEventNames } from '../src/jobs/schemas.js';
 import { openApiDocument, openApiYaml } from '../src/openapi/index.js';
 import {
   documentedOperations,
@@ -84,6 +84,15 @@ describe('openapi.yaml', () => {
     for (const name of Object.keys(doc.components.schemas)) {
       expect(() => specValidator(`#/components/schemas/${name}`), name).not.toThrow();
     }
+  });
+
+  it('describes a job id as the API takes one: lower case (an upper-case UUID is no job id there)', async () => {
+    const pattern = new RegExp(String((doc.components.schemas.JobId as { pattern?: string }).pattern));
+    const id = crypto.randomUUID();
+    expect(pattern.test(id)).toBe(true);
+    expect(pattern.test(id.toUpperCase())).toBe(false);
+    expect(isJobId(id)).toBe(true);
+    expect(isJobId(id.toUpperCase())).toBe(false);
   });
 
   it('documents every registered job type as a POST /jobs body, and every stream event', () => {

@@ -4,7 +4,7 @@
  * `npm run openapi` (scripts/client-types.ts): do not edit.
  */
 
-/** Random, unguessable job id (UUID). */
+/** Random, unguessable job id (a UUID, in lower case). */
 export type JobId = string;
 
 /** queued (waiting, delayed or retrying) → active → completed | failed | cancelled */

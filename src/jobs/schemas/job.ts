@@ -17,7 +17,10 @@ export const TerminalStatus = z.enum(['completed', 'failed', 'cancelled']);
 export type TerminalStatus = z.infer<typeof TerminalStatus>;
 
 /** Job ids are random UUIDs (122 random bits): knowing an id is what lets one read a job. */
-export const JobId = z.uuid().describe('Random, unguessable job id (UUID).');
+/** As jobcast writes them (`crypto.randomUUID`): lower case. */
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export const JobId = z.stringFormat('uuid', JOB_ID).describe('Random, unguessable job id (a UUID, in lower case).');
 
 /**
  * Whether `id` is a job id: `JobId`'s own pattern, tested directly. It runs on every stream
