@@ -116,6 +116,16 @@ describe('Dockerfile', () => {
     expect(health).toContain('/readyz');
   });
 
+  it("leaves local state out of the build context: dependencies, npm start's Redis data, builds", () => {
+    const ignored = readFileSync(new URL('../.dockerignore', import.meta.url), 'utf8').split('\n');
+    for (const path of ['node_modules/', '.data/', 'dist/', '.git/']) expect(ignored).toContain(path);
+    // Nothing the Dockerfile copies is left out.
+    for (const [, path] of dockerfile.matchAll(/^COPY (?!--from)(?:--chown=\S+ )?(\S+)/gm)) {
+      expect(ignored, String(path)).not.toContain(String(path));
+      expect(ignored, String(path)).not.toContain(`${path}/`);
+    }
+  });
+
   it('builds the service in a stage of its own and runs the compiled JavaScript, not TypeScript', () => {
     expect(dockerfile).toMatch(/^RUN npm run build -- --service$/m);
     expect(dockerfile).toMatch(/^COPY --from=build .*\/app\/dist \.\/dist$/m);
