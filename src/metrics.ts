@@ -34,7 +34,7 @@ export class ApiMetrics implements StreamCounters {
     collectDefaultMetrics({ register: registry, prefix: 'jobcast_api_' });
     new Gauge({
       name: 'jobcast_open_streams',
-      help: 'Event streams open on this process.',
+      help: 'Event streams open on this API process (with API_PROCESSES, summed over them).',
       registers: [registry],
       collect() {
         this.set(sources.openStreams());
@@ -42,7 +42,7 @@ export class ApiMetrics implements StreamCounters {
     });
     new Gauge({
       name: 'jobcast_subscribed_jobs',
-      help: 'Jobs this process is subscribed to (one channel each, on one connection).',
+      help: 'Jobs this API process is subscribed to (one channel each, on one connection; with API_PROCESSES, summed).',
       registers: [registry],
       collect() {
         this.set(sources.subscribedJobs());
