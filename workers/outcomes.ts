@@ -33,6 +33,17 @@ export interface OutcomeOptions {
 const LOCK_NOT_RENEWED = /^could not renew lock for job /;
 const LOCK_MISSING = /^(?:Missing lock|Lock mismatch) for job (\S+)\./;
 
+/**
+ * What a worker's 'error' about a lost lock comes to, for its log: `said` (the renewal's
+ * failure, told once per renewal elsewhere), a job id (a run that had lost its lock ended:
+ * BullMQ refused its outcome, as it should, and runs the job again), or undefined (another error).
+ */
+export function lostLock(error: Error): 'said' | { jobId: string } | undefined {
+  if (LOCK_NOT_RENEWED.test(error.message)) return 'said';
+  const lost = LOCK_MISSING.exec(error.message);
+  return lost?.[1] === undefined ? undefined : { jobId: lost[1] };
+}
+
 /** Records the outcome of every job `worker` finishes, retries or gives up on as stalled. */
 export function recordOutcomes(
   worker: Worker,
@@ -69,12 +80,11 @@ export function recordOutcomes(
   // A Redis outage makes BullMQ report an error on every retry: the fault log makes one line
   // of advice of them.
   worker.on('error', (error) => {
-    // Said once per renewal that failed, as a warning, by the runner (it stops those runs).
-    if (LOCK_NOT_RENEWED.test(error.message)) return;
-    // A run that lost its lock ended: BullMQ refused its outcome, as it should.
-    const lost = LOCK_MISSING.exec(error.message);
+    // A renewal that failed is told once, as a warning, by the runner (it stops those runs).
+    const lost = lostLock(error);
+    if (lost === 'said') return;
     if (lost) {
-      log.info('a run that had lost its lock ended; its outcome is ignored (the job runs again)', { jobId: lost[1] });
+      log.info('a run that had lost its lock ended; its outcome is ignored (the job runs again)', lost);
       return;
     }
     if (!faults.report(error)) log.error('worker error', { error });

@@ -22,6 +22,7 @@ import type { DeliveryData } from '../src/webhooks/queue.js';
 import { WebhookSigner } from '../src/webhooks/signing.js';
 import { sweepOpenWebhooks } from '../src/webhooks/sweep.js';
 import { createUrlPolicy } from '../src/webhooks/url-policy.js';
+import { lostLock } from './outcomes.js';
 import { checkStalledJobs, stalledCheckOptions } from './stalled-checks.js';
 import { AttemptFailed, WebhookSender } from './webhook-delivery.js';
 import { WebhookHttp } from './webhook-http.js';
@@ -68,6 +69,16 @@ export async function startWebhookWorker(
     log.warn('webhook delivery error', { delivery: job?.id, error });
   });
   worker.on('error', (error) => {
+    // An attempt that outlived its lock (Redis frozen past WORKER_LOCK_MS): BullMQ runs the
+    // delivery again; a line, not an error with a stack.
+    const lost = lostLock(error);
+    if (lost) {
+      log.info(
+        'a webhook attempt lost its lock; the delivery runs again',
+        lost === 'said' ? { error: error.message } : lost,
+      );
+      return;
+    }
     // A Redis outage is the process's fault log's to tell (one line of advice, not a flood).
     if (!faults?.report(error)) log.error('webhook worker error', { error });
   });
