@@ -9,7 +9,7 @@
 import type { Job, Queue, Worker } from 'bullmq';
 import { recordRunTime } from '../src/jobs/capacity.js';
 import { JobCancelledError, JobSupersededError } from '../src/jobs/outcomes.js';
-import { reconcile } from '../src/jobs/reconcile.js';
+import { reconcileRecord } from '../src/jobs/reconcile.js';
 import type { JobStore } from '../src/jobs/store.js';
 import type { Logger } from '../src/log.js';
 import type { WorkerMetrics } from '../src/metrics.js';
@@ -100,9 +100,11 @@ async function stalledOutcome(
   { redis, store, queue }: Pick<OutcomeOptions, 'redis' | 'store' | 'queue'>,
   id: string,
 ): Promise<unknown> {
-  if (await reconcile(redis, store, queue, id)) return;
-  const [job, record] = await Promise.all([queue.getJob(id), store.get(id)]);
-  if (!job || job.finishedOn || record?.state !== 'active') return;
+  // One read of the record serves both: the reconciling, and whether it still shows the run.
+  const record = await store.get(id);
+  if (!record || (await reconcileRecord(redis, store, queue, record)) !== 'pending') return;
+  const job = record.state === 'active' ? await queue.getJob(id) : undefined;
+  if (!job || job.finishedOn) return;
   // Back in the queue: said under the number of the run that stalled, and only while the record
   // still shows that run — once the next run has reported (a higher number, or already a retry
   // of it), this is older news.
