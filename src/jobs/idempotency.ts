@@ -63,7 +63,8 @@ export class IdempotencyKeys {
   ): Promise<ClaimResult> {
     const fingerprint = sha256(kind === 'job' ? canonicalJson(body) : `batch\n${canonicalJson(body)}`);
     const idemKey = `${this.options.prefix}:idem:${sha256(`${owner ?? ''}\n${key}`)}`;
-    const pending = `${fingerprint}:${ids.join(',')}:pending`;
+    const committed = `${fingerprint}:${ids.join(',')}`;
+    const pending = `${committed}:pending`;
     const release = () => this.#release({ key: idemKey, value: pending });
     for (;;) {
       // Claimed as pending, for a short while: a request that dies before it commits or
@@ -94,7 +95,7 @@ export class IdempotencyKeys {
     return {
       claim: {
         commit: async () => {
-          await this.redis.set(idemKey, `${fingerprint}:${ids.join(',')}`, 'EX', this.options.ttlSeconds, 'XX');
+          await this.redis.set(idemKey, committed, 'EX', this.options.ttlSeconds, 'XX');
         },
         release,
       },
