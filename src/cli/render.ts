@@ -49,12 +49,13 @@ export class PlainView implements WatchView {
         const { progress, message, state } = event.data;
         // A finished job's last progress event only repeats what the `done` line says.
         if (state === 'completed' || state === 'failed' || state === 'cancelled') break;
+        const pct = percent(progress);
         const note = state === 'queued' || event.data.stalled ? statusNote(event.data, Date.now()) : undefined;
-        const status = state === 'active' ? (note ? [note] : []) : [state, ...(note ? [note] : [])];
-        const line = `${percent(progress)}%${message ? ` ${sanitize(message)}` : ''}${status.length > 0 ? ` (${status.join(', ')})` : ''}`;
+        const status = [state === 'active' ? undefined : state, note].filter(Boolean).join(', ');
+        const line = `${pct}%${message ? ` ${sanitize(message)}` : ''}${status ? ` (${status})` : ''}`;
         // A resumed stream starts with the current state again: do not print it twice. (Told
         // apart without the start time, which reads differently a moment later.)
-        const key = JSON.stringify([percent(progress), message, state, event.data.queuePosition, event.data.stalled]);
+        const key = JSON.stringify([pct, message, state, event.data.queuePosition, event.data.stalled]);
         if (key !== this.#last) this.#line(line);
         this.#last = key;
         break;

@@ -55,6 +55,8 @@ export interface QueuedJob {
 export class QueuePositions {
   readonly #run;
   readonly #queueKeys: string[];
+  /** BullMQ's key of a job is this + its id. */
+  readonly #jobKeyPrefix: string;
 
   constructor(
     redis: RedisClient,
@@ -66,8 +68,6 @@ export class QueuePositions {
     this.#queueKeys = ['wait', 'prioritized', 'delayed', 'active'].map((list) => `${queue}:${list}`);
     this.#jobKeyPrefix = `${queue}:`;
   }
-
-  readonly #jobKeyPrefix: string;
 
   /**
    * The place and expected start of each job, by id (a job BullMQ no longer holds as waiting,

@@ -27,7 +27,7 @@ export const isFinished = (job: Pick<PageJob, 'state'>): boolean =>
 
 /** "3 queued · 2 running · 1 completed · 1 failed", or "No jobs yet": a list's jobs by state. */
 export function summarize(states: readonly JobState[]): string {
-  const count = (...which: JobState[]) => states.filter((state) => which.includes(state)).length;
+  const count = (which: JobState) => states.filter((state) => state === which).length;
   const parts: [number, string][] = [
     [count('queued'), 'queued'],
     [count('active'), 'running'],
