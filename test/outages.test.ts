@@ -16,6 +16,7 @@ import { describe, it } from 'vitest';
 import { bullPrefix } from '../src/jobs/keys.js';
 import { type Cleanups, withCleanups } from './support/harness/cleanups.js';
 import { startHarness, waitFor } from './support/harness/harness.js';
+import { submitJob } from './support/http/api.js';
 import { startPrivateRedis } from './support/redis/private-redis.js';
 import { allowLeaks } from './support/runner/leak-check.js';
 import { RecordingSource } from './support/sse/recording-source.js';
@@ -172,10 +173,7 @@ describe.concurrent('Redis frozen for longer than WORKER_LOCK_MS, every slot bus
           WORKER_STALLED_INTERVAL_MS: '1000',
         });
         const ids: string[] = [];
-        for (let i = 0; i < N; i++) {
-          const r = await timed(`${url}/jobs`, post({ type: 'simulate', data: { steps: 40, stepMs: 250 } }));
-          ids.push((JSON.parse(r.text) as { id: string }).id);
-        }
+        for (let i = 0; i < N; i++) ids.push((await submitJob(url, { data: { steps: 40, stepMs: 250 } })).id);
         const streams = ids.map((id) => {
           const stream = new RecordingSource(`${url}/jobs/${id}/events`);
           cleanups.push(() => stream.close());
